@@ -1,0 +1,478 @@
+package zohoapi
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"strconv"
+	"time"
+)
+
+// Limits and defaults of the CRM API client.
+const (
+	// MaxRecordsPerUpsert is Zoho's limit on data[] in one upsert call.
+	MaxRecordsPerUpsert = 100
+	// RecordsPerCredit: an upsert costs one API credit per 10 records, rounded up
+	// (Zoho "API Limits").
+	RecordsPerCredit = 10
+	// DefaultTimeout bounds one HTTP attempt when ClientOptions.Timeout is zero.
+	DefaultTimeout = 30 * time.Second
+	// maxResponseBody bounds what is read from a CRM API response.
+	maxResponseBody = 32 << 20
+)
+
+// Credits returns the API credits an upsert of records costs: 1 per 10
+// records, rounded up (1..100 records cost 1..10 credits; 0 records cost 0).
+func Credits(records int) int {
+	if records <= 0 {
+		return 0
+	}
+	return (records + RecordsPerCredit - 1) / RecordsPerCredit
+}
+
+// ClientOptions configure a Client.
+type ClientOptions struct {
+	// Endpoints: API is the CRM base URL ("https://www.zohoapis.eu").
+	Endpoints Endpoints
+	// Tokens supplies access tokens; required.
+	Tokens *TokenSource
+	// HTTPClient; nil = a client whose transport keeps enough idle connections
+	// per host for concurrent upserts.
+	HTTPClient *http.Client
+	// Timeout bounds each HTTP attempt (a 401 retry gets its own). Default 30 s.
+	Timeout time.Duration
+}
+
+// Client calls the Zoho CRM v8 API: Upsert and Fields. Safe for concurrent use.
+type Client struct {
+	api     string
+	tokens  *TokenSource
+	hc      *http.Client
+	timeout time.Duration
+}
+
+// NewClient returns a Client. It panics if o.Tokens is nil (a wiring bug).
+func NewClient(o ClientOptions) *Client {
+	if o.Tokens == nil {
+		panic("zohoapi.NewClient: ClientOptions.Tokens is nil")
+	}
+	hc := o.HTTPClient
+	if hc == nil {
+		tr := http.DefaultTransport.(*http.Transport).Clone()
+		tr.MaxIdleConnsPerHost = 64
+		hc = &http.Client{Transport: tr}
+	}
+	if o.Timeout <= 0 {
+		o.Timeout = DefaultTimeout
+	}
+	return &Client{api: o.Endpoints.API, tokens: o.Tokens, hc: hc, timeout: o.Timeout}
+}
+
+// UpsertRequest is one call to Zoho's Upsert Records API.
+type UpsertRequest struct {
+	// Module is the module API name, case-sensitive ("Leads").
+	Module string
+	// Records are 1..100 JSON objects keyed by field API name, already encoded.
+	// They are copied into the request body as they are.
+	Records []json.RawMessage
+	// DuplicateCheckFields, e.g. ["Email"]; nil omits the key (Zoho then uses
+	// the module's system unique field, Email for Leads, and unique fields).
+	DuplicateCheckFields []string
+	// Trigger, e.g. ["workflow"]; nil omits the key (Zoho runs workflows,
+	// approvals and blueprints); a non-nil empty slice sends "trigger":[] (none run).
+	Trigger []string
+}
+
+// UpsertResult is Zoho's answer to an upsert that reached record processing
+// (HTTP 200, 207, or 400 with data[]).
+type UpsertResult struct {
+	// Results holds one entry per input record, in input order.
+	Results []RecordResult
+	// StatusCode is the HTTP status: 200 all succeeded, 207 mixed, 400 all failed.
+	StatusCode int
+	// Credits this call cost: Credits(len(Records)).
+	Credits int
+	// CreditsRemaining is the X-API-CREDITS-REMAINING header (reported once half
+	// the daily credits are used; unconfirmed), -1 when absent.
+	CreditsRemaining int
+}
+
+// RecordResult is Zoho's verdict on one record.
+type RecordResult struct {
+	// Action is "insert" or "update" on success, "" on error.
+	Action string
+	// ID is the CRM record id on success (details.id).
+	ID string
+	// DuplicateField is the field the record was matched on for an update
+	// ("Email"), "" for an insert or an error.
+	DuplicateField string
+	// Err is nil on success. Classify it with ClassifyRecord.
+	Err *RecordError
+}
+
+// Upsert inserts or updates r.Records (POST {api}/crm/v8/{module}/upsert with
+// Authorization: Zoho-oauthtoken). It returns one RecordResult per record for
+// HTTP 200, 207 and 400-with-data[]. Before sending it refuses 0 or more than 100
+// records (ErrBatchSize), records that are not JSON objects (ErrInvalidRecord)
+// and an empty module (ErrNoModule). On 401 INVALID_TOKEN it invalidates the
+// token, gets a fresh one and retries once. Request-level failures: *APIError
+// (including configuration codes Zoho puts inside data[]: INVALID_MODULE,
+// AUTHORIZATION_FAILED, INVALID_REQUEST_METHOD), *TokenError,
+// *DataCenterMismatchError, or a wrapped transport/context error. Use Classify.
+func (c *Client) Upsert(ctx context.Context, r UpsertRequest) (*UpsertResult, error) {
+	if r.Module == "" {
+		return nil, ErrNoModule
+	}
+	n := len(r.Records)
+	if n == 0 || n > MaxRecordsPerUpsert {
+		return nil, fmt.Errorf("%w: got %d", ErrBatchSize, n)
+	}
+	body, err := upsertBody(r)
+	if err != nil {
+		return nil, err
+	}
+	u := c.api + "/crm/v8/" + url.PathEscape(r.Module) + "/upsert"
+	status, hdr, respBody, err := c.do(ctx, http.MethodPost, u, body)
+	if err != nil {
+		return nil, err
+	}
+	res, err := parseUpsert(status, respBody, n)
+	if err != nil {
+		return nil, err
+	}
+	res.Credits = Credits(n)
+	res.CreditsRemaining = -1
+	if v := hdr.Get("X-API-CREDITS-REMAINING"); v != "" {
+		if i, err := strconv.Atoi(v); err == nil {
+			res.CreditsRemaining = i
+		}
+	}
+	return res, nil
+}
+
+// upsertBody builds {"data":[r0,r1,...],"duplicate_check_fields":[...],"trigger":[...]}
+// by concatenating the already-encoded records.
+func upsertBody(r UpsertRequest) ([]byte, error) {
+	size := len(`{"data":[]}`) + len(r.Records)
+	for i, rec := range r.Records {
+		rec = bytes.TrimSpace(rec)
+		if len(rec) < 2 || rec[0] != '{' || !json.Valid(rec) {
+			return nil, fmt.Errorf("%w: record %d", ErrInvalidRecord, i)
+		}
+		size += len(rec)
+	}
+	var extra []byte
+	if r.DuplicateCheckFields != nil {
+		b, _ := json.Marshal(r.DuplicateCheckFields)
+		extra = append(append(extra, `,"duplicate_check_fields":`...), b...)
+	}
+	if r.Trigger != nil {
+		b, _ := json.Marshal(r.Trigger)
+		extra = append(append(extra, `,"trigger":`...), b...)
+	}
+	body := make([]byte, 0, size+len(extra))
+	body = append(body, `{"data":[`...)
+	for i, rec := range r.Records {
+		if i > 0 {
+			body = append(body, ',')
+		}
+		body = append(body, bytes.TrimSpace(rec)...)
+	}
+	body = append(body, ']')
+	body = append(body, extra...)
+	body = append(body, '}')
+	return body, nil
+}
+
+// do sends one authorised request and, on 401 INVALID_TOKEN, invalidates the
+// token and sends it once more with a fresh one. It returns the status, headers
+// and body of the final attempt; statuses are interpreted by the caller, except
+// that a final 401 becomes an *APIError.
+func (c *Client) do(ctx context.Context, method, u string, body []byte) (int, http.Header, []byte, error) {
+	for attempt := 0; ; attempt++ {
+		tok, err := c.tokens.Token(ctx)
+		if err != nil {
+			return 0, nil, nil, fmt.Errorf("zoho access token: %w", err)
+		}
+		status, hdr, respBody, err := c.send(ctx, method, u, tok, body)
+		if err != nil {
+			return 0, nil, nil, err
+		}
+		if status != http.StatusUnauthorized {
+			return status, hdr, respBody, nil
+		}
+		apiErr := requestError(status, respBody)
+		if apiErr.Code == "INVALID_TOKEN" && attempt == 0 {
+			c.tokens.Invalidate(tok)
+			continue
+		}
+		return 0, nil, nil, apiErr
+	}
+}
+
+// send performs one HTTP attempt bounded by c.timeout.
+func (c *Client) send(ctx context.Context, method, u, tok string, body []byte) (int, http.Header, []byte, error) {
+	ctx, cancel := context.WithTimeout(ctx, c.timeout)
+	defer cancel()
+	var rd io.Reader
+	if body != nil {
+		rd = bytes.NewReader(body)
+	}
+	req, err := http.NewRequestWithContext(ctx, method, u, rd)
+	if err != nil {
+		return 0, nil, nil, fmt.Errorf("zoho %s request: %w", method, err)
+	}
+	req.Header.Set("Authorization", "Zoho-oauthtoken "+tok)
+	req.Header.Set("Accept", "application/json")
+	if body != nil {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	resp, err := c.hc.Do(req)
+	if err != nil {
+		// *url.Error names method and URL (no token: it is in a header).
+		return 0, nil, nil, fmt.Errorf("zoho request: %w", err)
+	}
+	defer resp.Body.Close()
+	respBody, err := io.ReadAll(io.LimitReader(resp.Body, maxResponseBody))
+	if err != nil {
+		return 0, nil, nil, fmt.Errorf("zoho response (HTTP %d): %w", resp.StatusCode, err)
+	}
+	return resp.StatusCode, resp.Header, respBody, nil
+}
+
+// upsertResponse is Zoho's upsert answer: data[] or a request-level error.
+type upsertResponse struct {
+	Data    []upsertItem    `json:"data"`
+	Code    string          `json:"code"`
+	Message string          `json:"message"`
+	Details json.RawMessage `json:"details"`
+}
+
+// upsertItem is one data[] entry, success or error.
+type upsertItem struct {
+	Code           string          `json:"code"`
+	Status         string          `json:"status"`
+	Message        string          `json:"message"`
+	Action         string          `json:"action"`
+	DuplicateField *string         `json:"duplicate_field"`
+	Details        json.RawMessage `json:"details"`
+}
+
+// itemDetails are the parts of details this package reads.
+type itemDetails struct {
+	ID              flexString `json:"id"`
+	APIName         string     `json:"api_name"`
+	DependencyError string     `json:"dependency_error"`
+	Errors          []struct {
+		APIName string `json:"api_name"`
+		Details struct {
+			APIName string `json:"api_name"`
+		} `json:"details"`
+	} `json:"errors"`
+}
+
+// flexString accepts a JSON string or number (record ids are strings in Zoho's
+// documentation; a number is tolerated).
+type flexString string
+
+func (f *flexString) UnmarshalJSON(b []byte) error {
+	if len(b) > 0 && b[0] == '"' {
+		var s string
+		if err := json.Unmarshal(b, &s); err != nil {
+			return err
+		}
+		*f = flexString(s)
+		return nil
+	}
+	if string(b) != "null" {
+		*f = flexString(b)
+	}
+	return nil
+}
+
+var emptyDetails = json.RawMessage("{}")
+
+// parseUpsert turns an upsert response into per-record results (2xx or 400 with
+// data[]) or an error.
+func parseUpsert(status int, body []byte, n int) (*UpsertResult, error) {
+	ok2xx := status >= 200 && status <= 299
+	if !ok2xx && status != http.StatusBadRequest {
+		return nil, requestError(status, body)
+	}
+	var resp upsertResponse
+	if err := json.Unmarshal(body, &resp); err != nil {
+		return nil, malformed(status, body, "body is not JSON")
+	}
+	if len(resp.Data) == 0 {
+		if ok2xx {
+			return nil, malformed(status, body, "no data[] in the answer")
+		}
+		return nil, &APIError{StatusCode: status, Code: resp.Code, Message: resp.Message, Details: resp.Details}
+	}
+	// Configuration codes inside data[] fail the whole request.
+	for _, it := range resp.Data {
+		if it.Status == "success" || it.Code == "SUCCESS" {
+			continue
+		}
+		if c, _ := lookupClass(it.Code, ""); c == ClassConfig {
+			return nil, &APIError{StatusCode: status, Code: it.Code, Message: it.Message, Details: it.Details}
+		}
+	}
+	if len(resp.Data) != n {
+		return nil, malformed(status, nil, fmt.Sprintf("%d results for %d records", len(resp.Data), n))
+	}
+	res := &UpsertResult{StatusCode: status, Results: make([]RecordResult, n)}
+	for i := range resp.Data {
+		it := &resp.Data[i]
+		var d itemDetails
+		if len(it.Details) > 0 {
+			// Unknown shapes leave d partly empty; the raw details are kept.
+			_ = json.Unmarshal(it.Details, &d)
+		}
+		rr := &res.Results[i]
+		if it.Status == "success" || it.Code == "SUCCESS" {
+			rr.Action, rr.ID = it.Action, string(d.ID)
+			if it.DuplicateField != nil {
+				rr.DuplicateField = *it.DuplicateField
+			}
+			continue
+		}
+		re := &RecordError{Code: it.Code, Message: it.Message, Field: d.APIName, Details: it.Details}
+		if re.Field == "" && len(d.Errors) > 0 {
+			re.Field = d.Errors[0].Details.APIName
+			if re.Field == "" {
+				re.Field = d.Errors[0].APIName
+			}
+		}
+		if len(re.Details) == 0 || string(re.Details) == "null" {
+			re.Details = emptyDetails
+		}
+		rr.Err = re
+	}
+	return res, nil
+}
+
+// requestError builds the *APIError of a request-level failure from Zoho's
+// {"code","details","message","status"} body (a non-JSON body keeps only the status).
+func requestError(status int, body []byte) *APIError {
+	var e upsertResponse
+	if err := json.Unmarshal(body, &e); err != nil {
+		return malformed(status, body, "error body is not JSON")
+	}
+	if e.Code == "" && len(e.Data) > 0 {
+		// Some errors come as a one-item data[] (e.g. 401 inside data).
+		e.Code, e.Message, e.Details = e.Data[0].Code, e.Data[0].Message, e.Data[0].Details
+	}
+	if e.Message == "" && e.Code == "" {
+		e.Message = http.StatusText(status)
+	}
+	return &APIError{StatusCode: status, Code: e.Code, Message: e.Message, Details: e.Details}
+}
+
+// malformed describes an unusable response, quoting at most 120 bytes of it.
+func malformed(status int, body []byte, what string) *APIError {
+	msg := what
+	if len(body) > 0 {
+		q := body
+		if len(q) > 120 {
+			q = q[:120]
+		}
+		msg += ": " + strconv.Quote(string(q))
+	}
+	return &APIError{StatusCode: status, Message: msg, Err: ErrMalformedResponse}
+}
+
+// Field is one field of a module, from the Fields metadata API.
+type Field struct {
+	// APIName is the name used in records ("Last_Name").
+	APIName string
+	// DataType is Zoho's data_type: text, email, phone, picklist, textarea, ...
+	DataType string
+	// JSONType is Zoho's json_type: string, double, boolean, jsonobject, ...
+	JSONType string
+	// Length is the maximum length in characters (0 when not given).
+	Length int
+	// SystemMandatory: required on insert by the system (Leads: Last_Name).
+	// Layout-mandatory fields (Company) are not flagged here.
+	SystemMandatory bool
+	// ReadOnly fields cannot be written.
+	ReadOnly bool
+	// Unique: the field rejects duplicates (Zoho "unique" is a non-empty object).
+	Unique bool
+	// PicklistValues are the actual_value entries of pick_list_values.
+	PicklistValues []string
+}
+
+// fieldsResponse is the GET /settings/fields answer.
+type fieldsResponse struct {
+	Fields []struct {
+		APIName         string          `json:"api_name"`
+		DataType        string          `json:"data_type"`
+		JSONType        string          `json:"json_type"`
+		Length          int             `json:"length"`
+		SystemMandatory bool            `json:"system_mandatory"`
+		ReadOnly        bool            `json:"read_only"`
+		Unique          json.RawMessage `json:"unique"`
+		PickListValues  []struct {
+			ActualValue  string `json:"actual_value"`
+			DisplayValue string `json:"display_value"`
+		} `json:"pick_list_values"`
+	} `json:"fields"`
+}
+
+// Fields returns the fields of module (GET {api}/crm/v8/settings/fields?module=M;
+// Zoho doc "Fields Metadata"). Errors as for Upsert; a 2xx body that is not the
+// documented shape is an *APIError wrapping ErrMalformedResponse.
+func (c *Client) Fields(ctx context.Context, module string) ([]Field, error) {
+	if module == "" {
+		return nil, ErrNoModule
+	}
+	u := c.api + "/crm/v8/settings/fields?module=" + url.QueryEscape(module)
+	status, _, body, err := c.do(ctx, http.MethodGet, u, nil)
+	if err != nil {
+		return nil, err
+	}
+	if status < 200 || status > 299 {
+		return nil, requestError(status, body)
+	}
+	if status == http.StatusNoContent {
+		return nil, nil
+	}
+	var fr fieldsResponse
+	if err := json.Unmarshal(body, &fr); err != nil {
+		return nil, malformed(status, body, "fields body is not the documented shape")
+	}
+	out := make([]Field, 0, len(fr.Fields))
+	for _, f := range fr.Fields {
+		fd := Field{
+			APIName: f.APIName, DataType: f.DataType, JSONType: f.JSONType, Length: f.Length,
+			SystemMandatory: f.SystemMandatory, ReadOnly: f.ReadOnly, Unique: isNonEmptyObject(f.Unique),
+		}
+		for _, p := range f.PickListValues {
+			v := p.ActualValue
+			if v == "" {
+				v = p.DisplayValue
+			}
+			fd.PicklistValues = append(fd.PicklistValues, v)
+		}
+		out = append(out, fd)
+	}
+	return out, nil
+}
+
+// isNonEmptyObject reports whether raw is a JSON object with at least one key,
+// or the literal true.
+func isNonEmptyObject(raw json.RawMessage) bool {
+	t := bytes.TrimSpace(raw)
+	if string(t) == "true" {
+		return true
+	}
+	if len(t) < 2 || t[0] != '{' {
+		return false
+	}
+	return len(bytes.TrimSpace(t[1:len(t)-1])) > 0
+}

@@ -1,0 +1,123 @@
+package zohoapi
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"time"
+
+	"go.uber.org/zap"
+)
+
+// tokenCache is the CacheFile content. Client is a fingerprint (SHA-256 prefix)
+// of the client ID and refresh token, so that a cache written for other
+// credentials is never reused; it reveals neither.
+type tokenCache struct {
+	AccessToken string    `json:"access_token"`
+	Expiry      time.Time `json:"expiry"`
+	APIDomain   string    `json:"api_domain"`
+	Client      string    `json:"client"`
+}
+
+// fingerprint identifies the credentials a cached token belongs to.
+func (t *TokenSource) fingerprint() string {
+	h := sha256.Sum256([]byte(t.o.Endpoints.Accounts + "\x00" + t.o.Credentials.ClientID + "\x00" + t.o.Credentials.RefreshToken))
+	return hex.EncodeToString(h[:12])
+}
+
+// loadCache adopts the cached token if it is fresh, belongs to these
+// credentials and to the configured API host. Called before t is shared.
+func (t *TokenSource) loadCache() {
+	if t.o.CacheFile == "" {
+		return
+	}
+	b, err := os.ReadFile(t.o.CacheFile)
+	if errors.Is(err, fs.ErrNotExist) {
+		return
+	}
+	if err != nil {
+		t.log.Warn("zoho token cache unreadable; ignoring it", zap.String("file", t.o.CacheFile), zap.Error(err))
+		return
+	}
+	var c tokenCache
+	if err := json.Unmarshal(b, &c); err != nil {
+		t.log.Warn("zoho token cache is not valid JSON; ignoring it", zap.String("file", t.o.CacheFile))
+		return
+	}
+	switch {
+	case c.AccessToken == "" || c.Client != t.fingerprint():
+		t.log.Info("zoho token cache belongs to other credentials; ignoring it", zap.String("file", t.o.CacheFile))
+	case checkAPIDomain(t.o.Endpoints.API, c.APIDomain) != nil:
+		t.log.Info("zoho token cache belongs to another API host; ignoring it", zap.String("file", t.o.CacheFile), zap.String("api_domain", c.APIDomain))
+	case !t.now().Before(c.Expiry.Add(-t.o.RefreshBefore)):
+		t.log.Info("zoho token cache holds a token about to expire; ignoring it", zap.String("file", t.o.CacheFile), zap.Time("expiry", c.Expiry))
+	default:
+		t.tok, t.expiry, t.apiDomain = c.AccessToken, c.Expiry, c.APIDomain
+		t.log.Info("zoho access token reused from cache", zap.String("file", t.o.CacheFile), zap.Time("expiry", c.Expiry))
+	}
+}
+
+// saveCache writes the current token atomically (temp file + rename) with mode
+// 0600. Failures are logged: the cache is an optimisation. Called with t.mu held.
+func (t *TokenSource) saveCache() {
+	if t.o.CacheFile == "" {
+		return
+	}
+	b, err := json.Marshal(tokenCache{AccessToken: t.tok, Expiry: t.expiry, APIDomain: t.apiDomain, Client: t.fingerprint()})
+	if err == nil {
+		err = writeFileAtomic(t.o.CacheFile, b)
+	}
+	if err != nil {
+		t.log.Warn("zoho token cache not written", zap.String("file", t.o.CacheFile), zap.Error(err))
+	}
+}
+
+// removeCache deletes the cache file. Called with t.mu held.
+func (t *TokenSource) removeCache() {
+	if t.o.CacheFile == "" {
+		return
+	}
+	if err := os.Remove(t.o.CacheFile); err != nil && !errors.Is(err, fs.ErrNotExist) {
+		t.log.Warn("zoho token cache not removed", zap.String("file", t.o.CacheFile), zap.Error(err))
+	}
+}
+
+// writeFileAtomic writes b to a 0600 temporary file beside path, syncs it and
+// renames it over path, so readers see the old or the new content, never a mix.
+func writeFileAtomic(path string, b []byte) error {
+	f, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".tmp-*")
+	if err != nil {
+		return err
+	}
+	tmp := f.Name()
+	ok := false
+	defer func() {
+		if !ok {
+			_ = f.Close()
+			_ = os.Remove(tmp)
+		}
+	}()
+	if err := f.Chmod(0o600); err != nil {
+		return err
+	}
+	if _, err := f.Write(b); err != nil {
+		return err
+	}
+	if err := f.Sync(); err != nil {
+		return err
+	}
+	if err := f.Close(); err != nil {
+		return err
+	}
+	if err := os.Rename(tmp, path); err != nil {
+		_ = os.Remove(tmp)
+		ok = true
+		return err
+	}
+	ok = true
+	return nil
+}
