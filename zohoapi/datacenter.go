@@ -115,11 +115,10 @@ func ResolveEndpoints(dataCenter, apiDomain, accountsURL string) (Endpoints, err
 	if eps.Accounts, err = baseURL(accounts); err != nil {
 		return Endpoints{}, fmt.Errorf("accounts URL: %w", err)
 	}
+	// The named data center is checked first: with only one host given, the
+	// other comes from the data center, and the given host is the one at fault.
 	apiDC, apiIsZoho := DataCenterOfHost(api)
 	accDC, accIsZoho := DataCenterOfHost(accounts)
-	if apiIsZoho && accIsZoho && apiDC.Code != accDC.Code {
-		return Endpoints{}, &DataCenterMismatchError{What: "API domain vs accounts URL", HostA: hostname(api), HostB: hostname(accounts)}
-	}
 	if dc.Code != "" {
 		if apiIsZoho && apiDC.Code != dc.Code {
 			return Endpoints{}, &DataCenterMismatchError{What: "data center " + dc.Code + " vs API domain", HostA: dc.APIHost, HostB: hostname(api)}
@@ -127,6 +126,9 @@ func ResolveEndpoints(dataCenter, apiDomain, accountsURL string) (Endpoints, err
 		if accIsZoho && accDC.Code != dc.Code {
 			return Endpoints{}, &DataCenterMismatchError{What: "data center " + dc.Code + " vs accounts URL", HostA: dc.AccountsHost, HostB: hostname(accounts)}
 		}
+	}
+	if apiIsZoho && accIsZoho && apiDC.Code != accDC.Code {
+		return Endpoints{}, &DataCenterMismatchError{What: "API domain vs accounts URL", HostA: hostname(api), HostB: hostname(accounts)}
 	}
 	return eps, nil
 }
