@@ -112,6 +112,11 @@ type mintCall struct {
 // and belongs to the configured API host; an unusable cache file is logged and
 // ignored.
 func NewTokenSource(o TokenSourceOptions) *TokenSource {
+	return newTokenSource(o, time.Now)
+}
+
+// newTokenSource is NewTokenSource with a clock (tests use a fake one).
+func newTokenSource(o TokenSourceOptions, now func() time.Time) *TokenSource {
 	if o.RefreshBefore <= 0 {
 		o.RefreshBefore = DefaultRefreshBefore
 	}
@@ -125,7 +130,7 @@ func NewTokenSource(o TokenSourceOptions) *TokenSource {
 	if hc == nil {
 		hc = &http.Client{Timeout: mintTimeout}
 	}
-	t := &TokenSource{o: o, hc: hc, log: o.Logger, now: time.Now}
+	t := &TokenSource{o: o, hc: hc, log: o.Logger, now: now}
 	t.loadCache()
 	return t
 }
