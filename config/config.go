@@ -1,0 +1,216 @@
+package config
+
+import "time"
+
+// Config is zohosink's whole configuration. Each section is a named type; each
+// field's key is "<section tag>.<field tag>" (mapstructure tags), and the same
+// names are used for the YAML file, for Print, and (upper-cased, "." → "_",
+// prefixed with ZOHOSINK_) for the environment. Defaults are those of Defaults.
+type Config struct {
+	Kafka    Kafka    `mapstructure:"kafka" yaml:"kafka" json:"kafka"`
+	Zoho     Zoho     `mapstructure:"zoho" yaml:"zoho" json:"zoho"`
+	Consent  Consent  `mapstructure:"consent" yaml:"consent" json:"consent"`
+	Mapping  Mapping  `mapstructure:"mapping" yaml:"mapping" json:"mapping"`
+	Batch    Batch    `mapstructure:"batch" yaml:"batch" json:"batch"`
+	Delivery Delivery `mapstructure:"delivery" yaml:"delivery" json:"delivery"`
+	HTTP     HTTP     `mapstructure:"http" yaml:"http" json:"http"`
+	Log      Log      `mapstructure:"log" yaml:"log" json:"log"`
+
+	// sources records where each key's value came from; set by Load.
+	sources map[string]Source
+}
+
+// Kafka configures the source topics, the consumer group and the dead-letter topic.
+type Kafka struct {
+	// Brokers are the seed brokers, host:port. Default ["127.0.0.1:9092"].
+	Brokers []string `mapstructure:"brokers" yaml:"brokers" json:"brokers"`
+	// Topics are the source topics of website events. Default ["events"].
+	Topics []string `mapstructure:"topics" yaml:"topics" json:"topics"`
+	// Group is the consumer group whose committed offsets mark delivered events.
+	// Default "zohosink".
+	Group string `mapstructure:"group" yaml:"group" json:"group"`
+	// DLQTopic is the dead-letter topic; it must not be one of Topics.
+	// Default "events.zoho-dlq".
+	DLQTopic string `mapstructure:"dlq_topic" yaml:"dlq_topic" json:"dlq_topic"`
+	// ClientID is the Kafka client.id, visible in broker logs and quotas.
+	// Default "zohosink".
+	ClientID string `mapstructure:"client_id" yaml:"client_id" json:"client_id"`
+	// CommitInterval is how often done offsets are committed (also on shutdown and
+	// revocation). Default 1s; must be > 0.
+	CommitInterval time.Duration `mapstructure:"commit_interval" yaml:"commit_interval" json:"commit_interval"`
+	// SessionTimeout is the consumer-group session timeout (kgo.SessionTimeout).
+	// Default 45s, Kafka's and franz-go's default; must be > 0.
+	SessionTimeout time.Duration `mapstructure:"session_timeout" yaml:"session_timeout" json:"session_timeout"`
+	// FetchMaxBytes caps one fetch response, in bytes (kgo.FetchMaxBytes).
+	// Default 52428800 (50 MiB, franz-go's default); must be > 0.
+	FetchMaxBytes int32 `mapstructure:"fetch_max_bytes" yaml:"fetch_max_bytes" json:"fetch_max_bytes"`
+	// MaxMessageBytes is the largest record batch the dead-letter producer sends,
+	// in bytes (kgo.ProducerBatchMaxBytes). A dead-letter record is the source
+	// record plus headers, so set it to the brokers' message.max.bytes (or the
+	// dead-letter topic's max.message.bytes). Default 1048588, Kafka's default
+	// message.max.bytes; must be > 0.
+	MaxMessageBytes int32 `mapstructure:"max_message_bytes" yaml:"max_message_bytes" json:"max_message_bytes"`
+}
+
+// Zoho configures the Zoho CRM account, OAuth client and upsert options
+// (zoho-crm-api.md; Zoho doc pages "Upsert Records" and "Multi DC support").
+type Zoho struct {
+	// DataCenter is the data-center code: us, eu, in, au, jp, ca, sa or cn. It
+	// fills APIDomain and AccountsURL when they are empty. Default "us".
+	DataCenter string `mapstructure:"data_center" yaml:"data_center" json:"data_center"`
+	// APIDomain is the CRM API host (www.zohoapis.eu), or a full http(s) URL for a
+	// sandbox or the simulator. Wins over DataCenter. Default "" (from DataCenter).
+	APIDomain string `mapstructure:"api_domain" yaml:"api_domain" json:"api_domain"`
+	// AccountsURL is the OAuth host (accounts.zoho.eu), or a full http(s) URL.
+	// Wins over DataCenter. Default "" (from DataCenter).
+	AccountsURL string `mapstructure:"accounts_url" yaml:"accounts_url" json:"accounts_url"`
+	// Module is the CRM module's API name, case-sensitive. Default "Leads".
+	Module string `mapstructure:"module" yaml:"module" json:"module"`
+	// ClientID is the OAuth (Self Client) client ID. Required.
+	ClientID string `mapstructure:"client_id" yaml:"client_id" json:"client_id"`
+	// ClientSecret is the OAuth client secret. Required; always redacted.
+	ClientSecret Secret `mapstructure:"client_secret" yaml:"client_secret" json:"client_secret"`
+	// RefreshToken is the long-lived refresh token (scope ZohoCRM.modules.ALL or
+	// the module's CREATE/UPDATE scopes). Required; always redacted.
+	RefreshToken Secret `mapstructure:"refresh_token" yaml:"refresh_token" json:"refresh_token"`
+	// DuplicateCheckFields is the upsert's duplicate_check_fields. Default
+	// ["Email"]; an empty list omits it and Zoho uses the module's system and
+	// unique fields.
+	DuplicateCheckFields []string `mapstructure:"duplicate_check_fields" yaml:"duplicate_check_fields" json:"duplicate_check_fields"`
+	// Trigger is the upsert's trigger list: workflow, approval, blueprint,
+	// pathfinder, orchestration. Unset (nil, the default) omits it and Zoho runs
+	// them all; an explicit empty list ([] in YAML, "[]" in the environment)
+	// runs none.
+	Trigger []string `mapstructure:"trigger" yaml:"trigger" json:"trigger"`
+	// TokenCacheFile, when set, is where the access token is kept (mode 0600) so
+	// that restarts do not mint new ones (Zoho limits token mints). Default "".
+	TokenCacheFile string `mapstructure:"token_cache_file" yaml:"token_cache_file" json:"token_cache_file"`
+	// RequestTimeout bounds one Zoho HTTP request. Default 30s; must be > 0.
+	RequestTimeout time.Duration `mapstructure:"request_timeout" yaml:"request_timeout" json:"request_timeout"`
+}
+
+// Consent configures the consent check.
+type Consent struct {
+	// Required lists the consent categories an event must grant (all of them) to
+	// reach Zoho. Default ["marketing"]; an empty list disables the check.
+	Required []string `mapstructure:"required" yaml:"required" json:"required"`
+}
+
+// Mapping extends the Lead Capture preset (DESIGN.md, "Mapping").
+type Mapping struct {
+	// Fields are extra field mappings, applied after the preset's. A list, not a
+	// map, because field API names are case-sensitive. From the environment:
+	// "traits.plan=Plan__c,properties.utm_source=UTM_Source" or a JSON list.
+	// Default none.
+	Fields []FieldMapping `mapstructure:"fields" yaml:"fields" json:"fields"`
+	// Events are extra event names treated as CRM events (upserted like "Signed
+	// Up"), compared like the preset's names, e.g. "Signup". Default none.
+	Events []string `mapstructure:"events" yaml:"events" json:"events"`
+}
+
+// FieldMapping maps one event value to one Zoho field.
+type FieldMapping struct {
+	// From is a path into the event: "traits.X", "properties.X" or
+	// "context.traits.X" (X may itself be a dotted path).
+	From string `mapstructure:"from" yaml:"from" json:"from"`
+	// To is the Zoho field API name, case-sensitive, e.g. "Plan__c".
+	To string `mapstructure:"to" yaml:"to" json:"to"`
+}
+
+// Batch configures how records are grouped into upsert calls.
+type Batch struct {
+	// MaxRecords is the largest number of records in one upsert call, 1..100
+	// (Zoho's limit). Default 100.
+	MaxRecords int `mapstructure:"max_records" yaml:"max_records" json:"max_records"`
+	// Linger is how long a batch may wait for more records after its first one.
+	// Default 1s; 0 sends every record at once.
+	Linger time.Duration `mapstructure:"linger" yaml:"linger" json:"linger"`
+	// MaxBuffered bounds the records held by the batcher (backpressure on
+	// fetching beyond it). Default 0, meaning MaxRecords × (MaxInFlight + 2); see
+	// Config.EffectiveMaxBuffered. When set, it must be ≥ MaxRecords.
+	MaxBuffered int `mapstructure:"max_buffered" yaml:"max_buffered" json:"max_buffered"`
+}
+
+// Delivery configures concurrency, retries and the circuit breaker.
+type Delivery struct {
+	// MaxInFlight is the number of concurrent upsert calls. Default 4; ≥ 1.
+	MaxInFlight int `mapstructure:"max_in_flight" yaml:"max_in_flight" json:"max_in_flight"`
+	// RetryInitial is the first retry delay after a transient failure; delays
+	// grow exponentially with jitter up to RetryMax. Default 500ms; must be > 0.
+	RetryInitial time.Duration `mapstructure:"retry_initial" yaml:"retry_initial" json:"retry_initial"`
+	// RetryMax caps the retry delay. Default 30s; must be ≥ RetryInitial.
+	RetryMax time.Duration `mapstructure:"retry_max" yaml:"retry_max" json:"retry_max"`
+	// ThrottleBackoff is the pause after Zoho throttles (HTTP 429, token
+	// throttling). Default 30s; must be > 0.
+	ThrottleBackoff time.Duration `mapstructure:"throttle_backoff" yaml:"throttle_backoff" json:"throttle_backoff"`
+	// BreakerFailures is the number of consecutive transient failures that open
+	// the circuit breaker. Default 5; ≥ 1.
+	BreakerFailures int `mapstructure:"breaker_failures" yaml:"breaker_failures" json:"breaker_failures"`
+	// BreakerOpenTimeout is how long the breaker stays open before a trial call.
+	// Default 30s; must be > 0.
+	BreakerOpenTimeout time.Duration `mapstructure:"breaker_open_timeout" yaml:"breaker_open_timeout" json:"breaker_open_timeout"`
+	// ShutdownGrace is how long in-flight batches may finish after SIGINT/SIGTERM
+	// before they are abandoned (and redelivered after restart). Default 30s.
+	ShutdownGrace time.Duration `mapstructure:"shutdown_grace" yaml:"shutdown_grace" json:"shutdown_grace"`
+}
+
+// HTTP configures the operational endpoint.
+type HTTP struct {
+	// Listen is the host:port of /metrics, /healthz and /readyz.
+	// Default "127.0.0.1:9464".
+	Listen string `mapstructure:"listen" yaml:"listen" json:"listen"`
+}
+
+// Log configures zap logging.
+type Log struct {
+	// Level is debug, info, warn or error. Default "info".
+	Level string `mapstructure:"level" yaml:"level" json:"level"`
+	// Format is console or json. Default "console".
+	Format string `mapstructure:"format" yaml:"format" json:"format"`
+}
+
+// Defaults returns a new Config holding every default. Its secrets and
+// zoho.client_id are empty, so it does not validate until they are set.
+func Defaults() *Config {
+	return &Config{
+		Kafka: Kafka{
+			Brokers:         []string{"127.0.0.1:9092"},
+			Topics:          []string{"events"},
+			Group:           "zohosink",
+			DLQTopic:        "events.zoho-dlq",
+			ClientID:        "zohosink",
+			CommitInterval:  time.Second,
+			SessionTimeout:  45 * time.Second,
+			FetchMaxBytes:   50 << 20,
+			MaxMessageBytes: 1048588,
+		},
+		Zoho: Zoho{
+			DataCenter:           "us",
+			Module:               "Leads",
+			DuplicateCheckFields: []string{"Email"},
+			RequestTimeout:       30 * time.Second,
+		},
+		Consent: Consent{Required: []string{"marketing"}},
+		Batch:   Batch{MaxRecords: 100, Linger: time.Second},
+		Delivery: Delivery{
+			MaxInFlight:        4,
+			RetryInitial:       500 * time.Millisecond,
+			RetryMax:           30 * time.Second,
+			ThrottleBackoff:    30 * time.Second,
+			BreakerFailures:    5,
+			BreakerOpenTimeout: 30 * time.Second,
+			ShutdownGrace:      30 * time.Second,
+		},
+		HTTP: HTTP{Listen: "127.0.0.1:9464"},
+		Log:  Log{Level: "info", Format: "console"},
+	}
+}
+
+// EffectiveMaxBuffered is batch.max_buffered, or MaxRecords × (MaxInFlight + 2)
+// when it is 0: enough for every in-flight batch, one filling and one waiting.
+func (c *Config) EffectiveMaxBuffered() int {
+	if c.Batch.MaxBuffered > 0 {
+		return c.Batch.MaxBuffered
+	}
+	return c.Batch.MaxRecords * (c.Delivery.MaxInFlight + 2)
+}

@@ -1,0 +1,24 @@
+// Package config loads, defaults, validates and prints zohosink's configuration.
+//
+// Where a value comes from, highest priority first:
+//
+//	command-line flag  (only flags in the FlagSet given to Load, and only when set)
+//	environment        ZOHOSINK_ + key path upper-cased, "." → "_" (ZOHOSINK_ZOHO_CLIENT_SECRET)
+//	YAML file          the optional path given to Load (see example.yaml beside this file)
+//	default            Defaults()
+//
+// Every key of the contract in DESIGN.md ("Contract: configuration") is a field of
+// Config; the key is the snake_case path of mapstructure tags (kafka.dlq_topic,
+// batch.max_records). Load remembers which of the four sources supplied each key,
+// so that Print ("consumer config print") can say so.
+//
+// Guarantees:
+//   - Validate reports every problem at once, each as a *FieldError naming the key;
+//     Load also reports keys in the file that zohosink does not know (typos are
+//     never silently ignored).
+//   - Secrets (zoho.client_secret, zoho.refresh_token) are of type Secret, which
+//     redacts itself in fmt, JSON, YAML and text encodings; no error produced by
+//     this package contains a secret's value.
+//   - The package imports only zohoapi's data-center helpers, so the hosts are
+//     checked exactly as the client will use them.
+package config

@@ -1,0 +1,91 @@
+package config
+
+import (
+	"reflect"
+	"strings"
+)
+
+// EnvPrefix prefixes every environment variable: key kafka.dlq_topic is
+// ZOHOSINK_KAFKA_DLQ_TOPIC.
+const EnvPrefix = "ZOHOSINK_"
+
+// keyInfo describes one configuration key, derived from Config's tags.
+type keyInfo struct {
+	key    string // "kafka.dlq_topic"
+	env    string // "ZOHOSINK_KAFKA_DLQ_TOPIC"
+	index  []int  // reflect field index path from Config
+	typ    reflect.Type
+	secret bool
+}
+
+var (
+	keyList  = buildKeys()
+	keyIndex = func() map[string]*keyInfo {
+		m := make(map[string]*keyInfo, len(keyList))
+		for i := range keyList {
+			m[keyList[i].key] = &keyList[i]
+		}
+		return m
+	}()
+	sectionNames = func() map[string]bool {
+		m := map[string]bool{}
+		for _, k := range keyList {
+			m[strings.SplitN(k.key, ".", 2)[0]] = true
+		}
+		return m
+	}()
+)
+
+var secretType = reflect.TypeFor[Secret]()
+
+func buildKeys() []keyInfo {
+	var out []keyInfo
+	ct := reflect.TypeFor[Config]()
+	for i := range ct.NumField() {
+		sf := ct.Field(i)
+		if !sf.IsExported() {
+			continue
+		}
+		section := sf.Tag.Get("mapstructure")
+		for j := range sf.Type.NumField() {
+			ff := sf.Type.Field(j)
+			key := section + "." + ff.Tag.Get("mapstructure")
+			out = append(out, keyInfo{
+				key:    key,
+				env:    EnvVar(key),
+				index:  []int{i, j},
+				typ:    ff.Type,
+				secret: ff.Type == secretType,
+			})
+		}
+	}
+	return out
+}
+
+// Keys returns every configuration key ("kafka.brokers", …) in the order of
+// Config's fields, which is also the order Print uses.
+func Keys() []string {
+	out := make([]string, len(keyList))
+	for i, k := range keyList {
+		out[i] = k.key
+	}
+	return out
+}
+
+// EnvVar returns the environment variable of a key: ZOHOSINK_ + the key
+// upper-cased with "." → "_" ("zoho.client_secret" → ZOHOSINK_ZOHO_CLIENT_SECRET).
+func EnvVar(key string) string {
+	return EnvPrefix + strings.ToUpper(strings.ReplaceAll(key, ".", "_"))
+}
+
+// FlagName returns the command-line flag name Load binds to a key when the
+// FlagSet has it: the key with "." and "_" → "-" ("kafka.dlq_topic" →
+// "kafka-dlq-topic"). A flag named exactly like the key is bound too.
+func FlagName(key string) string {
+	return strings.NewReplacer(".", "-", "_", "-").Replace(key)
+}
+
+// field returns the addressable field of c that holds key k.
+func (k *keyInfo) field(c *Config) reflect.Value {
+	return reflect.ValueOf(c).Elem().FieldByIndex(k.index)
+}

@@ -1,0 +1,348 @@
+package config
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"maps"
+	"os"
+	"reflect"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/go-viper/mapstructure/v2"
+	"github.com/spf13/pflag"
+	"github.com/spf13/viper"
+	"gopkg.in/yaml.v3"
+)
+
+// Source says where a key's effective value came from.
+type Source string
+
+// The sources of a value, highest priority first.
+const (
+	SourceFlag    Source = "flag"    // a command-line flag that was set
+	SourceEnv     Source = "env"     // a ZOHOSINK_* environment variable (non-empty)
+	SourceFile    Source = "file"    // the YAML file
+	SourceDefault Source = "default" // Defaults()
+)
+
+// Load builds the effective configuration from, highest priority first, the
+// flags of flags that are set (nil: none), the ZOHOSINK_* environment, the YAML
+// file at path ("" : no file) and Defaults, then validates it.
+//
+// Every key is bound to its environment variable (EnvVar), so the environment
+// works without a file. From the environment (and string flags) a list is
+// comma-separated ("a, b"; "[]" is an explicit empty list), mapping.fields is
+// "traits.plan=Plan__c,properties.x=X" or a JSON list of {"from","to"}, and a
+// duration is Go syntax ("1s", "500ms"). An empty variable counts as unset.
+// A flag is bound to a key when the FlagSet has a flag named FlagName(key) or
+// the key itself.
+//
+// Errors: reading or parsing the file fails → a wrapped error and a nil Config.
+// Otherwise every problem found is returned at once as errors.Join of
+// *FieldError (unknown keys in the file, values that cannot be decoded, and
+// everything Validate reports), together with the Config as far as it could be
+// loaded, so that "config print" and "config validate" can still show it.
+func Load(path string, flags *pflag.FlagSet) (*Config, error) {
+	v := viper.New()
+	def := Defaults()
+	for i := range keyList {
+		k := &keyList[i]
+		dv := k.field(def).Interface()
+		if s, ok := dv.(Secret); ok {
+			dv = s.Value()
+		}
+		v.SetDefault(k.key, dv)
+		if err := v.BindEnv(k.key, k.env); err != nil {
+			return nil, fmt.Errorf("config: bind %s: %w", k.env, err)
+		}
+	}
+
+	var problems []error
+	fileKeys := map[string]bool{}
+	if path != "" {
+		data, err := os.ReadFile(path)
+		if err != nil {
+			return nil, fmt.Errorf("config: read file: %w", err)
+		}
+		v.SetConfigType("yaml")
+		if err := v.ReadConfig(bytes.NewReader(data)); err != nil {
+			return nil, fmt.Errorf("config: parse %s: %w", path, err)
+		}
+		fileKeys, problems = scanFile(data)
+	}
+
+	bound := map[string]*pflag.Flag{}
+	if flags != nil {
+		for _, k := range keyList {
+			f := flags.Lookup(FlagName(k.key))
+			if f == nil {
+				f = flags.Lookup(k.key)
+			}
+			if f == nil {
+				continue
+			}
+			if err := v.BindPFlag(k.key, f); err != nil {
+				return nil, fmt.Errorf("config: bind flag --%s: %w", f.Name, err)
+			}
+			bound[k.key] = f
+		}
+	}
+
+	c := &Config{sources: make(map[string]Source, len(keyList))}
+	for i := range keyList {
+		k := &keyList[i]
+		if err := decodeValue(v.Get(k.key), k.field(c).Addr().Interface()); err != nil {
+			problem := "invalid value: " + err.Error()
+			if k.secret {
+				problem = "invalid value: must be a string"
+				err = nil // the decoder's message may quote the value
+			}
+			problems = append(problems, &FieldError{Key: k.key, Problem: problem, Err: err})
+		}
+		switch {
+		case bound[k.key] != nil && bound[k.key].Changed:
+			c.sources[k.key] = SourceFlag
+		case os.Getenv(k.env) != "":
+			c.sources[k.key] = SourceEnv
+		case fileKeys[k.key]:
+			c.sources[k.key] = SourceFile
+		default:
+			c.sources[k.key] = SourceDefault
+		}
+	}
+	if err := c.Validate(); err != nil {
+		problems = append(problems, err)
+	}
+	return c, errors.Join(problems...)
+}
+
+// Sources returns, for every key, where its value came from. It is empty for a
+// Config that was not made by Load.
+func (c *Config) Sources() map[string]Source {
+	return maps.Clone(c.sources)
+}
+
+// Source returns where key's value came from, or "" when unknown.
+func (c *Config) Source(key string) Source { return c.sources[key] }
+
+// decodeValue decodes a viper value into the field pointed to by out, with
+// weak typing (env strings → numbers), and the hooks below.
+func decodeValue(in, out any) error {
+	d, err := mapstructure.NewDecoder(&mapstructure.DecoderConfig{
+		Result:           out,
+		WeaklyTypedInput: true,
+		ZeroFields:       true,
+		DecodeHook:       decodeHook,
+	})
+	if err != nil {
+		return err
+	}
+	return d.Decode(in)
+}
+
+var (
+	durationType     = reflect.TypeFor[time.Duration]()
+	stringsType      = reflect.TypeFor[[]string]()
+	fieldMappingType = reflect.TypeFor[[]FieldMapping]()
+)
+
+// decodeHook turns strings (environment, flags) into durations, lists and field
+// mappings, and refuses bare numbers as durations ("linger: 1000" would
+// otherwise mean a microsecond).
+func decodeHook(from, to reflect.Type, data any) (any, error) {
+	switch to {
+	case durationType:
+		switch from.Kind() {
+		case reflect.String:
+			s := strings.TrimSpace(data.(string))
+			if s == "" {
+				return time.Duration(0), nil
+			}
+			return time.ParseDuration(s)
+		case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64,
+			reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64,
+			reflect.Float32, reflect.Float64:
+			if from == durationType || reflect.ValueOf(data).IsZero() {
+				return data, nil
+			}
+			return nil, fmt.Errorf("duration %v has no unit: write it like \"1s\" or \"500ms\"", data)
+		}
+	case stringsType:
+		if from.Kind() == reflect.String {
+			return splitList(data.(string)), nil
+		}
+	case fieldMappingType:
+		if from.Kind() == reflect.String {
+			return parseFieldMappings(data.(string))
+		}
+	}
+	return data, nil
+}
+
+// splitList splits a comma-separated list, trimming spaces and dropping empty
+// items; "[]" is an explicit empty (non-nil) list.
+func splitList(s string) []string {
+	s = strings.TrimSpace(s)
+	out := []string{}
+	if s == "[]" {
+		return out
+	}
+	for p := range strings.SplitSeq(s, ",") {
+		if p = strings.TrimSpace(p); p != "" {
+			out = append(out, p)
+		}
+	}
+	return out
+}
+
+// parseFieldMappings reads mapping.fields from a string: a JSON list of
+// {"from","to"} objects, or "from=to" pairs separated by commas.
+func parseFieldMappings(s string) ([]FieldMapping, error) {
+	s = strings.TrimSpace(s)
+	if strings.HasPrefix(s, "[") {
+		var out []FieldMapping
+		dec := json.NewDecoder(strings.NewReader(s))
+		dec.DisallowUnknownFields()
+		if err := dec.Decode(&out); err != nil {
+			return nil, fmt.Errorf("not a JSON list of {\"from\",\"to\"}: %w", err)
+		}
+		return out, nil
+	}
+	var out []FieldMapping
+	for _, p := range splitList(s) {
+		from, to, ok := strings.Cut(p, "=")
+		if !ok {
+			return nil, fmt.Errorf("%q is not from=to", p)
+		}
+		out = append(out, FieldMapping{From: strings.TrimSpace(from), To: strings.TrimSpace(to)})
+	}
+	return out, nil
+}
+
+// scanFile lists the keys present in a YAML file (with non-null values) and
+// reports the ones zohosink does not know, with a suggestion when one is close.
+// Keys compare case-insensitively, as viper reads them.
+func scanFile(data []byte) (present map[string]bool, problems []error) {
+	present = map[string]bool{}
+	var doc map[string]any
+	if err := yaml.Unmarshal(data, &doc); err != nil {
+		return present, nil // viper already parsed it; nothing more to learn
+	}
+	for _, sec := range sortedKeys(doc) {
+		secKey := strings.ToLower(sec)
+		if !sectionNames[secKey] {
+			problems = append(problems, unknownKey(secKey, sectionList()))
+			continue
+		}
+		body, ok := doc[sec].(map[string]any)
+		if !ok {
+			if doc[sec] != nil {
+				problems = append(problems, &FieldError{Key: secKey, Problem: "must be a mapping of keys"})
+			}
+			continue
+		}
+		for _, name := range sortedKeys(body) {
+			key := secKey + "." + strings.ToLower(name)
+			if keyIndex[key] == nil {
+				problems = append(problems, unknownKey(key, Keys()))
+				continue
+			}
+			if body[name] != nil {
+				present[key] = true
+			}
+			if key == "mapping.fields" {
+				problems = append(problems, scanFieldMappings(body[name])...)
+			}
+		}
+	}
+	return present, problems
+}
+
+// scanFieldMappings reports unknown keys inside mapping.fields entries.
+func scanFieldMappings(v any) (problems []error) {
+	list, _ := v.([]any)
+	for i, item := range list {
+		m, ok := item.(map[string]any)
+		if !ok {
+			continue // the decoder reports the wrong shape
+		}
+		for _, name := range sortedKeys(m) {
+			if n := strings.ToLower(name); n != "from" && n != "to" {
+				fe := unknownKey(fmt.Sprintf("mapping.fields[%d].%s", i, n), nil)
+				fe.Problem = "unknown key (want from and to)"
+				problems = append(problems, fe)
+			}
+		}
+	}
+	return problems
+}
+
+func unknownKey(key string, candidates []string) *FieldError {
+	fe := &FieldError{Key: key, Problem: "unknown key", Err: ErrUnknownKey}
+	if s := suggest(key, candidates); s != "" {
+		fe.Problem = fmt.Sprintf("unknown key (did you mean %q?)", s)
+	}
+	return fe
+}
+
+// ErrUnknownKey is wrapped by the *FieldError of a key in the file that
+// zohosink does not know.
+var ErrUnknownKey = errors.New("unknown key")
+
+func sectionList() []string {
+	out := make([]string, 0, len(sectionNames))
+	for s := range sectionNames {
+		out = append(out, s)
+	}
+	sort.Strings(out)
+	return out
+}
+
+// suggest returns the candidate closest to key: the same letters ignoring "_"
+// (camelCase), or within two edits; "" when none is close.
+func suggest(key string, candidates []string) string {
+	norm := func(s string) string { return strings.ReplaceAll(strings.ToLower(s), "_", "") }
+	best, bestD := "", 3
+	for _, c := range candidates {
+		if norm(c) == norm(key) {
+			return c
+		}
+		if d := editDistance(key, c); d < bestD {
+			best, bestD = c, d
+		}
+	}
+	return best
+}
+
+func editDistance(a, b string) int {
+	prev := make([]int, len(b)+1)
+	cur := make([]int, len(b)+1)
+	for j := range prev {
+		prev[j] = j
+	}
+	for i := 1; i <= len(a); i++ {
+		cur[0] = i
+		for j := 1; j <= len(b); j++ {
+			cost := 1
+			if a[i-1] == b[j-1] {
+				cost = 0
+			}
+			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
+		}
+		prev, cur = cur, prev
+	}
+	return prev[len(b)]
+}
+
+func sortedKeys(m map[string]any) []string {
+	out := make([]string, 0, len(m))
+	for k := range m {
+		out = append(out, k)
+	}
+	sort.Strings(out)
+	return out
+}

@@ -1,0 +1,75 @@
+package config
+
+import (
+	"fmt"
+	"io"
+	"reflect"
+	"strings"
+
+	"gopkg.in/yaml.v3"
+)
+
+// Print writes the effective configuration as YAML, every key in Keys order,
+// each with a line comment naming its source ("# env ZOHOSINK_ZOHO_MODULE",
+// "# file", "# flag --batch-linger", "# default"); keys of a Config not made by
+// Load carry no comment. Secrets print as "[redacted]" (or "" when unset).
+// Lists print in flow style on one line; an unset list prints as null (for
+// zoho.trigger, unset and empty differ). The output is valid YAML with the
+// same shape as the configuration file.
+func Print(w io.Writer, c *Config) error {
+	root := &yaml.Node{Kind: yaml.MappingNode}
+	doc := &yaml.Node{
+		Kind:        yaml.DocumentNode,
+		HeadComment: "zohosink effective configuration (secrets redacted); comments name each value's source",
+		Content:     []*yaml.Node{root},
+	}
+	sections := map[string]*yaml.Node{}
+	for i := range keyList {
+		k := &keyList[i]
+		secName, name, _ := strings.Cut(k.key, ".")
+		sec := sections[secName]
+		if sec == nil {
+			sec = &yaml.Node{Kind: yaml.MappingNode}
+			sections[secName] = sec
+			root.Content = append(root.Content, &yaml.Node{Kind: yaml.ScalarNode, Value: secName}, sec)
+		}
+		val := &yaml.Node{}
+		if fv := k.field(c); fv.Kind() == reflect.Slice && fv.IsNil() {
+			// Unset, not empty: for zoho.trigger the difference matters.
+			val = &yaml.Node{Kind: yaml.ScalarNode, Tag: "!!null", Value: "null"}
+		} else if err := val.Encode(fv.Interface()); err != nil {
+			return fmt.Errorf("config: print %s: %w", k.key, err)
+		}
+		flow(val)
+		val.LineComment = sourceComment(c.sources[k.key], k.key)
+		sec.Content = append(sec.Content, &yaml.Node{Kind: yaml.ScalarNode, Value: name}, val)
+	}
+	enc := yaml.NewEncoder(w)
+	enc.SetIndent(2)
+	if err := enc.Encode(doc); err != nil {
+		return fmt.Errorf("config: print: %w", err)
+	}
+	return enc.Close()
+}
+
+func sourceComment(s Source, key string) string {
+	switch s {
+	case SourceEnv:
+		return "env " + EnvVar(key)
+	case SourceFlag:
+		return "flag --" + FlagName(key)
+	case "":
+		return ""
+	}
+	return string(s)
+}
+
+// flow puts sequences and mappings on one line.
+func flow(n *yaml.Node) {
+	if n.Kind == yaml.SequenceNode || n.Kind == yaml.MappingNode {
+		n.Style = yaml.FlowStyle
+	}
+	for _, c := range n.Content {
+		flow(c)
+	}
+}
