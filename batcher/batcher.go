@@ -39,9 +39,13 @@ type Stats struct {
 	Blocked int
 }
 
-// busyKey marks, in Batcher.keys, a key whose entry is in a queued or in-flight
-// batch. Other values are indexes into the open batch's entries.
-const busyKey = -1
+// keyLoc is where a key's latest entry lives: entry idx of the batch numbered
+// gen. The key is in the open batch if gen is the open batch's number, else in a
+// queued or in-flight batch (busy). Sealing a batch thus needs no map writes.
+type keyLoc struct {
+	gen uint64
+	idx int
+}
 
 // Batcher assembles items into batches and hands them to a SendFunc; see the
 // package documentation for the flow and the guarantees. Its methods are safe
@@ -57,7 +61,8 @@ type Batcher[S any] struct {
 	closed    bool
 	open      *batch[S]            // filling; nil when empty
 	queue     []*batch[S]          // sealed, waiting for a send slot, FIFO
-	keys      map[string]int       // key → index in open.Entries, or busyKey
+	keys      map[string]keyLoc    // keys in the open, queued or in-flight batches
+	gen       uint64               // number of the open batch (or of the next one)
 	parked    map[string][]Item[S] // items of busy keys, arrival order
 	nParked   int
 	held      int
@@ -96,7 +101,7 @@ func New[S any](c Config, send SendFunc[S]) *Batcher[S] {
 		send:     send,
 		ctx:      ctx,
 		cancel:   cancel,
-		keys:     make(map[string]int),
+		keys:     make(map[string]keyLoc),
 		parked:   make(map[string][]Item[S]),
 		kick:     make(chan struct{}, 1),
 		quit:     make(chan struct{}),
@@ -142,12 +147,12 @@ func (b *Batcher[S]) Add(ctx context.Context, it Item[S]) error {
 		return ErrClosed
 	}
 	b.held++
-	if i, ok := b.keys[it.Key]; ok {
-		if i == busyKey {
+	if loc, ok := b.keys[it.Key]; ok {
+		if b.open == nil || loc.gen != b.gen {
 			b.parked[it.Key] = append(b.parked[it.Key], it)
 			b.nParked++
 		} else {
-			e := &b.open.Entries[i]
+			e := &b.open.Entries[loc.idx]
 			e.Items = append(e.Items, it)
 			b.open.items++
 		}
@@ -255,11 +260,11 @@ func (b *Batcher[S]) openBatch() *batch[S] {
 	return o
 }
 
-// addEntry appends a new entry for key (not present in b.keys) to the open batch
-// o, sealing and queueing it when full. The caller calls dispatch afterwards, so
+// addEntry appends a new entry for key (absent from the open batch) to the open
+// batch o, sealing and queueing it when full. The caller calls dispatch afterwards, so
 // that a release moving many parked keys fills one batch rather than several.
 func (b *Batcher[S]) addEntry(o *batch[S], key string, items []Item[S]) {
-	b.keys[key] = len(o.Entries)
+	b.keys[key] = keyLoc{gen: b.gen, idx: len(o.Entries)}
 	o.Entries = append(o.Entries, Entry[S]{Key: key, Items: items})
 	o.keys = append(o.keys, key)
 	o.items += len(items)
@@ -271,9 +276,7 @@ func (b *Batcher[S]) addEntry(o *batch[S], key string, items []Item[S]) {
 
 // seal closes the open batch to new items: its keys become busy.
 func (b *Batcher[S]) seal() {
-	for _, k := range b.open.keys {
-		b.keys[k] = busyKey
-	}
+	b.gen++
 	b.open.slab = nil
 	b.open = nil
 }
@@ -315,12 +318,15 @@ func (b *Batcher[S]) release(bt *batch[S]) {
 	b.inFlight--
 	b.held -= bt.items
 	for _, k := range bt.keys {
-		delete(b.keys, k)
-		if p, ok := b.parked[k]; ok {
-			delete(b.parked, k)
-			b.nParked -= len(p)
-			b.addEntry(b.openBatch(), k, p)
+		if b.nParked > 0 {
+			if p, ok := b.parked[k]; ok {
+				delete(b.parked, k)
+				b.nParked -= len(p)
+				b.addEntry(b.openBatch(), k, p) // overwrites k's location
+				continue
+			}
 		}
+		delete(b.keys, k)
 	}
 	b.dispatch()
 	b.broadcast()
