@@ -1,0 +1,193 @@
+package zohosim
+
+import (
+	"encoding/json"
+	"math/rand/v2"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// Request-level errors of the API host have Zoho's shape
+// {"code":"…","details":{…},"message":"…","status":"error"} (no "data").
+
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	b, err := json.Marshal(v)
+	if err != nil {
+		http.Error(w, "zohosim: encode: "+err.Error(), http.StatusInternalServerError)
+		return
+	}
+	w.Header().Set("Content-Type", "application/json;charset=UTF-8")
+	w.WriteHeader(status)
+	_, _ = w.Write(b)
+}
+
+func errorItem(code, message string, details map[string]any) map[string]any {
+	if details == nil {
+		details = map[string]any{}
+	}
+	return map[string]any{"code": code, "details": details, "message": message, "status": "error"}
+}
+
+func writeAPIError(w http.ResponseWriter, status int, code, message string, details map[string]any) {
+	writeJSON(w, status, errorItem(code, message, details))
+}
+
+// Messages of the request-level errors (Zoho's texts where documented).
+const (
+	msgInvalidToken   = "invalid oauth token"
+	msgScopeMismatch  = "invalid oauth scope to access this URL"
+	msgURLPattern     = "Please check if the URL trying to access is a correct one"
+	msgInvalidModule  = "the module name given seems to be invalid"
+	msgInvalidMethod  = "The http request method type is not a valid one"
+	msgInternal       = "Internal Server Error"
+	msgConcurrency    = "concurrency limit exceeded: too many API calls in progress" // unconfirmed text
+	msgCreditsExhaust = "API credits for the last 24 hours are exhausted"            // unconfirmed text
+)
+
+func (s *Server) handleNotFound(w http.ResponseWriter, r *http.Request) {
+	writeAPIError(w, http.StatusNotFound, "INVALID_URL_PATTERN", msgURLPattern, nil)
+}
+
+// handleAPI routes /crm/…: /crm/v8/settings/fields and /crm/v8/{module}/upsert.
+// Anything else is 404 INVALID_URL_PATTERN (other Zoho APIs are not simulated).
+func (s *Server) handleAPI(w http.ResponseWriter, r *http.Request) {
+	parts := strings.Split(strings.Trim(r.URL.Path, "/"), "/")
+	switch {
+	case len(parts) == 4 && parts[1] == "v8" && parts[2] == "settings" && parts[3] == "fields":
+		if s.checkAuth(w, r) {
+			s.handleFields(w, r)
+		}
+	case len(parts) == 4 && parts[1] == "v8" && parts[3] == "upsert" && parts[2] != "":
+		s.handleUpsert(w, r, parts[2])
+	default:
+		s.handleNotFound(w, r)
+	}
+}
+
+// checkAuth answers 401 and returns false when the call is not authorized.
+func (s *Server) checkAuth(w http.ResponseWriter, r *http.Request) bool {
+	s.mu.Lock()
+	code := s.authorizeLocked(r)
+	s.mu.Unlock()
+	switch code {
+	case "":
+		return true
+	case "OAUTH_SCOPE_MISMATCH":
+		writeAPIError(w, http.StatusUnauthorized, code, msgScopeMismatch, nil)
+	default:
+		writeAPIError(w, http.StatusUnauthorized, code, msgInvalidToken, nil)
+	}
+	return false
+}
+
+// applyLatency sleeps the configured latency plus jitter; false when the
+// request or the server ended meanwhile (nothing is written then).
+func (s *Server) applyLatency(w http.ResponseWriter, r *http.Request) bool {
+	s.mu.Lock()
+	d := s.latency
+	if s.jitter > 0 {
+		d += rand.N(s.jitter)
+	}
+	s.mu.Unlock()
+	return s.sleep(r, d)
+}
+
+// creditCharge is one charge in the rolling 24 h credit window.
+type creditCharge struct {
+	at      time.Time
+	credits int
+}
+
+// CreditsFor is Zoho's upsert price: 1 credit per 10 records, rounded up.
+func CreditsFor(records int) int { return (records + 9) / 10 }
+
+// creditsUsedLocked prunes charges older than 24 h and returns the sum.
+func (s *Server) creditsUsedLocked() int {
+	cut := s.now().Add(-24 * time.Hour)
+	i := 0
+	for i < len(s.creds) && !s.creds[i].at.After(cut) {
+		i++
+	}
+	s.creds = s.creds[i:]
+	used := 0
+	for _, c := range s.creds {
+		used += c.credits
+	}
+	return used
+}
+
+// chargeLocked charges n credits. With a daily budget, a call that would take
+// the rolling-24 h use beyond it is refused (false; the caller answers 429
+// TOO_MANY_REQUESTS; unconfirmed: Zoho may let the last call overdraw). Once
+// half the budget is used, responses carry X-API-CREDITS-REMAINING
+// (unconfirmed, per zoho-crm-api.md), set in h.
+func (s *Server) chargeLocked(h http.Header, n int) bool {
+	if s.dailyCredits <= 0 {
+		s.creds = append(s.creds, creditCharge{at: s.now(), credits: n})
+		s.stats.Credits += n
+		return true
+	}
+	used := s.creditsUsedLocked()
+	if used+n > s.dailyCredits {
+		h.Set("X-API-CREDITS-REMAINING", strconv.Itoa(max(0, s.dailyCredits-used)))
+		return false
+	}
+	s.creds = append(s.creds, creditCharge{at: s.now(), credits: n})
+	s.stats.Credits += n
+	used += n
+	if used*2 >= s.dailyCredits {
+		h.Set("X-API-CREDITS-REMAINING", strconv.Itoa(s.dailyCredits-used))
+	}
+	return true
+}
+
+// fault is an injected failure for one upsert call.
+type fault int
+
+const (
+	faultNone fault = iota
+	faultHang
+	faultStatus
+	faultThrottle
+)
+
+// takeFaultLocked consumes at most one pending fault, in the order hang,
+// FailNext, fail rate, 429 burst.
+func (s *Server) takeFaultLocked() (fault, int) {
+	switch {
+	case s.hangNext > 0:
+		s.hangNext--
+		return faultHang, 0
+	case s.failNext > 0:
+		s.failNext--
+		return faultStatus, s.failStatus
+	case s.failRate > 0 && rand.Float64() < s.failRate:
+		return faultStatus, s.failRateStatus
+	case s.throttleNext > 0:
+		s.throttleNext--
+		return faultThrottle, http.StatusTooManyRequests
+	}
+	return faultNone, 0
+}
+
+// writeFault answers an injected status: 500 is Zoho's INTERNAL_ERROR JSON;
+// 502/503/504 are an HTML page as a load balancer in front of Zoho would give
+// (so clients must not assume JSON); 429 is TOO_MANY_REQUESTS; other statuses
+// carry INTERNAL_ERROR JSON.
+func writeFault(w http.ResponseWriter, status int) string {
+	switch status {
+	case http.StatusBadGateway, http.StatusServiceUnavailable, http.StatusGatewayTimeout:
+		w.Header().Set("Content-Type", "text/html")
+		w.WriteHeader(status)
+		_, _ = w.Write([]byte("<html><body><h1>" + strconv.Itoa(status) + " " + http.StatusText(status) + "</h1></body></html>"))
+		return ""
+	case http.StatusTooManyRequests:
+		writeAPIError(w, status, "TOO_MANY_REQUESTS", msgConcurrency, nil)
+		return "TOO_MANY_REQUESTS"
+	default:
+		writeAPIError(w, status, "INTERNAL_ERROR", msgInternal, nil)
+		return "INTERNAL_ERROR"
+	}
+}
