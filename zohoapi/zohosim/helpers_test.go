@@ -92,15 +92,15 @@ func mint(t testing.TB, s *Server) string {
 
 // apiReply is an upsert/fields answer.
 type apiReply struct {
-	Status  int         `json:"-"` // HTTP status
-	Header  http.Header `json:"-"`
-	ZStatus string      `json:"status"` // Zoho's "status" ("error")
+	Status  int              `json:"-"` // HTTP status
+	Header  http.Header      `json:"-"`
+	ZStatus string           `json:"status"` // Zoho's "status" ("error")
 	Code    string           `json:"code"`
 	Message string           `json:"message"`
 	Details map[string]any   `json:"details"`
 	Data    []map[string]any `json:"data"`
 	Fields  []map[string]any `json:"fields"`
-	Raw     string `json:"-"`
+	Raw     string           `json:"-"`
 }
 
 func do(t testing.TB, s *Server, method, path, token string, body any) apiReply {
