@@ -17,7 +17,8 @@ var ErrClosed = errors.New("batcher: closed")
 // items of its keys that arrived meanwhile become sendable. So SendFunc must
 // settle every item (deliver, retry, dead-letter) before it returns, or per-key
 // order is lost. It must return soon after ctx is cancelled (Close waits for
-// it), must not call Close, and may keep b after returning: the Batcher never
+// it), must not call Close, Drain or Add (they may wait for this very call to
+// return), and may keep b after returning: the Batcher never
 // touches a batch again once it has been handed over.
 type SendFunc[S any] func(ctx context.Context, b *Batch[S])
 
