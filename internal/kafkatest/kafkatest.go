@@ -100,10 +100,12 @@ func fakeBrokers(t testing.TB) []string {
 }
 
 // Client returns a franz-go client for brokers with opts added, closed on
-// t.Cleanup. Its retries are bounded by Timeout.
+// t.Cleanup. Its retries are bounded by Timeout, and it refreshes metadata
+// after 100ms rather than kgo's default 5s, so a topic created a moment ago
+// is seen at once (kgo answers metadata requests from its cache until then).
 func Client(t testing.TB, brokers []string, opts ...kgo.Opt) *kgo.Client {
 	t.Helper()
-	base := []kgo.Opt{kgo.SeedBrokers(brokers...), kgo.RetryTimeout(Timeout)}
+	base := []kgo.Opt{kgo.SeedBrokers(brokers...), kgo.RetryTimeout(Timeout), kgo.MetadataMinAge(100 * time.Millisecond)}
 	cl, err := kgo.NewClient(append(base, opts...)...)
 	if err != nil {
 		t.Fatalf("kafkatest: new client: %v", err)

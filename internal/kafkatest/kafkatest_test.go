@@ -179,3 +179,7 @@ func TestExternalMatchesEnv(t *testing.T) {
 		t.Error("External() with KAFKA_BROKERS set = false")
 	}
 }
+
+func rec(key, value string) *kgo.Record {
+	return &kgo.Record{Key: []byte(key), Value: []byte(value)}
+}

@@ -1,0 +1,93 @@
+# Everyday commands of zohosink. Each part prints how long it took.
+#
+#   make run         the main job on embedded defaults (in-process Kafka, Zoho simulator, sample events)
+#   make build       bin/consumer and bin/zohosim
+#   make test        go vet, the suite on kfake, then the suite on a real Apache Kafka broker
+#                    (scripts/kafka-local; skipped with a warning when java/mvn are missing,
+#                    a failure when CI=true)
+#   make test-containers  internal/kafkatest on a testcontainers broker (skips without Docker)
+#   make test-kafka  only the suite on the real broker: start it, run, stop it (even on failure)
+#   make bench       benchmarks
+#   make lint        gofmt check and go vet
+#   make clean       remove build output and stop a local broker left running
+SHELL := /bin/bash
+.SHELLFLAGS := -eu -o pipefail -c
+.DEFAULT_GOAL := test
+
+GO ?= go
+GOTEST_FLAGS ?= -race -count=1
+PKGS ?= ./...
+KAFKA_LOCAL := scripts/kafka-local
+
+# timed NAME, COMMAND: run COMMAND, then print how long it took (also when it fails).
+define timed
+	@start=$$(date +%s.%N); rc=0; { $(2); } || rc=$$?; \
+	awk -v a=$$start -v b=$$(date +%s.%N) -v n='$(1)' -v rc=$$rc \
+	  'BEGIN { printf "== %s: %.1fs%s\n", n, b - a, (rc ? " (FAILED, exit " rc ")" : "") }'; \
+	exit $$rc
+endef
+
+.PHONY: run build test test-fake test-kafka test-containers vet bench lint clean kafka-start kafka-stop
+
+run:
+	$(GO) run ./cmd/consumer demo
+
+build:
+	$(call timed,build,mkdir -p bin && $(GO) build -o bin/consumer ./cmd/consumer && $(GO) build -o bin/zohosim ./cmd/zohosim)
+
+vet:
+	$(call timed,go vet,$(GO) vet $(PKGS))
+
+# The suite on the in-process kfake cluster ($$KAFKA_BROKERS unset on purpose).
+test-fake:
+	$(call timed,tests on kfake,env -u KAFKA_BROKERS -u ZOHOSINK_TESTCONTAINERS $(GO) test $(GOTEST_FLAGS) $(PKGS))
+
+# The testcontainers path of internal/kafkatest (build tag testcontainers):
+# with a Docker engine its tests run on an Apache Kafka container; without one
+# they skip and say so. Either way the tagged code is compiled and vetted.
+test-containers:
+	$(call timed,testcontainers path,env -u KAFKA_BROKERS ZOHOSINK_TESTCONTAINERS=1 $(GO) test -tags testcontainers -count=1 ./internal/kafkatest/...)
+
+# Both suites run even when the first fails, so one run reports everything; the
+# target fails when either did.
+test: vet
+	@rc=0; $(MAKE) --no-print-directory test-fake || rc=1; \
+	$(MAKE) --no-print-directory test-containers || rc=1; \
+	if $(KAFKA_LOCAL) check; then \
+	  $(MAKE) --no-print-directory test-kafka || rc=1; \
+	elif [ "$${CI:-}" = true ]; then \
+	  echo "make test: CI=true and the real-broker suite cannot run (see above): failing" >&2; rc=1; \
+	else \
+	  echo "make test: WARNING: skipped the suite on a real Apache Kafka broker (install Java 17+ and Maven to run it); the kfake suite ran" >&2; \
+	fi; \
+	exit $$rc
+
+# Start the local broker, run the suite against it, stop it whatever happened.
+test-kafka:
+	@start=$$(date +%s.%N); \
+	brokers=$$($(KAFKA_LOCAL) start); \
+	trap '$(KAFKA_LOCAL) stop' EXIT; \
+	awk -v a=$$start -v b=$$(date +%s.%N) 'BEGIN { printf "== start Apache Kafka (fetch if needed): %.1fs\n", b - a }'; \
+	echo "== tests on Apache Kafka at $$brokers"; \
+	t=$$(date +%s.%N); rc=0; \
+	KAFKA_BROKERS=$$brokers $(GO) test $(GOTEST_FLAGS) $(PKGS) || rc=$$?; \
+	awk -v a=$$t -v b=$$(date +%s.%N) -v rc=$$rc \
+	  'BEGIN { printf "== tests on Apache Kafka: %.1fs%s\n", b - a, (rc ? " (FAILED, exit " rc ")" : "") }'; \
+	exit $$rc
+
+kafka-start:
+	@$(KAFKA_LOCAL) start
+
+kafka-stop:
+	@$(KAFKA_LOCAL) stop
+
+bench:
+	$(call timed,bench,$(GO) test -run '^$$' -bench . -benchmem $(PKGS))
+
+lint:
+	$(call timed,gofmt,files=$$(gofmt -l .); if [ -n "$$files" ]; then echo "gofmt would change:"; echo "$$files"; exit 1; fi)
+	$(call timed,go vet,$(GO) vet $(PKGS))
+
+clean:
+	rm -rf bin
+	@$(KAFKA_LOCAL) stop
