@@ -1,0 +1,267 @@
+package pipeline
+
+import (
+	"sort"
+	"sync"
+
+	"github.com/twmb/franz-go/pkg/kgo"
+)
+
+// offsetTracker decides, per partition, which offset may be committed: the first
+// offset that is not done. A record is tracked when it is fetched and marked done
+// when it was dropped, acknowledged by Zoho, or acknowledged by the dead-letter
+// topic; completions may arrive in any order, the committable offset only moves
+// over a contiguous run of done records. Safe for concurrent use.
+type offsetTracker struct {
+	mu    sync.Mutex
+	parts map[topicPartition]*partitionOffsets
+}
+
+type topicPartition struct {
+	topic     string
+	partition int32
+}
+
+// partitionOffsets is one assignment of one partition. A revoked or lost
+// partition's object is forgotten; completions that still arrive for it are
+// ignored, so a late answer can never move a commit of a partition this process
+// no longer owns. A later assignment of the same partition gets a new object.
+type partitionOffsets struct {
+	tp topicPartition
+	mu sync.Mutex
+	// pending holds the tracked offsets that are not yet committable, in
+	// fetch order (ascending); head is pending[start].
+	pending []pendingOffset
+	start   int
+	// next is one past the last tracked offset: the committable offset when
+	// nothing is pending. -1 until the first record is tracked.
+	next        int64
+	leaderEpoch int32
+	forgotten   bool
+	// committed is the offset last committed for this assignment (-1: none).
+	committed int64
+	// highWatermark is the partition's log end as last seen by a fetch (-1: unknown).
+	highWatermark int64
+}
+
+type pendingOffset struct {
+	offset int64
+	done   bool
+}
+
+func newOffsetTracker() *offsetTracker {
+	return &offsetTracker{parts: make(map[topicPartition]*partitionOffsets)}
+}
+
+// assign starts tracking the given partitions (a fresh state each).
+func (t *offsetTracker) assign(assigned map[string][]int32) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	for topic, ps := range assigned {
+		for _, p := range ps {
+			tp := topicPartition{topic, p}
+			if _, ok := t.parts[tp]; !ok {
+				t.parts[tp] = &partitionOffsets{tp: tp, next: -1, committed: -1, highWatermark: -1}
+			}
+		}
+	}
+}
+
+// forget stops tracking the given partitions; later completions for records of
+// these assignments are ignored.
+func (t *offsetTracker) forget(revoked map[string][]int32) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	for topic, ps := range revoked {
+		for _, p := range ps {
+			tp := topicPartition{topic, p}
+			if po, ok := t.parts[tp]; ok {
+				po.mu.Lock()
+				po.forgotten = true
+				po.mu.Unlock()
+				delete(t.parts, tp)
+			}
+		}
+	}
+}
+
+// partition returns the current assignment state of a partition, or nil when the
+// partition is not assigned to this process.
+func (t *offsetTracker) partition(topic string, partition int32) *partitionOffsets {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	return t.parts[topicPartition{topic, partition}]
+}
+
+// track registers a fetched record as pending. Offsets must be tracked in fetch
+// order (ascending); a record at or below an offset already tracked is a
+// re-delivery after a seek and reports false: the caller must skip it.
+func (po *partitionOffsets) track(r *kgo.Record) bool {
+	po.mu.Lock()
+	defer po.mu.Unlock()
+	if po.forgotten || (po.next >= 0 && r.Offset < po.next) {
+		return false
+	}
+	po.pending = append(po.pending, pendingOffset{offset: r.Offset})
+	po.next = r.Offset + 1
+	po.leaderEpoch = r.LeaderEpoch
+	return true
+}
+
+// trackDone registers a fetched record that is done at once (dropped). It is
+// cheaper than track + done when nothing is pending, the common case on a topic
+// of page views.
+func (po *partitionOffsets) trackDone(r *kgo.Record) bool {
+	po.mu.Lock()
+	defer po.mu.Unlock()
+	if po.forgotten || (po.next >= 0 && r.Offset < po.next) {
+		return false
+	}
+	if po.start < len(po.pending) {
+		po.pending = append(po.pending, pendingOffset{offset: r.Offset, done: true})
+	}
+	po.next = r.Offset + 1
+	po.leaderEpoch = r.LeaderEpoch
+	return true
+}
+
+// done marks a tracked offset done. Unknown offsets and forgotten assignments
+// are ignored.
+func (po *partitionOffsets) done(offset int64) {
+	po.mu.Lock()
+	defer po.mu.Unlock()
+	if po.forgotten {
+		return
+	}
+	live := po.pending[po.start:]
+	i := sort.Search(len(live), func(i int) bool { return live[i].offset >= offset })
+	if i == len(live) || live[i].offset != offset {
+		return
+	}
+	live[i].done = true
+	for po.start < len(po.pending) && po.pending[po.start].done {
+		po.start++
+	}
+	switch {
+	case po.start == len(po.pending):
+		po.pending, po.start = po.pending[:0], 0
+	case po.start > 1024 && po.start*2 > len(po.pending):
+		n := copy(po.pending, po.pending[po.start:])
+		po.pending, po.start = po.pending[:n], 0
+	}
+}
+
+// committable returns the first offset that is not done (or one past the last
+// tracked offset when all are done), and false when nothing was tracked yet.
+func (po *partitionOffsets) committable() (kgo.EpochOffset, bool) {
+	po.mu.Lock()
+	defer po.mu.Unlock()
+	return po.committableLocked()
+}
+
+func (po *partitionOffsets) committableLocked() (kgo.EpochOffset, bool) {
+	if po.next < 0 {
+		return kgo.EpochOffset{}, false
+	}
+	if po.start < len(po.pending) {
+		return kgo.EpochOffset{Epoch: -1, Offset: po.pending[po.start].offset}, true
+	}
+	return kgo.EpochOffset{Epoch: po.leaderEpoch, Offset: po.next}, true
+}
+
+// pendingCount is the number of tracked records that are not yet committable.
+func (po *partitionOffsets) pendingCount() int {
+	po.mu.Lock()
+	defer po.mu.Unlock()
+	return len(po.pending) - po.start
+}
+
+// toCommit returns, for the given partitions (all assigned ones when nil), the
+// committable offsets that moved since the last commit.
+func (t *offsetTracker) toCommit(only map[string][]int32) map[string]map[int32]kgo.EpochOffset {
+	t.mu.Lock()
+	var parts []*partitionOffsets
+	if only == nil {
+		for _, po := range t.parts {
+			parts = append(parts, po)
+		}
+	} else {
+		for topic, ps := range only {
+			for _, p := range ps {
+				if po, ok := t.parts[topicPartition{topic, p}]; ok {
+					parts = append(parts, po)
+				}
+			}
+		}
+	}
+	t.mu.Unlock()
+	out := make(map[string]map[int32]kgo.EpochOffset)
+	for _, po := range parts {
+		po.mu.Lock()
+		eo, ok := po.committableLocked()
+		if ok && eo.Offset != po.committed {
+			if out[po.tp.topic] == nil {
+				out[po.tp.topic] = make(map[int32]kgo.EpochOffset)
+			}
+			out[po.tp.topic][po.tp.partition] = eo
+		}
+		po.mu.Unlock()
+	}
+	return out
+}
+
+// committed records offsets the group coordinator acknowledged.
+func (t *offsetTracker) committed(offsets map[string]map[int32]kgo.EpochOffset) {
+	for topic, ps := range offsets {
+		for p, eo := range ps {
+			if po := t.partition(topic, p); po != nil {
+				po.mu.Lock()
+				if eo.Offset > po.committed {
+					po.committed = eo.Offset
+				}
+				po.mu.Unlock()
+			}
+		}
+	}
+}
+
+// setHighWatermark records the log end offset seen by a fetch, for commit lag.
+func (po *partitionOffsets) setHighWatermark(hwm int64) {
+	po.mu.Lock()
+	po.highWatermark = hwm
+	po.mu.Unlock()
+}
+
+// lag is one partition's commit lag: records between the last commit and the
+// log end seen by the last fetch.
+type lag struct {
+	topic     string
+	partition int32
+	records   int64
+}
+
+// lags returns the commit lag of every assigned partition whose log end is known.
+func (t *offsetTracker) lags() []lag {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	out := make([]lag, 0, len(t.parts))
+	for tp, po := range t.parts {
+		po.mu.Lock()
+		if po.highWatermark >= 0 {
+			c := po.committed
+			if c < 0 {
+				c = 0
+			}
+			out = append(out, lag{tp.topic, tp.partition, max(po.highWatermark-c, 0)})
+		}
+		po.mu.Unlock()
+	}
+	return out
+}
+
+// isForgotten reports whether this assignment was revoked or lost.
+func (po *partitionOffsets) isForgotten() bool {
+	po.mu.Lock()
+	defer po.mu.Unlock()
+	return po.forgotten
+}

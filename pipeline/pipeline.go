@@ -1,0 +1,531 @@
+package pipeline
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"slices"
+	"sort"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+	"github.com/sony/gobreaker/v2"
+	"github.com/twmb/franz-go/pkg/kadm"
+	"github.com/twmb/franz-go/pkg/kerr"
+	"github.com/twmb/franz-go/pkg/kgo"
+	"github.com/twmb/franz-go/pkg/kmsg"
+	"go.uber.org/zap"
+
+	"github.com/zohosink/zohosink/batcher"
+	"github.com/zohosink/zohosink/dlq"
+	"github.com/zohosink/zohosink/zohoapi"
+)
+
+// Upserter is the part of the Zoho client the pipeline uses: one upsert call
+// of 1..100 records (zohoapi.Client satisfies it).
+type Upserter interface {
+	Upsert(ctx context.Context, r zohoapi.UpsertRequest) (*zohoapi.UpsertResult, error)
+}
+
+// Options configure a Pipeline. Zero durations and sizes take the defaults
+// written next to them.
+type Options struct {
+	// Brokers are the Kafka seed brokers ("host:port").
+	Brokers []string
+	// Topics are the source topics of the consumer group.
+	Topics []string
+	// Group is the consumer group id; its committed offsets are the pipeline's position.
+	Group string
+	// DLQTopic is the dead-letter topic. It is created (broker defaults) when missing.
+	DLQTopic string
+	// ClientID is the Kafka client id (default "zohosink").
+	ClientID string
+	// CommitInterval is how often done offsets are committed (default 1s).
+	CommitInterval time.Duration
+	// SessionTimeout is the consumer group session timeout (default 45s).
+	SessionTimeout time.Duration
+	// FetchMaxBytes bounds one fetch response (default 50 MiB, franz-go's).
+	FetchMaxBytes int32
+	// MaxMessageBytes is the largest dead-letter record the producer accepts;
+	// set it to the broker's message.max.bytes (default 1048588, Kafka's).
+	MaxMessageBytes int32
+	// KafkaOptions are extra franz-go options (tests use them); they come last.
+	KafkaOptions []kgo.Opt
+
+	// Module is the Zoho module records are upserted into, e.g. "Leads".
+	Module string
+	// DuplicateCheckFields and Trigger are passed to Zoho's upsert as given
+	// (nil: omitted, Zoho's defaults apply).
+	DuplicateCheckFields, Trigger []string
+	// Zoho is the client upserts go through.
+	Zoho Upserter
+	// Mapping decides which events reach Zoho and how.
+	Mapping MapperConfig
+	// Batch sizes and lingers batches; MaxInFlight is the number of concurrent upsert calls.
+	Batch batcher.Config
+
+	// RetryInitial and RetryMax bound the exponential backoff (with jitter)
+	// between attempts after a transient failure (defaults 500ms, 30s).
+	RetryInitial, RetryMax time.Duration
+	// ThrottleBackoff is the wait after Zoho answers 429 TOO_MANY_REQUESTS or
+	// throttles token refreshes (default 30s; Zoho sends no Retry-After).
+	ThrottleBackoff time.Duration
+	// BreakerFailures consecutive transient failures open the circuit breaker
+	// (default 5); it half-opens after BreakerOpenTimeout (default 30s).
+	BreakerFailures    uint32
+	BreakerOpenTimeout time.Duration
+	// ShutdownGrace bounds how long shutdown and partition revocation wait for
+	// in-flight batches before abandoning them uncommitted (default 30s).
+	ShutdownGrace time.Duration
+
+	// Logger receives one line per state change (default: none).
+	Logger *zap.Logger
+}
+
+func (o *Options) setDefaults() {
+	def := func(d *time.Duration, v time.Duration) {
+		if *d <= 0 {
+			*d = v
+		}
+	}
+	def(&o.CommitInterval, time.Second)
+	def(&o.SessionTimeout, 45*time.Second)
+	def(&o.RetryInitial, 500*time.Millisecond)
+	def(&o.RetryMax, 30*time.Second)
+	def(&o.ThrottleBackoff, 30*time.Second)
+	def(&o.BreakerOpenTimeout, 30*time.Second)
+	def(&o.ShutdownGrace, 30*time.Second)
+	if o.BreakerFailures == 0 {
+		o.BreakerFailures = 5
+	}
+	if o.ClientID == "" {
+		o.ClientID = "zohosink"
+	}
+	if o.MaxMessageBytes <= 0 {
+		o.MaxMessageBytes = 1048588
+	}
+	if o.Logger == nil {
+		o.Logger = zap.NewNop()
+	}
+}
+
+// Pause reasons: fetching is paused while any of them holds.
+const (
+	pauseBreakerOpen   = "zoho_breaker_open"
+	pauseZohoThrottled = "zoho_throttled"
+	pauseDLQ           = "dead_letter_topic_unavailable"
+	pauseConfig        = "configuration_error"
+)
+
+// Pipeline is the consumer group that moves events from the source topics to
+// Zoho. Create it with New, run it with Run; Handler serves its health and metrics.
+type Pipeline struct {
+	o       Options
+	log     *zap.Logger
+	cl      *kgo.Client
+	mapper  *Mapper
+	offsets *offsetTracker
+	batches *batcher.Batcher[source]
+	dlq     *dlq.Writer
+	breaker *gobreaker.CircuitBreaker[*zohoapi.UpsertResult]
+	m       *metrics
+	reg     *prometheus.Registry
+
+	// sendCtx is the context of upserts and dead-letter writes; it ends when
+	// shutdown gives up on in-flight work.
+	sendCtx    context.Context
+	cancelSend context.CancelFunc
+	// rejects bounds records waiting for a dead-letter write issued by the poll loop.
+	rejects   chan struct{}
+	rejectsWG sync.WaitGroup
+	commitMu  sync.Mutex
+
+	stateMu   sync.Mutex
+	pausedFor map[string]bool
+	configErr error
+	running   atomic.Bool
+}
+
+// source is where a record in a batch came from: its partition assignment
+// (for marking it done) and the Kafka record (for the dead-letter topic).
+type source struct {
+	part *partitionOffsets
+	rec  *kgo.Record
+}
+
+// New validates the options and connects a franz-go client (cooperative-sticky
+// consumer group, manual commits). It does not start consuming: call Run.
+func New(o Options) (*Pipeline, error) {
+	o.setDefaults()
+	var problems []error
+	if len(o.Brokers) == 0 {
+		problems = append(problems, errors.New("no Kafka brokers"))
+	}
+	if len(o.Topics) == 0 {
+		problems = append(problems, errors.New("no source topics"))
+	}
+	if o.Group == "" {
+		problems = append(problems, errors.New("no consumer group"))
+	}
+	if o.DLQTopic == "" || slices.Contains(o.Topics, o.DLQTopic) {
+		problems = append(problems, errors.New("the dead-letter topic must be set and differ from the source topics"))
+	}
+	if o.Module == "" {
+		problems = append(problems, errors.New("no Zoho module"))
+	}
+	if o.Zoho == nil {
+		problems = append(problems, errors.New("no Zoho client"))
+	}
+	mapper, err := NewMapper(o.Mapping)
+	if err != nil {
+		problems = append(problems, err)
+	}
+	if len(problems) > 0 {
+		return nil, fmt.Errorf("pipeline: %w", errors.Join(problems...))
+	}
+	p := &Pipeline{
+		o:         o,
+		log:       o.Logger,
+		mapper:    mapper,
+		offsets:   newOffsetTracker(),
+		m:         newMetrics(),
+		reg:       prometheus.NewRegistry(),
+		pausedFor: map[string]bool{},
+	}
+	p.reg.MustRegister(p.m)
+	p.sendCtx, p.cancelSend = context.WithCancel(context.Background())
+	p.batches = batcher.New(o.Batch, p.send)
+	p.rejects = make(chan struct{}, p.batches.Config().MaxBuffered)
+	p.breaker = gobreaker.NewCircuitBreaker[*zohoapi.UpsertResult](gobreaker.Settings{
+		Name:        "zoho",
+		Timeout:     o.BreakerOpenTimeout,
+		ReadyToTrip: func(c gobreaker.Counts) bool { return c.ConsecutiveFailures >= o.BreakerFailures },
+		// Only outages count: record rejections and configuration errors say
+		// nothing about Zoho's health.
+		IsSuccessful: func(err error) bool {
+			if err == nil {
+				return true
+			}
+			c := zohoapi.Classify(err)
+			return c != zohoapi.ClassTransient && c != zohoapi.ClassThrottled
+		},
+		IsExcluded:    func(err error) bool { return errors.Is(err, context.Canceled) },
+		OnStateChange: p.breakerChanged,
+	})
+	opts := []kgo.Opt{
+		kgo.SeedBrokers(o.Brokers...),
+		kgo.ClientID(o.ClientID),
+		kgo.ConsumerGroup(o.Group),
+		kgo.ConsumeTopics(o.Topics...),
+		kgo.Balancers(kgo.CooperativeStickyBalancer()),
+		kgo.DisableAutoCommit(),
+		kgo.BlockRebalanceOnPoll(),
+		kgo.SessionTimeout(o.SessionTimeout),
+		kgo.FetchMaxWait(time.Second),
+		kgo.OnPartitionsAssigned(p.assigned),
+		kgo.OnPartitionsRevoked(p.revoked),
+		kgo.OnPartitionsLost(p.lost),
+		kgo.ProducerBatchMaxBytes(o.MaxMessageBytes),
+		kgo.BrokerMaxWriteBytes(max(o.MaxMessageBytes*2, 100<<20)),
+	}
+	if o.FetchMaxBytes > 0 {
+		opts = append(opts, kgo.FetchMaxBytes(o.FetchMaxBytes))
+	}
+	p.cl, err = kgo.NewClient(append(opts, o.KafkaOptions...)...)
+	if err != nil {
+		return nil, fmt.Errorf("pipeline: kafka client: %w", err)
+	}
+	p.dlq = dlq.NewWriter(p.cl, o.DLQTopic, dlq.WithOnRetry(func(err error) {
+		p.setPaused(pauseDLQ, true, err)
+	}))
+	return p, nil
+}
+
+// Run consumes until ctx ends, then shuts down: it stops fetching, waits up to
+// ShutdownGrace for in-flight batches and dead-letter writes, commits what is
+// done, leaves the group and closes the client. It returns nil after a clean
+// shutdown, or the configuration error that stopped delivery.
+func (p *Pipeline) Run(ctx context.Context) error {
+	if err := p.ensureDLQTopic(ctx); err != nil {
+		p.log.Warn("could not check the dead-letter topic; writes will retry until it is writable", zap.String("topic", p.o.DLQTopic), zap.Error(err))
+	}
+	p.running.Store(true)
+	p.updateReady()
+	commitDone := make(chan struct{})
+	commitCtx, stopCommits := context.WithCancel(context.Background())
+	go func() {
+		defer close(commitDone)
+		p.commitLoop(commitCtx)
+	}()
+	p.log.Info("consuming", zap.Strings("topics", p.o.Topics), zap.String("group", p.o.Group), zap.String("module", p.o.Module))
+	p.pollLoop(ctx)
+
+	p.log.Info("shutting down: fetching stopped, finishing in-flight batches", zap.Duration("grace", p.o.ShutdownGrace))
+	p.running.Store(false)
+	p.updateReady()
+	p.cl.PauseFetchTopics(p.o.Topics...)
+	grace, cancel := context.WithTimeout(context.Background(), p.o.ShutdownGrace)
+	p.finishInFlight(grace)
+	cancel()
+	p.cancelSend()
+	stopCommits()
+	<-commitDone
+	p.commit(context.Background(), nil)
+	p.cl.Close() // leaves the group; the revoke callback finds nothing left to do
+	p.batches.Close()
+	p.log.Info("stopped", zap.Any("stats", p.Stats()))
+	p.stateMu.Lock()
+	defer p.stateMu.Unlock()
+	return p.configErr
+}
+
+// finishInFlight waits, until ctx ends, for the batcher and the poll loop's
+// dead-letter writes to hold nothing.
+func (p *Pipeline) finishInFlight(ctx context.Context) {
+	if err := p.batches.Drain(ctx); err != nil {
+		p.log.Warn("in-flight batches abandoned; their records stay uncommitted and will be consumed again", zap.Error(err))
+	}
+	done := make(chan struct{})
+	go func() { p.rejectsWG.Wait(); close(done) }()
+	select {
+	case <-done:
+	case <-ctx.Done():
+	}
+}
+
+// Stats returns what the pipeline has done so far.
+func (p *Pipeline) Stats() Stats { return p.m.snapshot() }
+
+// Ready returns nil while the pipeline consumes and delivers normally, or the
+// reason it does not: not running, fetching paused (and why), or a configuration error.
+func (p *Pipeline) Ready() error {
+	p.stateMu.Lock()
+	defer p.stateMu.Unlock()
+	return p.readyLocked()
+}
+
+func (p *Pipeline) readyLocked() error {
+	switch {
+	case p.configErr != nil:
+		return fmt.Errorf("configuration error, delivery stopped: %w", p.configErr)
+	case !p.running.Load():
+		return errors.New("not consuming")
+	case len(p.pausedFor) > 0:
+		reasons := make([]string, 0, len(p.pausedFor))
+		for r := range p.pausedFor {
+			reasons = append(reasons, r)
+		}
+		sort.Strings(reasons)
+		return fmt.Errorf("fetching paused: %s", strings.Join(reasons, ", "))
+	}
+	return nil
+}
+
+func (p *Pipeline) updateReady() {
+	p.stateMu.Lock()
+	ready := p.readyLocked() == nil
+	p.stateMu.Unlock()
+	if ready {
+		p.m.ready.Set(1)
+	} else {
+		p.m.ready.Set(0)
+	}
+}
+
+// Handler serves /healthz (200 while the process runs), /readyz (200 while
+// Ready is nil, else 503 with the reason) and /metrics (Prometheus).
+func (p *Pipeline) Handler() http.Handler {
+	mux := http.NewServeMux()
+	mux.HandleFunc("/healthz", func(w http.ResponseWriter, _ *http.Request) {
+		fmt.Fprintln(w, "ok")
+	})
+	mux.HandleFunc("/readyz", func(w http.ResponseWriter, _ *http.Request) {
+		if err := p.Ready(); err != nil {
+			http.Error(w, err.Error(), http.StatusServiceUnavailable)
+			return
+		}
+		fmt.Fprintln(w, "ready")
+	})
+	mux.Handle("/metrics", promhttp.HandlerFor(p.reg, promhttp.HandlerOpts{}))
+	return mux
+}
+
+// setPaused adds or removes a reason to pause fetching, pausing or resuming
+// all source topics on the first reason added or the last one removed, and
+// logging each change once.
+func (p *Pipeline) setPaused(reason string, on bool, cause error) {
+	p.stateMu.Lock()
+	if p.pausedFor[reason] == on {
+		p.stateMu.Unlock()
+		return
+	}
+	if on {
+		p.pausedFor[reason] = true
+	} else {
+		delete(p.pausedFor, reason)
+	}
+	n := len(p.pausedFor)
+	p.stateMu.Unlock()
+	switch {
+	case on && n == 1:
+		p.cl.PauseFetchTopics(p.o.Topics...)
+		p.m.paused.Set(1)
+		p.log.Warn("fetching paused", zap.String("reason", reason), zap.Error(cause))
+	case on:
+		p.log.Warn("fetching stays paused", zap.String("reason", reason), zap.Error(cause))
+	case n == 0:
+		p.cl.ResumeFetchTopics(p.o.Topics...)
+		p.m.paused.Set(0)
+		p.log.Info("fetching resumed", zap.String("cleared", reason))
+	default:
+		p.log.Info("pause reason cleared, fetching stays paused", zap.String("cleared", reason))
+	}
+	p.updateReady()
+}
+
+// fail stops delivery after an error no retry fixes: logged once, fetching
+// paused, nothing committed from now on, /readyz failing.
+func (p *Pipeline) fail(err error) {
+	p.stateMu.Lock()
+	first := p.configErr == nil
+	if first {
+		p.configErr = err
+	}
+	p.stateMu.Unlock()
+	if first {
+		p.log.Error("configuration error: delivery stopped, nothing more is committed; fix the configuration and restart", zap.Error(err))
+		p.setPaused(pauseConfig, true, err)
+	}
+}
+
+func (p *Pipeline) failed() bool {
+	p.stateMu.Lock()
+	defer p.stateMu.Unlock()
+	return p.configErr != nil
+}
+
+func (p *Pipeline) breakerChanged(_ string, from, to gobreaker.State) {
+	p.log.Warn("zoho circuit breaker", zap.String("from", from.String()), zap.String("to", to.String()))
+	switch to {
+	case gobreaker.StateOpen:
+		p.m.breakerState.Set(2)
+		p.setPaused(pauseBreakerOpen, true, nil)
+	case gobreaker.StateHalfOpen:
+		p.m.breakerState.Set(1)
+	case gobreaker.StateClosed:
+		p.m.breakerState.Set(0)
+		p.setPaused(pauseBreakerOpen, false, nil)
+	}
+}
+
+// ensureDLQTopic creates the dead-letter topic with the broker's defaults when it
+// does not exist.
+func (p *Pipeline) ensureDLQTopic(ctx context.Context) error {
+	adm := kadm.NewClient(p.cl)
+	ctx, cancel := context.WithTimeout(ctx, 15*time.Second)
+	defer cancel()
+	topics, err := adm.ListTopics(ctx, p.o.DLQTopic)
+	if err != nil {
+		return err
+	}
+	if topics.Has(p.o.DLQTopic) {
+		return nil
+	}
+	resp, err := adm.CreateTopic(ctx, -1, -1, nil, p.o.DLQTopic)
+	if err == nil {
+		err = resp.Err
+	}
+	if errors.Is(err, kerr.TopicAlreadyExists) {
+		return nil
+	}
+	if err == nil {
+		p.log.Info("created the dead-letter topic", zap.String("topic", p.o.DLQTopic))
+	}
+	return err
+}
+
+// commitLoop commits done offsets every CommitInterval and publishes commit lag.
+func (p *Pipeline) commitLoop(ctx context.Context) {
+	t := time.NewTicker(p.o.CommitInterval)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+			p.commit(ctx, nil)
+			p.m.setLags(p.offsets.lags())
+		}
+	}
+}
+
+// commit commits the done offsets of the given partitions (all assigned ones
+// when nil) that moved since the last commit. Nothing is committed after a
+// configuration error.
+func (p *Pipeline) commit(ctx context.Context, only map[string][]int32) {
+	p.commitMu.Lock()
+	defer p.commitMu.Unlock()
+	if p.failed() {
+		return
+	}
+	offsets := p.offsets.toCommit(only)
+	if len(offsets) == 0 {
+		return
+	}
+	p.cl.CommitOffsetsSync(ctx, offsets, func(_ *kgo.Client, _ *kmsg.OffsetCommitRequest, resp *kmsg.OffsetCommitResponse, err error) {
+		if err != nil {
+			if !errors.Is(err, context.Canceled) {
+				p.log.Warn("commit failed; it is retried at the next interval", zap.Error(err))
+			}
+			return
+		}
+		ok := make(map[string]map[int32]kgo.EpochOffset)
+		for _, t := range resp.Topics {
+			for _, pt := range t.Partitions {
+				if pt.ErrorCode != 0 {
+					p.log.Warn("commit refused for a partition", zap.String("topic", t.Topic), zap.Int32("partition", pt.Partition), zap.Int16("error_code", pt.ErrorCode))
+					continue
+				}
+				if ok[t.Topic] == nil {
+					ok[t.Topic] = map[int32]kgo.EpochOffset{}
+				}
+				ok[t.Topic][pt.Partition] = offsets[t.Topic][pt.Partition]
+			}
+		}
+		p.offsets.committed(ok)
+	})
+}
+
+func (p *Pipeline) assigned(_ context.Context, _ *kgo.Client, assigned map[string][]int32) {
+	p.offsets.assign(assigned)
+	p.log.Info("rebalance: partitions assigned", zap.Any("partitions", assigned))
+}
+
+// revoked runs between polls (BlockRebalanceOnPoll): it waits up to
+// ShutdownGrace for in-flight work, commits what is done for the revoked
+// partitions, and forgets them, so late answers cannot move their offsets.
+func (p *Pipeline) revoked(ctx context.Context, _ *kgo.Client, revoked map[string][]int32) {
+	if len(revoked) == 0 {
+		return
+	}
+	p.log.Info("rebalance: partitions revoked", zap.Any("partitions", revoked))
+	grace, cancel := context.WithTimeout(ctx, p.o.ShutdownGrace)
+	p.finishInFlight(grace)
+	cancel()
+	p.commit(ctx, revoked)
+	p.offsets.forget(revoked)
+}
+
+// lost forgets partitions without committing: another member may own them already.
+func (p *Pipeline) lost(_ context.Context, _ *kgo.Client, lost map[string][]int32) {
+	if len(lost) == 0 {
+		return
+	}
+	p.log.Warn("rebalance: partitions lost; nothing is committed for them", zap.Any("partitions", lost))
+	p.offsets.forget(lost)
+}
