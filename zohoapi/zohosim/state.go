@@ -28,6 +28,8 @@ type Stats struct {
 	// PeakConcurrency is the highest number of upsert calls in progress at
 	// once, counting the calls refused because they exceeded the limit.
 	PeakConcurrency int
+	// InFlight is the number of upsert calls in progress now.
+	InFlight int
 	// ConcurrencyRejections counts 429s for exceeding MaxConcurrency;
 	// CreditRejections 429s for an exhausted daily budget (injected 429s are
 	// in neither).
@@ -77,6 +79,7 @@ func (s *Server) Stats() Stats {
 	st := s.stats
 	st.Status = maps.Clone(s.stats.Status)
 	st.RecordErrorCodes = maps.Clone(s.stats.RecordErrorCodes)
+	st.InFlight = s.apiLive
 	st.CreditsRemaining = -1
 	if s.dailyCredits > 0 {
 		st.CreditsRemaining = max(0, s.dailyCredits-s.creditsUsedLocked())

@@ -19,9 +19,9 @@ import (
 //  1. Authorization: Zoho-oauthtoken … → 401 INVALID_TOKEN / OAUTH_SCOPE_MISMATCH
 //  2. method POST → else 400 INVALID_REQUEST_METHOD; module (case-sensitive)
 //     → else 400 INVALID_MODULE (both inside "data" unless ConfigErrorsTopLevel)
-//  3. concurrency limit → 429 TOO_MANY_REQUESTS
+//  3. the body is read; concurrency limit → 429 TOO_MANY_REQUESTS
 //  4. latency, then at most one injected fault (hang, 5xx, 429)
-//  5. body: JSON object with "data" of 1..100 objects; bad duplicate_check_fields
+//  5. body checks: JSON object with "data" of 1..100 objects; bad duplicate_check_fields
 //     or trigger → 400 request-level error (no credit charged)
 //  6. credits (1 per 10 records) → 429 when the daily budget is exhausted
 //  7. records one by one, in input order (validation, dedupe, insert/update)
@@ -94,6 +94,15 @@ func (s *Server) handleUpsert(w http.ResponseWriter, r *http.Request, moduleName
 		return
 	}
 
+	// The body is read before anything slow happens: net/http notices a client
+	// that went away (and cancels r.Context) only once the body is consumed.
+	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, maxBodyBytes))
+	if err != nil {
+		call.Code = "INVALID_DATA"
+		writeAPIError(w, http.StatusBadRequest, "INVALID_DATA", "the request body could not be read", nil)
+		return
+	}
+
 	// Concurrency: the call counts as in progress from here until it answers.
 	s.mu.Lock()
 	s.apiLive++
@@ -132,12 +141,6 @@ func (s *Server) handleUpsert(w http.ResponseWriter, r *http.Request, moduleName
 		return
 	}
 
-	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, maxBodyBytes))
-	if err != nil {
-		call.Code = "INVALID_DATA"
-		writeAPIError(w, http.StatusBadRequest, "INVALID_DATA", "body could not be read", nil)
-		return
-	}
 	req, reqErr := parseUpsertBody(body)
 	call.Records = len(req.records)
 	call.DuplicateCheckFields = req.dupFields
