@@ -10,6 +10,8 @@ import (
 	"net/url"
 	"strconv"
 	"time"
+
+	"github.com/tidwall/gjson"
 )
 
 // Limits and defaults of the CRM API client.
@@ -244,122 +246,119 @@ func (c *Client) send(ctx context.Context, method, u, tok string, body []byte) (
 	return resp.StatusCode, resp.Header, respBody, nil
 }
 
-// upsertResponse is Zoho's upsert answer: data[] or a request-level error.
-type upsertResponse struct {
-	Data    []upsertItem    `json:"data"`
+// errorBody is Zoho's request-level error {"code","details","message","status"};
+// a few errors come as a one-item data[] instead.
+type errorBody struct {
+	Data    []errorBody     `json:"data"`
 	Code    string          `json:"code"`
 	Message string          `json:"message"`
 	Details json.RawMessage `json:"details"`
 }
 
-// upsertItem is one data[] entry, success or error.
-type upsertItem struct {
-	Code           string          `json:"code"`
-	Status         string          `json:"status"`
-	Message        string          `json:"message"`
-	Action         string          `json:"action"`
-	DuplicateField *string         `json:"duplicate_field"`
-	Details        json.RawMessage `json:"details"`
-}
-
-// itemDetails are the parts of details this package reads.
-type itemDetails struct {
-	ID              flexString `json:"id"`
-	APIName         string     `json:"api_name"`
-	DependencyError string     `json:"dependency_error"`
-	Errors          []struct {
-		APIName string `json:"api_name"`
-		Details struct {
-			APIName string `json:"api_name"`
-		} `json:"details"`
-	} `json:"errors"`
-}
-
-// flexString accepts a JSON string or number (record ids are strings in Zoho's
-// documentation; a number is tolerated).
-type flexString string
-
-func (f *flexString) UnmarshalJSON(b []byte) error {
-	if len(b) > 0 && b[0] == '"' {
-		var s string
-		if err := json.Unmarshal(b, &s); err != nil {
-			return err
-		}
-		*f = flexString(s)
-		return nil
-	}
-	if string(b) != "null" {
-		*f = flexString(b)
-	}
-	return nil
-}
-
-var emptyDetails = json.RawMessage("{}")
-
 // parseUpsert turns an upsert response into per-record results (2xx or 400 with
-// data[]) or an error.
+// data[]) or an error. It walks the body once with gjson instead of decoding it
+// into structs: the success items carry Modified_By/Created_By objects we do not
+// need, and this keeps the client's cost per 100-record call low.
 func parseUpsert(status int, body []byte, n int) (*UpsertResult, error) {
 	ok2xx := status >= 200 && status <= 299
 	if !ok2xx && status != http.StatusBadRequest {
 		return nil, requestError(status, body)
 	}
-	var resp upsertResponse
-	if err := json.Unmarshal(body, &resp); err != nil {
+	if !gjson.ValidBytes(body) {
 		return nil, malformed(status, body, "body is not JSON")
 	}
-	if len(resp.Data) == 0 {
+	data := gjson.GetBytes(body, "data")
+	if !data.IsArray() || data.Raw == "[]" {
 		if ok2xx {
 			return nil, malformed(status, body, "no data[] in the answer")
 		}
-		return nil, &APIError{StatusCode: status, Code: resp.Code, Message: resp.Message, Details: resp.Details}
+		return requestErrorResult(status, body)
 	}
-	// Configuration codes inside data[] fail the whole request.
-	for _, it := range resp.Data {
-		if it.Status == "success" || it.Code == "SUCCESS" {
-			continue
-		}
-		if c, _ := lookupClass(it.Code, ""); c == ClassConfig {
-			return nil, &APIError{StatusCode: status, Code: it.Code, Message: it.Message, Details: it.Details}
-		}
-	}
-	if len(resp.Data) != n {
-		return nil, malformed(status, nil, fmt.Sprintf("%d results for %d records", len(resp.Data), n))
-	}
-	res := &UpsertResult{StatusCode: status, Results: make([]RecordResult, n)}
-	for i := range resp.Data {
-		it := &resp.Data[i]
-		var d itemDetails
-		if len(it.Details) > 0 {
-			// Unknown shapes leave d partly empty; the raw details are kept.
-			_ = json.Unmarshal(it.Details, &d)
-		}
-		rr := &res.Results[i]
-		if it.Status == "success" || it.Code == "SUCCESS" {
-			rr.Action, rr.ID = it.Action, string(d.ID)
-			if it.DuplicateField != nil {
-				rr.DuplicateField = *it.DuplicateField
+	// One pass over data[]: results are collected, then checked as a whole.
+	results := make([]RecordResult, 0, n)
+	var cfgErr *APIError
+	data.ForEach(func(_, it gjson.Result) bool {
+		var code, st, msg, action, dup string
+		var details gjson.Result
+		it.ForEach(func(k, v gjson.Result) bool {
+			switch k.Str {
+			case "code":
+				code = v.String()
+			case "status":
+				st = v.String()
+			case "message":
+				msg = v.String()
+			case "action":
+				action = v.String()
+			case "duplicate_field":
+				if v.Type == gjson.String {
+					dup = v.Str
+				}
+			case "details":
+				details = v
 			}
-			continue
+			return true
+		})
+		var rr RecordResult
+		if st == "success" || code == "SUCCESS" {
+			rr.Action, rr.DuplicateField = action, dup
+			if id := details.Get("id"); id.Type == gjson.Number {
+				rr.ID = id.Raw // a string per Zoho's docs; a number is tolerated
+			} else {
+				rr.ID = id.String()
+			}
+			results = append(results, rr)
+			return true
 		}
-		re := &RecordError{Code: it.Code, Message: it.Message, Field: d.APIName, Details: it.Details}
-		if re.Field == "" && len(d.Errors) > 0 {
-			re.Field = d.Errors[0].Details.APIName
+		if c, _ := lookupClass(code, ""); c == ClassConfig {
+			// Configuration codes inside data[] fail the whole request.
+			cfgErr = &APIError{StatusCode: status, Code: code, Message: msg, Details: rawOrNil(details)}
+			return false
+		}
+		re := &RecordError{Code: code, Message: msg, Details: emptyDetails}
+		if details.IsObject() {
+			re.Details = json.RawMessage(details.Raw)
+			re.Field = details.Get("api_name").String()
 			if re.Field == "" {
-				re.Field = d.Errors[0].APIName
+				// MULTIPLE_OR_MULTI_ERRORS: the first inner error's field.
+				first := details.Get("errors.0")
+				if re.Field = first.Get("details.api_name").String(); re.Field == "" {
+					re.Field = first.Get("api_name").String()
+				}
 			}
-		}
-		if len(re.Details) == 0 || string(re.Details) == "null" {
-			re.Details = emptyDetails
 		}
 		rr.Err = re
+		results = append(results, rr)
+		return true
+	})
+	if cfgErr != nil {
+		return nil, cfgErr
 	}
-	return res, nil
+	if len(results) != n {
+		return nil, malformed(status, nil, fmt.Sprintf("%d results for %d records", len(results), n))
+	}
+	return &UpsertResult{StatusCode: status, Results: results}, nil
 }
+
+// requestErrorResult is requestError for parseUpsert's return shape.
+func requestErrorResult(status int, body []byte) (*UpsertResult, error) {
+	return nil, requestError(status, body)
+}
+
+// rawOrNil returns a JSON value's raw text, or nil when absent.
+func rawOrNil(v gjson.Result) json.RawMessage {
+	if !v.Exists() {
+		return nil
+	}
+	return json.RawMessage(v.Raw)
+}
+
+var emptyDetails = json.RawMessage("{}")
 
 // requestError builds the *APIError of a request-level failure from Zoho's
 // {"code","details","message","status"} body (a non-JSON body keeps only the status).
 func requestError(status int, body []byte) *APIError {
-	var e upsertResponse
+	var e errorBody
 	if err := json.Unmarshal(body, &e); err != nil {
 		return malformed(status, body, "error body is not JSON")
 	}
