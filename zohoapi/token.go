@@ -46,6 +46,9 @@ const (
 	// DefaultThrottleBackoff: after the token endpoint throttled us (or refused
 	// our credentials), do not ask it again for this long.
 	DefaultThrottleBackoff = time.Minute
+	// refreshRetry: after a transient failure of a background refresh (the
+	// current token still valid), wait this long before trying again.
+	refreshRetry = 5 * time.Second
 	// mintTimeout bounds one token request when the HTTP client has no timeout.
 	mintTimeout = 30 * time.Second
 	// maxTokenBody bounds what is read from the token endpoint.
@@ -79,10 +82,11 @@ type TokenSourceOptions struct {
 }
 
 // TokenSource hands out one shared Zoho access token to any number of
-// goroutines. It mints a token with the refresh-token grant when there is none or
-// the current one is within RefreshBefore of expiry; concurrent callers share one
-// mint (single-flight). After a throttle or a configuration refusal it backs off
-// for ThrottleBackoff, returning the error instead of asking again. Safe for
+// goroutines. It mints a token with the refresh-token grant when there is none
+// (callers wait for one shared mint: single-flight), and refreshes it in the
+// background once less than RefreshBefore is left (callers keep the current
+// token meanwhile). After a throttle or a configuration refusal it backs off for
+// ThrottleBackoff, returning the error instead of asking again. Safe for
 // concurrent use.
 type TokenSource struct {
 	o   TokenSourceOptions
@@ -97,6 +101,7 @@ type TokenSource struct {
 	inflight    *mintCall
 	failedUntil time.Time // no mint before this (throttle/config backoff)
 	failErr     error     // returned until failedUntil
+	retryAfter  time.Time // no background refresh before this (after a transient failure)
 	mints       int
 }
 
@@ -143,12 +148,13 @@ func (t *TokenSource) Mints() int {
 	return t.mints
 }
 
-// Token returns a valid access token, minting one if there is none or the
-// current one expires within RefreshBefore. Concurrent callers wait for a single
-// mint. If a mint fails while the current token is still valid, the current token
-// is returned. Errors: *TokenError (Zoho refused: config or throttled),
-// *DataCenterMismatchError (api_domain is another host), *APIError (HTTP error
-// from the token endpoint), transport or context errors.
+// Token returns a valid access token. A token within RefreshBefore of its
+// expiry is refreshed in the background while callers keep using it; callers
+// without a usable token (none yet, expired, invalidated) wait for a single
+// shared mint (single-flight). A failed background refresh is retried no sooner
+// than refreshRetry later. Errors: *TokenError (Zoho refused: config or
+// throttled), *DataCenterMismatchError (api_domain is another host), *APIError
+// (HTTP error from the token endpoint), transport or context errors.
 func (t *TokenSource) Token(ctx context.Context) (string, error) {
 	t.mu.Lock()
 	now := t.now()
@@ -157,42 +163,44 @@ func (t *TokenSource) Token(ctx context.Context) (string, error) {
 		t.mu.Unlock()
 		return tok, nil
 	}
+	tok, usable := t.usable(now)
 	if now.Before(t.failedUntil) {
 		err := t.failErr
-		tok, stillValid := t.usable(now)
 		t.mu.Unlock()
-		if stillValid {
+		if usable {
 			return tok, nil
 		}
 		return "", err
 	}
+	if usable {
+		if t.inflight == nil && !now.Before(t.retryAfter) {
+			t.startMint(ctx)
+		}
+		t.mu.Unlock()
+		return tok, nil
+	}
 	c := t.inflight
 	if c == nil {
-		c = &mintCall{done: make(chan struct{})}
-		t.inflight = c
-		// The mint runs detached from this caller's context so that one
-		// caller giving up does not fail the others; it is bounded by
-		// mintTimeout.
-		go t.mint(context.WithoutCancel(ctx), c)
+		c = t.startMint(ctx)
 	}
 	t.mu.Unlock()
 
 	select {
 	case <-c.done:
+		return c.tok, c.err
 	case <-ctx.Done():
 		return "", ctx.Err()
 	}
-	if c.err != nil {
-		t.mu.Lock()
-		tok, stillValid := t.usable(t.now())
-		t.mu.Unlock()
-		if stillValid {
-			t.log.Warn("zoho token refresh failed; using the current token until it expires", zap.Error(c.err))
-			return tok, nil
-		}
-		return "", c.err
-	}
-	return c.tok, nil
+}
+
+// startMint starts the one in-flight mint. It runs detached from the caller's
+// context, so that one caller giving up does not fail the others; it is bounded
+// by mintTimeout. Called with t.mu held.
+func (t *TokenSource) startMint(ctx context.Context) *mintCall {
+	c := &mintCall{done: make(chan struct{})}
+	t.inflight = c
+	go t.mint(context.WithoutCancel(ctx), c)
+	return c
 }
 
 // usable returns the current token if it has not expired yet (with a small
@@ -237,6 +245,8 @@ func (t *TokenSource) mint(ctx context.Context, c *mintCall) {
 		if cl == ClassThrottled || cl == ClassConfig {
 			t.failedUntil = t.now().Add(t.o.ThrottleBackoff)
 			t.failErr = err
+		} else {
+			t.retryAfter = t.now().Add(refreshRetry)
 		}
 		t.log.Warn("zoho access token refresh failed", zap.Stringer("class", cl), zap.Error(err))
 		return

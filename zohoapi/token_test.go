@@ -210,31 +210,46 @@ func TestTokenCallerCancelDoesNotFailOthers(t *testing.T) {
 	}
 }
 
+// waitMints waits until ts has minted n tokens (background refresh).
+func waitMints(t *testing.T, ts *TokenSource, n int) {
+	t.Helper()
+	for i := 0; ts.Mints() < n; i++ {
+		if i > 10000 {
+			t.Fatalf("mints stuck at %d, want %d", ts.Mints(), n)
+		}
+		time.Sleep(time.Millisecond)
+	}
+}
+
 func TestTokenRefreshAheadOfExpiry(t *testing.T) {
 	acc := newFakeAccounts(t, okToken(testAPI))
 	clk := newFakeClock()
 	ts := newTestSource(t, acc, clk, func(o *TokenSourceOptions) { o.RefreshBefore = 5 * time.Minute })
 	ctx := context.Background()
-	steps := []struct {
-		advance time.Duration
-		want    string
-	}{
-		{0, "tok-1"},
-		{54 * time.Minute, "tok-1"},             // 6 min left: keep
-		{59 * time.Second, "tok-1"},             // 5 min 1 s left: keep
-		{2 * time.Second, "tok-2"},              // 4 min 59 s left: refresh
-		{55*time.Minute - time.Second, "tok-2"}, // new token, 5 min 1 s left
-		{2 * time.Second, "tok-3"},
-	}
-	for i, s := range steps {
-		clk.advance(s.advance)
-		tok, err := ts.Token(ctx)
-		if err != nil || tok != s.want {
-			t.Fatalf("step %d: Token = %q, %v; want %s", i, tok, err, s.want)
+	get := func(want string) {
+		t.Helper()
+		if tok, err := ts.Token(ctx); err != nil || tok != want {
+			t.Fatalf("Token = %q, %v; want %s", tok, err, want)
 		}
 	}
-	if ts.Mints() != 3 {
-		t.Errorf("mints = %d, want 3", ts.Mints())
+	get("tok-1")
+	clk.advance(54 * time.Minute) // 6 min left: keep
+	get("tok-1")
+	clk.advance(59 * time.Second) // 5 min 1 s left: keep
+	get("tok-1")
+	if acc.calls() != 1 {
+		t.Fatalf("refreshed too early: %d requests", acc.calls())
+	}
+	clk.advance(2 * time.Second) // 4 min 59 s left: refresh in the background, current token still served
+	get("tok-1")
+	waitMints(t, ts, 2)
+	get("tok-2")
+	clk.advance(55*time.Minute - time.Second) // 5 min 1 s left on tok-2
+	get("tok-2")
+	clk.advance(time.Hour) // tok-2 expired: callers wait for the mint
+	get("tok-3")
+	if ts.Mints() != 3 || acc.calls() != 3 {
+		t.Errorf("mints = %d, requests %d; want 3", ts.Mints(), acc.calls())
 	}
 }
 
@@ -424,10 +439,19 @@ func TestTokenFailedRefreshKeepsValidToken(t *testing.T) {
 		t.Fatal(tok, err)
 	}
 	clk.advance(57 * time.Minute) // inside the refresh window, not expired
-	if tok, err := ts.Token(ctx); err != nil || tok != "tok-1" {
-		t.Fatalf("refresh failed but token still valid: got %q, %v", tok, err)
+	for i := 0; i < 20; i++ {
+		if tok, err := ts.Token(ctx); err != nil || tok != "tok-1" {
+			t.Fatalf("refresh failing but token still valid: got %q, %v", tok, err)
+		}
+		for acc.calls() < 2 {
+			time.Sleep(time.Millisecond)
+		}
 	}
-	clk.advance(3 * time.Minute) // expired now
+	// The failed background refresh is not retried at every call.
+	if got := acc.calls(); got != 2 {
+		t.Errorf("%d token requests while refreshing in the background, want 2", got)
+	}
+	clk.advance(3 * time.Minute) // expired now: callers wait, and get the failure
 	if _, err := ts.Token(ctx); Classify(err) != ClassTransient {
 		t.Fatalf("expired and refresh failing: got %v, want transient error", err)
 	}
