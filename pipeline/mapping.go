@@ -19,6 +19,12 @@ package pipeline
 //
 // not_crm_event is decided before consent: it needs only type and event, and
 // "this is a page view" says more on a dashboard than "no consent" would.
+// A non-CRM event is never validated in full: a page view whose type can be
+// read is dropped even if the rest of it is malformed.
+//
+// Identity traits are context.traits with the top-level traits on top, for
+// every CRM event type (some sources put a track's user traits at the top
+// level; they are the user's traits all the same).
 
 import (
 	"errors"
@@ -295,7 +301,8 @@ func parseFieldMapping(f FieldMapping) (fieldRule, error) {
 // Map decides what happens to one Kafka record value (see the decision order
 // at the top of this file). It never fails: every value ends as a drop, a
 // rejection or a record. Dropping a non-CRM event reads only type, event
-// and action and allocates nothing.
+// and action and allocates nothing. value is only read during the call and
+// not retained: the result shares no memory with it.
 func (m *Mapper) Map(value []byte) Mapped {
 	if len(value) == 0 {
 		return Mapped{Outcome: OutcomeDrop, Drop: DropTombstone}

@@ -9,6 +9,7 @@ import (
 	"os"
 	"reflect"
 	"strings"
+	"sync"
 	"testing"
 )
 
@@ -542,6 +543,27 @@ func TestOutcomeString(t *testing.T) {
 			t.Errorf("%d: %q", o, o.String())
 		}
 	}
+}
+
+func TestMapConcurrent(t *testing.T) {
+	// A Mapper is shared by all partitions' goroutines (run with -race).
+	m := leadPreset(t)
+	lines := ndjsonLines(t, "../testdata/samples.ndjson")
+	want := make([]Mapped, len(lines))
+	for i, l := range lines {
+		want[i] = m.Map(l)
+	}
+	var wg sync.WaitGroup
+	for range 4 {
+		wg.Go(func() {
+			for i, l := range lines {
+				if got := m.Map(l); !reflect.DeepEqual(got, want[i]) {
+					t.Errorf("line %d: %+v, want %+v", i+1, got, want[i])
+				}
+			}
+		})
+	}
+	wg.Wait()
 }
 
 func TestMapDoesNotKeepValue(t *testing.T) {
