@@ -7,14 +7,14 @@ import "time"
 // names are used for the YAML file, for Print, and (upper-cased, "." → "_",
 // prefixed with ZOHOSINK_) for the environment. Defaults are those of Defaults.
 type Config struct {
-	Kafka    Kafka    `mapstructure:"kafka" yaml:"kafka" json:"kafka"`
-	Zoho     Zoho     `mapstructure:"zoho" yaml:"zoho" json:"zoho"`
-	Consent  Consent  `mapstructure:"consent" yaml:"consent" json:"consent"`
-	Mapping  Mapping  `mapstructure:"mapping" yaml:"mapping" json:"mapping"`
-	Batch    Batch    `mapstructure:"batch" yaml:"batch" json:"batch"`
-	Delivery Delivery `mapstructure:"delivery" yaml:"delivery" json:"delivery"`
-	HTTP     HTTP     `mapstructure:"http" yaml:"http" json:"http"`
-	Log      Log      `mapstructure:"log" yaml:"log" json:"log"`
+	Kafka    Kafka    `mapstructure:"kafka" yaml:"kafka" json:"kafka"`          // kafka.*: brokers, topics, group, dead-letter topic
+	Zoho     Zoho     `mapstructure:"zoho" yaml:"zoho" json:"zoho"`             // zoho.*: data center, hosts, module, OAuth credentials
+	Consent  Consent  `mapstructure:"consent" yaml:"consent" json:"consent"`    // consent.*
+	Mapping  Mapping  `mapstructure:"mapping" yaml:"mapping" json:"mapping"`    // mapping.*: extra field mappings and CRM events
+	Batch    Batch    `mapstructure:"batch" yaml:"batch" json:"batch"`          // batch.*: upsert batch size and linger
+	Delivery Delivery `mapstructure:"delivery" yaml:"delivery" json:"delivery"` // delivery.*: concurrency, retries, breaker, shutdown
+	HTTP     HTTP     `mapstructure:"http" yaml:"http" json:"http"`             // http.*: metrics and health endpoint
+	Log      Log      `mapstructure:"log" yaml:"log" json:"log"`                // log.*
 
 	// sources records where each key's value came from; set by Load.
 	sources map[string]Source

@@ -27,6 +27,7 @@ type FieldError struct {
 	Err error
 }
 
+// Error returns "key: problem".
 func (e *FieldError) Error() string { return e.Key + ": " + e.Problem }
 
 // Unwrap returns the underlying error.

@@ -31,6 +31,7 @@ func FromOffset(o int64) StartPoint { return StartPoint{offset: max(o, 0), set: 
 // timestamp (the time of the dead-letter write) is at or after t.
 func FromTime(t time.Time) StartPoint { return StartPoint{since: t} }
 
+// String describes the start point: "start", "offset N" or "time RFC3339".
 func (s StartPoint) String() string {
 	switch {
 	case s.set:

@@ -133,6 +133,7 @@ type HeaderError struct {
 	Err error
 }
 
+// Error names the header, its value and the parse error.
 func (e *HeaderError) Error() string {
 	return fmt.Sprintf("dlq: header %s=%q: %v", e.Header, e.Value, e.Err)
 }

@@ -13,6 +13,7 @@ import (
 // field pair (the other key is "" when not part of the grouping; Field is also
 // "" for records whose field is unknown).
 type Tally struct {
+	// Code and Field are the group's error code and field.
 	Code, Field string
 	// Count is the number of records.
 	Count int

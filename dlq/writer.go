@@ -100,6 +100,7 @@ type RetryError struct {
 	Err error
 }
 
+// Error says how many records failed, on which attempt, and the wait before the next.
 func (e *RetryError) Error() string {
 	return fmt.Sprintf("dlq: writing to %s: %d of %d records failed on attempt %d, retrying in %s: %v",
 		e.Topic, e.Failed, e.Total, e.Attempt, e.Wait.Round(time.Millisecond), e.Err)
