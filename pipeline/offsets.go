@@ -99,7 +99,7 @@ func (t *offsetTracker) partition(topic string, partition int32) *partitionOffse
 func (po *partitionOffsets) track(r *kgo.Record) bool {
 	po.mu.Lock()
 	defer po.mu.Unlock()
-	if po.forgotten || (po.next >= 0 && r.Offset < po.next) {
+	if !po.accept(r) {
 		return false
 	}
 	po.pending = append(po.pending, pendingOffset{offset: r.Offset})
@@ -114,7 +114,7 @@ func (po *partitionOffsets) track(r *kgo.Record) bool {
 func (po *partitionOffsets) trackDone(r *kgo.Record) bool {
 	po.mu.Lock()
 	defer po.mu.Unlock()
-	if po.forgotten || (po.next >= 0 && r.Offset < po.next) {
+	if !po.accept(r) {
 		return false
 	}
 	if po.start < len(po.pending) {
@@ -122,6 +122,20 @@ func (po *partitionOffsets) trackDone(r *kgo.Record) bool {
 	}
 	po.next = r.Offset + 1
 	po.leaderEpoch = r.LeaderEpoch
+	return true
+}
+
+// accept reports whether r may be tracked: the assignment is live and r is not
+// a re-delivery. The first record of an assignment is where fetching started
+// (the group's committed offset, or the reset offset), so it also counts as
+// committed: nothing is committed before a record is done.
+func (po *partitionOffsets) accept(r *kgo.Record) bool {
+	if po.forgotten || (po.next >= 0 && r.Offset < po.next) {
+		return false
+	}
+	if po.next < 0 {
+		po.committed = r.Offset
+	}
 	return true
 }
 

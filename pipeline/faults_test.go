@@ -1,0 +1,192 @@
+package pipeline_test
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/zohosink/zohosink/pipeline"
+	"github.com/zohosink/zohosink/zohoapi"
+	"github.com/zohosink/zohosink/zohoapi/zohosim"
+)
+
+// leads builds n identify events for distinct emails with every field Zoho
+// needs on insert.
+func leads(prefix string, n int) [][]byte {
+	out := make([][]byte, n)
+	for i := range out {
+		out[i] = event("identify", "", map[string]any{
+			"email": fmt.Sprintf("%s%d@example.com", prefix, i), "lastName": "L", "company": "C",
+		}, nil, fmt.Sprintf("%s-%d", prefix, i))
+	}
+	return out
+}
+
+// TestZohoOutagesLoseNothing: 5xx answers and 429 bursts are retried; nothing
+// is dead-lettered, every lead arrives, every offset is committed.
+func TestZohoOutagesLoseNothing(t *testing.T) {
+	h := newHarness(t, 2, zohosim.Options{})
+	h.sim.FailNext(3, 500)
+	h.sim.Throttle429Next(2)
+	h.produce(leads("outage", 30)...)
+	r := h.start(h.options())
+	h.waitCommitted(60 * time.Second)
+	r.shutdown()
+	s := r.p.Stats()
+	if s.DeadLetteredTotal() != 0 || s.Delivered != 30 || len(h.sim.Records("Leads")) != 30 {
+		t.Fatalf("dead-lettered %v, delivered %d, leads %d; want 0, 30, 30", s.DeadLettered, s.Delivered, len(h.sim.Records("Leads")))
+	}
+	if s.Retries < 5 {
+		t.Errorf("%d retries, want at least the 5 injected failures", s.Retries)
+	}
+}
+
+// TestBreakerOpenPausesFetching: a long outage opens the breaker, which pauses
+// fetching and fails readiness; when Zoho recovers, the half-open trial closes
+// it, fetching resumes and everything is delivered.
+func TestBreakerOpenPausesFetching(t *testing.T) {
+	h := newHarness(t, 1, zohosim.Options{})
+	h.sim.FailNext(1000, 503)
+	h.produce(leads("breaker", 5)...)
+	o := h.options()
+	o.BreakerFailures = 2
+	o.BreakerOpenTimeout = 300 * time.Millisecond
+	r := h.start(o)
+	h.eventually(20*time.Second, "the breaker opens and fetching pauses", func() bool {
+		err := r.p.Ready()
+		return err != nil && strings.Contains(err.Error(), "zoho_breaker_open")
+	})
+	h.produce(leads("later", 5)...) // arrives while paused
+	if c := h.committed(); c[0] != 0 {
+		t.Fatalf("committed %d during the outage, want nothing", c[0])
+	}
+	h.sim.FailNext(0, 0)
+	h.waitCommitted(30 * time.Second)
+	h.eventually(5*time.Second, "ready again", func() bool { return r.p.Ready() == nil })
+	r.shutdown()
+	if s := r.p.Stats(); s.Delivered != 10 || s.DeadLetteredTotal() != 0 {
+		t.Fatalf("delivered %d, dead-lettered %v; want 10 and none", s.Delivered, s.DeadLettered)
+	}
+}
+
+// TestExpiredTokenMidRun: Zoho invalidates every access token mid-run; the next
+// call gets 401 INVALID_TOKEN, the client refreshes once and retries, and nothing is lost.
+func TestExpiredTokenMidRun(t *testing.T) {
+	h := newHarness(t, 1, zohosim.Options{})
+	h.produce(leads("before", 5)...)
+	r := h.start(h.options())
+	h.waitCommitted(30 * time.Second)
+	mints := h.sim.Stats().TokenMints
+	h.sim.InvalidateTokens()
+	h.produce(leads("after", 5)...)
+	h.waitCommitted(30 * time.Second)
+	r.shutdown()
+	if got := h.sim.Stats().TokenMints; got != mints+1 {
+		t.Errorf("%d token mints after the invalidation, want exactly one more than %d", got, mints)
+	}
+	if s := r.p.Stats(); s.Delivered != 10 || s.DeadLetteredTotal() != 0 {
+		t.Fatalf("delivered %d, dead-lettered %v; want 10 and none", s.Delivered, s.DeadLettered)
+	}
+}
+
+// TestConfigurationErrorStopsDelivery: a token without the CRM scope
+// (401 OAUTH_SCOPE_MISMATCH) is a configuration error: nothing is retried in a
+// loop, nothing dead-lettered, nothing committed, the process is not ready,
+// and Run reports the error.
+func TestConfigurationErrorStopsDelivery(t *testing.T) {
+	h := newHarness(t, 1, zohosim.Options{ScopeMismatch: true})
+	h.produce(append(leads("cfg", 3), event("page", "", nil, nil, "p"))...)
+	r := h.start(h.options())
+	h.eventually(20*time.Second, "the configuration error shows in readiness", func() bool {
+		err := r.p.Ready()
+		return err != nil && strings.Contains(err.Error(), "configuration error")
+	})
+	calls := h.sim.Stats().UpsertCalls
+	time.Sleep(300 * time.Millisecond) // several retry intervals: no retry loop
+	if got := h.sim.Stats().UpsertCalls; got != calls {
+		t.Errorf("upsert calls went from %d to %d after the configuration error", calls, got)
+	}
+	if c := h.committed(); len(c) != 0 {
+		t.Errorf("committed %v after a configuration error, want nothing", c)
+	}
+	if err := r.shutdown(); err == nil || !strings.Contains(err.Error(), "OAUTH_SCOPE_MISMATCH") {
+		t.Errorf("Run returned %v, want the OAUTH_SCOPE_MISMATCH configuration error", err)
+	}
+	if s := r.p.Stats(); s.DeadLetteredTotal() != 0 || s.Delivered != 0 {
+		t.Errorf("dead-lettered %v delivered %d, want nothing", s.DeadLettered, s.Delivered)
+	}
+}
+
+// TestPartialBatch207: one record of a batch fails Zoho's checks (HTTP 207);
+// only its source record is dead-lettered, the others are delivered.
+func TestPartialBatch207(t *testing.T) {
+	h := newHarness(t, 1, zohosim.Options{})
+	vals := leads("partial", 9)
+	vals = append(vals, event("identify", "", map[string]any{"email": "nolastname@example.com", "company": "C"}, nil, "x"))
+	h.produce(vals...)
+	o := h.options()
+	o.Batch.Linger = 300 * time.Millisecond
+	r := h.start(o)
+	h.waitCommitted(30 * time.Second)
+	r.shutdown()
+	if st := h.sim.Stats(); st.UpsertCalls != 1 || st.Status[207] != 1 {
+		t.Errorf("Zoho calls %d statuses %v, want one 207", st.UpsertCalls, st.Status)
+	}
+	dead := h.deadLetters(1)
+	hd := headers(dead[0])
+	if hd["error.code"] != "MANDATORY_NOT_FOUND" || hd["error.field"] != "Last_Name" || string(dead[0].Value) != string(vals[9]) {
+		t.Errorf("dead letter %v value %s", hd, dead[0].Value)
+	}
+	if s := r.p.Stats(); s.Delivered != 9 {
+		t.Errorf("delivered %d, want 9", s.Delivered)
+	}
+}
+
+// poisonZoho answers a request-level HTTP 400 without per-record results for
+// any call that contains the poison email, as Zoho does for some malformed
+// bodies; other calls go to the simulator.
+type poisonZoho struct {
+	next   pipeline.Upserter
+	poison string
+	calls  atomic.Int64
+}
+
+func (z *poisonZoho) Upsert(ctx context.Context, r zohoapi.UpsertRequest) (*zohoapi.UpsertResult, error) {
+	z.calls.Add(1)
+	for _, rec := range r.Records {
+		if strings.Contains(string(rec), z.poison) {
+			return nil, &zohoapi.APIError{StatusCode: 400, Code: "INVALID_DATA", Message: "invalid data", Details: json.RawMessage(`{"api_name":"Description"}`)}
+		}
+	}
+	return z.next.Upsert(ctx, r)
+}
+
+// TestRequestRejectedIsSplit: a whole batch rejected without per-record
+// results is split until the bad record is alone; only it is dead-lettered.
+func TestRequestRejectedIsSplit(t *testing.T) {
+	h := newHarness(t, 1, zohosim.Options{})
+	vals := leads("split", 16)
+	vals[11] = event("identify", "", map[string]any{"email": "poison@example.com", "lastName": "P", "company": "C"}, nil, "p")
+	h.produce(vals...)
+	o := h.options()
+	o.Batch.Linger = 300 * time.Millisecond
+	pz := &poisonZoho{next: o.Zoho, poison: "poison@example.com"}
+	o.Zoho = pz
+	r := h.start(o)
+	h.waitCommitted(30 * time.Second)
+	r.shutdown()
+	dead := h.deadLetters(1)
+	if hd := headers(dead[0]); hd["error.code"] != "INVALID_DATA" || string(dead[0].Value) != string(vals[11]) {
+		t.Errorf("dead letter %v %s, want the poison record with INVALID_DATA", hd, dead[0].Value)
+	}
+	if s := r.p.Stats(); s.Delivered != 15 || s.DeadLetteredTotal() != 1 {
+		t.Errorf("delivered %d dead-lettered %v, want 15 and 1", s.Delivered, s.DeadLettered)
+	}
+	if n := pz.calls.Load(); n > 1+2*4+2 { // 16 records: at most log2(16) levels of halves
+		t.Errorf("%d calls to isolate one record in 16", n)
+	}
+}
