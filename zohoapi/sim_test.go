@@ -323,3 +323,26 @@ func BenchmarkUpsert100(b *testing.B) {
 	}
 	b.ReportMetric(float64(time.Since(start).Microseconds())/float64(b.N), "µs/upsert")
 }
+
+func TestSimTokenCacheAcrossRestarts(t *testing.T) {
+	sim := zohosim.New(zohosim.Options{})
+	defer sim.Close()
+	eps, _ := zohoapi.ResolveEndpoints("", sim.URL(), sim.URL())
+	cache := t.TempDir() + "/zoho-token.json"
+	// Twelve "process starts" in a row (a crash loop): more than Zoho's 10 mints
+	// per 10 minutes if each minted, but the cached token is reused.
+	for start := 0; start < 12; start++ {
+		ts := zohoapi.NewTokenSource(zohoapi.TokenSourceOptions{
+			Endpoints:   eps,
+			Credentials: zohoapi.Credentials{ClientID: sim.ClientID(), ClientSecret: sim.ClientSecret(), RefreshToken: sim.RefreshToken()},
+			CacheFile:   cache,
+		})
+		c := zohoapi.NewClient(zohoapi.ClientOptions{Endpoints: eps, Tokens: ts})
+		if _, err := upsert(t, c, seed); err != nil {
+			t.Fatalf("start %d: %v", start, err)
+		}
+	}
+	if st := sim.Stats(); st.TokenMints != 1 || st.TokenThrottled != 0 {
+		t.Errorf("simulator minted %d tokens (%d throttled) over 12 starts, want 1", st.TokenMints, st.TokenThrottled)
+	}
+}
