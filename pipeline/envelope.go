@@ -7,9 +7,13 @@ package pipeline
 //  1. peek: only `type`, `event` (or the legacy `action`) are read, with gjson,
 //     straight from the record value without copying it. Page views and other
 //     non-CRM events are decided here: no decode, no allocation.
-//  2. For CRM events only: the whole value is validated, `context.consent` is
-//     read (still with gjson), and only then are `traits`, `context.traits` and
-//     `properties` decoded in full with encoding/json.
+//  2. For CRM events only: the whole value is validated (gjson.Valid, no
+//     allocation), `traits`, `properties` and `context` are located in one
+//     pass, `context.consent` is read (still with gjson), and only for
+//     consented events are `traits`, `context.traits` and `properties` decoded
+//     with encoding/json (into objects whose member values stay raw JSON until
+//     the mapping reads them: numbers keep their exact literal, and members
+//     the preset does not use are never converted).
 
 import (
 	"bytes"
@@ -44,9 +48,9 @@ var typeLabels = map[string]string{
 // one of the spec's types.
 const eventOther = "other"
 
-// maxFoldedName bounds the folded length of a name looked up on the hot path.
-// Longer names can never match (NewMapper rejects longer configured names),
-// so they are not folded at all.
+// maxFoldedName bounds the folded length of a name looked up on the hot path
+// (fold buffers live on the stack up to this size). Longer folded names never
+// match: NewMapper rejects longer configured names.
 const maxFoldedName = 128
 
 // view returns value as a string without copying it. The string must not
@@ -59,21 +63,23 @@ func view(value []byte) string {
 	return unsafe.String(unsafe.SliceData(value), len(value))
 }
 
-// isSeparator reports whether r is ignored when names are compared: spaces,
-// underscores and hyphens ("Lead Generated" = "lead_generated" = "LEAD-GENERATED").
+// isSeparator reports whether r is ignored when names are compared: white
+// space, underscores and hyphens ("Lead Generated" = "lead_generated" =
+// "LEAD-GENERATED").
 func isSeparator(r rune) bool {
-	return r == ' ' || r == '_' || r == '-'
+	return r == '_' || r == '-' || unicode.IsSpace(r)
 }
 
-// appendFolded appends the folded form of s to dst: lower-cased (Unicode
-// simple folding to lower case), with spaces, '_' and '-' removed. It is the
-// comparison key for event names, types and trait keys.
+// appendFolded appends the folded form of s to dst: lower-cased
+// (unicode.ToLower), with white space, '_' and '-' removed (isSeparator). It
+// is the comparison key for event names, types and trait keys.
 func appendFolded(dst []byte, s string) []byte {
 	for i := 0; i < len(s); {
 		c := s[i]
 		if c < utf8.RuneSelf {
 			i++
-			if c == ' ' || c == '_' || c == '-' {
+			switch c {
+			case ' ', '_', '-', '\t', '\n', '\v', '\f', '\r':
 				continue
 			}
 			if 'A' <= c && c <= 'Z' {
@@ -84,7 +90,7 @@ func appendFolded(dst []byte, s string) []byte {
 		}
 		r, size := utf8.DecodeRuneInString(s[i:])
 		i += size
-		if unicode.IsSpace(r) {
+		if isSeparator(r) {
 			continue
 		}
 		dst = utf8.AppendRune(dst, unicode.ToLower(r))
@@ -105,7 +111,7 @@ func snakeName(s string) string {
 	var b strings.Builder
 	pendingSep := false
 	for _, r := range strings.TrimSpace(s) {
-		if isSeparator(r) || unicode.IsSpace(r) {
+		if isSeparator(r) {
 			pendingSep = b.Len() > 0
 			continue
 		}
