@@ -240,6 +240,7 @@ type APIError struct {
 	Err error
 }
 
+// Error returns "zoho API: HTTP <status> <code>: <message>".
 func (e *APIError) Error() string {
 	s := fmt.Sprintf("zoho API: HTTP %d", e.StatusCode)
 	if e.Code != "" {
@@ -271,6 +272,7 @@ type RecordError struct {
 	Details json.RawMessage
 }
 
+// Error returns "zoho record error <code>: <message> (field <api_name>)".
 func (e *RecordError) Error() string {
 	s := "zoho record error " + e.Code
 	if e.Message != "" {
@@ -297,6 +299,7 @@ type TokenError struct {
 	Throttled bool
 }
 
+// Error names Zoho's error code and says what to check; it never contains a secret.
 func (e *TokenError) Error() string {
 	s := "zoho token endpoint refused: " + e.Code
 	if e.Description != "" {

@@ -78,6 +78,7 @@ type DataCenterMismatchError struct {
 	HostA, HostB string
 }
 
+// Error names both hosts and what was compared.
 func (e *DataCenterMismatchError) Error() string {
 	return fmt.Sprintf("data-center mismatch (%s): %q and %q belong to different Zoho data centers; API host, accounts host and refresh token must all come from the data center your account lives in", e.What, e.HostA, e.HostB)
 }
