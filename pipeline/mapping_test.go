@@ -261,6 +261,7 @@ func TestMapDecisions(t *testing.T) {
 		{"leadGenerated", string(ev(`"type":"track","event":" leadGenerated ",` + jane)), OutcomeDeliver, "", "", "lead_generated"},
 		{"Signed Up", string(ev(`"type":"track","event":"Signed Up",` + jane)), OutcomeDeliver, "", "", "signed_up"},
 		{"signed_up", string(ev(`"type":"track","event":"signed_up",` + jane)), OutcomeDeliver, "", "", "signed_up"},
+		{"tab in event name", string(ev(`"type":"track","event":"Lead\tGenerated",` + jane)), OutcomeDeliver, "", "", "lead_generated"},
 		{"escaped event name", string(ev(`"type":"track","event":"Signed\u0020Up",` + jane)), OutcomeDeliver, "", "", "signed_up"},
 		{"configured Signup", string(ev(`"type":"track","event":"signup",` + jane)), OutcomeDeliver, "", "", "signup"},
 		{"configured Trial Started", string(ev(`"type":"track","event":"Trial Started",` + jane)), OutcomeDeliver, "", "", "trial_started"},
