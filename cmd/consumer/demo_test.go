@@ -1,0 +1,41 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"regexp"
+	"strings"
+	"testing"
+)
+
+// TestDemo runs `consumer demo` as a newcomer would and checks its summary:
+// the seed's Jane Doe lead with the seed payload's fields, its update by the
+// repeat submission, the dead-letter codes, and the counts.
+func TestDemo(t *testing.T) {
+	var out bytes.Buffer
+	if err := runDemo(context.Background(), &out, false); err != nil {
+		t.Fatalf("demo: %v\n%s", err, out.String())
+	}
+	s := out.String()
+	jane := regexp.MustCompile(`│ jane\.doe@example\.com +│ Jane +│ Doe +│ Acme Ltd +│ +│ Website +│ Request a Demo +│`)
+	if !jane.MatchString(s) {
+		t.Errorf("the seed's Jane Doe lead is not in the summary:\n%s", s)
+	}
+	for _, want := range []string{
+		"Leads in Zoho CRM (simulator): 6",
+		"Dead-letter topic: 6 records",
+		"MANDATORY_NOT_FOUND", "MISSING_EMAIL", "DECODE_ERROR", "INVALID_DATA",
+	} {
+		if !strings.Contains(s, want) {
+			t.Errorf("summary lacks %q:\n%s", want, s)
+		}
+	}
+	for _, row := range [][2]string{
+		{"events consumed", "33"}, {"dropped: not_crm_event", "9"}, {"dropped: no_consent", "3"},
+		{"delivered to Zoho", "14"}, {"Zoho records inserted", "6"}, {"Zoho records updated", "1"},
+	} {
+		if !regexp.MustCompile(`│ ` + regexp.QuoteMeta(row[0]) + ` +│ ` + row[1] + ` +│`).MatchString(s) {
+			t.Errorf("summary row %q is not %s:\n%s", row[0], row[1], s)
+		}
+	}
+}

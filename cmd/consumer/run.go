@@ -1,0 +1,73 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"net"
+	"net/http"
+	"time"
+
+	"github.com/spf13/cobra"
+	"go.uber.org/zap"
+)
+
+func newRunCommand() *cobra.Command {
+	return &cobra.Command{
+		Use:   "run",
+		Short: "Run the pipeline until SIGINT/SIGTERM",
+		Long: `Run joins the consumer group, delivers events to Zoho CRM and serves /healthz,
+/readyz and /metrics on http.listen. On SIGINT or SIGTERM it stops fetching,
+lets in-flight batches finish within delivery.shutdown_grace, commits what is
+done and exits 0. A configuration error (bad client secret, revoked refresh
+token, wrong module, data-center mismatch) stops delivery, fails /readyz and
+commits nothing further; the process then exits 1 on SIGTERM.`,
+		Example: `  consumer run --config zohosink.yaml
+  ZOHOSINK_ZOHO_CLIENT_SECRET=... ZOHOSINK_ZOHO_REFRESH_TOKEN=... consumer run -c zohosink.yaml`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			cfg, err := loadConfig(cmd)
+			if err != nil {
+				return err
+			}
+			log, err := newLogger(cfg.Log.Level, cfg.Log.Format)
+			if err != nil {
+				return err
+			}
+			defer func() { _ = log.Sync() }()
+			p, err := newPipeline(cfg, log)
+			if err != nil {
+				return err
+			}
+			stopHTTP, err := serveHTTP(cfg.HTTP.Listen, p.Handler(), log)
+			if err != nil {
+				return err
+			}
+			defer stopHTTP()
+			return p.Run(cmd.Context())
+		},
+	}
+}
+
+// serveHTTP serves the pipeline's /healthz, /readyz and /metrics on addr until
+// the returned function is called. An empty addr serves nothing.
+func serveHTTP(addr string, h http.Handler, log *zap.Logger) (func(), error) {
+	if addr == "" {
+		return func() {}, nil
+	}
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return nil, err
+	}
+	srv := &http.Server{Handler: h, ReadHeaderTimeout: 5 * time.Second}
+	go func() {
+		if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			log.Error("http endpoint stopped", zap.Error(err))
+		}
+	}()
+	log.Info("serving /healthz, /readyz and /metrics", zap.String("listen", ln.Addr().String()))
+	return func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+		defer cancel()
+		_ = srv.Shutdown(ctx)
+	}, nil
+}
