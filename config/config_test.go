@@ -404,8 +404,7 @@ func TestValidateHosts(t *testing.T) {
 		{name: "api of another dc", dc: "us", api: "www.zohoapis.eu", wantKey: "zoho.api_domain", wantMismatch: true},
 		{name: "accounts of another dc", dc: "eu", acc: "accounts.zoho.com", wantKey: "zoho.accounts_url", wantMismatch: true},
 		{name: "hosts of two dcs", api: "www.zohoapis.eu", acc: "accounts.zoho.com", wantKey: "zoho.accounts_url", wantMismatch: true},
-		{name: "canada accounts host is zohocloud", dc: "ca", acc: "accounts.zoho.ca", wantKey: "",
-			wantEndpoints: zohoapi.Endpoints{API: "https://www.zohoapis.ca", Accounts: "https://accounts.zoho.ca"}},
+		{name: "canada accounts host is zohocloud, not zoho.ca", dc: "ca", acc: "accounts.zoho.ca", wantKey: "zoho.accounts_url"},
 		{name: "path", dc: "us", api: "www.zohoapis.com/crm/v8", wantKey: "zoho.api_domain"},
 		{name: "scheme", dc: "us", acc: "ftp://accounts.zoho.com", wantKey: "zoho.accounts_url"},
 	}

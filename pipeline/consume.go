@@ -87,7 +87,7 @@ func (p *Pipeline) process(ctx context.Context, part *partitionOffsets, r *kgo.R
 		if !part.track(r) {
 			return nil
 		}
-		d := p.deadLetterRecord(r, m.Reject.Code, m.Reject.Message, m.Reject.Field, nil, nil)
+		d := p.deadLetterRecord(r, m.Reject.Code, m.Reject.Message, m.Reject.Field, []byte(m.Reject.Details), nil)
 		return &d
 	}
 	if !part.track(r) {

@@ -89,7 +89,9 @@ func (e *DataCenterMismatchError) Error() string {
 // Explicit hosts win over the data center's. Errors: an unknown data-center code;
 // neither a data center nor both hosts given; a malformed host; or a
 // *DataCenterMismatchError when Zoho hosts belong to different data centers or to
-// another data center than the one named. Hosts that are not Zoho's are taken as given.
+// another data center than the one named; a host shaped like Zoho's that is none
+// of the eight (accounts.zoho.ca: Canada's is accounts.zohocloud.ca) is an error
+// too. Hosts that are not Zoho's at all (a simulator, a proxy) are taken as given.
 func ResolveEndpoints(dataCenter, apiDomain, accountsURL string) (Endpoints, error) {
 	var dc DataCenter
 	if strings.TrimSpace(dataCenter) != "" {
@@ -116,6 +118,11 @@ func ResolveEndpoints(dataCenter, apiDomain, accountsURL string) (Endpoints, err
 	if eps.Accounts, err = baseURL(accounts); err != nil {
 		return Endpoints{}, fmt.Errorf("accounts URL: %w", err)
 	}
+	for _, h := range []string{api, accounts} {
+		if err := checkLookalike(h); err != nil {
+			return Endpoints{}, err
+		}
+	}
 	// The named data center is checked first: with only one host given, the
 	// other comes from the data center, and the given host is the one at fault.
 	apiDC, apiIsZoho := DataCenterOfHost(api)
@@ -132,6 +139,28 @@ func ResolveEndpoints(dataCenter, apiDomain, accountsURL string) (Endpoints, err
 		return Endpoints{}, &DataCenterMismatchError{What: "API domain vs accounts URL", HostA: hostname(api), HostB: hostname(accounts)}
 	}
 	return eps, nil
+}
+
+// checkLookalike refuses hosts that look like Zoho's (accounts.zoho.<tld>,
+// www.zohoapis.<tld>) but belong to no data center: templating
+// "accounts.zoho.{tld}" breaks Canada, whose accounts host is accounts.zohocloud.ca
+// (zoho-crm-api.md, "What integrators got wrong").
+func checkLookalike(host string) error {
+	h := hostname(host)
+	if i := strings.LastIndex(h, ":"); i >= 0 {
+		h = h[:i]
+	}
+	if _, ok := DataCenterOfHost(h); ok {
+		return nil
+	}
+	if strings.HasPrefix(h, "accounts.zoho") || strings.HasPrefix(h, "www.zohoapis.") || strings.HasPrefix(h, "zohoapis.") {
+		hint := ""
+		if strings.HasSuffix(h, ".ca") {
+			hint = " (Canada's hosts are accounts.zohocloud.ca and www.zohoapis.ca)"
+		}
+		return fmt.Errorf("%q is not the host of any Zoho data center%s", h, hint)
+	}
+	return nil
 }
 
 // SameAPIHost reports whether two API base URLs or hosts name the same host,

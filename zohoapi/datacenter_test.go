@@ -74,7 +74,7 @@ func TestResolveEndpoints(t *testing.T) {
 		{name: "bad scheme", api: "ftp://www.zohoapis.com", accounts: "accounts.zoho.com", wantErr: true},
 		{name: "path given", api: "https://www.zohoapis.com/crm/v8", accounts: "accounts.zoho.com", wantErr: true},
 		{name: "api vs accounts of two dcs", api: "www.zohoapis.com", accounts: "accounts.zoho.eu", wantErr: true, mismatch: []string{"www.zohoapis.com", "accounts.zoho.eu"}},
-		{name: "canada templated wrongly is not zoho, dc ca", dc: "ca", api: "www.zohoapis.ca", accounts: "accounts.zoho.ca", want: Endpoints{API: "https://www.zohoapis.ca", Accounts: "https://accounts.zoho.ca"}},
+		{name: "canada templated wrongly (accounts.zoho.ca) is refused", dc: "ca", api: "www.zohoapis.ca", accounts: "accounts.zoho.ca", wantErr: true},
 		{name: "dc vs api host", dc: "eu", api: "www.zohoapis.com", wantErr: true, mismatch: []string{"www.zohoapis.eu", "www.zohoapis.com"}},
 		{name: "dc vs accounts host", dc: "in", accounts: "https://accounts.zoho.jp", wantErr: true, mismatch: []string{"accounts.zoho.in", "accounts.zoho.jp"}},
 	}
@@ -127,5 +127,20 @@ func TestSameAPIHost(t *testing.T) {
 		if got := SameAPIHost(tt.a, tt.b); got != tt.want {
 			t.Errorf("SameAPIHost(%q, %q) = %v", tt.a, tt.b, got)
 		}
+	}
+}
+
+// TestResolveEndpointsLookalikeHosts: hosts shaped like Zoho's that belong to no
+// data center are refused, with Canada's real host named.
+func TestResolveEndpointsLookalikeHosts(t *testing.T) {
+	_, err := ResolveEndpoints("ca", "", "accounts.zoho.ca")
+	if err == nil || !strings.Contains(err.Error(), "accounts.zohocloud.ca") {
+		t.Fatalf("accounts.zoho.ca: err = %v, want one naming accounts.zohocloud.ca", err)
+	}
+	if _, err := ResolveEndpoints("", "www.zohoapis.xx", "accounts.zoho.xx"); err == nil {
+		t.Fatal("www.zohoapis.xx accepted")
+	}
+	if _, err := ResolveEndpoints("", "http://127.0.0.1:8080", "https://proxy.internal:8443"); err != nil {
+		t.Fatalf("non-Zoho hosts must be taken as given: %v", err)
 	}
 }
