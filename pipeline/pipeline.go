@@ -149,6 +149,9 @@ type Pipeline struct {
 	pausedFor map[string]bool
 	configErr error
 	running   atomic.Bool
+	// closing is set once in-flight work was finished or abandoned at
+	// shutdown, so that the revocation that Close triggers does not wait again.
+	closing atomic.Bool
 }
 
 // source is where a record in a batch came from: its partition assignment
@@ -275,8 +278,11 @@ func (p *Pipeline) Run(ctx context.Context) error {
 	p.cancelSend()
 	stopCommits()
 	<-commitDone
-	p.commit(context.Background(), nil)
-	p.cl.Close() // leaves the group; the revoke callback finds nothing left to do
+	final, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	p.commit(final, nil)
+	cancel()
+	p.closing.Store(true)
+	p.cl.Close() // leaves the group; the revoke callback only commits what is left
 	p.batches.Close()
 	p.log.Info("stopped", zap.Any("stats", p.Stats()))
 	p.stateMu.Lock()
@@ -514,9 +520,11 @@ func (p *Pipeline) revoked(ctx context.Context, _ *kgo.Client, revoked map[strin
 		return
 	}
 	p.log.Info("rebalance: partitions revoked", zap.Any("partitions", revoked))
-	grace, cancel := context.WithTimeout(ctx, p.o.ShutdownGrace)
-	p.finishInFlight(grace)
-	cancel()
+	if !p.closing.Load() {
+		grace, cancel := context.WithTimeout(ctx, p.o.ShutdownGrace)
+		p.finishInFlight(grace)
+		cancel()
+	}
 	p.commit(ctx, revoked)
 	p.offsets.forget(revoked)
 }
