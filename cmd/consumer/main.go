@@ -50,5 +50,6 @@ e.g. ZOHOSINK_ZOHO_CLIENT_SECRET for zoho.client_secret.`,
 	}
 	root.PersistentFlags().StringP("config", "c", "", "YAML configuration file (optional; ZOHOSINK_* environment variables apply on top)")
 	root.AddCommand(newRunCommand(), newDemoCommand())
+	root.AddCommand(newOffsetsCommand(), newConfigCommand(), newZohoCommand())
 	return root
 }
