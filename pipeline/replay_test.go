@@ -1,0 +1,138 @@
+package pipeline_test
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"slices"
+	"testing"
+	"time"
+
+	"github.com/zohosink/zohosink/dlq"
+	"github.com/zohosink/zohosink/internal/kafkatest"
+	"github.com/zohosink/zohosink/pipeline"
+	"github.com/zohosink/zohosink/zohoapi"
+	"github.com/zohosink/zohosink/zohoapi/zohosim"
+)
+
+// deadLetter is a dead-letter record of value as the pipeline writes it after
+// Zoho rejected the mapped record.
+func deadLetter(value []byte, key string, offset int64) dlq.Record {
+	return dlq.Record{
+		Key: []byte(key), Value: value,
+		Code: "INVALID_DATA", Message: "invalid field name", Field: "Plan_Typo",
+		Details:     json.RawMessage(`{"api_name":"Plan_Typo","json_path":"$.data[0].Plan_Typo"}`),
+		SourceTopic: "events", SourcePartition: 2, SourceOffset: offset,
+		SourceTimestamp: time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC),
+		Module:          "Leads",
+		ZohoRecord:      json.RawMessage(`{"Email":"x@example.com","Plan_Typo":"pro"}`),
+		FailedAt:        time.Date(2026, 3, 1, 12, 0, 1, 0, time.UTC),
+	}
+}
+
+// TestReplayerDeliversThroughTheSameDeliveryPath replays dead-letter records
+// with a corrected mapping: good ones reach Zoho, a record Zoho rejects again
+// is dead-lettered again with its new reason and its original source headers,
+// a record today's mapping rejects is dead-lettered with the mapper's code, a
+// record today's mapping drops is skipped, and a record of another module is
+// skipped.
+func TestReplayerDeliversThroughTheSameDeliveryPath(t *testing.T) {
+	h := newHarness(t, 1, zohosim.Options{})
+	if err := h.sim.AddField("Leads", zohosim.Field{APIName: "Plan", DataType: "text", Length: 50}); err != nil {
+		t.Fatal(err)
+	}
+	o := h.options()
+	o.Mapping.Fields = []pipeline.FieldMapping{{From: "traits.plan", To: "Plan"}}
+	r, err := pipeline.NewReplayer(o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close()
+
+	traits := func(email, last string) map[string]any {
+		m := map[string]any{"email": email, "company": "Acme", "plan": "pro"}
+		if last != "" {
+			m["lastName"] = last
+		}
+		return m
+	}
+	noConsent := []byte(`{"type":"identify","userId":"u5","traits":{"email":"e@example.com","lastName":"E"}}`)
+	otherModule := deadLetter(event("identify", "", traits("f@example.com", "F"), nil, "u6"), "u6", 16)
+	otherModule.Module = "Contacts"
+	recs := []dlq.Record{
+		deadLetter(event("identify", "", traits("a@example.com", "A"), nil, "u1"), "u1", 10),
+		deadLetter(event("track", "Signed Up", traits("b@example.com", "B"), nil, "u2"), "u2", 11),
+		deadLetter(event("identify", "", traits("c@example.com", ""), nil, "u3"), "u3", 12), // no Last_Name: MANDATORY_NOT_FOUND
+		deadLetter([]byte(`not json`), "u4", 13),
+		deadLetter(noConsent, "u5", 14),
+		otherModule,
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), kafkatest.Timeout)
+	defer cancel()
+	res, err := r.Replay(ctx, recs)
+	if err != nil {
+		t.Fatalf("Replay: %v", err)
+	}
+	if res.Sent != 2 || res.DeadLettered != 2 || res.SkippedTotal() != 2 ||
+		res.Skipped["no_consent"] != 1 || res.Skipped[pipeline.SkipOtherModule] != 1 {
+		t.Errorf("result = %+v", res)
+	}
+	if !slices.Equal(res.Handled, []bool{true, true, true, true, true, true}) {
+		t.Errorf("handled = %v", res.Handled)
+	}
+	for _, email := range []string{"a@example.com", "b@example.com"} {
+		lead, ok := h.sim.Lead(email)
+		if !ok || lead["Plan"] != "pro" {
+			t.Errorf("lead %s = %v (found %v), want Plan pro", email, lead, ok)
+		}
+	}
+	if _, ok := h.sim.Lead("c@example.com"); ok {
+		t.Error("the lead without Last_Name was inserted")
+	}
+
+	dead := h.deadLetters(2)
+	byKey := map[string]dlq.Record{}
+	for _, kr := range dead {
+		d, err := dlq.Parse(kr)
+		if err != nil {
+			t.Fatal(err)
+		}
+		byKey[string(d.Key)] = d
+	}
+	c, bad := byKey["u3"], byKey["u4"]
+	if c.Code != "MANDATORY_NOT_FOUND" || c.Field != "Last_Name" || c.SourceTopic != "events" || c.SourcePartition != 2 || c.SourceOffset != 12 ||
+		!c.SourceTimestamp.Equal(recs[2].SourceTimestamp) || string(c.Value) != string(recs[2].Value) || len(c.ZohoRecord) == 0 {
+		t.Errorf("re-dead-lettered record = %+v", c)
+	}
+	if bad.Code != pipeline.CodeDecodeError || bad.SourceOffset != 13 || string(bad.Value) != "not json" {
+		t.Errorf("undecodable record = %+v", bad)
+	}
+	if s := r.Stats(); s.ZohoCalls != 1 || s.Delivered != 2 {
+		t.Errorf("stats = %+v, want one Zoho call delivering 2", s)
+	}
+}
+
+// TestReplayerStopsOnConfigurationError: a configuration error ends Replay
+// with the error instead of waiting, and the records stay unhandled.
+func TestReplayerStopsOnConfigurationError(t *testing.T) {
+	h := newHarness(t, 1, zohosim.Options{})
+	h.sim.SetScopeMismatch(true)
+	r, err := pipeline.NewReplayer(h.options())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), kafkatest.Timeout)
+	defer cancel()
+	recs := []dlq.Record{deadLetter(event("identify", "", map[string]any{"email": "a@example.com", "lastName": "A"}, nil, "u1"), "u1", 1)}
+	res, err := r.Replay(ctx, recs)
+	if err == nil || ctx.Err() != nil {
+		t.Fatalf("Replay: err = %v, ctx = %v; want a configuration error before the deadline", err, ctx.Err())
+	}
+	if zohoapi.Classify(errors.Unwrap(err)) != zohoapi.ClassConfig && zohoapi.Classify(err) != zohoapi.ClassConfig {
+		t.Errorf("error %v is not a configuration error", err)
+	}
+	if res.Handled[0] || res.Sent != 0 || res.DeadLettered != 0 {
+		t.Errorf("result = %+v, want nothing handled", res)
+	}
+}
