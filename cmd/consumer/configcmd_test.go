@@ -1,0 +1,173 @@
+package main
+
+import (
+	"errors"
+	"net/http/httptest"
+	"strings"
+	"testing"
+
+	"github.com/zohosink/zohosink/zohoapi/zohosim"
+)
+
+// wantExit1 fails the test unless err is the exit code 1 of a report.
+func wantExit1(t *testing.T, err error, out string) {
+	t.Helper()
+	var ex exitCode
+	if !errors.As(err, &ex) || ex != 1 {
+		t.Fatalf("err = %v, want exit code 1\n%s", err, out)
+	}
+}
+
+func wantLines(t *testing.T, out string, lines ...string) {
+	t.Helper()
+	for _, l := range lines {
+		if !strings.Contains(out, l) {
+			t.Errorf("output lacks %q:\n%s", l, out)
+		}
+	}
+}
+
+// TestConfigValidateOfflineListsEveryProblem checks that all problems come at
+// once, one per line with their keys, including a data-center mismatch.
+func TestConfigValidateOfflineListsEveryProblem(t *testing.T) {
+	e := newOpsEnv(t, 1)
+	s := e.settings()
+	s["zoho"]["data_center"] = "eu"
+	s["zoho"]["api_domain"] = "www.zohoapis.com"
+	delete(s["zoho"], "accounts_url")
+	s["batch"]["max_records"] = 500
+	s["kafka"]["dlq_topic"] = e.topic
+	path := e.writeConfig(s)
+
+	for _, args := range [][]string{{"config", "validate"}, {"config", "validate", "--online"}} {
+		out, err := runConsumer(path, args...)
+		wantExit1(t, err, out)
+		wantLines(t, out,
+			"The configuration has 3 problem(s):",
+			"  ✗ zoho.api_domain: data-center mismatch (data center eu vs API domain)",
+			"  ✗ batch.max_records: 500 is outside 1..100",
+			"  ✗ kafka.dlq_topic: \""+e.topic+"\" is also a source topic",
+		)
+		if args[len(args)-1] == "--online" {
+			wantLines(t, out, "Online checks skipped: fix the problems above first.")
+		}
+	}
+}
+
+// TestConfigValidateOnlineOK checks the checklist of a good configuration.
+func TestConfigValidateOnlineOK(t *testing.T) {
+	e := newOpsEnv(t, 3)
+	out, err := e.run("config", "validate", "--online")
+	if err != nil {
+		t.Fatalf("validate --online: %v\n%s", err, out)
+	}
+	wantLines(t, out,
+		"✓ The configuration is valid.",
+		"✓ access token refreshed",
+		"✓ Email ← traits.email (email, length 100)",
+		"✓ Last_Name ← traits.lastName (text, length 80)",
+		"✓ Lead_Source ← properties.source (Lead Generated) (picklist",
+		"✓ Last_Name is system-mandatory in Leads and mapped from traits.lastName",
+		"✓ kafka.topics[0]: topic \""+e.topic+"\" exists (3 partitions) and is readable",
+		"✓ kafka.dlq_topic: topic \""+e.dlqTopic+"\" exists (1 partitions) and is writable",
+		"All checks passed (0 warning(s)).",
+	)
+	if strings.Contains(out, "✗") {
+		t.Errorf("a good configuration fails a check:\n%s", out)
+	}
+}
+
+// TestConfigValidateOnlineCatchesFieldProblems checks a misspelled mapped field,
+// a read-only field, a field that does not take text, and missing topics.
+func TestConfigValidateOnlineCatchesFieldProblems(t *testing.T) {
+	e := newOpsEnv(t, 1)
+	if err := e.sim.AddField("Leads", zohosim.Field{APIName: "Score__c", DataType: "integer", Length: 9}); err != nil {
+		t.Fatal(err)
+	}
+	if err := e.sim.AddField("Leads", zohosim.Field{APIName: "Lead_Owner_Code", DataType: "text", Length: 20, ReadOnly: true}); err != nil {
+		t.Fatal(err)
+	}
+	s := e.settings()
+	s["mapping"] = map[string]any{"fields": []map[string]string{
+		{"from": "properties.source_detail", "to": "Lead_Sorce"},
+		{"from": "traits.score", "to": "Score__c"},
+		{"from": "traits.owner", "to": "Lead_Owner_Code"},
+		{"from": "traits.city", "to": "City"},
+	}}
+	s["kafka"]["topics"] = []string{e.topic, e.topic + "-missing"}
+	s["kafka"]["dlq_topic"] = e.dlqTopic + "-missing"
+	out, err := runConsumer(e.writeConfig(s), "config", "validate", "--online")
+	wantExit1(t, err, out)
+	wantLines(t, out,
+		"✗ mapping.fields[0].to: \"Lead_Sorce\" is not a field of Leads (did you mean \"Lead_Source\"?)",
+		"✗ mapping.fields[1].to: \"Score__c\" is of type integer, but zohosink writes text values",
+		"✗ mapping.fields[2].to: \"Lead_Owner_Code\" is read-only in Leads",
+		"✓ City ← traits.city (text, length 100)",
+		"✓ kafka.topics[0]",
+		"✗ kafka.topics[1]: topic \""+e.topic+"-missing\" does not exist",
+		"! kafka.dlq_topic: topic \""+e.dlqTopic+"-missing\" does not exist: `consumer run` creates it",
+		"4 check(s) failed, 1 warning(s).",
+	)
+}
+
+// TestConfigValidateOnlineDataCenterMismatch: the token endpoint says the
+// account lives in another data center than the configured API host.
+func TestConfigValidateOnlineDataCenterMismatch(t *testing.T) {
+	e := newOpsEnv(t, 1)
+	eu := zohosim.New(zohosim.Options{PublicURL: "https://www.zohoapis.eu"}) // api_domain of its tokens
+	t.Cleanup(eu.Close)
+	front := httptest.NewServer(eu.Handler())
+	t.Cleanup(front.Close)
+	s := e.settings()
+	s["zoho"]["api_domain"], s["zoho"]["accounts_url"] = front.URL, front.URL
+	s["zoho"]["client_id"], s["zoho"]["client_secret"], s["zoho"]["refresh_token"] = eu.ClientID(), eu.ClientSecret(), eu.RefreshToken()
+
+	out, err := runConsumer(e.writeConfig(s), "config", "validate", "--online")
+	wantExit1(t, err, out)
+	wantLines(t, out,
+		"✓ The configuration is valid.",
+		"✗ access token: data-center mismatch: the token was issued for API host \"www.zohoapis.eu\"",
+		"set zoho.data_center: eu",
+		"✗ not checked: no access token",
+	)
+}
+
+// TestConfigValidateOnlineTokenProblems: a revoked refresh token and a wrong
+// client secret are explained in plain words.
+func TestConfigValidateOnlineTokenProblems(t *testing.T) {
+	e := newOpsEnv(t, 1)
+	s := e.settings()
+	s["zoho"]["client_secret"] = "not-the-secret"
+	out, err := runConsumer(e.writeConfig(s), "config", "validate", "--online")
+	wantExit1(t, err, out)
+	wantLines(t, out, "✗ access token: zoho.client_secret is wrong (Zoho error invalid_client_secret)")
+	if strings.Contains(out, "not-the-secret") {
+		t.Errorf("the output shows the secret:\n%s", out)
+	}
+
+	e.sim.RevokeRefreshToken(e.sim.RefreshToken())
+	out, err = e.run("config", "validate", "--online")
+	wantExit1(t, err, out)
+	wantLines(t, out, "✗ access token: zoho.refresh_token is invalid or revoked (Zoho error invalid_code)", "consumer zoho token exchange")
+}
+
+// TestConfigPrint checks sources and redaction.
+func TestConfigPrint(t *testing.T) {
+	e := newOpsEnv(t, 1)
+	t.Setenv("ZOHOSINK_BATCH_MAX_RECORDS", "50")
+	out, err := e.run("config", "print")
+	if err != nil {
+		t.Fatalf("print: %v\n%s", err, out)
+	}
+	wantLines(t, out,
+		"max_records: 50 # env ZOHOSINK_BATCH_MAX_RECORDS",
+		"group: "+e.group+" # file",
+		"module: Leads # default",
+		"[redacted]",
+	)
+	for _, secret := range []string{e.sim.ClientSecret(), e.sim.RefreshToken()} {
+		if strings.Contains(out, secret) {
+			t.Errorf("print shows a secret:\n%s", out)
+		}
+	}
+}
