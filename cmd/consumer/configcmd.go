@@ -369,7 +369,7 @@ func checkKafkaOnline(ctx context.Context, cl *checklist, cfg *config.Config) {
 		case !allowed(td, kadm.OpRead):
 			cl.fail("%s: topic %q: the broker does not let this client read it (ACL READ)", key, name)
 		default:
-			cl.ok("%s: topic %q exists (%d partitions) and is readable", key, name, len(td.Partitions))
+			cl.ok("%s: topic %q exists (%s) and is readable", key, name, partitionsLabel(len(td.Partitions)))
 		}
 	}
 	td, ok := topics[cfg.Kafka.DLQTopic]
@@ -379,7 +379,7 @@ func checkKafkaOnline(ctx context.Context, cl *checklist, cfg *config.Config) {
 	case !allowed(td, kadm.OpWrite):
 		cl.fail("kafka.dlq_topic: topic %q: the broker does not let this client write it (ACL WRITE)", cfg.Kafka.DLQTopic)
 	default:
-		cl.ok("kafka.dlq_topic: topic %q exists (%d partitions) and is writable", cfg.Kafka.DLQTopic, len(td.Partitions))
+		cl.ok("kafka.dlq_topic: topic %q exists (%s) and is writable", cfg.Kafka.DLQTopic, partitionsLabel(len(td.Partitions)))
 	}
 }
 

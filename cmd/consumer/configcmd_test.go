@@ -69,7 +69,7 @@ func TestConfigValidateOnlineOK(t *testing.T) {
 		"✓ Lead_Source ← properties.source (Lead Generated) (picklist",
 		"✓ Last_Name is system-mandatory in Leads and mapped from traits.lastName",
 		"✓ kafka.topics[0]: topic \""+e.topic+"\" exists (3 partitions) and is readable",
-		"✓ kafka.dlq_topic: topic \""+e.dlqTopic+"\" exists (1 partitions) and is writable",
+		"✓ kafka.dlq_topic: topic \""+e.dlqTopic+"\" exists (1 partition) and is writable",
 		"All checks passed (0 warning(s)).",
 	)
 	if strings.Contains(out, "✗") {

@@ -218,7 +218,7 @@ func printOffsets(out io.Writer, s *groupSnapshot) {
 		totalRecords += p.End - p.Start
 		_ = t.Append(p.Topic, p.Partition, committed, p.Start, p.End, p.lag())
 	}
-	_ = t.Append("total", fmt.Sprintf("%d partitions", len(s.Partitions)), "", "", fmt.Sprintf("%d records", totalRecords), totalLag)
+	_ = t.Append("total", partitionsLabel(len(s.Partitions)), "", "", fmt.Sprintf("%d records", totalRecords), totalLag)
 	_ = t.Render()
 	if uncommitted {
 		fmt.Fprintln(out, `"-": nothing committed yet; the group starts at the log start (the lag counts from there).`)
@@ -627,11 +627,19 @@ func printPlan(out io.Writer, rows []resetRow) {
 		_ = t.Append(r.Topic, r.Partition, current, r.Target, r.Replay, r.Note)
 	}
 	replay, skip := planTotals(rows)
-	_ = t.Append("total", fmt.Sprintf("%d partitions", len(rows)), "", "", replay, "")
+	_ = t.Append("total", partitionsLabel(len(rows)), "", "", replay, "")
 	_ = t.Render()
 	fmt.Fprintf(out, "Records to replay: %d; estimated Zoho API credits: at most %d (1 credit per 10 records; dropped events cost nothing, records merged by email cost less).\n",
 		replay, zohoapi.Credits(int(replay)))
 	if skip > 0 {
 		fmt.Fprintf(out, "Records skipped: %d (never delivered to Zoho).\n", skip)
 	}
+}
+
+// partitionsLabel is "1 partition" or "N partitions".
+func partitionsLabel(n int) string {
+	if n == 1 {
+		return "1 partition"
+	}
+	return fmt.Sprintf("%d partitions", n)
 }
