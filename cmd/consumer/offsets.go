@@ -51,7 +51,7 @@ offset shows "-": the group starts it at the log start.`,
 		Example: `  consumer offsets show --config zohosink.yaml`,
 		Args:    cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			cfg, err := loadConfig(cmd)
+			cfg, err := loadConfigScoped(cmd, kafkaKey)
 			if err != nil {
 				return err
 			}
@@ -71,6 +71,34 @@ offset shows "-": the group starts it at the log start.`,
 		},
 	}
 }
+
+// loadConfigScoped loads the configuration like loadConfig but reports only the
+// problems of keys that relevant accepts, so that a command needing only Kafka
+// runs on an operator's machine without the Zoho secrets.
+func loadConfigScoped(cmd *cobra.Command, relevant func(key string) bool) (*config.Config, error) {
+	path, _ := cmd.Flags().GetString("config")
+	cfg, err := config.Load(path, cmd.Flags())
+	if cfg == nil || err == nil {
+		return cfg, err
+	}
+	fes := config.FieldErrors(err)
+	if len(fes) == 0 {
+		return nil, err
+	}
+	var problems []error
+	for _, fe := range fes {
+		if relevant(fe.Key) {
+			problems = append(problems, fe)
+		}
+	}
+	if len(problems) > 0 {
+		return nil, fmt.Errorf("configuration is not valid:\n%w", errors.Join(problems...))
+	}
+	return cfg, nil
+}
+
+// kafkaKey selects the kafka.* keys for loadConfigScoped.
+func kafkaKey(key string) bool { return strings.HasPrefix(key, "kafka.") }
 
 // newKafkaAdmin returns an admin client for the configured brokers and a
 // function that closes it.
@@ -278,7 +306,7 @@ zoho.trigger is [].`,
 			if err != nil {
 				return err
 			}
-			cfg, err := loadConfig(cmd)
+			cfg, err := loadConfigScoped(cmd, kafkaKey)
 			if err != nil {
 				return err
 			}

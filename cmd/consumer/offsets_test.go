@@ -503,3 +503,23 @@ func TestParseTopicSelection(t *testing.T) {
 		}
 	}
 }
+
+// TestOffsetsNeedOnlyKafkaConfig: an operator's machine without the Zoho
+// secrets can still show and plan offsets; a Kafka problem still stops them.
+func TestOffsetsNeedOnlyKafkaConfig(t *testing.T) {
+	e := newOpsEnv(t, 1)
+	s := e.settings()
+	delete(s["zoho"], "client_secret")
+	delete(s["zoho"], "refresh_token")
+	path := e.writeConfig(s)
+	if out, err := runConsumer(path, "offsets", "show"); err != nil || !strings.Contains(out, "Dead, 0 member(s)") {
+		t.Errorf("offsets show without Zoho secrets: %v\n%s", err, out)
+	}
+	if out, err := runConsumer(path, "offsets", "reset", "--to", "earliest"); err != nil || !strings.Contains(out, "Dry run: nothing changed") {
+		t.Errorf("offsets reset without Zoho secrets: %v\n%s", err, out)
+	}
+	s["kafka"]["group"] = ""
+	if _, err := runConsumer(e.writeConfig(s), "offsets", "show"); err == nil || !strings.Contains(err.Error(), "kafka.group: is required") {
+		t.Errorf("offsets show without kafka.group: err = %v", err)
+	}
+}

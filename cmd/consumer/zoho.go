@@ -46,7 +46,7 @@ credit; the refresh token needs scope ZohoCRM.settings.fields.READ.`,
   consumer zoho fields --module Contacts -c zohosink.yaml`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			cfg, err := loadConfig(cmd)
+			cfg, err := loadConfigScoped(cmd, func(key string) bool { return strings.HasPrefix(key, "zoho.") })
 			if err != nil {
 				return err
 			}
@@ -112,7 +112,9 @@ history and files others can read.`,
 		Example: `  ZOHOSINK_ZOHO_CLIENT_SECRET=... consumer zoho token exchange --code 1000.5d6c...e2 -c zohosink.yaml`,
 		Args:    cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			cfg, err := loadConfigForExchange(cmd)
+			cfg, err := loadConfigScoped(cmd, func(key string) bool {
+				return strings.HasPrefix(key, "zoho.") && key != "zoho.refresh_token"
+			})
 			if err != nil {
 				return err
 			}
@@ -141,29 +143,6 @@ the whole setup: consumer config validate --online
 	cmd.Flags().StringVar(&code, "code", "", "the Self Client grant code (required; single use, valid a few minutes)")
 	_ = cmd.MarkFlagRequired("code")
 	return cmd
-}
-
-// loadConfigForExchange loads the configuration like loadConfig but accepts a
-// missing zoho.refresh_token: the exchange is how one gets it.
-func loadConfigForExchange(cmd *cobra.Command) (*config.Config, error) {
-	path, _ := cmd.Flags().GetString("config")
-	cfg, err := config.Load(path, cmd.Flags())
-	if cfg == nil {
-		return nil, err
-	}
-	var rest []error
-	for _, fe := range config.FieldErrors(err) {
-		if fe.Key != "zoho.refresh_token" {
-			rest = append(rest, fe)
-		}
-	}
-	if len(config.FieldErrors(err)) == 0 && err != nil {
-		rest = append(rest, err)
-	}
-	if len(rest) > 0 {
-		return cfg, fmt.Errorf("configuration is not valid:\n%w", errors.Join(rest...))
-	}
-	return cfg, nil
 }
 
 // exchangeProblem explains a failed grant-code exchange in plain words.
