@@ -50,6 +50,7 @@ e.g. ZOHOSINK_ZOHO_CLIENT_SECRET for zoho.client_secret.`,
 	}
 	root.PersistentFlags().StringP("config", "c", "", "YAML configuration file (optional; ZOHOSINK_* environment variables apply on top)")
 	root.AddCommand(newRunCommand(), newDemoCommand())
+	root.AddCommand(newDLQCommand())
 	root.AddCommand(newOffsetsCommand(), newConfigCommand(), newZohoCommand())
 	return root
 }

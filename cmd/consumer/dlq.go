@@ -1,0 +1,457 @@
+package main
+
+import (
+	"context"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"strconv"
+	"strings"
+	"time"
+	"unicode"
+	"unicode/utf8"
+
+	"github.com/mattn/go-runewidth"
+	"github.com/olekukonko/tablewriter"
+	"github.com/olekukonko/tablewriter/tw"
+	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
+	"github.com/twmb/franz-go/pkg/kgo"
+	"golang.org/x/term"
+
+	"github.com/zohosink/zohosink/config"
+	"github.com/zohosink/zohosink/dlq"
+)
+
+// defaultTableWidth is the width tables are shortened to when stdout is not a
+// terminal (and $COLUMNS is not set).
+const defaultTableWidth = 120
+
+func newDLQCommand() *cobra.Command {
+	cmd := &cobra.Command{
+		Use:   "dlq",
+		Short: "Inspect, count and replay the dead-letter topic",
+		Long: `The dead-letter topic (kafka.dlq_topic) holds every source record Zoho rejected
+(MANDATORY_NOT_FOUND, INVALID_DATA, …) or the pipeline could not use
+(DECODE_ERROR, MISSING_EMAIL): the original key and value byte for byte, and
+headers saying why (error.code, error.field, error.message, error.details),
+where it came from (source.topic, source.partition, source.offset) and what was
+sent to Zoho (zoho.record).
+
+Start with "dlq stats" to see what fails and on which field, look at examples
+with "dlq inspect --code C --field F", fix the cause (a field mapping, a
+picklist value, the form), then "dlq replay" the records.
+
+inspect and stats only read: they join no consumer group and commit nothing.`,
+		Example: `  consumer dlq stats -c zohosink.yaml
+  consumer dlq inspect -c zohosink.yaml --code INVALID_DATA --field Plan__c --limit 5
+  consumer dlq replay -c zohosink.yaml --code INVALID_DATA --to-source --dry-run`,
+	}
+	cmd.AddCommand(newDLQInspectCommand(), newDLQStatsCommand(), newDLQReplayCommand())
+	return cmd
+}
+
+// dlqSelection is the selection flags shared by the dlq commands.
+type dlqSelection struct {
+	code, field string
+	since       time.Duration
+	from        int64
+	limit       int
+}
+
+func (s *dlqSelection) bind(fs *pflag.FlagSet, withLimit bool) {
+	fs.StringVar(&s.code, "code", "", "only records with this error.code (case-insensitive), e.g. INVALID_DATA")
+	fs.StringVar(&s.field, "field", "", "only records with this error.field (case-insensitive), e.g. Last_Name")
+	fs.DurationVar(&s.since, "since", 0, "only records that failed within this duration (failed.at), e.g. 2h or 30m")
+	fs.Int64Var(&s.from, "from", -1, "start at this offset of the dead-letter topic (in every partition)")
+	if withLimit {
+		fs.IntVar(&s.limit, "limit", 0, "stop after this many records (0: no limit)")
+	}
+}
+
+// check reports flag values that make no sense.
+func (s *dlqSelection) check(cmd *cobra.Command) error {
+	if cmd.Flags().Changed("since") && cmd.Flags().Changed("from") {
+		return errors.New("--since and --from are alternatives: give one")
+	}
+	if s.since < 0 {
+		return errors.New("--since must be a positive duration, e.g. 2h")
+	}
+	if cmd.Flags().Changed("from") && s.from < 0 {
+		return errors.New("--from must be an offset ≥ 0")
+	}
+	if s.limit < 0 {
+		return errors.New("--limit must be ≥ 0")
+	}
+	return nil
+}
+
+// sinceTime is the earliest failed.at selected by --since, zero when unset.
+func (s *dlqSelection) sinceTime(now time.Time) time.Time {
+	if s.since <= 0 {
+		return time.Time{}
+	}
+	return now.Add(-s.since)
+}
+
+// start is where reading starts: --from, --since (by the dead-letter record's
+// Kafka timestamp, never later than its failed.at) or the beginning.
+func (s *dlqSelection) start(now time.Time) dlq.StartPoint {
+	switch {
+	case s.from >= 0:
+		return dlq.FromOffset(s.from)
+	case s.since > 0:
+		return dlq.FromTime(s.sinceTime(now))
+	}
+	return dlq.FromStart()
+}
+
+func (s *dlqSelection) filter(now time.Time) dlq.Filter {
+	return dlq.Filter{Code: s.code, Field: s.field, Since: s.sinceTime(now)}
+}
+
+// loadKafkaConfig loads the configuration for commands that only talk to
+// Kafka: problems outside kafka.* (a missing Zoho secret on an operator's
+// laptop) do not stop them.
+func loadKafkaConfig(cmd *cobra.Command) (*config.Config, error) {
+	cfg, err := loadConfig(cmd)
+	if err == nil {
+		return cfg, nil
+	}
+	fes := config.FieldErrors(err)
+	if cfg == nil || len(fes) == 0 {
+		return nil, err
+	}
+	for _, fe := range fes {
+		if strings.HasPrefix(fe.Key, "kafka.") {
+			return nil, err
+		}
+	}
+	return cfg, nil
+}
+
+// kafkaOpts are the client options of the dlq commands' Kafka clients.
+func kafkaOpts(cfg *config.Config) []kgo.Opt {
+	return []kgo.Opt{kgo.ClientID(cfg.Kafka.ClientID)}
+}
+
+func newDLQInspectCommand() *cobra.Command {
+	var sel dlqSelection
+	var output string
+	cmd := &cobra.Command{
+		Use:   "inspect",
+		Short: "Show dead-letter records: why each failed, where it came from, what was sent",
+		Long: `Inspect reads the dead-letter topic (kafka.dlq_topic) from the beginning, or from
+--from OFFSET or the records of the last --since DURATION, up to its end as it
+was when the command started, and shows each record that matches --code and
+--field: when it failed (failed.at), the error code, field and message, the
+source topic/partition@offset, the key, and the Zoho record that was sent.
+
+-o table (default) shortens columns to the terminal width (120 columns when
+not a terminal). -o json prints each record complete, one JSON object per line
+(for jq): failed_at, code, message, field, details (Zoho's details object),
+source_topic, source_partition, source_offset, source_timestamp, module, key,
+value (the original record value as a string; key_base64/value_base64 instead
+when not UTF-8), zoho_record (the JSON record sent, null when none), and
+dlq_partition/dlq_offset (its place in the dead-letter topic, for --from).
+
+It joins no consumer group and commits nothing.`,
+		Example: `  consumer dlq inspect -c zohosink.yaml
+  consumer dlq inspect -c zohosink.yaml --code MANDATORY_NOT_FOUND --field Last_Name --since 24h
+  consumer dlq inspect -c zohosink.yaml --from 1200 --limit 20
+  consumer dlq inspect -c zohosink.yaml -o json | jq -r .value`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if err := sel.check(cmd); err != nil {
+				return err
+			}
+			if output != "table" && output != "json" {
+				return fmt.Errorf("-o %q: use table or json", output)
+			}
+			cfg, err := loadKafkaConfig(cmd)
+			if err != nil {
+				return err
+			}
+			return inspectDLQ(cmd.Context(), cmd.OutOrStdout(), cfg, sel, output, tableWidth(cmd.OutOrStdout()))
+		},
+	}
+	sel.bind(cmd.Flags(), true)
+	cmd.Flags().StringVarP(&output, "output", "o", "table", "output format: table or json (one complete object per line)")
+	return cmd
+}
+
+func inspectDLQ(ctx context.Context, out io.Writer, cfg *config.Config, sel dlqSelection, output string, width int) error {
+	now := time.Now()
+	var recs []dlq.Record
+	enc := json.NewEncoder(out)
+	err := dlq.Read(ctx, cfg.Kafka.Brokers, cfg.Kafka.DLQTopic, sel.start(now), sel.filter(now), func(r dlq.Record) error {
+		if output == "json" {
+			if err := enc.Encode(newDLQJSON(r)); err != nil {
+				return err
+			}
+		} else {
+			recs = append(recs, r)
+		}
+		if sel.limit > 0 && len(recs) >= sel.limit {
+			return dlq.ErrStop
+		}
+		return nil
+	}, kafkaOpts(cfg)...)
+	if err != nil {
+		return err
+	}
+	if output == "json" {
+		return nil
+	}
+	if len(recs) == 0 {
+		fmt.Fprintf(out, "No dead-letter records in %s match.\n", cfg.Kafka.DLQTopic)
+		return nil
+	}
+	header := []string{"Offset", "Failed at", "Code", "Field", "Message", "Source", "Key", "Zoho record"}
+	rows := make([][]string, len(recs))
+	for i, r := range recs {
+		rows[i] = []string{dlqPlace(r), formatTime(r.FailedAt), r.Code, r.Field, r.Message,
+			fmt.Sprintf("%s/%d@%d", r.SourceTopic, r.SourcePartition, r.SourceOffset), printable(r.Key), string(r.ZohoRecord)}
+	}
+	// Offset, time and code stay whole; the others shrink, the widest first.
+	renderFitted(out, width, header, rows, []bool{false, false, false, true, true, true, true, true})
+	fmt.Fprintf(out, "%d records (dead-letter topic %s)\n", len(recs), cfg.Kafka.DLQTopic)
+	return nil
+}
+
+// dlqJSON is one line of "dlq inspect -o json": the whole dead-letter record.
+type dlqJSON struct {
+	FailedAt        string          `json:"failed_at"`
+	Code            string          `json:"code"`
+	Message         string          `json:"message"`
+	Field           string          `json:"field"`
+	Details         json.RawMessage `json:"details"`
+	SourceTopic     string          `json:"source_topic"`
+	SourcePartition int32           `json:"source_partition"`
+	SourceOffset    int64           `json:"source_offset"`
+	SourceTimestamp string          `json:"source_timestamp"`
+	Module          string          `json:"module"`
+	Key             *string         `json:"key"`
+	KeyBase64       string          `json:"key_base64,omitempty"`
+	Value           *string         `json:"value"`
+	ValueBase64     string          `json:"value_base64,omitempty"`
+	ZohoRecord      json.RawMessage `json:"zoho_record"`
+	DLQPartition    int32           `json:"dlq_partition"`
+	DLQOffset       int64           `json:"dlq_offset"`
+}
+
+func newDLQJSON(r dlq.Record) dlqJSON {
+	j := dlqJSON{
+		FailedAt: formatTimeNano(r.FailedAt), Code: r.Code, Message: r.Message, Field: r.Field,
+		Details:     rawOr(r.Details, `{}`),
+		SourceTopic: r.SourceTopic, SourcePartition: r.SourcePartition, SourceOffset: r.SourceOffset,
+		SourceTimestamp: formatTimeNano(r.SourceTimestamp), Module: r.Module,
+		ZohoRecord:   rawOr(r.ZohoRecord, `null`),
+		DLQPartition: r.DLQPartition, DLQOffset: r.DLQOffset,
+	}
+	j.Key, j.KeyBase64 = bytesJSON(r.Key)
+	j.Value, j.ValueBase64 = bytesJSON(r.Value)
+	return j
+}
+
+// bytesJSON is b as a JSON string when it is UTF-8, else as base64; nil is null.
+func bytesJSON(b []byte) (*string, string) {
+	if b == nil {
+		return nil, ""
+	}
+	if utf8.Valid(b) {
+		s := string(b)
+		return &s, ""
+	}
+	return nil, base64.StdEncoding.EncodeToString(b)
+}
+
+// rawOr returns raw when it is valid JSON, empty as def, and anything else as a JSON string.
+func rawOr(raw json.RawMessage, def string) json.RawMessage {
+	switch {
+	case len(raw) == 0:
+		return json.RawMessage(def)
+	case json.Valid(raw):
+		return raw
+	}
+	s, _ := json.Marshal(string(raw))
+	return s
+}
+
+func newDLQStatsCommand() *cobra.Command {
+	var sel dlqSelection
+	cmd := &cobra.Command{
+		Use:   "stats",
+		Short: "Count dead-letter records by error code and by field, with first and last time seen",
+		Long: `Stats reads the dead-letter topic (kafka.dlq_topic) up to its end as it was when
+the command started and counts the records that match the filters: in total,
+by error code, by field (the field API name Zoho or the pipeline blamed, "-"
+when unknown) and by code and field together, each with the first and last
+failed.at seen. Most frequent first. It is the first thing to look at when Zoho
+rejects data: a single code and field usually points at one mapping or form.
+
+It joins no consumer group and commits nothing.`,
+		Example: `  consumer dlq stats -c zohosink.yaml
+  consumer dlq stats -c zohosink.yaml --since 24h
+  consumer dlq stats -c zohosink.yaml --code INVALID_DATA`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if err := sel.check(cmd); err != nil {
+				return err
+			}
+			cfg, err := loadKafkaConfig(cmd)
+			if err != nil {
+				return err
+			}
+			return statsDLQ(cmd.Context(), cmd.OutOrStdout(), cfg, sel)
+		},
+	}
+	sel.bind(cmd.Flags(), false)
+	return cmd
+}
+
+func statsDLQ(ctx context.Context, out io.Writer, cfg *config.Config, sel dlqSelection) error {
+	now := time.Now()
+	s, err := dlq.CollectStats(ctx, cfg.Kafka.Brokers, cfg.Kafka.DLQTopic, sel.start(now), sel.filter(now), kafkaOpts(cfg)...)
+	if err != nil {
+		return err
+	}
+	if s.All.Count == 0 {
+		fmt.Fprintf(out, "No dead-letter records in %s match.\n", cfg.Kafka.DLQTopic)
+		return nil
+	}
+	fmt.Fprintf(out, "Dead-letter topic %s: %d records, first failed %s, last %s\n",
+		cfg.Kafka.DLQTopic, s.All.Count, formatTime(s.All.First), formatTime(s.All.Last))
+	for _, g := range []struct {
+		title  string
+		header []string
+		rows   []dlq.Tally
+		cells  func(dlq.Tally) []string
+	}{
+		{"By code", []string{"Code", "Count", "First", "Last"}, s.ByCode(), func(t dlq.Tally) []string { return []string{t.Code} }},
+		{"By field", []string{"Field", "Count", "First", "Last"}, s.ByField(), func(t dlq.Tally) []string { return []string{orDash(t.Field)} }},
+		{"By code and field", []string{"Code", "Field", "Count", "First", "Last"}, s.ByCodeAndField(), func(t dlq.Tally) []string { return []string{t.Code, orDash(t.Field)} }},
+	} {
+		fmt.Fprintf(out, "\n%s\n", g.title)
+		t := newTable(out)
+		t.Header(g.header)
+		for _, r := range g.rows {
+			_ = t.Append(append(g.cells(r), strconv.Itoa(r.Count), formatTime(r.First), formatTime(r.Last)))
+		}
+		if err := t.Render(); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func orDash(s string) string {
+	if s == "" {
+		return "-"
+	}
+	return s
+}
+
+// dlqPlace is a dead-letter record's offset, with its partition when not 0.
+func dlqPlace(r dlq.Record) string {
+	if r.DLQPartition == 0 {
+		return strconv.FormatInt(r.DLQOffset, 10)
+	}
+	return fmt.Sprintf("%d:%d", r.DLQPartition, r.DLQOffset)
+}
+
+func formatTime(t time.Time) string {
+	if t.IsZero() {
+		return "-"
+	}
+	return t.UTC().Format(time.RFC3339)
+}
+
+func formatTimeNano(t time.Time) string {
+	if t.IsZero() {
+		return ""
+	}
+	return t.UTC().Format(time.RFC3339Nano)
+}
+
+// printable shows a key as text, or quoted when it holds control or invalid bytes.
+func printable(b []byte) string {
+	if b == nil {
+		return "-"
+	}
+	s := string(b)
+	if !utf8.ValidString(s) || strings.ContainsFunc(s, func(r rune) bool { return !unicode.IsPrint(r) }) {
+		return strconv.Quote(s)
+	}
+	return s
+}
+
+// tableWidth is the terminal width of out, else $COLUMNS, else defaultTableWidth.
+func tableWidth(out io.Writer) int {
+	if f, ok := out.(*os.File); ok && term.IsTerminal(int(f.Fd())) {
+		if w, _, err := term.GetSize(int(f.Fd())); err == nil && w > 0 {
+			return w
+		}
+	}
+	if n, err := strconv.Atoi(os.Getenv("COLUMNS")); err == nil && n > 0 {
+		return n
+	}
+	return defaultTableWidth
+}
+
+// renderFitted renders a table no wider than width: cells are made one line,
+// and shrinkable columns are cut (with "…"), the widest first, until the table
+// fits. Columns never shrink below a few characters, so a very narrow width
+// yields a table somewhat wider than asked.
+func renderFitted(out io.Writer, width int, header []string, rows [][]string, shrink []bool) {
+	const minWidth = 6
+	widths := make([]int, len(header))
+	for i, h := range header {
+		widths[i] = runewidth.StringWidth(h)
+	}
+	for _, row := range rows {
+		for i := range row {
+			row[i] = strings.Join(strings.Fields(row[i]), " ")
+			widths[i] = max(widths[i], runewidth.StringWidth(row[i]))
+		}
+	}
+	// A box table adds "│ " before each column, " " after it and a final "│".
+	budget := width - 3*len(header) - 1
+	total := 0
+	for _, w := range widths {
+		total += w
+	}
+	for total > budget {
+		widest := -1
+		for i, w := range widths {
+			if shrink[i] && w > minWidth && (widest < 0 || w > widths[widest]) {
+				widest = i
+			}
+		}
+		if widest < 0 {
+			break
+		}
+		widths[widest]--
+		total--
+	}
+	t := tablewriter.NewTable(out,
+		tablewriter.WithHeaderAutoFormat(tw.Off),
+		tablewriter.WithRowAutoWrap(tw.WrapNone),
+		tablewriter.WithHeaderAutoWrap(tw.WrapNone),
+	)
+	cut := func(cells []string) []string {
+		outCells := make([]string, len(cells))
+		for i, c := range cells {
+			outCells[i] = runewidth.Truncate(c, widths[i], "…")
+		}
+		return outCells
+	}
+	t.Header(cut(header))
+	for _, row := range rows {
+		_ = t.Append(cut(row))
+	}
+	_ = t.Render()
+}

@@ -1,0 +1,544 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"slices"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/schollz/progressbar/v3"
+	"github.com/spf13/cobra"
+	"github.com/twmb/franz-go/pkg/kadm"
+	"github.com/twmb/franz-go/pkg/kerr"
+	"github.com/twmb/franz-go/pkg/kgo"
+	"golang.org/x/term"
+
+	"github.com/zohosink/zohosink/config"
+	"github.com/zohosink/zohosink/dlq"
+	"github.com/zohosink/zohosink/pipeline"
+)
+
+// Skip reasons of "dlq replay --to-source".
+const (
+	skipNoSourceTopic    = "no_source_topic"
+	skipNotASourceTopic  = "source_topic_not_in_kafka.topics"
+	toSourceChunkRecords = 100
+)
+
+func newDLQReplayCommand() *cobra.Command {
+	var r dlqReplay
+	cmd := &cobra.Command{
+		Use:   "replay (--to-source | --direct) [--dry-run]",
+		Short: "Send dead-letter records again, back to their source topic or straight to Zoho",
+		Long: `Replay sends the selected dead-letter records again once the cause of their
+rejection is fixed (a field mapping, a picklist value, a missing field in Zoho).
+
+  --to-source  produces each record's original key and value back to its
+               source.topic; the running pipeline then maps it again with
+               today's configuration. Other consumers of that topic see the
+               event again too. Records whose source topic is not one of
+               kafka.topics are skipped.
+  --direct     maps each record's value with today's configuration and upserts
+               it into zoho.module through the pipeline's own delivery path
+               (batches, merge by email, retries, circuit breaker); records
+               today's mapping drops (no consent, not a CRM event) are
+               skipped. Needs the full Zoho configuration.
+
+A record that fails again is written to the dead-letter topic again with its
+new reason and its original source headers: it is never lost, and a later
+replay offers it again.
+
+Position: replay remembers how far it has read in the dead-letter topic in a
+consumer group of its own (offsets committed after each batch of records is
+handled; no member ever joins), so running the same command again sends
+nothing twice. The group is "<kafka.group>.dlq-replay", with ".code=C" and
+".field=F" appended for --code/--field selections, so that the records a
+selection leaves out stay available to other selections; --group names it
+explicitly. Reading starts at the group's position, or at --from/--since when
+they are further on; records before that, or left out by --since, are passed
+over by the group. To replay records again, use a new --group.
+
+--dry-run lists what would be sent (for --direct: the Zoho record today's
+mapping makes) and sends and commits nothing.
+
+A progress bar is shown on stderr when it is a terminal; a tally (selected,
+sent, failed again, skipped) and the new position end the run.`,
+		Example: `  # what failed, then what would be sent
+  consumer dlq stats -c zohosink.yaml
+  consumer dlq replay -c zohosink.yaml --code INVALID_DATA --field Plan__c --to-source --dry-run
+
+  # after fixing mapping.fields: back through the pipeline
+  consumer dlq replay -c zohosink.yaml --code INVALID_DATA --field Plan__c --to-source
+
+  # or straight to Zoho, the last day's failures only
+  consumer dlq replay -c zohosink.yaml --since 24h --direct`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if err := r.sel.check(cmd); err != nil {
+				return err
+			}
+			load := loadKafkaConfig
+			if r.direct && !r.dryRun {
+				load = loadConfig
+			}
+			cfg, err := load(cmd)
+			if err != nil {
+				return err
+			}
+			r.cfg, r.out = cfg, cmd.OutOrStdout()
+			if f, ok := cmd.ErrOrStderr().(*os.File); ok && term.IsTerminal(int(f.Fd())) && !r.dryRun {
+				r.progress = f
+			}
+			if !cmd.Flags().Changed("group") {
+				r.group = defaultReplayGroup(cfg.Kafka.Group, r.sel)
+			}
+			return r.run(cmd.Context())
+		},
+	}
+	r.sel.bind(cmd.Flags(), true)
+	cmd.Flags().BoolVar(&r.toSource, "to-source", false, "produce the original key and value back to source.topic (the pipeline maps them again)")
+	cmd.Flags().BoolVar(&r.direct, "direct", false, "map again and upsert straight into Zoho through the pipeline's delivery path")
+	cmd.Flags().BoolVar(&r.dryRun, "dry-run", false, "list what would be sent; send nothing, commit nothing")
+	cmd.Flags().StringVar(&r.group, "group", "", `consumer group keeping replay's position (default "<kafka.group>.dlq-replay[.code=C][.field=F]")`)
+	cmd.MarkFlagsMutuallyExclusive("to-source", "direct")
+	cmd.MarkFlagsOneRequired("to-source", "direct")
+	return cmd
+}
+
+// defaultReplayGroup is the position group of a selection: one per --code and
+// --field, case-insensitively like the filters.
+func defaultReplayGroup(group string, sel dlqSelection) string {
+	g := group + ".dlq-replay"
+	if sel.code != "" {
+		g += ".code=" + strings.ToLower(sel.code)
+	}
+	if sel.field != "" {
+		g += ".field=" + strings.ToLower(sel.field)
+	}
+	return g
+}
+
+// dlqReplay is one "dlq replay" run.
+type dlqReplay struct {
+	sel                      dlqSelection
+	toSource, direct, dryRun bool
+	group                    string
+	cfg                      *config.Config
+	out                      io.Writer
+	progress                 io.Writer // nil: no progress bar
+
+	adm      *kadm.Client
+	topic    string
+	pos, end map[int32]int64 // per partition: where this run starts (-1: log start) and stops
+	tally    replayTally
+	send     func(ctx context.Context, recs []dlq.Record) (handled []bool, err error)
+	preview  func(r dlq.Record) string
+	dryRows  [][]string
+	bar      *progressbar.ProgressBar
+}
+
+type replayTally struct {
+	selected, sent, failedAgain int
+	skipped                     map[string]int
+}
+
+func (r *dlqReplay) run(ctx context.Context) error {
+	r.topic = r.cfg.Kafka.DLQTopic
+	r.tally.skipped = map[string]int{}
+	cl, err := kgo.NewClient(append([]kgo.Opt{kgo.SeedBrokers(r.cfg.Kafka.Brokers...)}, kafkaOpts(r.cfg)...)...)
+	if err != nil {
+		return err
+	}
+	defer cl.Close()
+	r.adm = kadm.NewClient(cl)
+	if err := r.loadPosition(ctx); err != nil {
+		return err
+	}
+	switch {
+	case r.dryRun && r.direct:
+		mapper, err := pipeline.NewMapper(pipelineOptions(r.cfg, nil, nil).Mapping)
+		if err != nil {
+			return err
+		}
+		r.preview = func(d dlq.Record) string { return previewDirect(mapper, r.cfg.Zoho.Module, d) }
+	case r.dryRun:
+		r.preview = func(d dlq.Record) string { return previewToSource(r.cfg, d) }
+	case r.direct:
+		closeFn, err := r.directSender()
+		if err != nil {
+			return err
+		}
+		defer closeFn()
+	default:
+		closeFn, err := r.toSourceSender()
+		if err != nil {
+			return err
+		}
+		defer closeFn()
+	}
+	if r.progress != nil {
+		n, err := r.count(ctx)
+		if err != nil {
+			return err
+		}
+		r.bar = progressbar.NewOptions(n, progressbar.OptionSetWriter(r.progress), progressbar.OptionSetDescription("replaying"),
+			progressbar.OptionShowCount(), progressbar.OptionClearOnFinish(), progressbar.OptionThrottle(100*time.Millisecond))
+	}
+	err = r.replay(ctx)
+	if r.bar != nil {
+		_ = r.bar.Finish()
+	}
+	r.report(err)
+	return err
+}
+
+// loadPosition reads the dead-letter topic's log range and the group's
+// committed offsets, and refuses a group that has active members.
+func (r *dlqReplay) loadPosition(ctx context.Context) error {
+	described, err := r.adm.DescribeGroups(ctx, r.group)
+	if err == nil {
+		if g, ok := described[r.group]; ok && g.Err == nil && len(g.Members) > 0 {
+			return fmt.Errorf("consumer group %s has %d active members (state %s): another consumer uses it; stop it or pick another --group", r.group, len(g.Members), g.State)
+		}
+	}
+	ends, err := r.adm.ListEndOffsets(ctx, r.topic)
+	if err == nil {
+		err = ends.Error()
+	}
+	if err != nil {
+		return fmt.Errorf("dead-letter topic %s: %w", r.topic, err)
+	}
+	r.end, r.pos = map[int32]int64{}, map[int32]int64{}
+	ends.Each(func(o kadm.ListedOffset) {
+		if o.Topic == r.topic {
+			r.end[o.Partition], r.pos[o.Partition] = o.Offset, -1
+		}
+	})
+	if len(r.end) == 0 {
+		return fmt.Errorf("dead-letter topic %s: %w", r.topic, kerr.UnknownTopicOrPartition)
+	}
+	committed, err := r.adm.FetchOffsets(ctx, r.group)
+	if err != nil && !errors.Is(err, kerr.GroupIDNotFound) {
+		return fmt.Errorf("reading the position of group %s: %w", r.group, err)
+	}
+	for p := range r.pos {
+		if o, ok := committed.Lookup(r.topic, p); ok && o.Err == nil && o.At >= 0 {
+			r.pos[p] = o.At
+		}
+	}
+	return nil
+}
+
+// startPoint is where dlq.Read starts: the selection's start point, moved up
+// to the group's position when every partition has one further on. Records
+// before a partition's own position are skipped by replay.
+func (r *dlqReplay) startPoint(now time.Time) dlq.StartPoint {
+	minPos := int64(-1)
+	for _, p := range r.pos {
+		if p < 0 {
+			return r.sel.start(now)
+		}
+		if minPos < 0 || p < minPos {
+			minPos = p
+		}
+	}
+	if r.sel.since > 0 || minPos <= 0 || r.sel.from >= minPos {
+		return r.sel.start(now)
+	}
+	return dlq.FromOffset(minPos)
+}
+
+// visit reads the selected records of this run (after the position, before
+// the end seen at the start) and calls fn with them in chunks of n.
+func (r *dlqReplay) visit(ctx context.Context, n int, fn func([]dlq.Record) error) error {
+	now := time.Now()
+	var chunk []dlq.Record
+	seen := 0
+	err := dlq.Read(ctx, r.cfg.Kafka.Brokers, r.topic, r.startPoint(now), r.sel.filter(now), func(d dlq.Record) error {
+		if d.DLQOffset < r.pos[d.DLQPartition] || d.DLQOffset >= r.end[d.DLQPartition] {
+			return nil
+		}
+		chunk = append(chunk, d)
+		seen++
+		if len(chunk) == n || (r.sel.limit > 0 && seen >= r.sel.limit) {
+			err := fn(chunk)
+			chunk = nil
+			if err != nil {
+				return err
+			}
+		}
+		if r.sel.limit > 0 && seen >= r.sel.limit {
+			return dlq.ErrStop
+		}
+		return nil
+	}, kafkaOpts(r.cfg)...)
+	if err == nil && len(chunk) > 0 {
+		err = fn(chunk)
+	}
+	return err
+}
+
+// count is the number of records this run would replay (for the progress bar).
+func (r *dlqReplay) count(ctx context.Context) (int, error) {
+	n := 0
+	err := r.visit(ctx, toSourceChunkRecords, func(c []dlq.Record) error { n += len(c); return nil })
+	return n, err
+}
+
+func (r *dlqReplay) chunkSize() int {
+	if r.direct && !r.dryRun {
+		return max(r.cfg.Batch.MaxRecords, 1) * max(r.cfg.Delivery.MaxInFlight, 1)
+	}
+	return toSourceChunkRecords
+}
+
+// replay handles every selected record and commits the position after each
+// chunk; at the end (no --limit stop, nothing left unhandled) it moves the
+// position to the end seen at the start, past the records not selected.
+func (r *dlqReplay) replay(ctx context.Context) error {
+	limited := false
+	err := r.visit(ctx, r.chunkSize(), func(chunk []dlq.Record) error {
+		r.tally.selected += len(chunk)
+		if r.sel.limit > 0 && r.tally.selected >= r.sel.limit {
+			limited = true
+		}
+		if r.dryRun {
+			for _, d := range chunk {
+				r.dryRows = append(r.dryRows, []string{dlqPlace(d), formatTime(d.FailedAt), d.Code, d.Field,
+					fmt.Sprintf("%s/%d@%d", d.SourceTopic, d.SourcePartition, d.SourceOffset), printable(d.Key), r.preview(d)})
+			}
+			return nil
+		}
+		handled, sendErr := r.send(ctx, chunk)
+		next := map[int32]int64{}
+		blocked := map[int32]bool{}
+		for i, d := range chunk {
+			switch {
+			case blocked[d.DLQPartition]:
+			case handled[i]:
+				next[d.DLQPartition] = d.DLQOffset + 1
+			default:
+				blocked[d.DLQPartition] = true
+			}
+		}
+		if err := r.commit(ctx, next); err != nil {
+			return errors.Join(sendErr, err)
+		}
+		if r.bar != nil {
+			_ = r.bar.Add(len(chunk))
+		}
+		return sendErr
+	})
+	if err != nil || r.dryRun || limited {
+		return err
+	}
+	return r.commit(ctx, r.end)
+}
+
+// commit moves the group's position forward to next (partitions not moving are left out).
+func (r *dlqReplay) commit(ctx context.Context, next map[int32]int64) error {
+	offs := make(kadm.Offsets)
+	for p, o := range next {
+		if o > r.pos[p] && o > 0 {
+			offs.Add(kadm.Offset{Topic: r.topic, Partition: p, At: o, LeaderEpoch: -1})
+		}
+	}
+	if len(offs) == 0 {
+		return nil
+	}
+	// Not the run's context: a position is saved even when Ctrl-C ended the run.
+	cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
+	defer cancel()
+	resp, err := r.adm.CommitOffsets(cctx, r.group, offs)
+	if err == nil {
+		err = resp.Error()
+	}
+	if err != nil {
+		return fmt.Errorf("committing the replay position of group %s: %w", r.group, err)
+	}
+	offs.Each(func(o kadm.Offset) { r.pos[o.Partition] = o.At })
+	return nil
+}
+
+// toSourceSender produces records back to their source topics.
+func (r *dlqReplay) toSourceSender() (func(), error) {
+	cl, err := kgo.NewClient(append([]kgo.Opt{
+		kgo.SeedBrokers(r.cfg.Kafka.Brokers...),
+		kgo.ProducerBatchMaxBytes(r.cfg.Kafka.MaxMessageBytes),
+		kgo.BrokerMaxWriteBytes(max(r.cfg.Kafka.MaxMessageBytes*2, 100<<20)),
+	}, kafkaOpts(r.cfg)...)...)
+	if err != nil {
+		return nil, err
+	}
+	r.send = func(ctx context.Context, chunk []dlq.Record) ([]bool, error) {
+		handled := make([]bool, len(chunk))
+		var krs []*kgo.Record
+		index := map[*kgo.Record]int{}
+		for i, d := range chunk {
+			if reason := toSourceSkip(r.cfg, d); reason != "" {
+				r.tally.skipped[reason]++
+				handled[i] = true
+				continue
+			}
+			kr := &kgo.Record{Topic: d.SourceTopic, Key: d.Key, Value: d.Value}
+			index[kr] = i
+			krs = append(krs, kr)
+		}
+		if len(krs) == 0 {
+			return handled, nil
+		}
+		var firstErr error
+		for _, res := range cl.ProduceSync(ctx, krs...) {
+			i := index[res.Record]
+			if res.Err != nil {
+				if firstErr == nil {
+					firstErr = fmt.Errorf("producing %s/%d@%d back to %s: %w", r.topic, chunk[i].DLQPartition, chunk[i].DLQOffset, res.Record.Topic, res.Err)
+				}
+				continue
+			}
+			handled[i] = true
+			r.tally.sent++
+		}
+		return handled, firstErr
+	}
+	return cl.Close, nil
+}
+
+// toSourceSkip is why a record cannot go back to its source topic, "" if it can.
+func toSourceSkip(cfg *config.Config, d dlq.Record) string {
+	switch {
+	case d.SourceTopic == "":
+		return skipNoSourceTopic
+	case !slices.Contains(cfg.Kafka.Topics, d.SourceTopic):
+		return skipNotASourceTopic
+	}
+	return ""
+}
+
+// directSender upserts records into Zoho through a pipeline.Replayer.
+func (r *dlqReplay) directSender() (func(), error) {
+	log, err := newLogger(r.cfg.Log.Level, r.cfg.Log.Format)
+	if err != nil {
+		return nil, err
+	}
+	zc, err := newZohoClient(r.cfg, log)
+	if err != nil {
+		return nil, err
+	}
+	rp, err := pipeline.NewReplayer(pipelineOptions(r.cfg, zc, log))
+	if err != nil {
+		return nil, err
+	}
+	r.send = func(ctx context.Context, chunk []dlq.Record) ([]bool, error) {
+		res, err := rp.Replay(ctx, chunk)
+		r.tally.sent += res.Sent
+		r.tally.failedAgain += res.DeadLettered
+		for k, v := range res.Skipped {
+			r.tally.skipped[k] += v
+		}
+		return res.Handled, err
+	}
+	return func() { rp.Close(); _ = log.Sync() }, nil
+}
+
+// previewDirect is what --direct would do with d: the Zoho record today's
+// mapping makes, or why it would be skipped or dead-lettered again.
+func previewDirect(m *pipeline.Mapper, module string, d dlq.Record) string {
+	if d.Module != "" && !strings.EqualFold(d.Module, module) {
+		return "skip: " + pipeline.SkipOtherModule + " (" + d.Module + ")"
+	}
+	mp := m.Map(d.Value)
+	switch mp.Outcome {
+	case pipeline.OutcomeDrop:
+		return "skip: " + string(mp.Drop)
+	case pipeline.OutcomeReject:
+		return "dead-letter again: " + mp.Reject.Code + " " + mp.Reject.Field
+	}
+	b, err := json.Marshal(mp.Record)
+	if err != nil {
+		return "error: " + err.Error()
+	}
+	return string(b)
+}
+
+// previewToSource is what --to-source would do with d.
+func previewToSource(cfg *config.Config, d dlq.Record) string {
+	if reason := toSourceSkip(cfg, d); reason != "" {
+		return "skip: " + reason
+	}
+	return "→ " + d.SourceTopic
+}
+
+// report prints the dry-run listing or the tally and the position.
+func (r *dlqReplay) report(runErr error) {
+	target := "their source topics"
+	if r.direct {
+		target = "Zoho (" + r.cfg.Zoho.Module + ")"
+	}
+	if r.dryRun {
+		if len(r.dryRows) > 0 {
+			renderFitted(r.out, tableWidth(r.out), []string{"Offset", "Failed at", "Code", "Field", "Source", "Key", "Would send"}, r.dryRows,
+				[]bool{false, false, false, true, true, true, true})
+		}
+		fmt.Fprintf(r.out, "Dry run: %d dead-letter records would be replayed to %s. Nothing was sent; the position of group %s was not moved (%s).\n",
+			r.tally.selected, target, r.group, r.position())
+		return
+	}
+	verb := "Replayed"
+	if runErr != nil {
+		verb = "Stopped replaying"
+	}
+	fmt.Fprintf(r.out, "%s dead-letter records of %s to %s (group %s):\n", verb, r.topic, target, r.group)
+	fmt.Fprintf(r.out, "  selected      %d\n  sent          %d\n  failed again  %d\n  skipped       %d\n",
+		r.tally.selected, r.tally.sent, r.tally.failedAgain, sumInts(r.tally.skipped))
+	for _, k := range sortedIntKeys(r.tally.skipped) {
+		fmt.Fprintf(r.out, "    %-12s %d\n", k, r.tally.skipped[k])
+	}
+	if r.toSource && r.tally.sent > 0 {
+		fmt.Fprintln(r.out, "The pipeline maps the sent records again; those that fail again appear in the dead-letter topic as new records.")
+	}
+	if r.direct && r.tally.failedAgain > 0 {
+		fmt.Fprintln(r.out, "Records that failed again were written to the dead-letter topic with their new reason (see dlq inspect).")
+	}
+	fmt.Fprintf(r.out, "Position: %s\n", r.position())
+}
+
+// position describes the group's position per partition.
+func (r *dlqReplay) position() string {
+	parts := make([]int32, 0, len(r.pos))
+	for p := range r.pos {
+		parts = append(parts, p)
+	}
+	slices.Sort(parts)
+	var b []string
+	for _, p := range parts {
+		if r.pos[p] < 0 {
+			b = append(b, fmt.Sprintf("partition %d: none yet", p))
+		} else {
+			b = append(b, fmt.Sprintf("partition %d: offset %d of %d", p, r.pos[p], r.end[p]))
+		}
+	}
+	return strings.Join(b, ", ")
+}
+
+func sumInts(m map[string]int) (n int) {
+	for _, v := range m {
+		n += v
+	}
+	return n
+}
+
+func sortedIntKeys(m map[string]int) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	return keys
+}
