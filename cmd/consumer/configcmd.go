@@ -23,8 +23,8 @@ func newConfigCommand() *cobra.Command {
 		Short: "Check or print the effective configuration",
 		Long: `The configuration comes from the YAML file (--config), ZOHOSINK_* environment
 variables (ZOHOSINK_ + the key upper-cased, "." → "_", e.g.
-ZOHOSINK_ZOHO_CLIENT_SECRET) and defaults, in that order of precedence
-(environment over file).`,
+ZOHOSINK_ZOHO_CLIENT_SECRET) and defaults: the environment wins over the
+file, the file over the defaults.`,
 		Args: cobra.NoArgs,
 	}
 	cmd.AddCommand(newConfigValidateCommand(), newConfigPrintCommand())
