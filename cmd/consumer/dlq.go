@@ -117,20 +117,7 @@ func (s *dlqSelection) filter(now time.Time) dlq.Filter {
 // Kafka: problems outside kafka.* (a missing Zoho secret on an operator's
 // laptop) do not stop them.
 func loadKafkaConfig(cmd *cobra.Command) (*config.Config, error) {
-	cfg, err := loadConfig(cmd)
-	if err == nil {
-		return cfg, nil
-	}
-	fes := config.FieldErrors(err)
-	if cfg == nil || len(fes) == 0 {
-		return nil, err
-	}
-	for _, fe := range fes {
-		if strings.HasPrefix(fe.Key, "kafka.") {
-			return nil, err
-		}
-	}
-	return cfg, nil
+	return loadConfigScoped(cmd, kafkaKey)
 }
 
 // kafkaOpts are the client options of the dlq commands' Kafka clients.

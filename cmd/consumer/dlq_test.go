@@ -1,0 +1,364 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/mattn/go-runewidth"
+	"github.com/twmb/franz-go/pkg/kerr"
+	"github.com/twmb/franz-go/pkg/kgo"
+
+	"github.com/zohosink/zohosink/dlq"
+	"github.com/zohosink/zohosink/internal/kafkatest"
+	"github.com/zohosink/zohosink/zohoapi/zohosim"
+)
+
+// dlqEnv is an opsEnv whose dead-letter topic holds the rejections of a
+// misspelled field mapping (traits.plan → "Plan_Typo", a field Zoho does not
+// have: INVALID_DATA) and of one event without an email (MISSING_EMAIL).
+type dlqEnv struct {
+	*opsEnv
+	fixedCfg string // the same configuration with the mapping fixed (→ "Plan")
+}
+
+// planEvent is an identify call carrying traits.plan.
+func planEvent(user, email, last, plan string) *kgo.Record {
+	traits := map[string]any{"email": email, "company": "Acme Ltd", "plan": plan}
+	if last != "" {
+		traits["lastName"] = last
+	}
+	v, _ := json.Marshal(map[string]any{"type": "identify", "userId": user, "messageId": "m-" + user, "traits": traits,
+		"context": map[string]any{"consent": map[string]any{"categories": map[string]any{"marketing": true}}}})
+	return &kgo.Record{Key: []byte(user), Value: v}
+}
+
+func newDLQEnv(t *testing.T, events ...*kgo.Record) *dlqEnv {
+	t.Helper()
+	e := &dlqEnv{opsEnv: newOpsEnv(t, 1)}
+	typo := e.settings()
+	typo["mapping"] = map[string]any{"fields": []map[string]string{{"from": "traits.plan", "to": "Plan_Typo"}}}
+	e.cfgPath = e.writeConfig(typo)
+	fixed := e.settings()
+	fixed["mapping"] = map[string]any{"fields": []map[string]string{{"from": "traits.plan", "to": "Plan"}}}
+	e.fixedCfg = e.writeConfig(fixed)
+
+	kafkatest.Produce(t, e.brokers, e.topic, events...)
+	stop := e.startPipeline()
+	e.waitCommitted()
+	stop()
+	return e
+}
+
+// deadLetters reads the whole dead-letter topic.
+func (e *dlqEnv) deadLetters() []dlq.Record {
+	e.t.Helper()
+	var out []dlq.Record
+	ctx, cancel := context.WithTimeout(context.Background(), kafkatest.Timeout)
+	defer cancel()
+	if err := dlq.Read(ctx, e.brokers, e.dlqTopic, dlq.FromStart(), dlq.Filter{}, func(r dlq.Record) error {
+		out = append(out, r)
+		return nil
+	}); err != nil {
+		e.t.Fatal(err)
+	}
+	return out
+}
+
+// replayPosition is the committed offset of a replay group in the dead-letter
+// topic's partition 0, -1 when it has none.
+func (e *dlqEnv) replayPosition(group string) int64 {
+	e.t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	resp, err := e.admin().FetchOffsets(ctx, group)
+	if errors.Is(err, kerr.GroupIDNotFound) {
+		return -1
+	}
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	if o, ok := resp.Lookup(e.dlqTopic, 0); ok && o.Err == nil {
+		return o.At
+	}
+	return -1
+}
+
+func mustRun(t *testing.T, path string, args ...string) string {
+	t.Helper()
+	out, err := runConsumer(path, args...)
+	if err != nil {
+		t.Fatalf("consumer %s: %v\n%s", strings.Join(args, " "), err, out)
+	}
+	return out
+}
+
+// tallyLine matches one line of the replay tally.
+func tallyLine(what string, n int) *regexp.Regexp {
+	return regexp.MustCompile(`(?m)^  ` + what + ` +` + fmt.Sprint(n) + `$`)
+}
+
+func standardEvents() []*kgo.Record {
+	noEmail := &kgo.Record{Key: []byte("u9"), Value: []byte(`{"type":"track","event":"Signed Up","userId":"u9","context":{"consent":{"categories":{"marketing":true}}}}`)}
+	return []*kgo.Record{
+		planEvent("u1", "ann@example.com", "Archer", "pro"),
+		planEvent("u2", "bob@example.com", "Baker", "team"),
+		noEmail,
+		planEvent("u3", "cy@example.com", "Cole", "free"),
+	}
+}
+
+// TestDLQStatsAndInspect: stats counts by code and field; inspect filters by
+// code and field, prints the contract fields within the width, and its JSON
+// lines carry each record complete.
+func TestDLQStatsAndInspect(t *testing.T) {
+	e := newDLQEnv(t, standardEvents()...)
+	dead := e.deadLetters()
+	if len(dead) != 4 {
+		t.Fatalf("%d dead-letter records, want 4: %+v", len(dead), dead)
+	}
+
+	stats := mustRun(t, e.cfgPath, "dlq", "stats")
+	for _, re := range []string{
+		`Dead-letter topic ` + regexp.QuoteMeta(e.dlqTopic) + `: 4 records, first failed \S+, last \S+`,
+		`│ INVALID_DATA +│ 3 +│`,
+		`│ MISSING_EMAIL +│ 1 +│`,
+		`│ Plan_Typo +│ 3 +│`,
+		`│ INVALID_DATA +│ Plan_Typo +│ 3 +│`,
+		`│ MISSING_EMAIL +│ Email +│ 1 +│`,
+	} {
+		if !regexp.MustCompile(re).MatchString(stats) {
+			t.Errorf("stats lacks %s:\n%s", re, stats)
+		}
+	}
+	if s := mustRun(t, e.cfgPath, "dlq", "stats", "--code", "missing_email"); !strings.Contains(s, ": 1 records") || strings.Contains(s, "INVALID_DATA") {
+		t.Errorf("stats --code missing_email:\n%s", s)
+	}
+
+	// Not a terminal, no $COLUMNS: shortened to 120 columns.
+	t.Setenv("COLUMNS", "")
+	table := mustRun(t, e.cfgPath, "dlq", "inspect", "--code", "invalid_data", "--field", "plan_typo")
+	for _, line := range strings.Split(strings.TrimSpace(table), "\n") {
+		if w := runewidth.StringWidth(line); w > defaultTableWidth {
+			t.Errorf("line of %d columns (> %d): %s", w, defaultTableWidth, line)
+		}
+	}
+	if !strings.Contains(table, "…") {
+		t.Errorf("nothing shortened in a 120-column table:\n%s", table)
+	}
+	t.Setenv("COLUMNS", "1000")
+	table = mustRun(t, e.cfgPath, "dlq", "inspect", "--code", "invalid_data", "--field", "plan_typo")
+	for _, want := range []string{"Failed at", "Code", "Field", "Message", "Source", "Key", "Zoho record",
+		"the field api name given seems to be invalid", e.topic + "/0@0", e.topic + "/0@3", "u1", "u2", "u3",
+		`{"Company":"Acme Ltd","Email":"ann@example.com","Last_Name":"Archer","Plan_Typo":"pro"}`, "3 records"} {
+		if !strings.Contains(table, want) {
+			t.Errorf("inspect table lacks %q:\n%s", want, table)
+		}
+	}
+	if strings.Contains(table, "MISSING_EMAIL") || strings.Contains(table, "u9") {
+		t.Errorf("inspect --code INVALID_DATA shows the MISSING_EMAIL record:\n%s", table)
+	}
+	if s := mustRun(t, e.cfgPath, "dlq", "inspect", "--limit", "1"); !strings.Contains(s, "1 records") {
+		t.Errorf("inspect --limit 1:\n%s", s)
+	}
+	if s := mustRun(t, e.cfgPath, "dlq", "inspect", "--from", "3"); !strings.Contains(s, "│ 3 ") || !strings.Contains(s, "1 records") {
+		t.Errorf("inspect --from 3:\n%s", s)
+	}
+	if s := mustRun(t, e.cfgPath, "dlq", "inspect", "--since", "1h", "--field", "Nope"); !strings.Contains(s, "No dead-letter records") {
+		t.Errorf("inspect --field Nope:\n%s", s)
+	}
+
+	// -o json: one complete object per line, equal to what dlq.Read returns.
+	js := mustRun(t, e.cfgPath, "dlq", "inspect", "-o", "json")
+	var got []dlqJSON
+	sc := bufio.NewScanner(strings.NewReader(js))
+	for sc.Scan() {
+		var j dlqJSON
+		if err := json.Unmarshal(sc.Bytes(), &j); err != nil {
+			t.Fatalf("line %q: %v", sc.Text(), err)
+		}
+		got = append(got, j)
+	}
+	if len(got) != len(dead) {
+		t.Fatalf("%d JSON lines, want %d:\n%s", len(got), len(dead), js)
+	}
+	for i, d := range dead {
+		j := got[i]
+		if j.Key == nil || *j.Key != string(d.Key) || j.Value == nil || *j.Value != string(d.Value) ||
+			j.Code != d.Code || j.Field != d.Field || j.Message != d.Message || j.Module != d.Module ||
+			j.SourceTopic != d.SourceTopic || j.SourcePartition != d.SourcePartition || j.SourceOffset != d.SourceOffset ||
+			j.DLQOffset != d.DLQOffset || j.FailedAt != formatTimeNano(d.FailedAt) || j.SourceTimestamp != formatTimeNano(d.SourceTimestamp) ||
+			string(j.Details) != string(rawOr(d.Details, "{}")) || string(j.ZohoRecord) != string(rawOr(d.ZohoRecord, "null")) {
+			t.Errorf("JSON line %d = %+v\nrecord = %+v", i, j, d)
+		}
+	}
+	for _, j := range got {
+		if *j.Key == "u1" && (j.Code != "INVALID_DATA" || j.Field != "Plan_Typo" || !strings.Contains(string(j.ZohoRecord), `"Plan_Typo":"pro"`) ||
+			!strings.Contains(string(j.Details), `"api_name":"Plan_Typo"`)) {
+			t.Errorf("u1's record = %+v", j)
+		}
+		if *j.Key == "u9" && (j.Code != "MISSING_EMAIL" || string(j.ZohoRecord) != "null") {
+			t.Errorf("u9's record = %+v", j)
+		}
+	}
+}
+
+// TestDLQInspectNeedsOnlyKafkaConfig: without Zoho credentials inspect still runs.
+func TestDLQInspectNeedsOnlyKafkaConfig(t *testing.T) {
+	e := newOpsEnv(t, 1)
+	s := e.settings()
+	delete(s, "zoho")
+	out := mustRun(t, e.writeConfig(s), "dlq", "inspect")
+	if !strings.Contains(out, "No dead-letter records") {
+		t.Errorf("inspect:\n%s", out)
+	}
+}
+
+// TestDLQReplayToSourceAfterFixingMapping is the operator's story: records
+// dead-lettered because of a misspelled mapped field are replayed to their
+// source topic once the mapping is fixed, the pipeline lands them in Zoho, and
+// a second replay sends nothing. The dry run before sends and commits nothing.
+func TestDLQReplayToSourceAfterFixingMapping(t *testing.T) {
+	t.Setenv("COLUMNS", "1000")
+	e := newDLQEnv(t, standardEvents()...)
+	if n := len(e.sim.Records("Leads")); n != 0 {
+		t.Fatalf("%d leads before the fix", n)
+	}
+	if err := e.sim.AddField("Leads", zohosim.Field{APIName: "Plan", DataType: "text", Length: 50}); err != nil {
+		t.Fatal(err)
+	}
+	e.cfgPath = e.fixedCfg
+	group := e.group + ".dlq-replay.code=invalid_data"
+	ends := e.endOffsets()
+
+	dry := mustRun(t, e.cfgPath, "dlq", "replay", "--code", "INVALID_DATA", "--to-source", "--dry-run")
+	if !strings.Contains(dry, "Dry run: 3 dead-letter records would be replayed to their source topics") ||
+		strings.Count(dry, "→ "+e.topic) != 3 || !strings.Contains(dry, "none yet") {
+		t.Errorf("dry run:\n%s", dry)
+	}
+	if got := e.endOffsets(); !mapsEqual(got, ends) {
+		t.Errorf("dry run produced records: ends %v → %v", ends, got)
+	}
+	if p := e.replayPosition(group); p != -1 {
+		t.Errorf("dry run committed position %d", p)
+	}
+
+	out := mustRun(t, e.cfgPath, "dlq", "replay", "--code", "INVALID_DATA", "--to-source")
+	for _, re := range []*regexp.Regexp{tallyLine("selected", 3), tallyLine("sent", 3), tallyLine("failed again", 0), tallyLine("skipped", 0)} {
+		if !re.MatchString(out) {
+			t.Errorf("replay tally lacks %s:\n%s", re, out)
+		}
+	}
+	if got := e.endOffsets(); got[0] != ends[0]+3 {
+		t.Errorf("source topic end %d → %d, want 3 records more", ends[0], got[0])
+	}
+	if p := e.replayPosition(group); p != 4 {
+		t.Errorf("replay position = %d, want 4 (the dead-letter topic's end)", p)
+	}
+
+	stop := e.startPipeline()
+	e.waitCommitted()
+	stop()
+	for email, plan := range map[string]string{"ann@example.com": "pro", "bob@example.com": "team", "cy@example.com": "free"} {
+		lead, ok := e.sim.Lead(email)
+		if !ok || lead["Plan"] != plan {
+			t.Errorf("lead %s = %v (found %v), want Plan %q", email, lead, ok, plan)
+		}
+	}
+	if n := len(e.deadLetters()); n != 4 {
+		t.Errorf("%d dead-letter records after the replay, want still 4", n)
+	}
+
+	ends = e.endOffsets()
+	again := mustRun(t, e.cfgPath, "dlq", "replay", "--code", "INVALID_DATA", "--to-source")
+	if !tallyLine("selected", 0).MatchString(again) || !tallyLine("sent", 0).MatchString(again) {
+		t.Errorf("second replay:\n%s", again)
+	}
+	if got := e.endOffsets(); !mapsEqual(got, ends) {
+		t.Errorf("second replay produced records: ends %v → %v", ends, got)
+	}
+	// The MISSING_EMAIL record was left out of the selection: it is still
+	// available to a replay of everything (its own default group).
+	dryAll := mustRun(t, e.cfgPath, "dlq", "replay", "--to-source", "--dry-run")
+	if !strings.Contains(dryAll, "Dry run: 4 dead-letter records") {
+		t.Errorf("dry run of everything:\n%s", dryAll)
+	}
+}
+
+// TestDLQReplayDirect: with the mapping fixed, --direct lands the records in
+// Zoho without the pipeline; a record Zoho rejects again is dead-lettered
+// again with its new reason and original source; --dry-run shows the Zoho
+// record today's mapping makes and sends nothing; a second run sends nothing.
+func TestDLQReplayDirect(t *testing.T) {
+	t.Setenv("COLUMNS", "1000")
+	e := newDLQEnv(t,
+		planEvent("u1", "ann@example.com", "Archer", "pro"),
+		planEvent("u2", "bob@example.com", "", "team"), // no Last_Name: Zoho refuses the insert
+		planEvent("u3", "cy@example.com", "Cole", "free"),
+	)
+	if err := e.sim.AddField("Leads", zohosim.Field{APIName: "Plan", DataType: "text", Length: 50}); err != nil {
+		t.Fatal(err)
+	}
+	first := e.deadLetters()
+	if len(first) != 3 {
+		t.Fatalf("dead letters before the replay: %+v", first)
+	}
+	e.cfgPath = e.fixedCfg
+	calls := e.sim.Stats().UpsertCalls
+
+	dry := mustRun(t, e.cfgPath, "dlq", "replay", "--direct", "--dry-run")
+	if !strings.Contains(dry, `"Plan":"pro"`) || !strings.Contains(dry, "Dry run: 3 dead-letter records would be replayed to Zoho (Leads)") {
+		t.Errorf("direct dry run:\n%s", dry)
+	}
+	if c := e.sim.Stats().UpsertCalls; c != calls {
+		t.Errorf("dry run made %d upsert calls", c-calls)
+	}
+	if p := e.replayPosition(e.group + ".dlq-replay"); p != -1 {
+		t.Errorf("dry run committed position %d", p)
+	}
+
+	out := mustRun(t, e.cfgPath, "dlq", "replay", "--direct")
+	for _, re := range []*regexp.Regexp{tallyLine("selected", 3), tallyLine("sent", 2), tallyLine("failed again", 1), tallyLine("skipped", 0)} {
+		if !re.MatchString(out) {
+			t.Errorf("replay tally lacks %s:\n%s", re, out)
+		}
+	}
+	for email, plan := range map[string]string{"ann@example.com": "pro", "cy@example.com": "free"} {
+		if lead, ok := e.sim.Lead(email); !ok || lead["Plan"] != plan {
+			t.Errorf("lead %s = %v (found %v), want Plan %q", email, lead, ok, plan)
+		}
+	}
+	if _, ok := e.sim.Lead("bob@example.com"); ok {
+		t.Error("the lead without Last_Name was inserted")
+	}
+	dead := e.deadLetters()
+	if len(dead) != 4 {
+		t.Fatalf("%d dead-letter records after the replay, want 4", len(dead))
+	}
+	again, orig := dead[3], first[1]
+	if string(again.Key) != "u2" || again.Code != "MANDATORY_NOT_FOUND" || again.Field != "Last_Name" ||
+		again.SourceTopic != orig.SourceTopic || again.SourceOffset != orig.SourceOffset || string(again.Value) != string(orig.Value) ||
+		!strings.Contains(string(again.ZohoRecord), `"Plan":"team"`) {
+		t.Errorf("dead-lettered again = %+v\noriginal = %+v", again, orig)
+	}
+	if p := e.replayPosition(e.group + ".dlq-replay"); p != 3 {
+		t.Errorf("replay position = %d, want 3", p)
+	}
+
+	// The second run sends none of the records already replayed; it offers
+	// only the new dead letter (MANDATORY_NOT_FOUND), left out by --code here.
+	calls = e.sim.Stats().UpsertCalls
+	second := mustRun(t, e.cfgPath, "dlq", "replay", "--direct", "--code", "INVALID_DATA", "--group", e.group+".dlq-replay")
+	if !tallyLine("selected", 0).MatchString(second) || !tallyLine("sent", 0).MatchString(second) {
+		t.Errorf("second replay:\n%s", second)
+	}
+	if c := e.sim.Stats().UpsertCalls; c != calls {
+		t.Errorf("second replay made %d upsert calls", c-calls)
+	}
+}
