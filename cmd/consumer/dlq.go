@@ -66,7 +66,8 @@ func (s *dlqSelection) bind(fs *pflag.FlagSet, withLimit bool) {
 	fs.StringVar(&s.code, "code", "", "only records with this error.code (case-insensitive), e.g. INVALID_DATA")
 	fs.StringVar(&s.field, "field", "", "only records with this error.field (case-insensitive), e.g. Last_Name")
 	fs.DurationVar(&s.since, "since", 0, "only records that failed within this duration (failed.at), e.g. 2h or 30m")
-	fs.Int64Var(&s.from, "from", -1, "start at this offset of the dead-letter topic (in every partition)")
+	fs.Int64Var(&s.from, "from", -1, "start at this offset of the dead-letter topic, in every partition (default: the beginning)")
+	fs.Lookup("from").DefValue = "0" // -1 means unset: not worth showing in the help
 	if withLimit {
 		fs.IntVar(&s.limit, "limit", 0, "stop after this many records (0: no limit)")
 	}
@@ -174,7 +175,9 @@ func inspectDLQ(ctx context.Context, out io.Writer, cfg *config.Config, sel dlqS
 	now := time.Now()
 	var recs []dlq.Record
 	enc := json.NewEncoder(out)
+	n := 0
 	err := dlq.Read(ctx, cfg.Kafka.Brokers, cfg.Kafka.DLQTopic, sel.start(now), sel.filter(now), func(r dlq.Record) error {
+		n++
 		if output == "json" {
 			if err := enc.Encode(newDLQJSON(r)); err != nil {
 				return err
@@ -182,7 +185,7 @@ func inspectDLQ(ctx context.Context, out io.Writer, cfg *config.Config, sel dlqS
 		} else {
 			recs = append(recs, r)
 		}
-		if sel.limit > 0 && len(recs) >= sel.limit {
+		if sel.limit > 0 && n >= sel.limit {
 			return dlq.ErrStop
 		}
 		return nil

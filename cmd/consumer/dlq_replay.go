@@ -83,6 +83,9 @@ sent, failed again, skipped) and the new position end the run.`,
 			if err := r.sel.check(cmd); err != nil {
 				return err
 			}
+			if !r.toSource && !r.direct {
+				return errors.New("say where to send the records: --to-source (back through the pipeline) or --direct (straight to Zoho)")
+			}
 			load := loadKafkaConfig
 			if r.direct && !r.dryRun {
 				load = loadConfig
@@ -107,7 +110,6 @@ sent, failed again, skipped) and the new position end the run.`,
 	cmd.Flags().BoolVar(&r.dryRun, "dry-run", false, "list what would be sent; send nothing, commit nothing")
 	cmd.Flags().StringVar(&r.group, "group", "", `consumer group keeping replay's position (default "<kafka.group>.dlq-replay[.code=C][.field=F]")`)
 	cmd.MarkFlagsMutuallyExclusive("to-source", "direct")
-	cmd.MarkFlagsOneRequired("to-source", "direct")
 	return cmd
 }
 

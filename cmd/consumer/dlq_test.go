@@ -167,6 +167,9 @@ func TestDLQStatsAndInspect(t *testing.T) {
 	if s := mustRun(t, e.cfgPath, "dlq", "inspect", "--limit", "1"); !strings.Contains(s, "1 records") {
 		t.Errorf("inspect --limit 1:\n%s", s)
 	}
+	if s := mustRun(t, e.cfgPath, "dlq", "inspect", "--limit", "2", "-o", "json"); strings.Count(s, "\n") != 2 {
+		t.Errorf("inspect --limit 2 -o json:\n%s", s)
+	}
 	if s := mustRun(t, e.cfgPath, "dlq", "inspect", "--from", "3"); !strings.Contains(s, "│ 3 ") || !strings.Contains(s, "1 records") {
 		t.Errorf("inspect --from 3:\n%s", s)
 	}
