@@ -63,8 +63,8 @@ type module struct {
 	byName  map[string]*Field
 	records []*record
 	byID    map[string]*record
-	// index: field API name → normalized value → record, for Email-type and
-	// unique fields.
+	// index: field API name → normalized value → record, for unique fields
+	// (Email included); other fields are matched by a scan.
 	index map[string]map[string]*record
 }
 
@@ -105,7 +105,7 @@ func (m *module) add(f *Field) {
 	}
 }
 
-func indexed(f *Field) bool { return f.Unique || f.DataType == "email" }
+func indexed(f *Field) bool { return f.Unique }
 
 var leadSources = []string{"-None-", "Advertisement", "Cold Call", "Employee Referral", "External Referral", "Online Store", "X (Twitter)", "Facebook", "Partner", "Public Relations", "Sales Email Alias", "Seminar Partner", "Internal Seminar", "Trade Show", "Web Download", "Web Research", "Chat"}
 

@@ -342,7 +342,7 @@ func (s *Server) upsertOneLocked(m *module, i int, raw json.RawMessage, checkFie
 			errs = append(errs, errorItem("INVALID_DATA", msgInvalidFieldName, map[string]any{"api_name": k, "json_path": path(k)}))
 			continue
 		}
-		if e := s.checkValue(f, vals[k], path(k)); e != nil {
+		if e := s.checkValue(f, vals[k], i); e != nil {
 			errs = append(errs, e)
 		}
 	}
@@ -524,16 +524,17 @@ func parseObject(raw json.RawMessage) ([]string, map[string]any, bool) {
 	return keys, vals, true
 }
 
-// checkValue validates one non-mandatory aspect of a value: JSON type, format
+// checkValue validates one value of record number index: JSON type, format
 // and maximum length. Errors are INVALID_DATA with details.expected_data_type,
 // details.maximum_length or details.supported_values. null always passes here
 // (it clears the field; mandatory checks come later).
-func (s *Server) checkValue(f *Field, v any, jsonPath string) map[string]any {
+func (s *Server) checkValue(f *Field, v any, index int) map[string]any {
 	if v == nil {
 		return nil
 	}
 	bad := func(extra string, val any) map[string]any {
-		return errorItem("INVALID_DATA", msgInvalidData, map[string]any{"api_name": f.APIName, "json_path": jsonPath, extra: val})
+		return errorItem("INVALID_DATA", msgInvalidData, map[string]any{
+			"api_name": f.APIName, "json_path": fmt.Sprintf("$.data[%d].%s", index, f.APIName), extra: val})
 	}
 	switch f.DataType {
 	case "text", "textarea", "email", "phone", "website", "picklist", "date", "datetime":

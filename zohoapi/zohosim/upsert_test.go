@@ -237,3 +237,33 @@ func TestUpsertMultipleErrors(t *testing.T) {
 		t.Fatalf("errors %v, want %s", codes, want)
 	}
 }
+
+func TestDuplicateCheckOnNonUniqueField(t *testing.T) {
+	s := newSim(t, Options{})
+	tok := mint(t, s)
+	a, b := lead(1), lead(2)
+	a["Secondary_Email"], b["Secondary_Email"] = "shared@example.com", "other@example.com"
+	upsert(t, s, tok, "Leads", a, b)
+	r := do(t, s, http.MethodPost, "/crm/v8/Leads/upsert", tok, map[string]any{
+		"data":                   []any{map[string]any{"Secondary_Email": "OTHER@example.com", "Title": "x"}},
+		"duplicate_check_fields": []string{"Secondary_Email"},
+	})
+	l2, _ := s.Lead("user2@example.com")
+	if r.Status != http.StatusOK || details(t, r.Data[0])["id"] != l2["id"] || l2["Title"] != "x" {
+		t.Fatalf("%d %s", r.Status, r.Raw)
+	}
+}
+
+// BenchmarkUpsert100 measures the simulator's own cost per call of 100
+// records (all updates after the first iteration), over loopback HTTP.
+func BenchmarkUpsert100(b *testing.B) {
+	s := newSim(b, Options{})
+	tok := mint(b, s)
+	body := map[string]any{"data": leads(0, 100)}
+	b.ReportAllocs()
+	for b.Loop() {
+		if r := do(b, s, http.MethodPost, "/crm/v8/Leads/upsert", tok, body); r.Status != http.StatusOK {
+			b.Fatalf("%d %s", r.Status, r.Raw)
+		}
+	}
+}
