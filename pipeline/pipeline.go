@@ -204,25 +204,8 @@ func New(o Options) (*Pipeline, error) {
 	p.sendCtx, p.cancelSend = context.WithCancel(context.Background())
 	p.batches = batcher.New(o.Batch, p.send)
 	p.rejects = make(chan struct{}, p.batches.Config().MaxBuffered)
-	p.breaker = gobreaker.NewCircuitBreaker[*zohoapi.UpsertResult](gobreaker.Settings{
-		Name:        "zoho",
-		Timeout:     o.BreakerOpenTimeout,
-		ReadyToTrip: func(c gobreaker.Counts) bool { return c.ConsecutiveFailures >= o.BreakerFailures },
-		// Only outages count: record rejections and configuration errors say
-		// nothing about Zoho's health.
-		IsSuccessful: func(err error) bool {
-			if err == nil {
-				return true
-			}
-			c := zohoapi.Classify(err)
-			return c != zohoapi.ClassTransient && c != zohoapi.ClassThrottled
-		},
-		IsExcluded:    func(err error) bool { return errors.Is(err, context.Canceled) },
-		OnStateChange: p.breakerChanged,
-	})
-	opts := []kgo.Opt{
-		kgo.SeedBrokers(o.Brokers...),
-		kgo.ClientID(o.ClientID),
+	p.breaker = newZohoBreaker(o, p.breakerChanged)
+	opts := append(producerOptions(o),
 		kgo.ConsumerGroup(o.Group),
 		kgo.ConsumeTopics(o.Topics...),
 		kgo.Balancers(kgo.CooperativeStickyBalancer()),
@@ -233,20 +216,51 @@ func New(o Options) (*Pipeline, error) {
 		kgo.OnPartitionsAssigned(p.assigned),
 		kgo.OnPartitionsRevoked(p.revoked),
 		kgo.OnPartitionsLost(p.lost),
-		kgo.ProducerBatchMaxBytes(o.MaxMessageBytes),
-		kgo.BrokerMaxWriteBytes(max(o.MaxMessageBytes*2, 100<<20)),
-	}
+	)
 	if o.FetchMaxBytes > 0 {
 		opts = append(opts, kgo.FetchMaxBytes(o.FetchMaxBytes))
 	}
 	p.cl, err = kgo.NewClient(append(opts, o.KafkaOptions...)...)
 	if err != nil {
+		p.batches.Close()
 		return nil, fmt.Errorf("pipeline: kafka client: %w", err)
 	}
 	p.dlq = dlq.NewWriter(p.cl, o.DLQTopic, dlq.WithOnRetry(func(err error) {
 		p.setPaused(pauseDLQ, true, err)
 	}))
 	return p, nil
+}
+
+// newZohoBreaker is the circuit breaker in front of Zoho with the settings New
+// gives the pipeline's: BreakerFailures consecutive outages (transient or
+// throttled errors) open it for BreakerOpenTimeout; record rejections and
+// configuration errors count as successes, cancellations are ignored.
+func newZohoBreaker(o Options, onChange func(string, gobreaker.State, gobreaker.State)) *gobreaker.CircuitBreaker[*zohoapi.UpsertResult] {
+	return gobreaker.NewCircuitBreaker[*zohoapi.UpsertResult](gobreaker.Settings{
+		Name:        "zoho",
+		Timeout:     o.BreakerOpenTimeout,
+		ReadyToTrip: func(c gobreaker.Counts) bool { return c.ConsecutiveFailures >= o.BreakerFailures },
+		IsSuccessful: func(err error) bool {
+			if err == nil {
+				return true
+			}
+			c := zohoapi.Classify(err)
+			return c != zohoapi.ClassTransient && c != zohoapi.ClassThrottled
+		},
+		IsExcluded:    func(err error) bool { return errors.Is(err, context.Canceled) },
+		OnStateChange: onChange,
+	})
+}
+
+// producerOptions connect a client that also writes dead-letter records as
+// large as the source topic's (MaxMessageBytes).
+func producerOptions(o Options) []kgo.Opt {
+	return []kgo.Opt{
+		kgo.SeedBrokers(o.Brokers...),
+		kgo.ClientID(o.ClientID),
+		kgo.ProducerBatchMaxBytes(o.MaxMessageBytes),
+		kgo.BrokerMaxWriteBytes(max(o.MaxMessageBytes*2, 100<<20)),
+	}
 }
 
 // Run consumes until ctx ends, then shuts down: it stops fetching, waits up to

@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"strings"
 
-	"github.com/sony/gobreaker/v2"
 	"github.com/twmb/franz-go/pkg/kgo"
 	"go.uber.org/zap"
 
@@ -83,12 +82,7 @@ func NewReplayer(o Options) (*Replayer, error) {
 	p.o.Zoho = stopOnConfigError{Upserter: o.Zoho, stop: p.cancelSend}
 	p.breaker = newZohoBreaker(o, p.breakerChanged)
 	p.batches = batcher.New(o.Batch, p.send)
-	p.cl, err = kgo.NewClient(append([]kgo.Opt{
-		kgo.SeedBrokers(o.Brokers...),
-		kgo.ClientID(o.ClientID),
-		kgo.ProducerBatchMaxBytes(o.MaxMessageBytes),
-		kgo.BrokerMaxWriteBytes(max(o.MaxMessageBytes*2, 100<<20)),
-	}, o.KafkaOptions...)...)
+	p.cl, err = kgo.NewClient(append(producerOptions(o), o.KafkaOptions...)...)
 	if err != nil {
 		p.batches.Close()
 		return nil, fmt.Errorf("pipeline: replay: kafka client: %w", err)
@@ -254,25 +248,4 @@ func (s stopOnConfigError) Upsert(ctx context.Context, r zohoapi.UpsertRequest) 
 		}
 	}
 	return res, err
-}
-
-// newZohoBreaker is the circuit breaker in front of Zoho with the settings New
-// gives the pipeline's: BreakerFailures consecutive outages (transient or
-// throttled errors) open it for BreakerOpenTimeout; record rejections and
-// configuration errors count as successes, cancellations are ignored.
-func newZohoBreaker(o Options, onChange func(string, gobreaker.State, gobreaker.State)) *gobreaker.CircuitBreaker[*zohoapi.UpsertResult] {
-	return gobreaker.NewCircuitBreaker[*zohoapi.UpsertResult](gobreaker.Settings{
-		Name:        "zoho",
-		Timeout:     o.BreakerOpenTimeout,
-		ReadyToTrip: func(c gobreaker.Counts) bool { return c.ConsecutiveFailures >= o.BreakerFailures },
-		IsSuccessful: func(err error) bool {
-			if err == nil {
-				return true
-			}
-			c := zohoapi.Classify(err)
-			return c != zohoapi.ClassTransient && c != zohoapi.ClassThrottled
-		},
-		IsExcluded:    func(err error) bool { return errors.Is(err, context.Canceled) },
-		OnStateChange: onChange,
-	})
 }
