@@ -116,6 +116,7 @@ type procConfig struct {
 	MaxInFlight    int           // delivery.max_in_flight (default 2)
 	SessionTimeout time.Duration // kafka.session_timeout (default 6s, Kafka's group.min.session.timeout.ms)
 	ShutdownGrace  time.Duration // delivery.shutdown_grace (default 10s)
+	RequestTimeout time.Duration // zoho.request_timeout (default 10s)
 }
 
 // writeConfig writes the configuration file of process name and returns its path.
@@ -132,6 +133,9 @@ func (e *env) writeConfig(name string, pc procConfig) string {
 	}
 	if pc.ShutdownGrace == 0 {
 		pc.ShutdownGrace = 10 * time.Second
+	}
+	if pc.RequestTimeout == 0 {
+		pc.RequestTimeout = 10 * time.Second
 	}
 	cfg := map[string]any{
 		"kafka": map[string]any{
@@ -151,7 +155,7 @@ func (e *env) writeConfig(name string, pc procConfig) string {
 			"client_secret":          e.sim.ClientSecret(),
 			"refresh_token":          e.sim.RefreshToken(),
 			"duplicate_check_fields": []string{"Email"},
-			"request_timeout":        "10s",
+			"request_timeout":        pc.RequestTimeout.String(),
 		},
 		"consent": map[string]any{"required": []string{"marketing"}},
 		"batch":   map[string]any{"max_records": pc.MaxRecords, "linger": "20ms"},
