@@ -17,9 +17,9 @@ package pipeline_test
 //     zero-latency simulator, next to the baseline measured in the same
 //     iteration; reports the ratio (goal ≥ 0.5).
 //
-// Every rate is measured from the first record a client buffers (so group
-// joins and client start-up are excluded, alike for both sides) to the end of
-// the work: all records polled and committed for the baseline, every offset
+// Every rate is measured from the first fetch request a client sends (so
+// group joins and client start-up are excluded, alike for both sides) to the
+// end of the work: all records polled and committed for the baseline, every offset
 // committed for the pipeline, every record delivered for BenchmarkZohoBound.
 
 import (
@@ -126,7 +126,7 @@ func benchZohoBound(b *testing.B, backlog int, fetchMaxBytes int32, idealZoho bo
 		if idealZoho {
 			up = &waitingZoho{}
 		}
-		start := &firstRecord{}
+		start := &firstFetch{}
 		o := benchOptions(brokers, topic, dlqTopic, up, start)
 		o.Batch = batcher.Config{MaxRecords: 100, Linger: time.Second, MaxInFlight: zohoConcurrency}
 		o.CommitInterval = 100 * time.Millisecond
@@ -241,7 +241,7 @@ func BenchmarkPipelineMix(b *testing.B) {
 
 		sim := zohosim.New(zohosim.Options{MaxConcurrency: -1})
 		zc, closeZoho := benchZohoClient(b, sim)
-		start := &firstRecord{}
+		start := &firstFetch{}
 		o := benchOptions(fx.brokers, fx.topic, fx.dlqTopic, zc, start)
 		// A short linger and commit interval, so that the end of a finite
 		// topic (the last partial batch waiting for its linger, the last
@@ -279,8 +279,8 @@ func BenchmarkPipelineMix(b *testing.B) {
 
 // benchOptions are production-like pipeline options (marketing consent
 // required, default retries) for one run with a fresh consumer group; start
-// learns when the first record is buffered. Callers set Batch and CommitInterval.
-func benchOptions(brokers []string, topic, dlqTopic string, zc pipeline.Upserter, start *firstRecord) pipeline.Options {
+// learns when the first fetch request is sent. Callers set Batch and CommitInterval.
+func benchOptions(brokers []string, topic, dlqTopic string, zc pipeline.Upserter, start *firstFetch) pipeline.Options {
 	return pipeline.Options{
 		Brokers:        brokers,
 		Topics:         []string{topic},
@@ -298,22 +298,22 @@ func benchOptions(brokers []string, topic, dlqTopic string, zc pipeline.Upserter
 // groupSeq numbers the consumer groups of this process: every run starts fresh.
 var groupSeq atomic.Int64
 
-// firstRecord is a franz-go hook that notes when the first record was
-// buffered: the start of a measured run.
-type firstRecord struct {
+// firstFetch is a franz-go hook that notes when the client sent its first
+// fetch request: the start of a measured run.
+type firstFetch struct {
 	set atomic.Bool
 	at  atomic.Int64 // UnixNano
 }
 
-// OnFetchRecordBuffered implements kgo.HookFetchRecordBuffered.
-func (f *firstRecord) OnFetchRecordBuffered(*kgo.Record) {
-	if !f.set.Load() && f.set.CompareAndSwap(false, true) {
+// OnBrokerWrite implements kgo.HookBrokerWrite.
+func (f *firstFetch) OnBrokerWrite(_ kgo.BrokerMetadata, key int16, _ int, _, _ time.Duration, err error) {
+	if key == 1 && err == nil && !f.set.Load() && f.set.CompareAndSwap(false, true) { // 1: Fetch
 		f.at.Store(time.Now().UnixNano())
 	}
 }
 
-// since is the time from the first buffered record until now.
-func (f *firstRecord) since() time.Duration {
+// since is the time from the first fetch request until now.
+func (f *firstFetch) since() time.Duration {
 	return time.Duration(time.Now().UnixNano() - f.at.Load())
 }
 
@@ -416,10 +416,10 @@ func allCommitted(tb testing.TB, adm *kadm.Client, group, topic string, ends map
 
 // consumeBaseline reads the whole mix topic with a fresh bare consumer group
 // (franz-go defaults, manual commit), commits at the end, and returns the time
-// from the first buffered record to the acknowledged commit.
+// from the first fetch request to the acknowledged commit.
 func consumeBaseline(b *testing.B, fx *mixFixture) time.Duration {
 	b.Helper()
-	start := &firstRecord{}
+	start := &firstFetch{}
 	cl, err := kgo.NewClient(
 		kgo.SeedBrokers(fx.brokers...),
 		kgo.ConsumerGroup(fmt.Sprintf("%s.bench-baseline-%d", fx.topic, groupSeq.Add(1))),
@@ -518,7 +518,7 @@ type mixFixture struct {
 	ends            map[int32]int64
 }
 
-const mixRecords = 200_000
+const mixRecords = 500_000
 
 var (
 	mixOnce sync.Once
