@@ -49,6 +49,19 @@ func (p *Pipeline) send(_ context.Context, b *batcher.Batch[source]) {
 	}
 }
 
+// owned returns the entries of d that still have a source in a partition this
+// process owns.
+func (d delivery) owned() delivery {
+	var out delivery
+	for i, e := range d.entries {
+		if len(liveEntry(e).Items) > 0 {
+			out.entries = append(out.entries, e)
+			out.records = append(out.records, d.records[i])
+		}
+	}
+	return out
+}
+
 // liveEntry drops the items of an entry whose partitions were revoked or lost.
 func liveEntry(e batcher.Entry[source]) batcher.Entry[source] {
 	live := e.Items[:0:0]
@@ -72,6 +85,12 @@ func (p *Pipeline) deliver(ctx context.Context, d delivery) {
 	bo := backoff.NewExponentialBackOff()
 	bo.InitialInterval, bo.MaxInterval = p.o.RetryInitial, p.o.RetryMax
 	for ctx.Err() == nil {
+		// Records of partitions revoked (after the grace) or lost meanwhile
+		// belong to their new owner, which may already have sent newer events
+		// for the same emails: never send them again from here.
+		if d = d.owned(); len(d.entries) == 0 {
+			return
+		}
 		res, err := p.upsert(ctx, d)
 		if err != nil {
 			if errors.Is(err, gobreaker.ErrOpenState) || errors.Is(err, gobreaker.ErrTooManyRequests) {
