@@ -82,16 +82,24 @@ func (s *Server) checkAuth(w http.ResponseWriter, r *http.Request) bool {
 	return false
 }
 
-// applyLatency sleeps the configured latency plus jitter; false when the
-// request or the server ended meanwhile (nothing is written then).
-func (s *Server) applyLatency(w http.ResponseWriter, r *http.Request) bool {
+// answerTime is when a call that arrived at start answers: start plus the
+// configured latency plus jitter. The simulator's own processing counts toward
+// it, so a call takes max(latency, processing), like a remote server whose
+// response time is the latency.
+func (s *Server) answerTime(start time.Time) time.Time {
 	s.mu.Lock()
 	d := s.latency
 	if s.jitter > 0 {
 		d += rand.N(s.jitter)
 	}
 	s.mu.Unlock()
-	return s.sleep(r, d)
+	return start.Add(d)
+}
+
+// sleepUntil waits until t; false when the request or the server ended
+// meanwhile (nothing is written then).
+func (s *Server) sleepUntil(r *http.Request, t time.Time) bool {
+	return s.sleep(r, time.Until(t))
 }
 
 // creditCharge is one charge in the rolling 24 h credit window.

@@ -279,7 +279,7 @@ func (s *Server) handleFields(w http.ResponseWriter, r *http.Request) {
 		writeAPIError(w, http.StatusBadRequest, "INVALID_REQUEST_METHOD", "The http request method type is not a valid one", nil)
 		return
 	}
-	if !s.applyLatency(w, r) {
+	if !s.sleepUntil(r, s.answerTime(time.Now())) {
 		return
 	}
 	name := r.URL.Query().Get("module")

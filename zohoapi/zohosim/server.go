@@ -93,8 +93,10 @@ type Options struct {
 	// [DefaultGrantCodeLifetime].
 	GrantCodeLifetime time.Duration
 
-	// Latency is added to every API call (upsert and fields), plus a uniformly
-	// random extra in [0, Jitter).
+	// Latency is the response time of every API call (upsert and fields),
+	// plus a uniformly random extra in [0, Jitter), counted from the call's
+	// arrival: the simulator's own processing is part of it, so a call takes
+	// max(Latency+jitter, processing), as a remote Zoho would.
 	Latency, Jitter time.Duration
 	// MaxConcurrency limits concurrent upsert calls; more answer 429
 	// TOO_MANY_REQUESTS. 0 means [DefaultMaxConcurrency]; negative: unlimited.

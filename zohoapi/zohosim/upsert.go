@@ -122,9 +122,7 @@ func (s *Server) handleUpsert(w http.ResponseWriter, r *http.Request, moduleName
 		s.mu.Unlock()
 	}()
 
-	if !s.applyLatency(w, r) {
-		return
-	}
+	due := s.answerTime(call.Start)
 	s.mu.Lock()
 	f, status := s.takeFaultLocked()
 	s.mu.Unlock()
@@ -137,7 +135,9 @@ func (s *Server) handleUpsert(w http.ResponseWriter, r *http.Request, moduleName
 		}
 		return
 	case faultStatus, faultThrottle:
-		call.Code = writeFault(w, status)
+		if s.sleepUntil(r, due) {
+			call.Code = writeFault(w, status)
+		}
 		return
 	}
 
@@ -147,13 +147,17 @@ func (s *Server) handleUpsert(w http.ResponseWriter, r *http.Request, moduleName
 	call.Trigger = req.trigger
 	if reqErr != nil {
 		call.Code = reqErr.code
-		writeJSON(w, reqErr.status, errorItem(reqErr.code, reqErr.message, reqErr.details))
+		if s.sleepUntil(r, due) {
+			writeJSON(w, reqErr.status, errorItem(reqErr.code, reqErr.message, reqErr.details))
+		}
 		return
 	}
 
 	code, respStatus, resp := s.applyUpsert(w.Header(), moduleName, req, &call)
 	call.Code = code
-	writeJSON(w, respStatus, resp)
+	if s.sleepUntil(r, due) {
+		writeJSON(w, respStatus, resp)
+	}
 }
 
 type upsertRequest struct {
