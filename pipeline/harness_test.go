@@ -63,7 +63,7 @@ func (h *harness) zohoClient() *zohoapi.Client {
 		Credentials: zohoapi.Credentials{ClientID: h.sim.ClientID(), ClientSecret: h.sim.ClientSecret(), RefreshToken: h.sim.RefreshToken()},
 		HTTPClient:  hc,
 	})
-	return zohoapi.NewClient(zohoapi.ClientOptions{Endpoints: eps, Tokens: ts, HTTPClient: hc, Timeout: 10 * time.Second})
+	return zohoapi.NewClient(zohoapi.ClientOptions{Endpoints: eps, Tokens: ts, Timeout: 10 * time.Second})
 }
 
 // options are fast test settings: short linger, retries and commit interval.

@@ -58,7 +58,10 @@ func newZohoClient(cfg *config.Config, log *zap.Logger) (*zohoapi.Client, error)
 		CacheFile:  cfg.Zoho.TokenCacheFile,
 		Logger:     log,
 	})
-	return zohoapi.NewClient(zohoapi.ClientOptions{Endpoints: eps, Tokens: tokens, HTTPClient: hc, Timeout: cfg.Zoho.RequestTimeout}), nil
+	// No HTTPClient: the client's own transport keeps an idle connection per
+	// concurrent upsert (net/http's default keeps 2 per host, so every call
+	// past the second would open a new TLS connection to Zoho).
+	return zohoapi.NewClient(zohoapi.ClientOptions{Endpoints: eps, Tokens: tokens, Timeout: cfg.Zoho.RequestTimeout}), nil
 }
 
 // newPipeline wires the configuration, the Zoho client and the logger into a pipeline.
