@@ -502,9 +502,10 @@ func (e *env) checkLeads(s *stream) {
 		st.UpsertCalls, st.RecordsReceived, st.Inserts, st.Updates, st.Status)
 }
 
-// members returns, per client id, the number of partitions of the source topic
-// assigned to the group's members (a member with none is listed with 0).
-func (e *env) members() map[string]int {
+// members returns, per client id, the partitions of the source topic assigned
+// to the group's members (a member without any is listed too), or nil
+// while the group is not stable.
+func (e *env) members() map[string][]int32 {
 	e.t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
@@ -516,16 +517,17 @@ func (e *env) members() map[string]int {
 	if !ok || g.Err != nil || g.State != "Stable" {
 		return nil
 	}
-	out := map[string]int{}
+	out := map[string][]int32{}
 	for _, m := range g.Members {
-		out[m.ClientID] += 0
+		parts := out[m.ClientID]
 		if a, ok := m.Assigned.AsConsumer(); ok {
 			for _, t := range a.Topics {
 				if t.Topic == e.topic {
-					out[m.ClientID] += len(t.Partitions)
+					parts = append(parts, t.Partitions...)
 				}
 			}
 		}
+		out[m.ClientID] = parts
 	}
 	return out
 }

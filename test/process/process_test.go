@@ -16,7 +16,9 @@ import (
 // email's last value. Re-deliveries of what the first process sent but did not
 // commit are expected; upserts are idempotent.
 func TestCrashAndRestart(t *testing.T) {
-	e := newEnv(t, 4, zohosim.Options{Latency: 50 * time.Millisecond})
+	// 100ms per call, 10 records per call, 2 calls in flight: delivering the
+	// first 300 events takes over a second, so the kill lands mid-stream.
+	e := newEnv(t, 4, zohosim.Options{Latency: 100 * time.Millisecond})
 	s := &stream{users: 50}
 	e.produce(s.take(300))
 
@@ -54,7 +56,7 @@ func TestRebalanceThreeProcesses(t *testing.T) {
 	e.start("member-a", pc)
 	b := e.start("member-b", pc)
 
-	const rounds, perRound = 40, 50
+	const rounds, perRound, burst = 40, 50, 200
 	for r := range rounds {
 		e.produce(s.take(perRound))
 		switch r {
@@ -64,12 +66,25 @@ func TestRebalanceThreeProcesses(t *testing.T) {
 			})
 			e.start("member-c", pc)
 		case 25:
+			var group map[string][]int32
 			e.eventually(60*time.Second, "all three members own partitions", func() bool {
-				m := e.members()
-				return len(m) == 3 && m["member-a"] > 0 && m["member-b"] > 0 && m["member-c"] > 0
+				group = e.members()
+				return len(group) == 3 && len(group["member-a"]) > 0 && len(group["member-b"]) > 0 && len(group["member-c"]) > 0
 			})
-			t.Logf("group before the kill: %v", e.members())
+			// A burst, so that member-b has work when it is killed: the kill
+			// comes as soon as Zoho starts receiving the burst.
+			before := e.sim.Stats().RecordsReceived
+			e.produce(s.take(burst))
+			e.eventually(60*time.Second, "Zoho receives the burst", func() bool {
+				return e.sim.Stats().RecordsReceived > before
+			})
+			ends, committed := e.endOffsets(e.topic), e.committed()
+			var left int64
+			for _, p := range group["member-b"] {
+				left += ends[p] - committed[p]
+			}
 			e.kill(b)
+			t.Logf("killed member-b (partitions %v) with %d of its events uncommitted; group was %v", group["member-b"], left, group)
 		}
 		e.checkAlive()
 		time.Sleep(50 * time.Millisecond) // pacing, not an assertion: events keep arriving during the rebalances

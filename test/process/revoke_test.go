@@ -47,7 +47,7 @@ func TestRevokeAfterGraceKeepsOrder(t *testing.T) {
 	e.start("owner-b", pc)
 	e.eventually(30*time.Second, "owner-b owns partitions", func() bool {
 		m := e.members()
-		return m["owner-a"] > 0 && m["owner-b"] > 0
+		return len(m["owner-a"]) > 0 && len(m["owner-b"]) > 0
 	})
 	t.Logf("group: %v", e.members())
 	e.produce(s.take(40)) // seq 1 for every email
