@@ -1,16 +1,11 @@
 package process_test
 
 import (
-	"os"
 	"testing"
 	"time"
 
 	"github.com/zohosink/zohosink/zohoapi/zohosim"
 )
-
-// EnvKnownIssues names an environment variable that, set to "1", runs the
-// tests of known, not yet fixed issues (they are skipped otherwise).
-const EnvKnownIssues = "ZOHOSINK_TEST_KNOWN_ISSUES"
 
 // TestRevokeAfterGraceKeepsOrder: a process whose upsert call hangs loses half
 // of its partitions to a second process that joins; the revocation's grace
@@ -18,16 +13,9 @@ const EnvKnownIssues = "ZOHOSINK_TEST_KNOWN_ISSUES"
 // partitions' events, old and new; then the old owner's call times out. The
 // final state must still be each email's last value.
 //
-// Known issue (fails today): pipeline.send filters out records of forgotten
-// partitions once, before the first attempt, but deliver retries the same
-// batch until it succeeds; revoked (after its grace) and lost forget the
-// partitions without stopping those deliveries. The old owner's retry then
-// re-sends the older values of the moved partitions after the new owner
-// delivered and committed newer ones, and Zoho keeps the older value.
+// The old owner's retry must not re-send the moved partitions' older values:
+// pipeline.deliver drops records of forgotten partitions before every attempt.
 func TestRevokeAfterGraceKeepsOrder(t *testing.T) {
-	if os.Getenv(EnvKnownIssues) != "1" {
-		t.Skipf("known issue: a batch of revoked partitions is retried after the revocation's grace and overwrites the new owner's newer values (set %s=1 to run)", EnvKnownIssues)
-	}
 	e := newEnv(t, 4, zohosim.Options{})
 	t.Cleanup(func() {
 		if t.Failed() {
