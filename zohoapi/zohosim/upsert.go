@@ -11,6 +11,8 @@ import (
 	"strings"
 	"time"
 	"unicode/utf8"
+
+	"github.com/tidwall/gjson"
 )
 
 // Upsert Records, POST {api}/crm/v8/{module}/upsert (Zoho "Upsert Records" v8).
@@ -501,30 +503,26 @@ func (m *module) set(r *record, keys []string, vals map[string]any) {
 }
 
 // parseObject decodes a JSON object keeping the order of its keys (so errors
-// come in input order). A repeated key keeps its last value.
+// come in input order). A repeated key keeps its last value. Values decode as
+// encoding/json would into any (numbers as float64).
 func parseObject(raw json.RawMessage) ([]string, map[string]any, bool) {
-	dec := json.NewDecoder(bytes.NewReader(raw))
-	tok, err := dec.Token()
-	if err != nil || tok != json.Delim('{') {
+	if !gjson.ValidBytes(raw) {
+		return nil, nil, false
+	}
+	obj := gjson.ParseBytes(raw)
+	if !obj.IsObject() {
 		return nil, nil, false
 	}
 	var keys []string
 	vals := map[string]any{}
-	for dec.More() {
-		tok, err := dec.Token()
-		if err != nil {
-			return nil, nil, false
+	obj.ForEach(func(k, v gjson.Result) bool {
+		key := k.String()
+		if _, dup := vals[key]; !dup {
+			keys = append(keys, key)
 		}
-		k := tok.(string)
-		var v any
-		if err := dec.Decode(&v); err != nil {
-			return nil, nil, false
-		}
-		if _, dup := vals[k]; !dup {
-			keys = append(keys, k)
-		}
-		vals[k] = v
-	}
+		vals[key] = v.Value()
+		return true
+	})
 	return keys, vals, true
 }
 
