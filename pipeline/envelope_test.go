@@ -1,0 +1,176 @@
+package pipeline
+
+import (
+	"reflect"
+	"strings"
+	"testing"
+)
+
+// These tests pin how the envelope's objects are read in corner cases that
+// real producers do hit (duplicate keys, escapes, pretty-printed JSON, deep
+// nesting), so that the reading code can be changed without changing what
+// a record maps to.
+
+// consented wraps traits, context.traits and properties members into a
+// consented identify event.
+func consented(traits, ctxTraits, props string) []byte {
+	v := `{"type":"identify"`
+	if traits != "" {
+		v += `,"traits":` + traits
+	}
+	if props != "" {
+		v += `,"properties":` + props
+	}
+	v += `,"context":{"consent":{"canonical":["marketing"]}`
+	if ctxTraits != "" {
+		v += `,"traits":` + ctxTraits
+	}
+	return []byte(v + `}}`)
+}
+
+// nested returns inner wrapped in depth JSON arrays.
+func nested(depth int, inner string) string {
+	return strings.Repeat("[", depth) + inner + strings.Repeat("]", depth)
+}
+
+func TestMapObjectReading(t *testing.T) {
+	m, err := NewMapper(MapperConfig{
+		ConsentRequired: []string{"marketing"},
+		Fields: []FieldMapping{
+			{From: "traits.address.city", To: "City"},
+			{From: "properties.plan", To: "Plan"},
+			{From: "context.traits.opt_in", To: "Opt_In"},
+		},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	const a = `"email":"a@example.com"`
+	tests := []struct {
+		name  string
+		value []byte
+		want  map[string]any // nil: rejected with code
+		code  string
+	}{
+		// Inside traits, context.traits and properties a repeated key means
+		// its last occurrence, even when that one is empty.
+		{"repeated trait key: last wins", consented(`{"email":"a@example.com","email":"b@example.com"}`, "", ""),
+			map[string]any{"Email": "b@example.com"}, ""},
+		{"repeated trait key: last wins even if empty", consented(`{"email":"a@example.com","email":""}`, "", ""),
+			nil, CodeMissingEmail},
+		{"repeated trait key: last empty, other spelling usable", consented(`{"email":"a@example.com","email":"","Email":"c@example.com"}`, "", ""),
+			map[string]any{"Email": "c@example.com"}, ""},
+		{"repeated company name", consented(`{`+a+`,"company":{"name":"Old","name":"New"}}`, "", ""),
+			map[string]any{"Email": "a@example.com", "Company": "New"}, ""},
+		{"repeated property", consented(`{`+a+`}`, "", `{"plan":"free","plan":"pro"}`),
+			map[string]any{"Email": "a@example.com", "Plan": "pro"}, ""},
+		{"repeated context trait", consented(``, `{`+a+`,"opt_in":true,"opt_in":false}`, ""),
+			map[string]any{"Email": "a@example.com", "Opt_In": false}, ""},
+		// Top-level members: the first occurrence counts.
+		{"repeated traits member: first wins", []byte(`{"type":"identify","traits":{"email":"a@example.com"},"traits":{"email":"b@example.com"},"context":{"consent":{"canonical":["marketing"]}}}`),
+			map[string]any{"Email": "a@example.com"}, ""},
+		{"repeated context.traits member: first wins", []byte(`{"type":"identify","context":{"traits":{"email":"a@example.com"},"traits":{"email":"b@example.com"},"consent":{"canonical":["marketing"]}}}`),
+			map[string]any{"Email": "a@example.com"}, ""},
+		// Keys are compared unescaped; over-long keys never match.
+		{"escaped key", consented(`{"e\u006dail":"a@example.com","first\u005fname":"Ann"}`, "", ""),
+			map[string]any{"Email": "a@example.com", "First_Name": "Ann"}, ""},
+		{"escaped and plain spelling of one key: last wins", consented(`{"email":"a@example.com","e\u006dail":"b@example.com"}`, "", ""),
+			map[string]any{"Email": "b@example.com"}, ""},
+		{"key of 128 bytes matches", consented(`{"e`+strings.Repeat("_", 123)+`mail":"a@example.com"}`, "", ""),
+			map[string]any{"Email": "a@example.com"}, ""},
+		{"key over 128 bytes never matches", consented(`{"e`+strings.Repeat("_", 124)+`mail":"a@example.com"}`, "", ""),
+			nil, CodeMissingEmail},
+		{"escaped key of 128 bytes unescaped matches", consented(`{"\u0065`+strings.Repeat("_", 123)+`mail":"a@example.com"}`, "", ""),
+			map[string]any{"Email": "a@example.com"}, ""},
+		// Values.
+		{"escaped values", consented(`{"email":"a\u0040example.com","firstName":"J\u00e9r\u00f4me \"Jo\"","lastName":"\ud83d\ude00\t"}`, "", ""),
+			map[string]any{"Email": "a@example.com", "First_Name": `Jérôme "Jo"`, "Last_Name": "😀"}, ""},
+		{"lone surrogate becomes U+FFFD", consented(`{`+a+`,"firstName":"x\ud800"}`, "", ""),
+			map[string]any{"Email": "a@example.com", "First_Name": "x\uFFFD"}, ""},
+		{"invalid UTF-8 becomes U+FFFD", consented(`{`+a+`,"firstName":"x`+"\xff"+`y"}`, "", ""),
+			map[string]any{"Email": "a@example.com", "First_Name": "x\uFFFDy"}, ""},
+		{"unicode white space trimmed", consented(`{`+a+`,"firstName":"\u00a0Ann\u2003"}`, "", ""),
+			map[string]any{"Email": "a@example.com", "First_Name": "Ann"}, ""},
+		{"pretty-printed", []byte("{\n  \"type\" : \"identify\" ,\n  \"traits\" : {\n    \"email\" : \"a@example.com\" ,\n    \"company\" : { \"name\" : \" Acme \" } ,\n    \"phone\" : 12 \n  } ,\n  \"context\" : { \"consent\" : { \"canonical\" : [ \"marketing\" ] } }\n}\n"),
+			map[string]any{"Email": "a@example.com", "Company": "Acme", "Phone": "12"}, ""},
+		// Company: spellings in preference order; an object without a name
+		// is skipped, a text after it is used; traits before context.traits.
+		{"company object without name, then a text spelling", consented(`{`+a+`,"company":{"id":1},"Company":"Acme"}`, "", ""),
+			map[string]any{"Email": "a@example.com", "Company": "Acme"}, ""},
+		{"company object without name, then context.traits", consented(`{`+a+`,"company":{"id":1}}`, `{"company":{"Name":"Ctx"}}`, ""),
+			map[string]any{"Email": "a@example.com", "Company": "Ctx"}, ""},
+		{"company empty object", consented(`{`+a+`,"company":{}}`, `{"company":"Ctx"}`, ""),
+			map[string]any{"Email": "a@example.com", "Company": "Ctx"}, ""},
+		// Configured nested paths: every matching spelling, in preference
+		// order, until one yields a usable value.
+		{"nested path: preferred spelling unusable, next one used", consented(`{`+a+`,"ADDRESS":{"city":"Bergen"},"address":{"city":""}}`, "", ""),
+			map[string]any{"Email": "a@example.com", "City": "Bergen"}, ""},
+		{"nested path through a non-object", consented(`{`+a+`,"address":"Oslo","Address":{"City":"Bergen"}}`, "", ""),
+			map[string]any{"Email": "a@example.com", "City": "Bergen"}, ""},
+		{"nested path falls back to context.traits", consented(`{`+a+`,"address":{"city":null}}`, `{"address":{"city":"Oslo"}}`, ""),
+			map[string]any{"Email": "a@example.com", "City": "Oslo"}, ""},
+		{"configured number and boolean", consented(`{`+a+`}`, `{"opt_in":true}`, `{"plan":1e2}`),
+			map[string]any{"Email": "a@example.com", "Plan": "100", "Opt_In": true}, ""},
+		// Nesting: traits, context.traits and properties are objects of at
+		// most 10000 levels (encoding/json's limit), counted from the
+		// object itself; other members are never decoded.
+		{"traits 10000 levels deep", consented(`{`+a+`,"x":`+nested(9999, "1")+`}`, "", ""),
+			map[string]any{"Email": "a@example.com"}, ""},
+		{"traits 10001 levels deep", consented(`{`+a+`,"x":`+nested(10000, "1")+`}`, "", ""),
+			nil, CodeDecodeError},
+		{"context.traits 10001 levels deep", consented(`{`+a+`}`, `{"x":`+nested(10000, "1")+`}`, ""),
+			nil, CodeDecodeError},
+		{"properties 10001 levels deep", consented(`{`+a+`}`, "", `{"x":`+nested(10000, "{}")+`}`),
+			nil, CodeDecodeError},
+		{"deep strings do not count", consented(`{`+a+`,"x":"`+strings.Repeat("[{", 10001)+`"}`, "", ""),
+			map[string]any{"Email": "a@example.com"}, ""},
+		{"traits a deep array, not an object", consented(nested(10001, "1"), "", ""),
+			nil, CodeMissingEmail},
+		{"deep context member other than traits", []byte(`{"type":"identify","traits":{` + a + `},"context":{"page":` + nested(20000, "1") + `,"consent":{"canonical":["marketing"]}}}`),
+			map[string]any{"Email": "a@example.com"}, ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got := m.Map(tt.value)
+			if tt.want == nil {
+				if got.Outcome != OutcomeReject || got.Reject.Code != tt.code {
+					t.Fatalf("got %s %q %q, want reject %s", got.Outcome, got.Drop, got.Reject.Code, tt.code)
+				}
+				return
+			}
+			if got.Outcome != OutcomeDeliver {
+				t.Fatalf("got %s %q %q (%s)", got.Outcome, got.Drop, got.Reject.Code, got.Reject.Message)
+			}
+			if !reflect.DeepEqual(got.Record, tt.want) {
+				t.Errorf("record\n got  %#v\n want %#v", got.Record, tt.want)
+			}
+		})
+	}
+}
+
+func TestMapRecordDoesNotAliasValue(t *testing.T) {
+	// Every string of a delivered Mapped must survive the value's buffer
+	// being reused (Kafka clients reuse fetch buffers).
+	m, err := NewMapper(MapperConfig{
+		ConsentRequired: []string{"marketing"},
+		Fields:          []FieldMapping{{From: "properties.plan", To: "Plan"}, {From: "traits.address.city", To: "City"}},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	v := []byte(`{"type":"track","event":"Lead Generated","properties":{"source":"Web","form_name":"Demo","plan":" pro "},` +
+		`"traits":{"email":"a@example.com","address":{"city":"Oslo"}},` +
+		`"context":{"traits":{"firstName":"Ann","lastName":"Lee","phone":"1","company":{"name":"Acme"}},"consent":{"canonical":["marketing"]}}}`)
+	got := m.Map(v)
+	want := map[string]any{"Email": "a@example.com", "First_Name": "Ann", "Last_Name": "Lee", "Phone": "1", "Company": "Acme",
+		"Lead_Source": "Web", "Description": "Demo", "Plan": "pro", "City": "Oslo"}
+	if !reflect.DeepEqual(got.Record, want) {
+		t.Fatalf("record %v, want %v", got.Record, want)
+	}
+	for i := range v {
+		v[i] = 'x'
+	}
+	if !reflect.DeepEqual(got.Record, want) || got.Key != "a@example.com" || got.Event != "lead_generated" {
+		t.Fatalf("record changed with the value: %v %q %q", got.Record, got.Key, got.Event)
+	}
+}
