@@ -318,7 +318,7 @@ func (f *firstFetch) since() time.Duration {
 }
 
 // benchZohoClient is a zohoapi client for sim built as cmd/consumer builds it
-// (an http.Client with the default transport's settings), on its own transport
+// (zohoapi.NewClient's transport settings), on its own transport
 // so that closing it leaves no idle connection behind.
 func benchZohoClient(tb testing.TB, sim *zohosim.Server) (*zohoapi.Client, func()) {
 	tb.Helper()
@@ -327,6 +327,7 @@ func benchZohoClient(tb testing.TB, sim *zohosim.Server) (*zohoapi.Client, func(
 		tb.Fatal(err)
 	}
 	tr := http.DefaultTransport.(*http.Transport).Clone()
+	tr.MaxIdleConnsPerHost = 64 // as zohoapi.NewClient's own transport
 	hc := &http.Client{Transport: tr, Timeout: 30 * time.Second}
 	ts := zohoapi.NewTokenSource(zohoapi.TokenSourceOptions{
 		Endpoints:   eps,

@@ -3,6 +3,8 @@ package pipeline
 import (
 	"context"
 	"errors"
+	"runtime"
+	"sync"
 	"time"
 
 	"github.com/twmb/franz-go/pkg/kgo"
@@ -18,6 +20,7 @@ import (
 // BlockRebalanceOnPoll lets run only between polls): a full pipeline stops
 // fetching instead of buffering without limit.
 func (p *Pipeline) pollLoop(ctx context.Context) {
+	var polled []polledRecord // reused across polls
 	for {
 		room, ok := p.waitForRoom(ctx)
 		if !ok {
@@ -33,8 +36,7 @@ func (p *Pipeline) pollLoop(ctx context.Context) {
 				p.log.Warn("fetch error", zap.String("topic", topic), zap.Int32("partition", partition), zap.Error(err))
 			}
 		})
-		var rejects []dlq.Record
-		var rejectSources []source
+		polled = polled[:0]
 		fetches.EachPartition(func(fp kgo.FetchTopicPartition) {
 			part := p.offsets.partition(fp.Topic, fp.Partition)
 			if part == nil {
@@ -42,17 +44,63 @@ func (p *Pipeline) pollLoop(ctx context.Context) {
 			}
 			part.setHighWatermark(fp.HighWatermark)
 			for _, r := range fp.Records {
-				if d := p.process(ctx, part, r); d != nil {
-					rejects = append(rejects, *d)
-					rejectSources = append(rejectSources, source{part, r})
-				}
+				polled = append(polled, polledRecord{part: part, rec: r})
 			}
 		})
+		p.mapAll(polled)
+		p.m.consumed.Add(int64(len(polled)))
+		var rejects []dlq.Record
+		var rejectSources []source
+		var dropped [dropReasons]int64
+		for i := range polled {
+			if d := p.process(ctx, &polled[i], &dropped); d != nil {
+				rejects = append(rejects, *d)
+				rejectSources = append(rejectSources, source{polled[i].part, polled[i].rec})
+			}
+		}
+		p.m.addDropped(dropped)
 		if len(rejects) > 0 {
 			p.deadLetterAsync(rejects, rejectSources)
 		}
+		clear(polled) // the records now belong to the batcher and the dead-letter writer
 		p.cl.AllowRebalance()
 	}
+}
+
+// polledRecord is one record of a poll, with its partition assignment and the
+// mapper's decision.
+type polledRecord struct {
+	part *partitionOffsets
+	rec  *kgo.Record
+	m    Mapped
+}
+
+// mapWorkerMin is the fewest records worth a mapping goroutine of their own.
+const mapWorkerMin = 64
+
+// mapAll maps the records of a poll, on every core when the poll is large
+// enough: mapping is the poll loop's main cost, and the Mapper is safe for
+// concurrent use. Order does not matter here; the records are handed on in
+// fetch order afterwards.
+func (p *Pipeline) mapAll(polled []polledRecord) {
+	workers := min(runtime.GOMAXPROCS(0), len(polled)/mapWorkerMin)
+	if workers <= 1 {
+		for i := range polled {
+			polled[i].m = p.mapper.Map(polled[i].rec.Value)
+		}
+		return
+	}
+	var wg sync.WaitGroup
+	chunk := (len(polled) + workers - 1) / workers
+	for start := 0; start < len(polled); start += chunk {
+		part := polled[start:min(start+chunk, len(polled))]
+		wg.Go(func() {
+			for i := range part {
+				part[i].m = p.mapper.Map(part[i].rec.Value)
+			}
+		})
+	}
+	wg.Wait()
 }
 
 // waitForRoom returns how many records the next poll may take: the room left
@@ -72,15 +120,15 @@ func (p *Pipeline) waitForRoom(ctx context.Context) (int, bool) {
 	}
 }
 
-// process decides one record: dropped records are done at once, usable ones go
-// to the batcher, and the others come back as dead-letter records to write.
-func (p *Pipeline) process(ctx context.Context, part *partitionOffsets, r *kgo.Record) *dlq.Record {
-	p.m.consumed.Add(1)
-	m := p.mapper.Map(r.Value)
+// process hands on one mapped record: dropped records are done at once (and
+// counted in dropped), usable ones go to the batcher, and the others come back
+// as dead-letter records to write.
+func (p *Pipeline) process(ctx context.Context, pr *polledRecord, dropped *[dropReasons]int64) *dlq.Record {
+	part, r, m := pr.part, pr.rec, &pr.m
 	switch m.Outcome {
 	case OutcomeDrop:
 		if part.trackDone(r) {
-			p.m.addDropped(string(m.Drop), 1)
+			dropped[dropIndex(m.Drop)]++
 		}
 		return nil
 	case OutcomeReject:

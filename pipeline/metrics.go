@@ -108,10 +108,31 @@ func newMetrics() *metrics {
 	}
 }
 
-func (m *metrics) addDropped(reason string, n int64) {
+// dropReasonList orders the drop reasons for the per-poll counters.
+var dropReasonList = [...]DropReason{DropTombstone, DropNotCRM, DropNoConsent}
+
+// dropReasons is the number of drop reasons.
+const dropReasons = len(dropReasonList)
+
+// dropIndex is the position of r in dropReasonList.
+func dropIndex(r DropReason) int {
+	for i, x := range dropReasonList {
+		if x == r {
+			return i
+		}
+	}
+	panic("pipeline: unknown drop reason " + string(r))
+}
+
+// addDropped adds one poll's drop counts, indexed like dropReasonList.
+func (m *metrics) addDropped(counts [dropReasons]int64) {
 	m.mu.Lock()
-	m.dropped[reason] += n
-	m.mu.Unlock()
+	defer m.mu.Unlock()
+	for i, n := range counts {
+		if n > 0 {
+			m.dropped[string(dropReasonList[i])] += n
+		}
+	}
 }
 
 func (m *metrics) addDeadLettered(code string, n int64) {
