@@ -10,13 +10,13 @@ package pipeline
 //  2. For CRM events only: the whole value is validated (gjson.Valid, no
 //     allocation), `traits`, `properties` and `context` are located in one
 //     pass, `context.consent` is read (still with gjson), and only for
-//     consented events are `traits`, `context.traits` and `properties` decoded
-//     with encoding/json (into objects whose member values stay raw JSON until
-//     the mapping reads them: numbers keep their exact literal, and members
-//     the preset does not use are never converted).
+//     consented events are `traits`, `context.traits` and `properties` read:
+//     in place, without decoding them (see envelopeBody), converting only the
+//     members the preset and the configured mappings ask for. Member values
+//     stay raw JSON until the mapping converts one (numbers keep their exact
+//     literal), and the record's texts are copied out in one allocation.
 
 import (
-	"bytes"
 	"encoding/json"
 	"strings"
 	"unicode"
@@ -55,7 +55,7 @@ const maxFoldedName = 128
 
 // view returns value as a string without copying it. The string must not
 // outlive the call that received value; everything kept past Map is copied
-// (encoding/json copies what it decodes).
+// (see buildRecord).
 func view(value []byte) string {
 	if len(value) == 0 {
 		return ""
@@ -288,70 +288,205 @@ func consentGranted(context string, required []string) bool {
 	return true
 }
 
-// object is a decoded JSON object whose member values are kept raw: each is
-// converted only if the mapping reads it (see textOf).
-type object = map[string]json.RawMessage
-
-// envelopeBody is the part of a CRM event that mapping uses, decoded.
-// Objects are nil when absent, null or not JSON objects.
+// envelopeBody is the part of a CRM event that mapping uses: the raw JSON of
+// traits, context.traits and properties, pointing into the record value.
+// Each is empty when absent, null or not a JSON object.
+//
+// The objects are read in place (see forEachMember) rather than decoded,
+// with the semantics encoding/json would give them when decoded into a
+// map[string]json.RawMessage, which is what this package did before and what
+// its tests pin: keys are compared unescaped (invalid UTF-8 and lone
+// surrogates read as U+FFFD), a repeated key means its last occurrence, and
+// an object nested more than maxNestingDepth levels deep is undecodable.
 type envelopeBody struct {
-	traits        object
-	contextTraits object
-	properties    object
+	traits, contextTraits, properties string
 }
 
-// decodeBody decodes traits, context.traits and properties of a value that
-// gjson.Valid accepted. Members that are not objects are treated as absent.
-func decodeBody(p envelopeParts) (envelopeBody, error) {
+// bodyOf locates traits, context.traits and properties. context.traits is
+// the first `traits` member of context, as gjson.Get finds it.
+func bodyOf(p envelopeParts) envelopeBody {
 	var b envelopeBody
-	var err error
-	if b.traits, err = decodeObject(p.traits); err != nil {
-		return b, err
-	}
+	b.traits = objectRaw(p.traits)
 	if strings.HasPrefix(p.context, "{") {
-		if b.contextTraits, err = decodeObject(gjson.Get(p.context, "traits").Raw); err != nil {
-			return b, err
+		b.contextTraits = objectRaw(gjson.Get(p.context, "traits").Raw)
+	}
+	b.properties = objectRaw(p.properties)
+	return b
+}
+
+// objectRaw returns raw if it is a JSON object, "" otherwise.
+func objectRaw(raw string) string {
+	if len(raw) == 0 || raw[0] != '{' {
+		return ""
+	}
+	return raw
+}
+
+// decodable reports whether encoding/json would decode all three objects.
+// The value passed gjson.Valid, whose grammar is that of encoding/json; the
+// one thing encoding/json refuses on top is nesting deeper than
+// maxNestingDepth.
+func (b envelopeBody) decodable() bool {
+	return !tooDeep(b.traits) && !tooDeep(b.contextTraits) && !tooDeep(b.properties)
+}
+
+// maxNestingDepth is encoding/json's limit on nested objects and arrays
+// (counting the outermost one): deeper input is a syntax error.
+const maxNestingDepth = 10000
+
+// tooDeep reports whether the valid JSON raw nests objects and arrays more
+// than maxNestingDepth levels deep.
+func tooDeep(raw string) bool {
+	if len(raw) <= 2*maxNestingDepth {
+		return false // every level takes two bytes: too short to be too deep
+	}
+	depth := 0
+	for i := 0; i < len(raw); i++ {
+		switch raw[i] {
+		case '"':
+			i = stringEnd(raw, i) - 1
+		case '{', '[':
+			depth++
+			if depth > maxNestingDepth {
+				return true
+			}
+		case '}', ']':
+			depth--
 		}
 	}
-	if b.properties, err = decodeObject(p.properties); err != nil {
-		return b, err
-	}
-	return b, nil
+	return false
 }
 
-// decodeObject decodes raw with encoding/json if it is a JSON object; nil
-// otherwise. The result does not alias raw (encoding/json copies
-// RawMessage values), so raw may point into the record value.
-func decodeObject(raw string) (object, error) {
-	if len(raw) == 0 || raw[0] != '{' {
-		return nil, nil
+// The functions below walk JSON that gjson.Valid accepted; on other input
+// they return garbage but never panic or loop forever.
+
+// forEachMember calls fn with each member of the JSON object obj, in order:
+// key is the raw key with its quotes (see keyText), raw the value's JSON.
+// Both point into obj. It stops when fn returns false.
+func forEachMember(obj string, fn func(key, raw string) bool) {
+	if len(obj) == 0 || obj[0] != '{' {
+		return
 	}
-	var o object
-	if err := json.Unmarshal(unsafe.Slice(unsafe.StringData(raw), len(raw)), &o); err != nil {
-		return nil, err
+	i := 1
+	for {
+		i = skipSpace(obj, i)
+		if i >= len(obj) || obj[i] != '"' {
+			return // '}'
+		}
+		kEnd := stringEnd(obj, i)
+		key := obj[i:kEnd]
+		i = skipSpace(obj, kEnd) + 1 // ':'
+		i = skipSpace(obj, i)
+		vEnd := valueEnd(obj, i)
+		if !fn(key, obj[i:vEnd]) {
+			return
+		}
+		i = skipSpace(obj, vEnd)
+		if i < len(obj) && obj[i] == ',' {
+			i++
+		}
 	}
-	return o, nil
+}
+
+// skipSpace returns the index of the first byte at or after i that is not
+// JSON white space.
+func skipSpace(s string, i int) int {
+	for i < len(s) {
+		switch s[i] {
+		case ' ', '\t', '\n', '\r':
+			i++
+			continue
+		}
+		break
+	}
+	return i
+}
+
+// stringEnd returns the index just after the string starting at s[i] == '"'.
+func stringEnd(s string, i int) int {
+	for i++; i < len(s); i++ {
+		switch s[i] {
+		case '\\':
+			i++ // the escaped byte (for \uXXXX the hex digits are plain bytes)
+		case '"':
+			return i + 1
+		}
+	}
+	return len(s)
+}
+
+// valueEnd returns the index just after the JSON value starting at s[i].
+func valueEnd(s string, i int) int {
+	if i >= len(s) {
+		return len(s)
+	}
+	switch s[i] {
+	case '"':
+		return stringEnd(s, i)
+	case '{', '[':
+		depth := 0
+		for ; i < len(s); i++ {
+			switch s[i] {
+			case '"':
+				i = stringEnd(s, i) - 1
+			case '{', '[':
+				depth++
+			case '}', ']':
+				depth--
+				if depth == 0 {
+					return i + 1
+				}
+			}
+		}
+		return len(s)
+	}
+	// A number, true, false or null: up to the next delimiter.
+	for ; i < len(s); i++ {
+		switch s[i] {
+		case ',', '}', ']', ' ', '\t', '\n', '\r':
+			return i
+		}
+	}
+	return i
+}
+
+// plainText reports whether the body of a JSON string (without its quotes)
+// is its own value: no escapes and valid UTF-8.
+func plainText(body string) bool {
+	return strings.IndexByte(body, '\\') < 0 && utf8.ValidString(body)
+}
+
+// unquote returns the value of the JSON string literal quoted, as
+// encoding/json decodes it (escapes resolved; invalid UTF-8 and lone
+// surrogates become U+FFFD). The result is a view into quoted when the
+// literal is plain (see plainText), a new string otherwise.
+func unquote(quoted string) string {
+	if len(quoted) < 2 {
+		return ""
+	}
+	if body := quoted[1 : len(quoted)-1]; plainText(body) {
+		return body
+	}
+	var s string
+	if json.Unmarshal(unsafe.Slice(unsafe.StringData(quoted), len(quoted)), &s) != nil {
+		return ""
+	}
+	return s
 }
 
 // textOf converts a raw JSON value for a text field: strings trimmed,
 // numbers as their exact decimal string (no exponent, no trailing ".0").
-// Booleans, arrays, objects and null give "" (not mapped).
-func textOf(raw json.RawMessage) string {
+// Booleans, arrays, objects and null give "" (not mapped). The result may be
+// a view into raw: copy it before keeping it past Map.
+func textOf(raw string) string {
 	if len(raw) == 0 {
 		return ""
 	}
 	switch c := raw[0]; {
 	case c == '"':
-		if body := raw[1 : len(raw)-1]; bytes.IndexByte(body, '\\') < 0 && utf8.Valid(body) {
-			return strings.TrimSpace(string(body))
-		}
-		var s string
-		if json.Unmarshal(raw, &s) != nil {
-			return ""
-		}
-		return strings.TrimSpace(s)
+		return strings.TrimSpace(unquote(raw))
 	case c == '-' || ('0' <= c && c <= '9'):
-		if d, ok := decimalString(string(raw)); ok {
+		if d, ok := decimalString(raw); ok {
 			return d
 		}
 	}
@@ -359,24 +494,12 @@ func textOf(raw json.RawMessage) string {
 }
 
 // boolOf returns the value of a raw JSON boolean.
-func boolOf(raw json.RawMessage) (value, ok bool) {
-	switch string(raw) {
+func boolOf(raw string) (value, ok bool) {
+	switch raw {
 	case "true":
 		return true, true
 	case "false":
 		return false, true
 	}
 	return false, false
-}
-
-// objectOf decodes a raw JSON object; nil if raw is not one.
-func objectOf(raw json.RawMessage) object {
-	if len(raw) == 0 || raw[0] != '{' {
-		return nil
-	}
-	var o object
-	if json.Unmarshal(raw, &o) != nil {
-		return nil
-	}
-	return o
 }

@@ -12,7 +12,9 @@ package pipeline
 //	  (nothing says what it is: invalid JSON  → reject DECODE_ERROR, else drop not_crm_event)
 //	CRM event but the value is not valid JSON → reject DECODE_ERROR
 //	required consent not granted              → drop no_consent      (gjson, no decode)
-//	traits/context.traits/properties decoded  (encoding/json)
+//	traits/context.traits/properties nested
+//	  deeper than encoding/json accepts       → reject DECODE_ERROR
+//	traits/context.traits/properties read     (in place, see envelopeBody)
 //	no usable email in the traits             → reject MISSING_EMAIL
 //	email over 100 characters or malformed    → reject INVALID_DATA (field Email)
 //	otherwise                                 → deliver
@@ -29,7 +31,6 @@ package pipeline
 import (
 	"errors"
 	"fmt"
-	"sort"
 	"strings"
 	"unicode"
 	"unicode/utf8"
@@ -199,6 +200,7 @@ type Mapper struct {
 type fieldRule struct {
 	source fieldSource
 	path   []string // trait/property path segments, as configured
+	folded []string // path segments folded (foldName), for matching keys
 	to     string
 }
 
@@ -279,9 +281,11 @@ func parseFieldMapping(f FieldMapping) (fieldRule, error) {
 	}
 	r.path = strings.Split(rest, ".")
 	for _, seg := range r.path {
-		if foldName(seg) == "" {
+		folded := foldName(seg)
+		if folded == "" {
 			return r, fmt.Errorf("from %q has an empty key", f.From)
 		}
+		r.folded = append(r.folded, folded)
 	}
 	r.to = strings.TrimSpace(f.To)
 	if r.to == "" {
@@ -328,8 +332,8 @@ func (m *Mapper) Map(value []byte) Mapped {
 	if !consentGranted(parts.context, m.consent) {
 		return Mapped{Outcome: OutcomeDrop, Drop: DropNoConsent, Event: label}
 	}
-	body, err := decodeBody(parts)
-	if err != nil {
+	body := bodyOf(parts)
+	if !body.decodable() {
 		r := decodeError("traits, context.traits or properties cannot be decoded")
 		r.Event = label
 		return r
@@ -368,8 +372,10 @@ func (m *Mapper) crmEvent(h envelopeHead) (string, bool) {
 // mapCRM builds the Zoho record of a consented CRM event.
 func (m *Mapper) mapCRM(label string, b envelopeBody) Mapped {
 	// Identity traits: context.traits first, then traits on top (per field:
-	// a usable value in traits wins).
-	top, base := indexKeys(b.traits), indexKeys(b.contextTraits)
+	// a usable value in traits wins). The index buffers keep the usual case
+	// (one spelling per slot) off the heap.
+	var topBuf, baseBuf [numSlots]member
+	top, base := indexKeys(b.traits, topBuf[:0]), indexKeys(b.contextTraits, baseBuf[:0])
 	email := preferText(&top, &base, slotEmail)
 	if email == "" {
 		return Mapped{
@@ -386,38 +392,81 @@ func (m *Mapper) mapCRM(label string, b envelopeBody) Mapped {
 	if rej, ok := checkEmail(email); !ok {
 		return Mapped{Outcome: OutcomeReject, Event: label, Reject: rej}
 	}
-	rec := make(map[string]any, 8)
-	rec[FieldEmail] = email
+	var fieldsBuf [16]recordField
+	fields := append(fieldsBuf[:0], recordField{name: FieldEmail, text: email})
 	first := preferText(&top, &base, slotFirstName)
 	last := preferText(&top, &base, slotLastName)
 	if first == "" && last == "" {
 		first, last = splitName(preferText(&top, &base, slotName))
 	}
-	setText(rec, "First_Name", first)
-	setText(rec, "Last_Name", last)
-	setText(rec, "Phone", preferText(&top, &base, slotPhone))
+	fields = appendText(fields, "First_Name", first)
+	fields = appendText(fields, "Last_Name", last)
+	fields = appendText(fields, "Phone", preferText(&top, &base, slotPhone))
 	company := top.company()
 	if company == "" {
 		company = base.company()
 	}
-	setText(rec, "Company", company)
+	fields = appendText(fields, "Company", company)
 	if label == eventLeadGenerated {
-		props := indexKeys(b.properties)
-		setText(rec, "Lead_Source", props.text(slotSource))
-		setText(rec, "Description", props.text(slotFormName))
+		var propsBuf [numSlots]member
+		props := indexKeys(b.properties, propsBuf[:0])
+		fields = appendText(fields, "Lead_Source", props.text(slotSource))
+		fields = appendText(fields, "Description", props.text(slotFormName))
 	}
 	for _, f := range m.fields {
 		if v, ok := f.value(b); ok {
-			rec[f.to] = v
+			fields = append(fields, v)
 		}
 	}
+	rec := buildRecord(fields)
+	// Email is the first field and no configured mapping may write it
+	// (NewMapper), so this is the record's own copy of the email.
+	email = rec[FieldEmail].(string)
 	return Mapped{Outcome: OutcomeDeliver, Event: label, Key: strings.ToLower(email), Record: rec}
 }
 
-func setText(rec map[string]any, field, v string) {
-	if v != "" {
-		rec[field] = v
+// recordField is one field of a record being built. text may point into the
+// record value until buildRecord copies it.
+type recordField struct {
+	name   string
+	text   string
+	flag   bool
+	isFlag bool // the value is flag (a JSON boolean), not text
+}
+
+// appendText appends a text field unless v is empty.
+func appendText(fields []recordField, name, v string) []recordField {
+	if v == "" {
+		return fields
 	}
+	return append(fields, recordField{name: name, text: v})
+}
+
+// buildRecord returns the record of fields; a later field overrides an
+// earlier one of the same name. The texts are copied into one new string
+// (one allocation instead of one per field) so that the record never shares
+// memory with the record value, whose buffer the Kafka client reuses.
+func buildRecord(fields []recordField) map[string]any {
+	size := 0
+	for _, f := range fields {
+		size += len(f.text)
+	}
+	var sb strings.Builder
+	sb.Grow(size)
+	for _, f := range fields {
+		sb.WriteString(f.text)
+	}
+	all := sb.String()
+	rec := make(map[string]any, len(fields))
+	for _, f := range fields {
+		if f.isFlag {
+			rec[f.name] = f.flag
+			continue
+		}
+		rec[f.name] = all[:len(f.text)]
+		all = all[len(f.text):]
+	}
+	return rec
 }
 
 // slot is a trait or property key that the preset reads.
@@ -435,76 +484,142 @@ const (
 	numSlots
 )
 
-// slotKeys gives each slot's folded key and its preferred exact spelling.
-var slotKeys = [numSlots]struct{ folded, exact string }{
-	slotEmail:     {"email", "email"},
-	slotFirstName: {"firstname", "firstName"},
-	slotLastName:  {"lastname", "lastName"},
-	slotPhone:     {"phone", "phone"},
-	slotCompany:   {"company", "company"},
-	slotName:      {"name", "name"},
-	slotSource:    {"source", "source"},
-	slotFormName:  {"formname", "form_name"},
+// slotExact gives each slot's preferred exact spelling (see keyRank).
+var slotExact = [numSlots]string{
+	slotEmail:     "email",
+	slotFirstName: "firstName",
+	slotLastName:  "lastName",
+	slotPhone:     "phone",
+	slotCompany:   "company",
+	slotName:      "name",
+	slotSource:    "source",
+	slotFormName:  "form_name",
 }
 
-// keyIndex lists, per slot, the keys of one object that fold to the slot's
-// key, most preferred first (see preferKeys).
+// slotOf returns the slot whose key folds to folded.
+func slotOf(folded []byte) (slot, bool) {
+	switch string(folded) { // no allocation: the compiler compares in place
+	case "email":
+		return slotEmail, true
+	case "firstname":
+		return slotFirstName, true
+	case "lastname":
+		return slotLastName, true
+	case "phone":
+		return slotPhone, true
+	case "company":
+		return slotCompany, true
+	case "name":
+		return slotName, true
+	case "source":
+		return slotSource, true
+	case "formname":
+		return slotFormName, true
+	}
+	return 0, false
+}
+
+// member is one member of a JSON object, filed under the slot (or the
+// configured path segment) its key matches. key is the unescaped key; key
+// and raw may point into the record value.
+type member struct {
+	slot slot
+	rank int // preference of key (see keyRank)
+	key  string
+	raw  string
+}
+
+// members is a list of matched members, ordered by slot and then preference
+// (see keyRank) once sorted.
+type members []member
+
+// add files a member and returns the list. A key seen before replaces the
+// earlier occurrence's value: a repeated key means its last occurrence, as
+// when the object is decoded into a map. (It returns the list rather than
+// appending through a pointer so that a list backed by a caller's array
+// stays on the stack.)
+func (ms members) add(m member) members {
+	for i := range ms {
+		if ms[i].slot == m.slot && ms[i].key == m.key {
+			ms[i].raw = m.raw
+			return ms
+		}
+	}
+	return append(ms, m)
+}
+
+// sort orders the members by slot, then keyRank and byte order. Lists are tiny
+// (one member per slot is usual), so an insertion sort does.
+func (ms members) sort() {
+	for i := 1; i < len(ms); i++ {
+		for j := i; j > 0 && ms[j].before(ms[j-1]); j-- {
+			ms[j], ms[j-1] = ms[j-1], ms[j]
+		}
+	}
+}
+
+func (m member) before(o member) bool {
+	if m.slot != o.slot {
+		return m.slot < o.slot
+	}
+	if m.rank != o.rank {
+		return m.rank < o.rank
+	}
+	return m.key < o.key
+}
+
+// keyRank ranks a spelling of a key so that the choice among several never
+// depends on member order: the exact spelling first, then spellings equal to
+// it ignoring case, then the others (in byte order, see member.before).
+func keyRank(key, exact string) int {
+	switch {
+	case key == exact:
+		return 0
+	case strings.EqualFold(key, exact):
+		return 1
+	}
+	return 2
+}
+
+// memberKey returns the unescaped key of a member and whether it may match
+// anything: keys longer than maxFoldedName bytes never do.
+func memberKey(quoted string) (string, bool) {
+	k := unquote(quoted)
+	return k, len(k) <= maxFoldedName
+}
+
+// keyIndex lists the members of one object whose keys fold to a slot's key,
+// by slot, most preferred first.
 type keyIndex struct {
-	obj  object
-	keys [numSlots][]string
+	ms members
 }
 
-// indexKeys reads the keys of obj once and files those the preset uses.
-func indexKeys(obj object) keyIndex {
-	ix := keyIndex{obj: obj}
-	var buf [maxFoldedName]byte
-	for k := range obj {
-		if len(k) > len(buf) {
-			continue
+// indexKeys reads the keys of the raw JSON object obj once and files those
+// the preset uses, appending to buf.
+func indexKeys(obj string, buf []member) keyIndex {
+	ix := keyIndex{ms: buf}
+	forEachMember(obj, func(quoted, raw string) bool {
+		k, ok := memberKey(quoted)
+		if !ok {
+			return true
 		}
-		f := appendFolded(buf[:0], k)
-		for s := range numSlots {
-			if string(f) == slotKeys[s].folded {
-				ix.keys[s] = append(ix.keys[s], k)
-				break
-			}
+		var fb [maxFoldedName]byte
+		if s, ok := slotOf(appendFolded(fb[:0], k)); ok {
+			ix.ms = ix.ms.add(member{slot: s, rank: keyRank(k, slotExact[s]), key: k, raw: raw})
 		}
-	}
-	for s := range numSlots {
-		preferKeys(ix.keys[s], slotKeys[s].exact)
-	}
+		return true
+	})
+	ix.ms.sort()
 	return ix
 }
 
-// preferKeys orders several spellings of one key so that the result never
-// depends on map iteration order: the exact spelling first, then spellings
-// equal to it ignoring case, then the others in byte order.
-func preferKeys(keys []string, exact string) {
-	if len(keys) < 2 {
-		return
-	}
-	rank := func(k string) int {
-		switch {
-		case k == exact:
-			return 0
-		case strings.EqualFold(k, exact):
-			return 1
-		}
-		return 2
-	}
-	sort.Slice(keys, func(i, j int) bool {
-		ri, rj := rank(keys[i]), rank(keys[j])
-		if ri != rj {
-			return ri < rj
-		}
-		return keys[i] < keys[j]
-	})
-}
-
-// text returns the first usable text among the slot's keys.
+// text returns the first usable text among the slot's members.
 func (ix *keyIndex) text(s slot) string {
-	for _, k := range ix.keys[s] {
-		if t := textOf(ix.obj[k]); t != "" {
+	for _, m := range ix.ms {
+		if m.slot != s {
+			continue
+		}
+		if t := textOf(m.raw); t != "" {
 			return t
 		}
 	}
@@ -513,15 +628,19 @@ func (ix *keyIndex) text(s slot) string {
 
 // company returns the company: a text, or the name of a company object.
 func (ix *keyIndex) company() string {
-	for _, k := range ix.keys[slotCompany] {
-		if o := objectOf(ix.obj[k]); o != nil {
-			n := indexKeys(o)
+	for _, m := range ix.ms {
+		if m.slot != slotCompany {
+			continue
+		}
+		if strings.HasPrefix(m.raw, "{") {
+			var buf [numSlots]member
+			n := indexKeys(m.raw, buf[:0])
 			if t := n.text(slotName); t != "" {
 				return t
 			}
 			continue
 		}
-		if t := textOf(ix.obj[k]); t != "" {
+		if t := textOf(m.raw); t != "" {
 			return t
 		}
 	}
@@ -539,62 +658,70 @@ func preferText(top, base *keyIndex, s slot) string {
 // value evaluates a configured mapping: text as for the preset, and JSON
 // booleans passed through (for checkbox fields; Zoho rejects them on a text
 // field with INVALID_DATA, which is visible in the dead-letter topic).
-func (f fieldRule) value(b envelopeBody) (any, bool) {
+func (f fieldRule) value(b envelopeBody) (recordField, bool) {
+	var v recordField
+	var ok bool
 	switch f.source {
 	case fromTraits:
 		// traits on top of context.traits: the first usable one wins.
-		if v, ok := usableAt(b.traits, f.path); ok {
-			return v, true
+		if v, ok = usableAt(b.traits, f.path, f.folded); !ok {
+			v, ok = usableAt(b.contextTraits, f.path, f.folded)
 		}
-		return usableAt(b.contextTraits, f.path)
 	case fromContextTraits:
-		return usableAt(b.contextTraits, f.path)
+		v, ok = usableAt(b.contextTraits, f.path, f.folded)
 	case fromProperties:
-		return usableAt(b.properties, f.path)
+		v, ok = usableAt(b.properties, f.path, f.folded)
 	}
-	return nil, false
+	v.name = f.to
+	return v, ok
 }
 
-// usableAt follows path through nested objects (each segment matched like a
-// trait key) and returns the first usable value at its end: a non-empty text
-// (see textOf) or a boolean.
-func usableAt(obj object, path []string) (any, bool) {
-	if len(path) == 0 || len(obj) == 0 {
-		return nil, false
+// usableAt follows path (folded: its segments folded) through nested raw
+// JSON objects, each segment matched like a trait key, and returns the first
+// usable value at its end: a non-empty text (see textOf) or a boolean. The
+// returned field has no name.
+func usableAt(obj string, path, folded []string) (recordField, bool) {
+	if len(path) == 0 || obj == "" {
+		return recordField{}, false
 	}
-	for _, k := range matchingKeys(obj, path[0]) {
-		v := obj[k]
+	var buf [4]member
+	for _, m := range matchingMembers(obj, path[0], folded[0], buf[:0]) {
 		if len(path) > 1 {
-			if o := objectOf(v); o != nil {
-				if out, ok := usableAt(o, path[1:]); ok {
+			if strings.HasPrefix(m.raw, "{") {
+				if out, ok := usableAt(m.raw, path[1:], folded[1:]); ok {
 					return out, true
 				}
 			}
 			continue
 		}
-		if b, ok := boolOf(v); ok {
-			return b, true
+		if b, ok := boolOf(m.raw); ok {
+			return recordField{flag: b, isFlag: true}, true
 		}
-		if t := textOf(v); t != "" {
-			return t, true
+		if t := textOf(m.raw); t != "" {
+			return recordField{text: t}, true
 		}
 	}
-	return nil, false
+	return recordField{}, false
 }
 
-// matchingKeys returns the keys of obj that match key like trait keys do,
-// most preferred first (preferKeys with key as the exact spelling).
-func matchingKeys(obj object, key string) []string {
-	want := foldName(key)
-	var keys []string
-	var buf [maxFoldedName]byte
-	for k := range obj {
-		if len(k) <= len(buf) && string(appendFolded(buf[:0], k)) == want {
-			keys = append(keys, k)
+// matchingMembers returns the members of the raw JSON object obj whose keys
+// fold to folded (the folded form of key), most preferred first (keyRank
+// with key as the exact spelling), appended to buf.
+func matchingMembers(obj, key, folded string, buf []member) members {
+	ms := members(buf)
+	forEachMember(obj, func(quoted, raw string) bool {
+		k, ok := memberKey(quoted)
+		if !ok {
+			return true
 		}
-	}
-	preferKeys(keys, key)
-	return keys
+		var fb [maxFoldedName]byte
+		if string(appendFolded(fb[:0], k)) == folded {
+			ms = ms.add(member{rank: keyRank(k, key), key: k, raw: raw})
+		}
+		return true
+	})
+	ms.sort()
+	return ms
 }
 
 // maxDecimalDigits bounds the digits decimalString writes, so that a number
