@@ -71,6 +71,14 @@ func TestMapObjectReading(t *testing.T) {
 			map[string]any{"Email": "a@example.com"}, ""},
 		{"repeated context.traits member: first wins", []byte(`{"type":"identify","context":{"traits":{"email":"a@example.com"},"traits":{"email":"b@example.com"},"consent":{"canonical":["marketing"]}}}`),
 			map[string]any{"Email": "a@example.com"}, ""},
+		{"escaped top-level and context member names", []byte(`{"type":"identify","tr\u0061its":{"email":"a@example.com"},"properties":{},"context":{"con\u0073ent":{"canonical":["marketing"]},"tr\u0061its":{"phone":"1"}}}`),
+			map[string]any{"Email": "a@example.com", "Phone": "1"}, ""},
+		{"repeated consent member: first wins", []byte(`{"type":"identify","traits":{"email":"a@example.com"},"context":{"consent":{"canonical":["marketing"]},"consent":{}}}`),
+			map[string]any{"Email": "a@example.com"}, ""},
+		{"repeated context member: first wins", []byte(`{"type":"identify","traits":{"email":"a@example.com"},"context":{"consent":{"canonical":["marketing"]}},"context":{}}`),
+			map[string]any{"Email": "a@example.com"}, ""},
+		{"members after nested look-alikes", []byte(`{"type":"identify","x":{"traits":{"email":"x@example.com"},"context":{}},"y":["traits",{"context":1}],"traits":{"email":"a@example.com"},"context":{"x":{"consent":{},"traits":{}},"consent":{"canonical":["marketing"]}}}`),
+			map[string]any{"Email": "a@example.com"}, ""},
 		// Keys are compared unescaped; over-long keys never match.
 		{"escaped key", consented(`{"e\u006dail":"a@example.com","first\u005fname":"Ann"}`, "", ""),
 			map[string]any{"Email": "a@example.com", "First_Name": "Ann"}, ""},
@@ -145,6 +153,26 @@ func TestMapObjectReading(t *testing.T) {
 				t.Errorf("record\n got  %#v\n want %#v", got.Record, tt.want)
 			}
 		})
+	}
+}
+
+func TestMapConsentShapes(t *testing.T) {
+	m := leadPreset(t)
+	const traits = `"type":"identify","traits":{"email":"a@example.com"}`
+	for _, tt := range []struct {
+		name  string
+		value string
+		want  Outcome
+	}{
+		{"context an array", `{` + traits + `,"context":[{"consent":{"canonical":["marketing"]}}]}`, OutcomeDrop},
+		{"context a string", `{` + traits + `,"context":"consent"}`, OutcomeDrop},
+		{"consent an array", `{` + traits + `,"context":{"consent":["marketing"]}}`, OutcomeDrop},
+		{"repeated consent: second ignored", `{` + traits + `,"context":{"consent":{},"consent":{"canonical":["marketing"]}}}`, OutcomeDrop},
+		{"consent after traits", `{` + traits + `,"context":{"traits":{},"consent":{"categories":{"marketing":true}}}}`, OutcomeDeliver},
+	} {
+		if got := m.Map([]byte(tt.value)); got.Outcome != tt.want {
+			t.Errorf("%s: got %s %q %q, want %s", tt.name, got.Outcome, got.Drop, got.Reject.Code, tt.want)
+		}
 	}
 }
 
