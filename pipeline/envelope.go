@@ -212,68 +212,101 @@ func firstNonSpace(value []byte) byte {
 	return 0
 }
 
-// envelopeParts are the raw top-level members a CRM event needs, found in
-// one pass over the value. They point into the record value.
+// envelopeParts are the raw members a CRM event needs, found in one pass
+// over the top-level object and one over context. They point into the
+// record value; each is empty when absent.
 type envelopeParts struct {
 	traits, properties, context string
+	// consent and contextTraits are members of context (when it is an
+	// object).
+	consent, contextTraits string
 }
 
-// splitParts finds traits, properties and context in one pass over the
-// top-level object (the first occurrence of a repeated key wins, as with
-// gjson.Get elsewhere).
+// splitParts finds traits, properties, context, context.consent and
+// context.traits of the valid JSON object s. The first occurrence of a
+// repeated name wins and names compare unescaped, exactly as with gjson.Get
+// (which this replaces: one pass instead of one per member).
 func splitParts(s string) envelopeParts {
 	var p envelopeParts
-	gjson.Parse(s).ForEach(func(k, v gjson.Result) bool {
-		switch k.Str {
-		case "traits":
-			if p.traits == "" {
-				p.traits = v.Raw
-			}
-		case "properties":
-			if p.properties == "" {
-				p.properties = v.Raw
-			}
-		case "context":
-			if p.context == "" {
-				p.context = v.Raw
-			}
+	forEachMember(s, func(key, raw string) bool {
+		switch {
+		case p.traits == "" && memberIs(key, "traits"):
+			p.traits = raw
+		case p.properties == "" && memberIs(key, "properties"):
+			p.properties = raw
+		case p.context == "" && memberIs(key, "context"):
+			p.context = raw
+		}
+		return true
+	})
+	forEachMember(p.context, func(key, raw string) bool {
+		switch {
+		case p.consent == "" && memberIs(key, "consent"):
+			p.consent = raw
+		case p.contextTraits == "" && memberIs(key, "traits"):
+			p.contextTraits = raw
 		}
 		return true
 	})
 	return p
 }
 
+// memberIs reports whether the quoted key of a member is name once
+// unescaped as gjson unescapes it.
+func memberIs(quoted, name string) bool {
+	if len(quoted) == len(name)+2 && quoted[1:len(quoted)-1] == name {
+		return true
+	}
+	return strings.IndexByte(quoted, '\\') >= 0 && gjsonKey(quoted) == name
+}
+
+// gjsonKey returns the quoted key unescaped as gjson does (gjson keeps
+// invalid UTF-8 as it is): what gjson.Get compares paths to and what
+// gjson's ForEach passes as the key.
+func gjsonKey(quoted string) string {
+	if strings.IndexByte(quoted, '\\') < 0 {
+		return quoted[1 : len(quoted)-1]
+	}
+	return gjson.Parse(quoted).Str
+}
+
 // consentGranted reports whether every category in required is granted by
-// the consent object of context (the raw `context` member). A category is
+// consent (the raw context.consent member, "" if absent). A category is
 // granted when context.consent.categories has it set to JSON true, or — when
 // categories does not mention it at all — when context.consent.canonical
 // lists it. An explicit categories entry therefore wins over the list (false
 // denies even if the list names it). Category names compare
 // case-insensitively. With required empty, everything is granted.
-func consentGranted(context string, required []string) bool {
+func consentGranted(consent string, required []string) bool {
 	if len(required) == 0 {
 		return true
 	}
-	c := gjson.Get(context, "consent")
-	if !c.IsObject() {
+	if !strings.HasPrefix(consent, "{") {
 		return false
 	}
-	cats := c.Get("categories")
-	canon := c.Get("canonical")
+	// The first categories and canonical members count, as with gjson.Get.
+	var cats, canon string
+	forEachMember(consent, func(key, raw string) bool {
+		switch {
+		case cats == "" && memberIs(key, "categories"):
+			cats = raw
+		case canon == "" && memberIs(key, "canonical"):
+			canon = raw
+		}
+		return true
+	})
 	for _, want := range required {
 		decided, granted := false, false
-		if cats.IsObject() {
-			cats.ForEach(func(k, v gjson.Result) bool {
-				if strings.EqualFold(strings.TrimSpace(k.Str), want) {
-					decided = true
-					granted = v.Type == gjson.True
-					return false
-				}
-				return true
-			})
-		}
-		if !decided && canon.IsArray() {
-			canon.ForEach(func(_, v gjson.Result) bool {
+		forEachMember(cats, func(key, raw string) bool { // no members unless an object
+			if strings.EqualFold(strings.TrimSpace(gjsonKey(key)), want) {
+				decided = true
+				granted = raw == "true"
+				return false
+			}
+			return true
+		})
+		if !decided && strings.HasPrefix(canon, "[") {
+			gjson.Parse(canon).ForEach(func(_, v gjson.Result) bool {
 				if v.Type == gjson.String && strings.EqualFold(strings.TrimSpace(v.Str), want) {
 					granted = true
 					return false
@@ -302,16 +335,13 @@ type envelopeBody struct {
 	traits, contextTraits, properties string
 }
 
-// bodyOf locates traits, context.traits and properties. context.traits is
-// the first `traits` member of context, as gjson.Get finds it.
+// bodyOf returns the parts that mapping uses.
 func bodyOf(p envelopeParts) envelopeBody {
-	var b envelopeBody
-	b.traits = objectRaw(p.traits)
-	if strings.HasPrefix(p.context, "{") {
-		b.contextTraits = objectRaw(gjson.Get(p.context, "traits").Raw)
+	return envelopeBody{
+		traits:        objectRaw(p.traits),
+		contextTraits: objectRaw(p.contextTraits),
+		properties:    objectRaw(p.properties),
 	}
-	b.properties = objectRaw(p.properties)
-	return b
 }
 
 // objectRaw returns raw if it is a JSON object, "" otherwise.
@@ -360,14 +390,16 @@ func tooDeep(raw string) bool {
 // The functions below walk JSON that gjson.Valid accepted; on other input
 // they return garbage but never panic or loop forever.
 
-// forEachMember calls fn with each member of the JSON object obj, in order:
-// key is the raw key with its quotes (see keyText), raw the value's JSON.
-// Both point into obj. It stops when fn returns false.
+// forEachMember calls fn with each member of obj, in order, if obj is a
+// JSON object (after white space): key is the key with its quotes (see
+// unquote), raw the value's JSON. Both point into obj. It stops when fn
+// returns false.
 func forEachMember(obj string, fn func(key, raw string) bool) {
-	if len(obj) == 0 || obj[0] != '{' {
+	i := skipSpace(obj, 0)
+	if i >= len(obj) || obj[i] != '{' {
 		return
 	}
-	i := 1
+	i++
 	for {
 		i = skipSpace(obj, i)
 		if i >= len(obj) || obj[i] != '"' {
@@ -403,16 +435,26 @@ func skipSpace(s string, i int) int {
 }
 
 // stringEnd returns the index just after the string starting at s[i] == '"'.
+// A quote ends the string unless an odd number of backslashes precedes it
+// (then the last of them escapes it); strings.IndexByte finds candidate
+// quotes much faster than a byte loop, which matters for long strings such
+// as user agents and URLs.
 func stringEnd(s string, i int) int {
-	for i++; i < len(s); i++ {
-		switch s[i] {
-		case '\\':
-			i++ // the escaped byte (for \uXXXX the hex digits are plain bytes)
-		case '"':
-			return i + 1
+	for i++; ; {
+		q := strings.IndexByte(s[i:], '"')
+		if q < 0 {
+			return len(s)
+		}
+		i += q
+		backslashes := 0
+		for j := i - 1; j >= 0 && s[j] == '\\'; j-- {
+			backslashes++
+		}
+		i++
+		if backslashes%2 == 0 {
+			return i
 		}
 	}
-	return len(s)
 }
 
 // valueEnd returns the index just after the JSON value starting at s[i].

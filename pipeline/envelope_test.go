@@ -168,6 +168,12 @@ func TestMapConsentShapes(t *testing.T) {
 		{"context a string", `{` + traits + `,"context":"consent"}`, OutcomeDrop},
 		{"consent an array", `{` + traits + `,"context":{"consent":["marketing"]}}`, OutcomeDrop},
 		{"repeated consent: second ignored", `{` + traits + `,"context":{"consent":{},"consent":{"canonical":["marketing"]}}}`, OutcomeDrop},
+		{"escaped category", `{` + traits + `,"context":{"consent":{"categories":{"m\u0061rketing":true}}}}`, OutcomeDeliver},
+		{"spaced category", `{` + traits + `,"context":{"consent":{"categories":{" Marketing ":true}}}}`, OutcomeDeliver},
+		{"repeated category: first wins", `{` + traits + `,"context":{"consent":{"categories":{"marketing":false,"marketing":true}}}}`, OutcomeDrop},
+		{"repeated categories member: first wins", `{` + traits + `,"context":{"consent":{"categories":{"marketing":true},"categories":{}}}}`, OutcomeDeliver},
+		{"categories an array, canonical decides", `{` + traits + `,"context":{"consent":{"categories":["marketing"],"canonical":[" MARKETING "]}}}`, OutcomeDeliver},
+		{"repeated canonical member: first wins", `{` + traits + `,"context":{"consent":{"canonical":[],"canonical":["marketing"]}}}`, OutcomeDrop},
 		{"consent after traits", `{` + traits + `,"context":{"traits":{},"consent":{"categories":{"marketing":true}}}}`, OutcomeDeliver},
 	} {
 		if got := m.Map([]byte(tt.value)); got.Outcome != tt.want {

@@ -329,7 +329,7 @@ func (m *Mapper) Map(value []byte) Mapped {
 		return r
 	}
 	parts := splitParts(s)
-	if !consentGranted(parts.context, m.consent) {
+	if !consentGranted(parts.consent, m.consent) {
 		return Mapped{Outcome: OutcomeDrop, Drop: DropNoConsent, Event: label}
 	}
 	body := bodyOf(parts)
