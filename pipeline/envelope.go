@@ -212,9 +212,8 @@ func firstNonSpace(value []byte) byte {
 	return 0
 }
 
-// envelopeParts are the raw members a CRM event needs, found in one pass
-// over the top-level object and one over context. They point into the
-// record value; each is empty when absent.
+// envelopeParts are the raw members a CRM event needs (see scanEnvelope).
+// They point into the record value; each is empty when absent.
 type envelopeParts struct {
 	traits, properties, context string
 	// consent and contextTraits are members of context (when it is an
@@ -222,13 +221,114 @@ type envelopeParts struct {
 	consent, contextTraits string
 }
 
-// splitParts finds traits, properties, context, context.consent and
-// context.traits of the valid JSON object s. The first occurrence of a
-// repeated name wins and names compare unescaped, exactly as with gjson.Get
-// (which this replaces: one pass instead of one per member).
-func splitParts(s string) envelopeParts {
-	var p envelopeParts
-	forEachMember(s, func(key, raw string) bool {
+// scanEnvelope validates s and finds the envelopeParts in the same pass: it
+// reports false exactly when gjson.Valid(s) does (the grammar of RFC 8259:
+// white space is space, tab, CR and LF; strings hold no raw control
+// characters and only the standard escapes; no limit on nesting). Among
+// repeated names the first occurrence wins and names compare unescaped, as
+// with gjson.Get. One pass instead of gjson.Valid plus a pass per object
+// matters: scanning bytes is most of the cost of a CRM event.
+func scanEnvelope(s string) (envelopeParts, bool) {
+	sc := envelopeScanner{s: s}
+	end, ok := sc.value(skipSpace(s, 0), roleTop)
+	if !ok || skipSpace(s, end) != len(s) {
+		return envelopeParts{}, false
+	}
+	return sc.parts, true
+}
+
+// envelopeScanner is the state of scanEnvelope.
+type envelopeScanner struct {
+	s     string
+	parts envelopeParts
+}
+
+// objectRole says which members of an object scanEnvelope records.
+type objectRole int
+
+const (
+	roleNone    objectRole = iota
+	roleTop                // the value itself: traits, properties, context
+	roleContext            // its first context member: consent, traits
+)
+
+// value scans the JSON value at s[i] (not white space) and returns the index
+// just after it.
+func (sc *envelopeScanner) value(i int, role objectRole) (int, bool) {
+	s := sc.s
+	if i >= len(s) {
+		return i, false
+	}
+	switch c := s[i]; {
+	case c == '{':
+		return sc.object(i+1, role)
+	case c == '[':
+		return sc.array(i + 1)
+	case c == '"':
+		return validString(s, i)
+	case c == '-' || ('0' <= c && c <= '9'):
+		return validNumber(s, i)
+	case c == 't':
+		return i + 4, strings.HasPrefix(s[i:], "true")
+	case c == 'f':
+		return i + 5, strings.HasPrefix(s[i:], "false")
+	case c == 'n':
+		return i + 4, strings.HasPrefix(s[i:], "null")
+	}
+	return i, false
+}
+
+// object scans the members of an object from just after its '{'.
+func (sc *envelopeScanner) object(i int, role objectRole) (int, bool) {
+	s := sc.s
+	i = skipSpace(s, i)
+	if i < len(s) && s[i] == '}' {
+		return i + 1, true
+	}
+	for {
+		if i >= len(s) || s[i] != '"' {
+			return i, false
+		}
+		kEnd, ok := validString(s, i)
+		if !ok {
+			return kEnd, false
+		}
+		key := s[i:kEnd]
+		i = skipSpace(s, kEnd)
+		if i >= len(s) || s[i] != ':' {
+			return i, false
+		}
+		i = skipSpace(s, i+1)
+		start := i
+		child := roleNone
+		if role == roleTop && sc.parts.context == "" && memberIs(key, "context") {
+			child = roleContext
+		}
+		if i, ok = sc.value(i, child); !ok {
+			return i, false
+		}
+		sc.record(role, key, s[start:i])
+		i = skipSpace(s, i)
+		if i >= len(s) {
+			return i, false
+		}
+		switch s[i] {
+		case '}':
+			return i + 1, true
+		case ',':
+			i = skipSpace(s, i+1)
+		default:
+			return i, false
+		}
+	}
+}
+
+// record keeps a member that a role asks for, unless one of the same name
+// came first.
+func (sc *envelopeScanner) record(role objectRole, key, raw string) {
+	p := &sc.parts
+	switch role {
+	case roleTop:
 		switch {
 		case p.traits == "" && memberIs(key, "traits"):
 			p.traits = raw
@@ -237,18 +337,118 @@ func splitParts(s string) envelopeParts {
 		case p.context == "" && memberIs(key, "context"):
 			p.context = raw
 		}
-		return true
-	})
-	forEachMember(p.context, func(key, raw string) bool {
+	case roleContext:
 		switch {
 		case p.consent == "" && memberIs(key, "consent"):
 			p.consent = raw
 		case p.contextTraits == "" && memberIs(key, "traits"):
 			p.contextTraits = raw
 		}
-		return true
-	})
-	return p
+	}
+}
+
+// array scans the elements of an array from just after its '['.
+func (sc *envelopeScanner) array(i int) (int, bool) {
+	s := sc.s
+	i = skipSpace(s, i)
+	if i < len(s) && s[i] == ']' {
+		return i + 1, true
+	}
+	for {
+		var ok bool
+		if i, ok = sc.value(i, roleNone); !ok {
+			return i, false
+		}
+		i = skipSpace(s, i)
+		if i >= len(s) {
+			return i, false
+		}
+		switch s[i] {
+		case ']':
+			return i + 1, true
+		case ',':
+			i = skipSpace(s, i+1)
+		default:
+			return i, false
+		}
+	}
+}
+
+// validString scans the string starting at s[i] == '"' and returns the
+// index just after it: no raw control characters, and only the escapes
+// \" \\ \/ \b \f \n \r \t and \u with four hex digits.
+func validString(s string, i int) (int, bool) {
+	for i++; i < len(s); i++ {
+		switch c := s[i]; {
+		case c == '"':
+			return i + 1, true
+		case c < ' ':
+			return i, false
+		case c == '\\':
+			i++
+			if i >= len(s) {
+				return i, false
+			}
+			switch s[i] {
+			case '"', '\\', '/', 'b', 'f', 'n', 'r', 't':
+			case 'u':
+				if i+4 >= len(s) || !isHex(s[i+1]) || !isHex(s[i+2]) || !isHex(s[i+3]) || !isHex(s[i+4]) {
+					return i, false
+				}
+				i += 4
+			default:
+				return i, false
+			}
+		}
+	}
+	return i, false
+}
+
+func isHex(c byte) bool {
+	return ('0' <= c && c <= '9') || ('a' <= c && c <= 'f') || ('A' <= c && c <= 'F')
+}
+
+// validNumber scans the number starting at s[i] ('-' or a digit) and
+// returns the index just after it: -?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][+-]?[0-9]+)?
+func validNumber(s string, i int) (int, bool) {
+	if s[i] == '-' {
+		i++
+		if i >= len(s) || !isDigit(s[i]) {
+			return i, false
+		}
+	}
+	if s[i] == '0' {
+		i++
+	} else {
+		i = skipDigits(s, i)
+	}
+	if i < len(s) && s[i] == '.' {
+		i++
+		if i >= len(s) || !isDigit(s[i]) {
+			return i, false
+		}
+		i = skipDigits(s, i)
+	}
+	if i < len(s) && (s[i] == 'e' || s[i] == 'E') {
+		i++
+		if i < len(s) && (s[i] == '+' || s[i] == '-') {
+			i++
+		}
+		if i >= len(s) || !isDigit(s[i]) {
+			return i, false
+		}
+		i = skipDigits(s, i)
+	}
+	return i, true
+}
+
+func isDigit(c byte) bool { return '0' <= c && c <= '9' }
+
+func skipDigits(s string, i int) int {
+	for i < len(s) && isDigit(s[i]) {
+		i++
+	}
+	return i
 }
 
 // memberIs reports whether the quoted key of a member is name once
@@ -436,11 +636,24 @@ func skipSpace(s string, i int) int {
 
 // stringEnd returns the index just after the string starting at s[i] == '"'.
 // A quote ends the string unless an odd number of backslashes precedes it
-// (then the last of them escapes it); strings.IndexByte finds candidate
-// quotes much faster than a byte loop, which matters for long strings such
-// as user agents and URLs.
+// (then the last of them escapes it). Short strings (most keys and values)
+// are scanned byte by byte; past shortString bytes strings.IndexByte finds
+// candidate quotes much faster (long user agents and URLs), but its call
+// costs more than a short loop.
 func stringEnd(s string, i int) int {
-	for i++; ; {
+	i++
+	for n := min(len(s), i+shortString); i < n; i++ {
+		switch s[i] {
+		case '\\':
+			i++ // the escaped byte (for \uXXXX the hex digits are plain bytes)
+		case '"':
+			return i + 1
+		}
+	}
+	if i > len(s) {
+		return len(s) // unterminated, after a final backslash
+	}
+	for {
 		q := strings.IndexByte(s[i:], '"')
 		if q < 0 {
 			return len(s)
@@ -456,6 +669,9 @@ func stringEnd(s string, i int) int {
 		}
 	}
 }
+
+// shortString is how many bytes of a string stringEnd scans byte by byte.
+const shortString = 24
 
 // valueEnd returns the index just after the JSON value starting at s[i].
 func valueEnd(s string, i int) int {
@@ -495,7 +711,15 @@ func valueEnd(s string, i int) int {
 // plainText reports whether the body of a JSON string (without its quotes)
 // is its own value: no escapes and valid UTF-8.
 func plainText(body string) bool {
-	return strings.IndexByte(body, '\\') < 0 && utf8.ValidString(body)
+	// Keys and most values are short ASCII: one loop is cheaper than the
+	// two calls below, which only check the rest from the first byte that
+	// needs them.
+	for i := 0; i < len(body); i++ {
+		if c := body[i]; c == '\\' || c >= utf8.RuneSelf {
+			return strings.IndexByte(body[i:], '\\') < 0 && utf8.ValidString(body[i:])
+		}
+	}
+	return true
 }
 
 // unquote returns the value of the JSON string literal quoted, as

@@ -4,6 +4,8 @@ import (
 	"reflect"
 	"strings"
 	"testing"
+
+	"github.com/tidwall/gjson"
 )
 
 // These tests pin how the envelope's objects are read in corner cases that
@@ -207,4 +209,119 @@ func TestMapRecordDoesNotAliasValue(t *testing.T) {
 	if !reflect.DeepEqual(got.Record, want) || got.Key != "a@example.com" || got.Event != "lead_generated" {
 		t.Fatalf("record changed with the value: %v %q %q", got.Record, got.Key, got.Event)
 	}
+}
+
+// referenceParts is how the parts were found before scanEnvelope: gjson.Valid,
+// then gjson's ForEach over the value and gjson.Get on context.
+func referenceParts(s string) (envelopeParts, bool) {
+	if !gjson.Valid(s) {
+		return envelopeParts{}, false
+	}
+	var p envelopeParts
+	gjson.Parse(s).ForEach(func(k, v gjson.Result) bool {
+		switch k.Str {
+		case "traits":
+			if p.traits == "" {
+				p.traits = v.Raw
+			}
+		case "properties":
+			if p.properties == "" {
+				p.properties = v.Raw
+			}
+		case "context":
+			if p.context == "" {
+				p.context = v.Raw
+			}
+		}
+		return true
+	})
+	p.consent = gjson.Get(p.context, "consent").Raw
+	p.contextTraits = gjson.Get(p.context, "traits").Raw
+	return p, true
+}
+
+// scanCorpus returns JSON-ish inputs for comparing scanEnvelope with
+// referenceParts: the sample and demo events, hand-written corner cases, and
+// every prefix of a few of them (truncation hits every grammar state).
+func scanCorpus(t testing.TB) []string {
+	var c []string
+	for _, f := range []string{"../testdata/samples.ndjson", "../testdata/demo-events.ndjson"} {
+		for _, l := range ndjsonLines(t, f) {
+			c = append(c, string(l))
+		}
+	}
+	c = append(c, string(leadEvent), string(pageView),
+		`{}`, ` { } `, `{"a":1,}`, `{,"a":1}`, `{"a" 1}`, `{"a":}`, `{"a":1 "b":2}`, `{"a":[1,]}`, `{"a":[,1]}`, `{"a":[1 2]}`,
+		`{"a":01}`, `{"a":-}`, `{"a":-0}`, `{"a":1.}`, `{"a":.5}`, `{"a":1e}`, `{"a":1e+}`, `{"a":1E-7}`, `{"a":-0.0e0}`, `{"a":+1}`,
+		`{"a":tru}`, `{"a":true}`, `{"a":truex}`, `{"a":nul}`, `{"a":null}`, `{"a":fals}`, `{"a":false}`, `{"a":NaN}`,
+		`{"a":"\u12"}`, `{"a":"\u12g4"}`, `{"a":"\uD800"}`, `{"a":"\x"}`, `{"a":"\/\b\f\n\r\t\\\""}`, "{\"a\":\"\x01\"}", "{\"a\":\"\x7f\xff\"}",
+		"{\"a\":1}\x00", "{\"a\":1}\n\t\r ", "\n{\"a\":1}", "{\"a\":1}\v", "{\"a\":1} {}", `{"a":"b"}}`, `{"a":{"b":[{"c":[]}]}}`,
+		`{"a":"\\"}`, `{"a":"\\\"}`, `{"a":"x\\\\"}`, `{"k\"ey":1}`, `{"context":1,"context":{"consent":{}}}`,
+		`{"context":{"traits":1,"traits":2,"consent":3,"consent":4},"traits":[],"properties":"p","traits":{}}`,
+		`{"con\u0074ext":{"tr\u0061its":{"a":1},"c\u006fnsent":{}},"tr\u0061its":{}}`, `{"x":{"context":{"consent":{}}}}`,
+		`[{"context":{}}]`, `"context"`, `{"a":[[[[[[[[[[]]]]]]]]]]}`, `{"a":[[[[[[[[[[]]]]]]]]]}`, ``, ` `, `{`, `}`,
+	)
+	for _, s := range []string{string(leadEvent), `{"type":"identify","traits":{"email":"a\u0040b.c","n":-1.5e+3,"t":true,"f":false,"z":null,"a":[1,{"b":"\"x\\\\"}]},"context":{"consent":{"categories":{"m":true}},"traits":{}}}`} {
+		for i := range len(s) {
+			c = append(c, s[:i])
+		}
+	}
+	return c
+}
+
+func TestScanEnvelopeMatchesGJSON(t *testing.T) {
+	for _, s := range scanCorpus(t) {
+		got, gotOK := scanEnvelope(s)
+		want, wantOK := referenceParts(s)
+		if gotOK != wantOK || got != want {
+			t.Errorf("%q:\n got  %v %+v\n want %v %+v", s, gotOK, got, wantOK, want)
+		}
+	}
+}
+
+func FuzzScanEnvelope(f *testing.F) {
+	for _, s := range scanCorpus(f) {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		got, gotOK := scanEnvelope(s)
+		want, wantOK := referenceParts(s)
+		if gotOK != wantOK || got != want {
+			t.Errorf("%q:\n got  %v %+v\n want %v %+v", s, gotOK, got, wantOK, want)
+		}
+	})
+}
+
+// BenchmarkMapLeadStages times the stages of mapping leadEvent.
+func BenchmarkMapLeadStages(b *testing.B) {
+	m := leadPreset(b)
+	s := view(leadEvent)
+	b.Run("peek", func(b *testing.B) {
+		for b.Loop() {
+			m.crmEvent(peekHead(s))
+		}
+	})
+	b.Run("gjson.Valid", func(b *testing.B) {
+		for b.Loop() {
+			gjson.Valid(s)
+		}
+	})
+	b.Run("scan", func(b *testing.B) {
+		for b.Loop() {
+			scanEnvelope(s)
+		}
+	})
+	p, _ := scanEnvelope(s)
+	b.Run("consent", func(b *testing.B) {
+		for b.Loop() {
+			consentGranted(p.consent, m.consent)
+		}
+	})
+	body := bodyOf(p)
+	b.Run("record", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			m.mapCRM(eventLeadGenerated, body)
+		}
+	})
 }

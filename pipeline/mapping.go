@@ -323,12 +323,12 @@ func (m *Mapper) Map(value []byte) Mapped {
 		}
 		return Mapped{Outcome: OutcomeDrop, Drop: DropNotCRM, Event: label}
 	}
-	if !gjson.Valid(s) {
+	parts, valid := scanEnvelope(s)
+	if !valid {
 		r := decodeError("the value is not valid JSON")
 		r.Event = label
 		return r
 	}
-	parts := splitParts(s)
 	if !consentGranted(parts.consent, m.consent) {
 		return Mapped{Outcome: OutcomeDrop, Drop: DropNoConsent, Event: label}
 	}
@@ -875,6 +875,16 @@ func checkEmail(email string) (Rejection, bool) {
 	return Rejection{}, true
 }
 
+// isEmailSpecial reports whether r is one of ",;:<>()[]\ and the double
+// quote: characters allowed in an address only inside a quoted local part.
+func isEmailSpecial(r rune) bool {
+	switch r {
+	case '"', ',', ';', ':', '<', '>', '(', ')', '[', ']', '\\':
+		return true
+	}
+	return false
+}
+
 // emailProblem returns why email is clearly malformed, or "".
 func emailProblem(email string) string {
 	at := strings.IndexByte(email, '@')
@@ -899,7 +909,7 @@ func emailProblem(email string) string {
 			return "contains white space"
 		case unicode.IsControl(r):
 			return "contains a control character"
-		case strings.ContainsRune("\",;:<>()[]\\", r):
+		case isEmailSpecial(r):
 			return "contains a character not allowed unquoted"
 		}
 	}
