@@ -286,9 +286,11 @@ func (p *Pipeline) Run(ctx context.Context) error {
 	p.running.Store(false)
 	p.updateReady()
 	p.cl.PauseFetchTopics(p.o.Topics...)
-	grace, cancel := context.WithTimeout(context.Background(), p.o.ShutdownGrace)
-	p.finishInFlight(grace)
-	cancel()
+	if !p.failed() { // after a configuration error nothing in flight can finish
+		grace, cancel := context.WithTimeout(context.Background(), p.o.ShutdownGrace)
+		p.finishInFlight(grace)
+		cancel()
+	}
 	p.cancelSend()
 	stopCommits()
 	<-commitDone
