@@ -293,7 +293,10 @@ func (sc *envelopeScanner) object(i int, role objectRole) (int, bool) {
 		if !ok {
 			return kEnd, false
 		}
-		key := s[i:kEnd]
+		var name string // the unescaped key, only where members are recorded
+		if role != roleNone {
+			name = gjsonKey(s[i:kEnd])
+		}
 		i = skipSpace(s, kEnd)
 		if i >= len(s) || s[i] != ':' {
 			return i, false
@@ -301,13 +304,13 @@ func (sc *envelopeScanner) object(i int, role objectRole) (int, bool) {
 		i = skipSpace(s, i+1)
 		start := i
 		child := roleNone
-		if role == roleTop && sc.parts.context == "" && memberIs(key, "context") {
+		if role == roleTop && name == "context" && sc.parts.context == "" {
 			child = roleContext
 		}
 		if i, ok = sc.value(i, child); !ok {
 			return i, false
 		}
-		sc.record(role, key, s[start:i])
+		sc.record(role, name, s[start:i])
 		i = skipSpace(s, i)
 		if i >= len(s) {
 			return i, false
@@ -325,25 +328,28 @@ func (sc *envelopeScanner) object(i int, role objectRole) (int, bool) {
 
 // record keeps a member that a role asks for, unless one of the same name
 // came first.
-func (sc *envelopeScanner) record(role objectRole, key, raw string) {
-	p := &sc.parts
-	switch role {
+func (sc *envelopeScanner) record(role objectRole, name, raw string) {
+	var dst *string
+	switch p := &sc.parts; role {
 	case roleTop:
-		switch {
-		case p.traits == "" && memberIs(key, "traits"):
-			p.traits = raw
-		case p.properties == "" && memberIs(key, "properties"):
-			p.properties = raw
-		case p.context == "" && memberIs(key, "context"):
-			p.context = raw
+		switch name {
+		case "traits":
+			dst = &p.traits
+		case "properties":
+			dst = &p.properties
+		case "context":
+			dst = &p.context
 		}
 	case roleContext:
-		switch {
-		case p.consent == "" && memberIs(key, "consent"):
-			p.consent = raw
-		case p.contextTraits == "" && memberIs(key, "traits"):
-			p.contextTraits = raw
+		switch name {
+		case "consent":
+			dst = &p.consent
+		case "traits":
+			dst = &p.contextTraits
 		}
+	}
+	if dst != nil && *dst == "" {
+		*dst = raw
 	}
 }
 
@@ -379,12 +385,20 @@ func (sc *envelopeScanner) array(i int) (int, bool) {
 // \" \\ \/ \b \f \n \r \t and \u with four hex digits.
 func validString(s string, i int) (int, bool) {
 	for i++; i < len(s); i++ {
-		switch c := s[i]; {
-		case c == '"':
+		// Most bytes are plain: skip them eight at a time, then one table
+		// look-up each (a byte indexes a [256] array without a bounds
+		// check) up to the byte that ends the run.
+		i = skipPlainWords(s, i)
+		for i < len(s) && plainStringByte[s[i]] {
+			i++
+		}
+		if i >= len(s) {
+			break
+		}
+		switch s[i] {
+		case '"':
 			return i + 1, true
-		case c < ' ':
-			return i, false
-		case c == '\\':
+		case '\\':
 			i++
 			if i >= len(s) {
 				return i, false
@@ -399,9 +413,45 @@ func validString(s string, i int) (int, bool) {
 			default:
 				return i, false
 			}
+		default: // a control character
+			return i, false
 		}
 	}
 	return i, false
+}
+
+// plainStringByte tells the bytes that stand for themselves inside a JSON
+// string: all but control characters, '"' and '\\'.
+var plainStringByte = func() (t [256]bool) {
+	for c := range t {
+		t[c] = c >= ' ' && c != '"' && c != '\\'
+	}
+	return t
+}()
+
+// skipPlainWords skips 8-byte words of s from i on while none of their
+// bytes is a control character, '"' or '\\' (plainStringByte for eight bytes
+// at once), and returns the index of the first word that has one (or of the
+// last, incomplete word).
+//
+// Each word is read as one little-endian uint64 x and checked with the
+// classic bit trick (Hacker's Delight 6-1; "Bit Twiddling Hacks": determine
+// if a word has a byte less than n): (x - 0x0101…01*n) & ^x & 0x8080…80 is
+// non-zero exactly when some byte of x is less than n (for n ≤ 128). A byte
+// equal to c is a zero byte of x ^ 0x0101…01*c, that is a byte less than 1.
+func skipPlainWords(s string, i int) int {
+	const ones, highs = 0x0101010101010101, 0x8080808080808080
+	for ; i+8 <= len(s); i += 8 {
+		w := s[i : i+8]
+		// The compiler merges these eight loads into one.
+		x := uint64(w[0]) | uint64(w[1])<<8 | uint64(w[2])<<16 | uint64(w[3])<<24 |
+			uint64(w[4])<<32 | uint64(w[5])<<40 | uint64(w[6])<<48 | uint64(w[7])<<56
+		quote, backslash := x^(ones*'"'), x^(ones*'\\')
+		if (x-ones*' ')&^x&highs|(quote-ones)&^quote&highs|(backslash-ones)&^backslash&highs != 0 {
+			break
+		}
+	}
+	return i
 }
 
 func isHex(c byte) bool {
@@ -457,17 +507,19 @@ func memberIs(quoted, name string) bool {
 	if len(quoted) == len(name)+2 && quoted[1:len(quoted)-1] == name {
 		return true
 	}
-	return strings.IndexByte(quoted, '\\') >= 0 && gjsonKey(quoted) == name
+	return gjsonKey(quoted) == name
 }
 
 // gjsonKey returns the quoted key unescaped as gjson does (gjson keeps
 // invalid UTF-8 as it is): what gjson.Get compares paths to and what
 // gjson's ForEach passes as the key.
 func gjsonKey(quoted string) string {
-	if strings.IndexByte(quoted, '\\') < 0 {
-		return quoted[1 : len(quoted)-1]
+	for i := 1; i < len(quoted)-1; i++ { // keys are short: no IndexByte call
+		if quoted[i] == '\\' {
+			return gjson.Parse(quoted).Str
+		}
 	}
-	return gjson.Parse(quoted).Str
+	return quoted[1 : len(quoted)-1]
 }
 
 // consentGranted reports whether every category in required is granted by

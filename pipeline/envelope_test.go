@@ -261,6 +261,14 @@ func scanCorpus(t testing.TB) []string {
 		`{"con\u0074ext":{"tr\u0061its":{"a":1},"c\u006fnsent":{}},"tr\u0061its":{}}`, `{"x":{"context":{"consent":{}}}}`,
 		`[{"context":{}}]`, `"context"`, `{"a":[[[[[[[[[[]]]]]]]]]]}`, `{"a":[[[[[[[[[[]]]]]]]]]}`, ``, ` `, `{`, `}`,
 	)
+	// Every kind of byte that ends a run of plain string bytes, at every
+	// offset within and around an 8-byte word.
+	for _, special := range []string{"\x00", "\x01", "\x1f", " ", "\x7f", "\x80", "\xff", `"`, `\`, `\"`, `\\`, `\n`, `\u0041`, `\u004`, `\x`} {
+		for k := range 18 {
+			c = append(c, `{"a":"`+strings.Repeat("b", k)+special+strings.Repeat("c", 9)+`"}`)
+			c = append(c, `{"`+strings.Repeat("k", k)+special+`":1}`)
+		}
+	}
 	for _, s := range []string{string(leadEvent), `{"type":"identify","traits":{"email":"a\u0040b.c","n":-1.5e+3,"t":true,"f":false,"z":null,"a":[1,{"b":"\"x\\\\"}]},"context":{"consent":{"categories":{"m":true}},"traits":{}}}`} {
 		for i := range len(s) {
 			c = append(c, s[:i])
