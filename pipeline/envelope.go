@@ -7,9 +7,10 @@ package pipeline
 //  1. peek: only `type`, `event` (or the legacy `action`) are read, with gjson,
 //     straight from the record value without copying it. Page views and other
 //     non-CRM events are decided here: no decode, no allocation.
-//  2. For CRM events only: the whole value is validated (gjson.Valid, no
-//     allocation), `traits`, `properties` and `context` are located in one
-//     pass, `context.consent` is read (still with gjson), and only for
+//  2. For CRM events only: one pass validates the whole value (exactly as
+//     gjson.Valid would, see scanEnvelope) and locates `traits`,
+//     `properties`, `context`, `context.consent` and `context.traits`, with
+//     no allocation; consent is read from `context.consent`, and only for
 //     consented events are `traits`, `context.traits` and `properties` read:
 //     in place, without decoding them (see envelopeBody), converting only the
 //     members the preset and the configured mappings ask for. Member values

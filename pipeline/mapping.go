@@ -11,7 +11,7 @@ package pipeline
 //	type/event say it is not a CRM event      → drop not_crm_event   (gjson, no decode)
 //	  (nothing says what it is: invalid JSON  → reject DECODE_ERROR, else drop not_crm_event)
 //	CRM event but the value is not valid JSON → reject DECODE_ERROR
-//	required consent not granted              → drop no_consent      (gjson, no decode)
+//	required consent not granted              → drop no_consent      (no decode)
 //	traits/context.traits/properties nested
 //	  deeper than encoding/json accepts       → reject DECODE_ERROR
 //	traits/context.traits/properties read     (in place, see envelopeBody)
