@@ -190,10 +190,14 @@ type requestError struct {
 // module (INVALID_DATA).
 func parseUpsertBody(body []byte) (upsertRequest, *requestError) {
 	var req upsertRequest
-	var top map[string]json.RawMessage
-	if err := json.Unmarshal(body, &top); err != nil || top == nil {
+	if !gjson.ValidBytes(body) || !gjson.ParseBytes(body).IsObject() {
 		return req, &requestError{http.StatusBadRequest, "INVALID_DATA", "the request body is not a valid JSON object", map[string]any{}}
 	}
+	top := map[string]json.RawMessage{} // a repeated key keeps its last value, as with encoding/json
+	gjson.ParseBytes(body).ForEach(func(k, v gjson.Result) bool {
+		top[k.String()] = json.RawMessage(v.Raw)
+		return true
+	})
 	if raw, ok := top["duplicate_check_fields"]; ok && !isNull(raw) {
 		if err := json.Unmarshal(raw, &req.dupFields); err != nil {
 			return req, &requestError{http.StatusBadRequest, "INVALID_DATA", msgInvalidData,
@@ -220,10 +224,15 @@ func parseUpsertBody(body []byte) (upsertRequest, *requestError) {
 		return req, &requestError{http.StatusBadRequest, "MANDATORY_NOT_FOUND", msgMandatory,
 			map[string]any{"api_name": "data", "json_path": "$.data"}}
 	}
-	if err := json.Unmarshal(raw, &req.records); err != nil {
+	data := gjson.ParseBytes(raw)
+	if !data.IsArray() {
 		return req, &requestError{http.StatusBadRequest, "INVALID_DATA", msgInvalidData,
 			map[string]any{"api_name": "data", "json_path": "$.data", "expected_data_type": "jsonarray"}}
 	}
+	data.ForEach(func(_, v gjson.Result) bool {
+		req.records = append(req.records, json.RawMessage(v.Raw))
+		return true
+	})
 	switch {
 	case len(req.records) == 0:
 		return req, &requestError{http.StatusBadRequest, "MANDATORY_NOT_FOUND", msgMandatory,
