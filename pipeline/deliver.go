@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"math/rand/v2"
+	"slices"
 	"strconv"
 	"time"
 
@@ -63,14 +64,21 @@ func (d delivery) owned() delivery {
 }
 
 // liveEntry drops the items of an entry whose partitions were revoked or lost.
+// The common case, nothing forgotten, returns e as it is.
 func liveEntry(e batcher.Entry[source]) batcher.Entry[source] {
-	live := e.Items[:0:0]
-	for _, it := range e.Items {
+	for i, it := range e.Items {
 		if !it.Source.part.isForgotten() {
-			live = append(live, it)
+			continue
 		}
+		live := slices.Clone(e.Items[:i])
+		for _, it := range e.Items[i+1:] {
+			if !it.Source.part.isForgotten() {
+				live = append(live, it)
+			}
+		}
+		e.Items = live
+		break
 	}
-	e.Items = live
 	return e
 }
 
