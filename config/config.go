@@ -1,6 +1,10 @@
 package config
 
-import "time"
+import (
+	"os"
+	"path/filepath"
+	"time"
+)
 
 // Config is zohosink's whole configuration. Each section is a named type; each
 // field's key is "<section tag>.<field tag>" (mapstructure tags), and the same
@@ -82,8 +86,14 @@ type Zoho struct {
 	// them all; an explicit empty list ([] in YAML, "[]" in the environment)
 	// runs none.
 	Trigger []string `mapstructure:"trigger" yaml:"trigger" json:"trigger"`
-	// TokenCacheFile, when set, is where the access token is kept (mode 0600) so
-	// that restarts do not mint new ones (Zoho limits token mints). Default "".
+	// TokenCacheFile is where the access token is kept (mode 0600, its folder
+	// created 0700) so that restarts, crash loops and operator commands reuse
+	// it instead of minting a new one each (Zoho allows 10 tokens per refresh
+	// token per 10 minutes). Default DefaultTokenCacheFile(): zohosink/zoho-token.json
+	// in the user's cache directory. "" set explicitly (file or flag) turns the
+	// cache off; so does "off", which also works from the environment, where an
+	// empty variable counts as unset. An unwritable location is logged once and
+	// delivery continues without the cache.
 	TokenCacheFile string `mapstructure:"token_cache_file" yaml:"token_cache_file" json:"token_cache_file"`
 	// RequestTimeout bounds one Zoho HTTP request. Default 30s; must be > 0.
 	RequestTimeout time.Duration `mapstructure:"request_timeout" yaml:"request_timeout" json:"request_timeout"`
@@ -186,6 +196,7 @@ func Defaults() *Config {
 		},
 		Zoho: Zoho{
 			DataCenter:           "us",
+			TokenCacheFile:       DefaultTokenCacheFile(),
 			Module:               "Leads",
 			DuplicateCheckFields: []string{"Email"},
 			RequestTimeout:       30 * time.Second,
@@ -204,6 +215,23 @@ func Defaults() *Config {
 		HTTP: HTTP{Listen: "127.0.0.1:9464"},
 		Log:  Log{Level: "info", Format: "console"},
 	}
+}
+
+// TokenCacheOff is the zoho.token_cache_file value that turns the token cache
+// off from any source (Load turns it into ""), compared case-insensitively.
+const TokenCacheOff = "off"
+
+// DefaultTokenCacheFile returns the default zoho.token_cache_file:
+// zohosink/zoho-token.json in the user's cache directory (os.UserCacheDir:
+// $XDG_CACHE_HOME or ~/.cache on Linux, ~/Library/Caches on macOS,
+// %LocalAppData% on Windows), or "" (no cache) when there is none ($HOME
+// unset). It is computed on each call, from the current environment.
+func DefaultTokenCacheFile() string {
+	dir, err := os.UserCacheDir()
+	if err != nil || dir == "" {
+		return ""
+	}
+	return filepath.Join(dir, "zohosink", "zoho-token.json")
 }
 
 // EffectiveMaxBuffered is batch.max_buffered, or MaxRecords × (MaxInFlight + 2)

@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"reflect"
+	"regexp"
 	"slices"
 	"strings"
 	"testing"
@@ -493,14 +494,236 @@ func TestDurationNeedsUnit(t *testing.T) {
 func TestBadValueFromEnv(t *testing.T) {
 	cleanEnv(t)
 	setCreds(t)
-	t.Setenv("ZOHOSINK_BATCH_MAX_RECORDS", "lots")
+	t.Setenv("ZOHOSINK_BATCH_MAX_RECORDS", "abc")
 	t.Setenv("ZOHOSINK_DELIVERY_RETRY_MAX", "soon")
+	t.Setenv("ZOHOSINK_KAFKA_FETCH_MAX_BYTES", "99999999999")
 	c, err := Load("", nil)
-	if got := keysOf(err); !slices.Contains(got, "batch.max_records") || !slices.Contains(got, "delivery.retry_max") {
-		t.Fatalf("problems %v: %v", got, err)
-	}
 	if c == nil {
 		t.Fatal("config should be returned with its problems")
+	}
+	// One problem per key, naming the variable and the value; no follow-on
+	// verdict on the zero value ("0 is outside 1..100", "0s must be > 0").
+	want := []string{
+		`batch.max_records (from ZOHOSINK_BATCH_MAX_RECORDS): "abc" is not a whole number`,
+		`delivery.retry_max (from ZOHOSINK_DELIVERY_RETRY_MAX): "soon" is not a duration: write it like "1s" or "500ms"`,
+		`kafka.fetch_max_bytes (from ZOHOSINK_KAFKA_FETCH_MAX_BYTES): "99999999999" is too large (at most 2147483647)`,
+	}
+	var got []string
+	for _, fe := range FieldErrors(err) {
+		got = append(got, fe.Error())
+	}
+	slices.Sort(got)
+	if !reflect.DeepEqual(got, want) {
+		t.Fatalf("problems:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
+	}
+	if fe := FieldErrors(err)[0]; fe.Err == nil {
+		t.Error("the decoder's error is not kept in FieldError.Err")
+	}
+}
+
+func TestBadValueFromFileAndFlag(t *testing.T) {
+	cleanEnv(t)
+	setCreds(t)
+	fs := pflag.NewFlagSet("test", pflag.ContinueOnError)
+	fs.String("batch-max-records", "", "")
+	if err := fs.Parse([]string{"--batch-max-records=ten"}); err != nil {
+		t.Fatal(err)
+	}
+	_, err := Load(writeFile(t, "delivery:\n  max_in_flight: many\n  breaker_failures: 2.5\n"), fs)
+	want := []string{
+		`batch.max_records (from --batch-max-records): "ten" is not a whole number`,
+		`delivery.breaker_failures: 2.5 is not a whole number`,
+		`delivery.max_in_flight: "many" is not a whole number`,
+	}
+	var got []string
+	for _, fe := range FieldErrors(err) {
+		got = append(got, fe.Error())
+	}
+	slices.Sort(got)
+	if !reflect.DeepEqual(got, want) {
+		t.Fatalf("problems:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
+	}
+}
+
+func TestUnknownEnvVars(t *testing.T) {
+	cleanEnv(t)
+	setCreds(t)
+	t.Setenv("ZOHOSINK_BATCH_MAXRECORDS", "5")
+	t.Setenv("ZOHOSINK_LOG_LEVL", "debug")
+	t.Setenv("ZOHOSINK_WHATEVER", "x")
+	t.Setenv("ZOHOSINK_TYPO_BUT_EMPTY", "") // empty counts as unset
+	for _, name := range OtherEnvVars {
+		t.Setenv(name, "1") // the project's own non-configuration variables
+	}
+	c, err := Load("", nil)
+	if c == nil {
+		t.Fatal("config should be returned with its problems")
+	}
+	want := []string{
+		`ZOHOSINK_BATCH_MAXRECORDS: unknown environment variable (did you mean ZOHOSINK_BATCH_MAX_RECORDS?)`,
+		`ZOHOSINK_LOG_LEVL: unknown environment variable (did you mean ZOHOSINK_LOG_LEVEL?)`,
+		`ZOHOSINK_WHATEVER: unknown environment variable`,
+	}
+	var got []string
+	for _, fe := range FieldErrors(err) {
+		got = append(got, fe.Error())
+	}
+	if !reflect.DeepEqual(got, want) {
+		t.Fatalf("problems:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
+	}
+	if !errors.Is(err, ErrUnknownKey) {
+		t.Error("errors.Is(err, ErrUnknownKey) = false")
+	}
+	if c.Batch.MaxRecords != 100 {
+		t.Errorf("batch.max_records = %d: the misspelled variable must not apply", c.Batch.MaxRecords)
+	}
+}
+
+// TestOtherEnvVarsCoverRepository: every ZOHOSINK_* name the repository
+// mentions is a key's variable or one of OtherEnvVars, so Load never calls a
+// variable of the project's own tooling unknown.
+func TestOtherEnvVarsCoverRepository(t *testing.T) {
+	known := map[string]bool{}
+	for _, k := range keyList {
+		known[k.env] = true
+	}
+	for _, n := range OtherEnvVars {
+		known[n] = true
+	}
+	name := regexp.MustCompile(`\bZOHOSINK_[A-Z0-9_]*[A-Z0-9]\b`)
+	root := ".."
+	scanned := 0
+	err := filepath.WalkDir(root, func(path string, d os.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		if d.IsDir() {
+			// This package (../config) misspells variables on purpose, in
+			// tests and documentation.
+			if path != root && (strings.HasPrefix(d.Name(), ".") && d.Name() != ".ci" ||
+				d.Name() == "testdata" || d.Name() == "bin" || path == filepath.Join(root, "config")) {
+				return filepath.SkipDir
+			}
+			return nil
+		}
+		switch ext := filepath.Ext(path); {
+		case ext == ".go", ext == ".md", ext == ".yaml", ext == ".yml", ext == ".sh",
+			d.Name() == "Makefile", d.Name() == "Dockerfile", filepath.Base(filepath.Dir(path)) == "scripts",
+			filepath.Base(filepath.Dir(path)) == ".ci":
+		default:
+			return nil
+		}
+		data, err := os.ReadFile(path)
+		if err != nil {
+			return err
+		}
+		scanned++
+		for _, n := range name.FindAllString(string(data), -1) {
+			if !known[n] {
+				t.Errorf("%s mentions %s, which is neither a configuration key's variable nor in OtherEnvVars", path, n)
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if scanned < 10 {
+		t.Fatalf("scanned only %d files: is the repository root at ..?", scanned)
+	}
+}
+
+func TestTokenCacheFileDefault(t *testing.T) {
+	cleanEnv(t)
+	setCreds(t)
+	cache := t.TempDir()
+	t.Setenv("XDG_CACHE_HOME", cache) // os.UserCacheDir on Linux
+	t.Setenv("HOME", t.TempDir())
+	want := DefaultTokenCacheFile()
+	if want == "" || !strings.HasSuffix(want, filepath.Join("zohosink", "zoho-token.json")) {
+		t.Fatalf("DefaultTokenCacheFile() = %q", want)
+	}
+
+	c, err := Load("", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.Zoho.TokenCacheFile != want || c.Source("zoho.token_cache_file") != SourceDefault {
+		t.Errorf("unset: %q (%s), want %q (default)", c.Zoho.TokenCacheFile, c.Source("zoho.token_cache_file"), want)
+	}
+	var buf bytes.Buffer
+	if err := Print(&buf, c); err != nil {
+		t.Fatal(err)
+	}
+	if line := "  token_cache_file: " + want + " # default\n"; !strings.Contains(buf.String(), line) {
+		t.Errorf("Print lacks %q:\n%s", line, buf.String())
+	}
+
+	// "" in the file turns the cache off; so does "off" (the only way from
+	// the environment, where "" counts as unset); null means unset.
+	for _, tc := range []struct{ file, env, want string }{
+		{file: "zoho:\n  token_cache_file: \"\"\n", want: ""},
+		{file: "zoho:\n  token_cache_file:\n", want: want},
+		{env: "off", want: ""},
+		{env: "OFF", want: ""},
+		{file: "zoho:\n  token_cache_file: /var/cache/z.json\n", want: "/var/cache/z.json"},
+	} {
+		path := ""
+		if tc.file != "" {
+			path = writeFile(t, tc.file)
+		}
+		t.Setenv("ZOHOSINK_ZOHO_TOKEN_CACHE_FILE", tc.env)
+		c, err := Load(path, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if c.Zoho.TokenCacheFile != tc.want {
+			t.Errorf("file %q env %q: token_cache_file = %q, want %q", tc.file, tc.env, c.Zoho.TokenCacheFile, tc.want)
+		}
+		if tc.want == "" {
+			buf.Reset()
+			if err := Print(&buf, c); err != nil {
+				t.Fatal(err)
+			}
+			if !strings.Contains(buf.String(), `token_cache_file: "" # `) || !strings.Contains(buf.String(), `"" = no token cache`) {
+				t.Errorf("Print does not say the cache is off:\n%s", buf.String())
+			}
+		}
+	}
+
+	// No cache directory at all: no cache.
+	t.Setenv("XDG_CACHE_HOME", "")
+	t.Setenv("HOME", "")
+	if got := DefaultTokenCacheFile(); got != "" {
+		t.Errorf("without $HOME: DefaultTokenCacheFile() = %q, want \"\"", got)
+	}
+}
+
+func TestPrintExplainsMaxBuffered(t *testing.T) {
+	cleanEnv(t)
+	setCreds(t)
+	t.Setenv("ZOHOSINK_DELIVERY_MAX_IN_FLIGHT", "2")
+	c, err := Load(writeFile(t, "batch:\n  max_records: 50\n"), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var buf bytes.Buffer
+	if err := Print(&buf, c); err != nil {
+		t.Fatal(err)
+	}
+	if line := "  max_buffered: 0 # default: 0 = max_records × (max_in_flight + 2) = 200\n"; !strings.Contains(buf.String(), line) {
+		t.Errorf("Print lacks %q:\n%s", line, buf.String())
+	}
+	t.Setenv("ZOHOSINK_BATCH_MAX_BUFFERED", "500")
+	if c, err = Load("", nil); err != nil {
+		t.Fatal(err)
+	}
+	buf.Reset()
+	if err := Print(&buf, c); err != nil {
+		t.Fatal(err)
+	}
+	if line := "  max_buffered: 500 # env ZOHOSINK_BATCH_MAX_BUFFERED\n"; !strings.Contains(buf.String(), line) {
+		t.Errorf("Print lacks %q:\n%s", line, buf.String())
 	}
 }
 

@@ -7,6 +7,10 @@
 //	YAML file          the optional path given to Load (see example.yaml beside this file)
 //	default            Defaults()
 //
+// An empty environment variable counts as unset (ZOHOSINK_ZOHO_MODULE= leaves
+// zoho.module to the file or the default), so the environment cannot set a
+// key to ""; zoho.token_cache_file accepts "off" for that reason.
+//
 // Every key of the contract in DESIGN.md ("Contract: configuration") is a field of
 // Config; the key is the snake_case path of mapstructure tags (kafka.dlq_topic,
 // batch.max_records). Load remembers which of the four sources supplied each key,
@@ -14,8 +18,12 @@
 //
 // Guarantees:
 //   - Validate reports every problem at once, each as a *FieldError naming the key;
-//     Load also reports keys in the file that zohosink does not know (typos are
-//     never silently ignored).
+//     Load also reports keys in the file and non-empty ZOHOSINK_* variables
+//     that zohosink does not know (typos are never silently ignored; the
+//     project's non-configuration variables are listed in OtherEnvVars), and
+//     a value that cannot be decoded once, naming its source
+//     ("batch.max_records (from ZOHOSINK_BATCH_MAX_RECORDS): "abc" is not a
+//     whole number"), without Validate's follow-on verdict on its zero value.
 //   - Secrets (zoho.client_secret, zoho.refresh_token) are of type Secret, which
 //     redacts itself in fmt, JSON, YAML and text encodings; no error produced by
 //     this package contains a secret's value.

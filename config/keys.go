@@ -9,6 +9,18 @@ import (
 // ZOHOSINK_KAFKA_DLQ_TOPIC.
 const EnvPrefix = "ZOHOSINK_"
 
+// OtherEnvVars are the ZOHOSINK_* environment variables that are not
+// configuration keys but are used elsewhere in the project (tests, build
+// tooling). Load reports any other non-empty ZOHOSINK_* variable that is not a
+// key's EnvVar as an unknown variable, so a misspelled one is never silently
+// ignored; a new non-configuration variable must be added here (a test scans
+// the repository for them).
+var OtherEnvVars = []string{
+	"ZOHOSINK_TESTCONTAINERS",    // internal/kafkatest: run tests on a container broker
+	"ZOHOSINK_KAFKA_IMAGE",       // internal/kafkatest: the container broker's image
+	"ZOHOSINK_TEST_CONSUMER_BIN", // test/process: a prebuilt consumer binary
+}
+
 // keyInfo describes one configuration key, derived from Config's tags.
 type keyInfo struct {
 	key    string // "kafka.dlq_topic"

@@ -6,9 +6,12 @@ import (
 	"errors"
 	"fmt"
 	"maps"
+	"math"
 	"os"
 	"reflect"
+	"slices"
 	"sort"
+	"strconv"
 	"strings"
 	"time"
 
@@ -37,14 +40,17 @@ const (
 // works without a file. From the environment (and string flags) a list is
 // comma-separated ("a, b"; "[]" is an explicit empty list), mapping.fields is
 // "traits.plan=Plan__c,properties.x=X" or a JSON list of {"from","to"}, and a
-// duration is Go syntax ("1s", "500ms"). An empty variable counts as unset.
+// duration is Go syntax ("1s", "500ms"). An empty variable counts as unset
+// (so the environment cannot set a key to ""; zoho.token_cache_file takes
+// "off" instead). A non-empty ZOHOSINK_* variable that is neither a key's
+// EnvVar nor one of OtherEnvVars is reported as unknown.
 // A flag is bound to a key when the FlagSet has a flag named FlagName(key) or
 // the key itself.
 //
 // Errors: reading or parsing the file fails → a wrapped error and a nil Config.
 // Otherwise every problem found is returned at once as errors.Join of
-// *FieldError (unknown keys in the file, values that cannot be decoded, and
-// everything Validate reports), together with the Config as far as it could be
+// *FieldError (unknown keys in the file, unknown ZOHOSINK_* variables, values
+// that cannot be decoded, and everything else Validate reports), together with the Config as far as it could be
 // loaded, so that "config print" and "config validate" can still show it.
 func Load(path string, flags *pflag.FlagSet) (*Config, error) {
 	v := viper.New()
@@ -92,30 +98,43 @@ func Load(path string, flags *pflag.FlagSet) (*Config, error) {
 		}
 	}
 
+	problems = append(problems, scanEnv()...)
+
 	c := &Config{sources: make(map[string]Source, len(keyList))}
+	undecodable := map[string]bool{}
 	for i := range keyList {
 		k := &keyList[i]
-		if err := decodeValue(v.Get(k.key), k.field(c).Addr().Interface()); err != nil {
-			problem := "invalid value: " + err.Error()
-			if k.secret {
-				problem = "invalid value: must be a string"
-				err = nil // the decoder's message may quote the value
-			}
-			problems = append(problems, &FieldError{Key: k.key, Problem: problem, Err: err})
-		}
+		from := ""
 		switch {
 		case bound[k.key] != nil && bound[k.key].Changed:
 			c.sources[k.key] = SourceFlag
+			from = "--" + bound[k.key].Name
 		case os.Getenv(k.env) != "":
 			c.sources[k.key] = SourceEnv
+			from = k.env
 		case fileKeys[k.key]:
 			c.sources[k.key] = SourceFile
 		default:
 			c.sources[k.key] = SourceDefault
 		}
+		raw := v.Get(k.key)
+		if err := decodeValue(raw, k.field(c).Addr().Interface()); err != nil {
+			if k.secret {
+				err = nil // the decoder's message may quote the value
+			}
+			undecodable[k.key] = true
+			problems = append(problems, &FieldError{Key: k.key, From: from, Problem: decodeProblem(k, raw), Err: err})
+		}
 	}
-	if err := c.Validate(); err != nil {
-		problems = append(problems, err)
+	if strings.EqualFold(strings.TrimSpace(c.Zoho.TokenCacheFile), TokenCacheOff) {
+		c.Zoho.TokenCacheFile = ""
+	}
+	// A key whose value could not be decoded holds its zero value: Validate's
+	// verdict on it ("0 is outside 1..100") would only repeat the problem.
+	for _, fe := range FieldErrors(c.Validate()) {
+		if key, _, _ := strings.Cut(fe.Key, "["); !undecodable[key] {
+			problems = append(problems, fe)
+		}
 	}
 	return c, errors.Join(problems...)
 }
@@ -128,6 +147,84 @@ func (c *Config) Sources() map[string]Source {
 
 // Source returns where key's value came from, or "" when unknown.
 func (c *Config) Source(key string) Source { return c.sources[key] }
+
+// decodeProblem says why raw (from viper) could not be decoded into key k's
+// field, naming the value (never a secret's).
+func decodeProblem(k *keyInfo, raw any) string {
+	if k.secret {
+		return "must be a string"
+	}
+	s, isString := raw.(string)
+	switch {
+	case k.typ == durationType && isString:
+		return fmt.Sprintf("%q is not a duration: write it like \"1s\" or \"500ms\"", s)
+	case k.typ == durationType && isNumber(raw):
+		return fmt.Sprintf("%v has no unit: write it like \"1s\" or \"500ms\"", raw)
+	case k.typ == durationType:
+		return "is not a duration: write it like \"1s\" or \"500ms\""
+	case k.typ.Kind() == reflect.Int || k.typ.Kind() == reflect.Int32:
+		if !isString {
+			if isNumber(raw) {
+				return fmt.Sprintf("%v is not a whole number", raw)
+			}
+			return "is not a whole number"
+		}
+		if _, err := strconv.ParseInt(strings.TrimSpace(s), 0, k.typ.Bits()); errors.Is(err, strconv.ErrRange) {
+			return fmt.Sprintf("%q is too large (at most %d)", s, int64(1)<<(k.typ.Bits()-1)-1)
+		}
+		return fmt.Sprintf("%q is not a whole number", s)
+	case k.typ == stringsType:
+		return "is not a list of strings"
+	case k.typ == fieldMappingType:
+		if isString {
+			if _, err := parseFieldMappings(s); err != nil {
+				return err.Error()
+			}
+		}
+		return "is not a list of {from, to} mappings"
+	case k.typ.Kind() == reflect.String:
+		return "must be a string"
+	}
+	return "invalid value"
+}
+
+func isNumber(v any) bool {
+	switch reflect.ValueOf(v).Kind() {
+	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64,
+		reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64,
+		reflect.Float32, reflect.Float64:
+		return true
+	}
+	return false
+}
+
+// scanEnv reports every non-empty ZOHOSINK_* variable that is neither a key's
+// EnvVar nor one of OtherEnvVars, with a suggestion when one is close
+// (ZOHOSINK_BATCH_MAXRECORDS → ZOHOSINK_BATCH_MAX_RECORDS). Empty variables
+// count as unset and are not reported.
+func scanEnv() (problems []error) {
+	known := make([]string, 0, len(keyList)+len(OtherEnvVars))
+	for _, k := range keyList {
+		known = append(known, k.env)
+	}
+	known = append(known, OtherEnvVars...)
+	var unknown []string
+	for _, kv := range os.Environ() {
+		name, val, _ := strings.Cut(kv, "=")
+		if strings.HasPrefix(name, EnvPrefix) && val != "" && !slices.Contains(known, name) {
+			unknown = append(unknown, name)
+		}
+	}
+	sort.Strings(unknown)
+	for _, name := range unknown {
+		fe := &FieldError{Key: name, Problem: "unknown environment variable", Err: ErrUnknownKey}
+		if s := suggest(name, known); s != "" {
+			fe.Problem = fmt.Sprintf("unknown environment variable (did you mean %s?)", s)
+		}
+		problems = append(problems, fe)
+	}
+	return problems
+}
 
 // decodeValue decodes a viper value into the field pointed to by out, with
 // weak typing (env strings → numbers), and the hooks below.
@@ -151,8 +248,8 @@ var (
 )
 
 // decodeHook turns strings (environment, flags) into durations, lists and field
-// mappings, and refuses bare numbers as durations ("linger: 1000" would
-// otherwise mean a microsecond).
+// mappings, refuses bare numbers as durations ("linger: 1000" would otherwise
+// mean a microsecond) and fractions as whole numbers (2.5 would become 2).
 func decodeHook(from, to reflect.Type, data any) (any, error) {
 	switch to {
 	case durationType:
@@ -178,6 +275,12 @@ func decodeHook(from, to reflect.Type, data any) (any, error) {
 	case fieldMappingType:
 		if from.Kind() == reflect.String {
 			return parseFieldMappings(data.(string))
+		}
+	}
+	if k := to.Kind(); (k == reflect.Int || k == reflect.Int32) && (from.Kind() == reflect.Float64 || from.Kind() == reflect.Float32) {
+		// The decoder would truncate 2.5 to 2 without a word.
+		if f := reflect.ValueOf(data).Float(); f != math.Trunc(f) {
+			return nil, fmt.Errorf("%v is not a whole number", data)
 		}
 	}
 	return data, nil
@@ -289,8 +392,8 @@ func unknownKey(key string, candidates []string) *FieldError {
 	return fe
 }
 
-// ErrUnknownKey is wrapped by the *FieldError of a key in the file that
-// zohosink does not know.
+// ErrUnknownKey is wrapped by the *FieldError of a key in the file, or a
+// ZOHOSINK_* environment variable, that zohosink does not know.
 var ErrUnknownKey = errors.New("unknown key")
 
 func sectionList() []string {

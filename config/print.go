@@ -12,7 +12,9 @@ import (
 // Print writes the effective configuration as YAML, every key in Keys order,
 // each with a line comment naming its source ("# env ZOHOSINK_ZOHO_MODULE",
 // "# file", "# flag --batch-linger", "# default"); keys of a Config not made by
-// Load carry no comment. Secrets print as "[redacted]" (or "" when unset).
+// Load carry no source. Values that do not say what they mean get a note after
+// the source: "max_buffered: 0 # default: 0 = max_records × (max_in_flight + 2)
+// = 600", and an empty zoho.token_cache_file (cache off). Secrets print as "[redacted]" (or "" when unset).
 // Lists print in flow style on one line; an unset list prints as null (for
 // zoho.trigger, unset and empty differ). The output is valid YAML with the
 // same shape as the configuration file.
@@ -42,6 +44,12 @@ func Print(w io.Writer, c *Config) error {
 		}
 		flow(val)
 		val.LineComment = sourceComment(c.sources[k.key], k.key)
+		if note := valueNote(c, k.key); note != "" {
+			if val.LineComment != "" {
+				val.LineComment += ": "
+			}
+			val.LineComment += note
+		}
 		sec.Content = append(sec.Content, &yaml.Node{Kind: yaml.ScalarNode, Value: name}, val)
 	}
 	enc := yaml.NewEncoder(w)
@@ -62,6 +70,18 @@ func sourceComment(s Source, key string) string {
 		return ""
 	}
 	return string(s)
+}
+
+// valueNote explains a value whose meaning is not what it says: the effective
+// batch.max_buffered when it is 0, and a token cache that is off.
+func valueNote(c *Config, key string) string {
+	switch {
+	case key == "batch.max_buffered" && c.Batch.MaxBuffered == 0:
+		return fmt.Sprintf("0 = max_records × (max_in_flight + 2) = %d", c.EffectiveMaxBuffered())
+	case key == "zoho.token_cache_file" && c.Zoho.TokenCacheFile == "":
+		return `"" = no token cache`
+	}
+	return ""
 }
 
 // flow puts sequences and mappings on one line.

@@ -19,16 +19,27 @@ import (
 // ErrUnknownKey, a decoding error), reachable with errors.Is and errors.As.
 type FieldError struct {
 	// Key is the configuration key, e.g. "batch.max_records" or
-	// "mapping.fields[2].from".
+	// "mapping.fields[2].from"; for an unknown environment variable, its name
+	// (ZOHOSINK_BATCH_MAXRECORDS).
 	Key string
+	// From, when set, names where the faulty value came from: an environment
+	// variable (ZOHOSINK_BATCH_MAX_RECORDS) or a flag (--batch-max-records).
+	// Empty for the file, the defaults and problems of the whole configuration.
+	From string
 	// Problem is a short human explanation.
 	Problem string
 	// Err is the underlying error, or nil.
 	Err error
 }
 
-// Error returns "key: problem".
-func (e *FieldError) Error() string { return e.Key + ": " + e.Problem }
+// Error returns "key: problem", or "key (from SOURCE): problem" when From is set:
+// batch.max_records (from ZOHOSINK_BATCH_MAX_RECORDS): "abc" is not a whole number.
+func (e *FieldError) Error() string {
+	if e.From != "" {
+		return e.Key + " (from " + e.From + "): " + e.Problem
+	}
+	return e.Key + ": " + e.Problem
+}
 
 // Unwrap returns the underlying error.
 func (e *FieldError) Unwrap() error { return e.Err }
