@@ -30,7 +30,9 @@ func (t *TokenSource) fingerprint() string {
 }
 
 // loadCache adopts the cached token if it is fresh, belongs to these
-// credentials and to the configured API host. Called before t is shared.
+// credentials and to the configured API host. A missing file (or folder) is
+// normal; a file that cannot be read turns the cache off after one warning.
+// Called before t is shared.
 func (t *TokenSource) loadCache() {
 	if t.o.CacheFile == "" {
 		return
@@ -40,7 +42,11 @@ func (t *TokenSource) loadCache() {
 		return
 	}
 	if err != nil {
-		t.log.Warn("zoho token cache unreadable; ignoring it", zap.String("file", t.o.CacheFile), zap.Error(err))
+		// Unreadable (permissions, a folder in the way): it would not be
+		// writable either, so the source goes on without it, after one warning.
+		t.log.Warn("zoho token cache cannot be read; continuing without it (each restart mints a new token)",
+			zap.String("file", t.o.CacheFile), zap.Error(err))
+		t.o.CacheFile = ""
 		return
 	}
 	var c tokenCache
@@ -62,17 +68,27 @@ func (t *TokenSource) loadCache() {
 }
 
 // saveCache writes the current token atomically (temp file + rename) with mode
-// 0600. Failures are logged: the cache is an optimisation. Called with t.mu held.
+// 0600, creating the file's folder (0700) when missing. The cache is an
+// optimisation: when it cannot be written, that is logged once at warn and the
+// source carries on without it (no further writes, reads or warnings). Called
+// with t.mu held.
 func (t *TokenSource) saveCache() {
 	if t.o.CacheFile == "" {
 		return
 	}
 	b, err := json.Marshal(tokenCache{AccessToken: t.tok, Expiry: t.expiry, APIDomain: t.apiDomain, Client: t.fingerprint()})
 	if err == nil {
+		err = os.MkdirAll(filepath.Dir(t.o.CacheFile), 0o700)
+	}
+	if err == nil {
 		err = writeFileAtomic(t.o.CacheFile, b)
 	}
 	if err != nil {
-		t.log.Warn("zoho token cache not written", zap.String("file", t.o.CacheFile), zap.Error(err))
+		t.log.Warn("zoho token cache cannot be written; continuing without it (each restart mints a new token)",
+			zap.String("file", t.o.CacheFile), zap.Error(err))
+		// t.o is this source's own copy of the options, only read under t.mu
+		// (or before t is shared): clearing CacheFile turns the cache off.
+		t.o.CacheFile = ""
 	}
 }
 
