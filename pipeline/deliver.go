@@ -102,7 +102,9 @@ func (p *Pipeline) deliver(ctx context.Context, d delivery) {
 		res, err := p.upsert(ctx, d)
 		if err != nil {
 			if errors.Is(err, gobreaker.ErrOpenState) || errors.Is(err, gobreaker.ErrTooManyRequests) {
-				sleep(ctx, bo.NextBackOff())
+				// No call was made: look again soon, so that the trial call
+				// follows the open timeout closely instead of the backoff.
+				sleep(ctx, min(p.o.BreakerOpenTimeout/10, time.Second))
 				continue
 			}
 			switch zohoapi.Classify(err) {
@@ -115,11 +117,13 @@ func (p *Pipeline) deliver(ctx context.Context, d delivery) {
 				return
 			case zohoapi.ClassThrottled:
 				p.m.retries.Add(1)
+				p.lastZohoErr.Store(&err)
 				p.setPaused(pauseZohoThrottled, true, err)
 				sleep(ctx, jitter(p.o.ThrottleBackoff))
 				continue
 			default:
 				p.m.retries.Add(1)
+				p.lastZohoErr.Store(&err)
 				p.log.Debug("zoho call failed, retrying", zap.Error(err))
 				sleep(ctx, bo.NextBackOff())
 				continue

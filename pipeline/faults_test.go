@@ -190,3 +190,48 @@ func TestRequestRejectedIsSplit(t *testing.T) {
 		t.Errorf("%d calls to isolate one record in 16", n)
 	}
 }
+
+// TestOversizedDeadLetterLeavesOutZohoRecord: a rejected record whose value,
+// repeated in zoho.record, would exceed the producer's limit still reaches the
+// dead-letter topic (without zoho.record, saying so) instead of blocking its
+// partition forever.
+func TestOversizedDeadLetterLeavesOutZohoRecord(t *testing.T) {
+	h := newHarness(t, 1, zohosim.Options{})
+	big := strings.Repeat("D", 12000)
+	vals := [][]byte{
+		event("track", "Lead Generated", map[string]any{"email": "big@example.com", "company": "C"}, map[string]any{"form_name": big}, "big"),
+		leads("after", 1)[0],
+	}
+	h.produce(vals...)
+	o := h.options()
+	o.MaxMessageBytes = 20000 // value 12 KB + zoho.record 12 KB would not fit
+	r := h.start(o)
+	h.waitCommitted(30 * time.Second)
+	r.shutdown()
+	dead := h.deadLetters(1)
+	hd := headers(dead[0])
+	if string(dead[0].Value) != string(vals[0]) || hd["error.code"] != "MANDATORY_NOT_FOUND" {
+		t.Fatalf("dead letter %v, want the original value with MANDATORY_NOT_FOUND", hd)
+	}
+	if hd["zoho.record"] != "" || !strings.Contains(hd["error.message"], "zoho.record left out") {
+		t.Errorf("zoho.record %d bytes, message %q: want it left out and said so", len(hd["zoho.record"]), hd["error.message"])
+	}
+	if _, ok := h.sim.Lead("after0@example.com"); !ok {
+		t.Error("the record after the oversized one was not delivered")
+	}
+}
+
+// TestKafkaUnreachableIsNotReady: with no broker answering, the pipeline says
+// so in readiness instead of claiming to consume.
+func TestKafkaUnreachableIsNotReady(t *testing.T) {
+	h := &harness{t: t, sim: zohosim.New(zohosim.Options{})}
+	t.Cleanup(h.sim.Close)
+	h.brokers, h.topic, h.dlqTopic, h.group = []string{"127.0.0.1:1"}, "events", "events.dlq", "g"
+	o := h.options()
+	o.SessionTimeout = 0
+	r := h.start(o)
+	h.eventually(30*time.Second, "readiness reports Kafka unreachable", func() bool {
+		err := r.p.Ready()
+		return err != nil && strings.Contains(err.Error(), "kafka unreachable")
+	})
+}

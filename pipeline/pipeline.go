@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net"
 	"net/http"
 	"slices"
 	"sort"
@@ -118,7 +119,7 @@ func (o *Options) setDefaults() {
 const (
 	pauseBreakerOpen   = "zoho_breaker_open"
 	pauseZohoThrottled = "zoho_throttled"
-	pauseDLQ           = "dead_letter_topic_unavailable"
+	pauseDLQ           = "dead_letter_write_failing"
 	pauseConfig        = "configuration_error"
 )
 
@@ -148,7 +149,16 @@ type Pipeline struct {
 	stateMu   sync.Mutex
 	pausedFor map[string]bool
 	configErr error
-	running   atomic.Bool
+	// kafkaErr is the last error fetching or joining the group returned, nil
+	// once a broker answers again; kafkaDown mirrors kafkaErr != nil for the
+	// per-response fast path.
+	kafkaErr  error
+	kafkaDown atomic.Bool
+	// kafkaOK is when a broker last answered a fetch or heartbeat (UnixNano; 0: never).
+	kafkaOK atomic.Int64
+	// lastZohoErr is the last transient Zoho error, logged when the breaker opens.
+	lastZohoErr atomic.Pointer[error]
+	running     atomic.Bool
 	// closing is set once in-flight work was finished or abandoned at
 	// shutdown, so that the revocation that Close triggers does not wait again.
 	closing atomic.Bool
@@ -216,6 +226,7 @@ func New(o Options) (*Pipeline, error) {
 		kgo.OnPartitionsAssigned(p.assigned),
 		kgo.OnPartitionsRevoked(p.revoked),
 		kgo.OnPartitionsLost(p.lost),
+		kgo.WithHooks(brokerHook{p}),
 	)
 	if o.FetchMaxBytes > 0 {
 		opts = append(opts, kgo.FetchMaxBytes(o.FetchMaxBytes))
@@ -269,6 +280,7 @@ func producerOptions(o Options) []kgo.Opt {
 // shutdown, or the configuration error that stopped delivery.
 func (p *Pipeline) Run(ctx context.Context) error {
 	if err := p.ensureDLQTopic(ctx); err != nil {
+		p.kafkaFailed(err)
 		p.log.Warn("could not check the dead-letter topic; writes will retry until it is writable", zap.String("topic", p.o.DLQTopic), zap.Error(err))
 	}
 	p.running.Store(true)
@@ -337,6 +349,8 @@ func (p *Pipeline) readyLocked() error {
 		return fmt.Errorf("configuration error, delivery stopped: %w", p.configErr)
 	case !p.running.Load():
 		return errors.New("not consuming")
+	case p.kafkaErr != nil:
+		return fmt.Errorf("kafka unreachable: %w", p.kafkaErr)
 	case len(p.pausedFor) > 0:
 		reasons := make([]string, 0, len(p.pausedFor))
 		for r := range p.pausedFor {
@@ -431,8 +445,65 @@ func (p *Pipeline) failed() bool {
 	return p.configErr != nil
 }
 
+// kafkaOutageAfter is how long no broker may answer a fetch or heartbeat before
+// a connection or fetch error counts as a Kafka outage (a broker that is
+// merely restarting in a healthy cluster does not).
+const kafkaOutageAfter = 10 * time.Second
+
+// kafkaFailed reports a fetch, group or connection error: an outage when no
+// broker answered for kafkaOutageAfter.
+func (p *Pipeline) kafkaFailed(err error) {
+	if ok := p.kafkaOK.Load(); ok == 0 || time.Since(time.Unix(0, ok)) > kafkaOutageAfter {
+		p.setKafkaErr(err)
+	}
+}
+
+// setKafkaErr records that Kafka is unreachable (err) or that a broker
+// answered again (nil), logging each change once; readiness follows it.
+func (p *Pipeline) setKafkaErr(err error) {
+	if err == nil && !p.kafkaDown.Load() {
+		return // the common case: every fetch response while all is well
+	}
+	p.stateMu.Lock()
+	wasDown := p.kafkaErr != nil
+	p.kafkaErr = err
+	p.kafkaDown.Store(err != nil)
+	p.stateMu.Unlock()
+	switch {
+	case err != nil && !wasDown:
+		p.log.Warn("kafka unreachable: not ready until a broker answers", zap.Error(err))
+	case err == nil && wasDown:
+		p.log.Info("kafka reachable again")
+	}
+	p.updateReady()
+}
+
+// brokerHook learns from franz-go whether brokers answer: a fetch or heartbeat
+// answered ends a Kafka outage, failed connections may start one.
+type brokerHook struct{ p *Pipeline }
+
+// OnBrokerRead implements kgo.HookBrokerRead.
+func (h brokerHook) OnBrokerRead(_ kgo.BrokerMetadata, key int16, _ int, _, _ time.Duration, err error) {
+	const fetch, heartbeat = 1, 12 // Kafka API keys
+	if err == nil && (key == fetch || key == heartbeat) {
+		h.p.kafkaOK.Store(time.Now().UnixNano())
+		h.p.setKafkaErr(nil)
+	}
+}
+
+// OnBrokerConnect implements kgo.HookBrokerConnect.
+func (h brokerHook) OnBrokerConnect(_ kgo.BrokerMetadata, _ time.Duration, _ net.Conn, err error) {
+	if err != nil {
+		h.p.kafkaFailed(err)
+	}
+}
+
 func (p *Pipeline) breakerChanged(_ string, from, to gobreaker.State) {
-	p.log.Warn("zoho circuit breaker", zap.String("from", from.String()), zap.String("to", to.String()))
+	fields := []zap.Field{zap.String("from", from.String()), zap.String("to", to.String())}
+	if last := p.lastZohoErr.Load(); to == gobreaker.StateOpen && last != nil {
+		fields = append(fields, zap.NamedError("cause", *last))
+	}
+	p.log.Warn("zoho circuit breaker", fields...)
 	switch to {
 	case gobreaker.StateOpen:
 		p.m.breakerState.Set(2)
