@@ -224,9 +224,9 @@ func printDemoSummary(out io.Writer, sim *zohosim.Server, s pipeline.Stats, dead
 	for _, r := range sortedKeys(s.Dropped) {
 		_ = t.Append("dropped: "+r, fmt.Sprint(s.Dropped[r]))
 	}
-	_ = t.Append("delivered to Zoho", fmt.Sprint(s.Delivered))
-	_ = t.Append("  Zoho records inserted", fmt.Sprint(s.Inserted))
-	_ = t.Append("  Zoho records updated", fmt.Sprint(s.Updated))
+	_ = t.Append("events delivered to Zoho", fmt.Sprint(s.Delivered))
+	_ = t.Append("  as Zoho records inserted (same-email events merged)", fmt.Sprint(s.Inserted))
+	_ = t.Append("  as Zoho records updated", fmt.Sprint(s.Updated))
 	for _, c := range sortedKeys(s.DeadLettered) {
 		_ = t.Append("dead-lettered: "+c, fmt.Sprint(s.DeadLettered[c]))
 	}

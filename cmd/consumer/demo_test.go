@@ -32,7 +32,7 @@ func TestDemo(t *testing.T) {
 	}
 	for _, row := range [][2]string{
 		{"events consumed", "33"}, {"dropped: not_crm_event", "9"}, {"dropped: no_consent", "3"},
-		{"delivered to Zoho", "14"}, {"Zoho records inserted", "6"}, {"Zoho records updated", "1"},
+		{"events delivered to Zoho", "14"}, {"as Zoho records inserted (same-email events merged)", "6"}, {"as Zoho records updated", "1"},
 	} {
 		if !regexp.MustCompile(`│ ` + regexp.QuoteMeta(row[0]) + ` +│ ` + row[1] + ` +│`).MatchString(s) {
 			t.Errorf("summary row %q is not %s:\n%s", row[0], row[1], s)
