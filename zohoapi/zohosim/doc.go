@@ -10,6 +10,11 @@
 //	       ──GET /crm/v8/settings/fields───────▶ │ field metadata (Leads, Contacts, + AddField)                 │
 //	                                             └──────────────────────────────────────────────────────────────┘
 //
+// Outside Zoho's paths, under [DebugPathPrefix] (/zohosim/), two debugging
+// endpoints that need no token serve manual use of the standalone simulator
+// (cmd/zohosim): GET /zohosim/grant-code (a fresh grant code) and GET
+// /zohosim/records?module=Leads (the stored records as JSON).
+//
 // The simulator follows ../shared/zoho-crm-api.md (the team's digest of Zoho's v8
 // documentation). Where Zoho's behaviour is unconfirmed, the simulator picks one
 // behaviour, documents it at the place it is implemented, and where it matters

@@ -263,6 +263,7 @@ func newServer(o Options, ln net.Listener) *Server {
 	mux.HandleFunc("/oauth/v2/token", s.handleToken)
 	mux.HandleFunc("/oauth/v2/token/revoke", s.handleRevoke)
 	mux.HandleFunc("/crm/", s.handleAPI)
+	s.registerDebug(mux)
 	mux.HandleFunc("/", s.handleNotFound)
 	s.handler = s.track(mux)
 	return s
