@@ -4,10 +4,15 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strconv"
 	"strings"
+	"sync"
+	"time"
 
+	"github.com/sony/gobreaker/v2"
 	"github.com/twmb/franz-go/pkg/kgo"
 	"go.uber.org/zap"
+	"go.uber.org/zap/zapcore"
 
 	"github.com/zohosink/zohosink/batcher"
 	"github.com/zohosink/zohosink/dlq"
@@ -17,6 +22,65 @@ import (
 // SkipOtherModule is the Skipped reason of a dead-letter record whose
 // zoho.module is not the module a Replayer upserts into.
 const SkipOtherModule = "other_module"
+
+// Header names of the replay marks: a Replayer adds both to every
+// dead-letter record it writes, and "consumer dlq replay --to-source" adds
+// both to every record it produces back to a source topic. Values are
+// UTF-8 strings. The dead-letter contract's headers are unchanged.
+const (
+	// HeaderReplayGroup names the replay that wrote the record: the
+	// consumer group keeping that replay's position in the dead-letter topic.
+	// A replay skips the records its own group wrote (they already failed
+	// again under it), so running it again sends nothing new.
+	HeaderReplayGroup = "replay.group"
+	// HeaderReplayCount is how many replays the record has been through,
+	// decimal: 1 for the dead letter of a record's first replay. Records the
+	// pipeline wrote have no replay headers (count 0).
+	HeaderReplayCount = "replay.count"
+)
+
+// ReplayMark is a record's replay marks: the group of the replay that wrote
+// it and its replay count. The zero value is "never replayed".
+type ReplayMark struct {
+	// Group is the replay.group header, "" when absent.
+	Group string
+	// Count is the replay.count header, 0 when absent or not a number ≥ 0.
+	Count int
+}
+
+// ReplayMarkOf reads the replay marks of a Kafka record's headers (the last
+// of repeated headers wins).
+func ReplayMarkOf(headers []kgo.RecordHeader) ReplayMark {
+	var m ReplayMark
+	for _, h := range headers {
+		switch h.Key {
+		case HeaderReplayGroup:
+			m.Group = string(h.Value)
+		case HeaderReplayCount:
+			if n, err := strconv.Atoi(string(h.Value)); err == nil && n >= 0 {
+				m.Count = n
+			}
+		}
+	}
+	return m
+}
+
+// Headers returns m as the two replay headers.
+func (m ReplayMark) Headers() []kgo.RecordHeader {
+	return []kgo.RecordHeader{
+		{Key: HeaderReplayGroup, Value: []byte(m.Group)},
+		{Key: HeaderReplayCount, Value: []byte(strconv.Itoa(m.Count))},
+	}
+}
+
+// ReplayRecord is a dead-letter record to replay with the replay count its
+// own replay.count header says (0 for records the pipeline wrote).
+type ReplayRecord struct {
+	dlq.Record
+	// Count is the record's replay.count; a dead letter written for it again
+	// carries Count+1.
+	Count int
+}
 
 // Replayer sends dead-letter records to Zoho again through the pipeline's own
 // delivery path ("consumer dlq replay --direct"):
@@ -31,24 +95,51 @@ const SkipOtherModule = "other_module"
 // outages, the circuit breaker, the split of requests Zoho rejects as a whole
 // and dead-lettering are the Pipeline's, unchanged. A record that fails again
 // is written to the dead-letter topic again, with its new reason and its
-// original source.* headers: it is never lost.
+// original source.* headers: it is never lost. Every dead-letter record it
+// writes also carries the replay marks (HeaderReplayGroup: the Replayer's
+// group; HeaderReplayCount: the input's Count+1), so that the next replay of
+// the same group can leave it out instead of sending it again forever.
+//
+// A replay fails fast instead of waiting on Zoho's rate limits: the first
+// time Zoho throttles the token refresh or an upsert, the Replayer stops
+// delivering and Replay returns a *ThrottledError (records not yet done stay
+// unhandled). Outages (5xx, timeouts) are retried and the circuit breaker
+// works as in the pipeline. Its log lines speak of the replay: the
+// pipeline's "fetching paused/resumed" lines (a replay fetches nothing) are
+// not logged.
 //
 // A Replayer joins no consumer group and consumes nothing; where replay stands
 // in the dead-letter topic is the caller's business. It is not safe for
 // concurrent use: call Replay from one goroutine, then Close.
 type Replayer struct {
-	p *Pipeline
+	p     *Pipeline
+	guard *replayGuard
+	group string
+
+	mu     sync.Mutex
+	counts map[sourceKey]int // replay.count of the records of the current Replay, by source
+}
+
+// sourceKey identifies a source record by the dead-letter source.* headers.
+type sourceKey struct {
+	topic     string
+	partition int32
+	offset    int64
 }
 
 // NewReplayer validates o and connects a Kafka producer for the dead-letter
-// topic. It uses o's Brokers, ClientID, MaxMessageBytes, KafkaOptions,
+// topic; group (required) is written as replay.group on every dead-letter
+// record the Replayer writes. It uses o's Brokers, ClientID, MaxMessageBytes, KafkaOptions,
 // DLQTopic, Module, DuplicateCheckFields, Trigger, Zoho, Mapping, Batch, retry
 // and breaker settings and Logger, with the defaults documented on Options;
 // Topics, Group and the consumer settings are ignored.
-func NewReplayer(o Options) (*Replayer, error) {
+func NewReplayer(o Options, group string) (*Replayer, error) {
 	o.setDefaults()
 	o.Topics, o.Group = nil, ""
 	var problems []error
+	if group == "" {
+		problems = append(problems, errors.New("no replay group"))
+	}
 	if len(o.Brokers) == 0 {
 		problems = append(problems, errors.New("no Kafka brokers"))
 	}
@@ -68,30 +159,84 @@ func NewReplayer(o Options) (*Replayer, error) {
 	if len(problems) > 0 {
 		return nil, fmt.Errorf("pipeline: replay: %w", errors.Join(problems...))
 	}
+	log := zap.New(replayLogCore{o.Logger.Core()}).With(zap.String("replay_group", group))
 	p := &Pipeline{
 		o:         o,
-		log:       o.Logger,
+		log:       log,
 		mapper:    mapper,
 		offsets:   newOffsetTracker(),
 		m:         newMetrics(),
 		pausedFor: map[string]bool{},
 	}
+	r := &Replayer{p: p, group: group}
 	p.sendCtx, p.cancelSend = context.WithCancel(context.Background())
 	// A configuration error makes deliver wait for the end of sendCtx (the
-	// pipeline waits for shutdown); a replay has nothing to wait for.
-	p.o.Zoho = stopOnConfigError{Upserter: o.Zoho, stop: p.cancelSend}
-	p.breaker = newZohoBreaker(o, p.breakerChanged)
+	// pipeline waits for shutdown), and a throttle would make it wait for
+	// minutes: a replay stops on both instead.
+	r.guard = &replayGuard{Upserter: o.Zoho, stop: p.cancelSend, log: log}
+	p.o.Zoho = r.guard
+	p.breaker = newZohoBreaker(o, func(_ string, from, to gobreaker.State) {
+		switch to {
+		case gobreaker.StateOpen:
+			log.Warn("Zoho keeps failing: replay waits before trying again (circuit breaker open)",
+				zap.Duration("wait", o.BreakerOpenTimeout), zap.String("from", from.String()))
+		case gobreaker.StateClosed:
+			log.Info("Zoho answers again: replay continues (circuit breaker closed)")
+		}
+	})
 	p.batches = batcher.New(o.Batch, p.send)
 	p.cl, err = kgo.NewClient(append(producerOptions(o), o.KafkaOptions...)...)
 	if err != nil {
 		p.batches.Close()
 		return nil, fmt.Errorf("pipeline: replay: kafka client: %w", err)
 	}
-	p.dlq = dlq.NewWriter(p.cl, o.DLQTopic, dlq.WithOnRetry(func(err error) {
-		p.setPaused(pauseDLQ, true, err)
+	p.dlq = dlq.NewWriter(markingProducer{Producer: p.cl, r: r}, o.DLQTopic, dlq.WithOnRetry(func(err error) {
+		log.Warn("writing to the dead-letter topic failed: replay retries (records that failed again are never dropped)", zap.Error(err))
 	}))
-	return &Replayer{p: p}, nil
+	return r, nil
 }
+
+// ThrottledError ends a replay when Zoho throttles it: the token endpoint
+// refused to mint an access token (Zoho allows 10 per 10 minutes per refresh
+// token; "Access Denied", zohoapi.TokenError.Throttled), or an upsert was
+// answered 429 TOO_MANY_REQUESTS or LIMIT_EXCEEDED (the day's API credits or
+// the concurrency limit used up; zoho-crm-api.md "API Limits"). Waiting it
+// out inside one command would hang it for minutes: run the replay again later.
+type ThrottledError struct {
+	// Token is true for the token endpoint's throttle, false for upserts.
+	Token bool
+	// At is when Zoho refused.
+	At time.Time
+	// Err is the zohoapi error (a *zohoapi.TokenError or *zohoapi.APIError,
+	// or a *zohoapi.RecordError for a record-level throttle).
+	Err error
+}
+
+// TokenWindow is Zoho's token-refresh window: 10 access tokens per refresh
+// token per 10 minutes (zoho-crm-api.md "OAuth 2.0").
+const TokenWindow = 10 * time.Minute
+
+// RetryAfter is when a new attempt should succeed: for a token throttle At +
+// TokenWindow (an upper bound: Zoho does not say when the oldest token of the
+// window was minted); zero for upserts (Zoho documents no Retry-After).
+func (e *ThrottledError) RetryAfter() time.Time {
+	if e.Token {
+		return e.At.Add(TokenWindow)
+	}
+	return time.Time{}
+}
+
+// Error says what Zoho throttled and wraps Zoho's error text.
+func (e *ThrottledError) Error() string {
+	if e.Token {
+		return fmt.Sprintf("replay stopped: Zoho throttled token refreshes (10 per 10 minutes per refresh token), try again after ~%s: %v",
+			e.RetryAfter().Format("15:04:05 MST"), e.Err)
+	}
+	return fmt.Sprintf("replay stopped: Zoho throttled the upserts (API credits or concurrency exhausted): %v", e.Err)
+}
+
+// Unwrap returns the zohoapi error.
+func (e *ThrottledError) Unwrap() error { return e.Err }
 
 // ReplayResult says what became of the records of one Replay call. Counts are
 // of dead-letter records.
@@ -123,20 +268,32 @@ func (r ReplayResult) SkippedTotal() (n int) {
 // in order) and returns once every record is handled. Outages are retried
 // until ctx ends, as in the pipeline.
 //
+// Every dead-letter record written for recs[i] carries replay.group = the
+// Replayer's group and replay.count = recs[i].Count+1.
+//
 // Errors: ctx's error when it ended before every record was handled; a
 // configuration error from Zoho (zohoapi.ClassConfig: bad credentials, scope,
-// module), after which the Replayer delivers nothing more. In both cases
-// ReplayResult.Handled says which records are done.
-func (r *Replayer) Replay(ctx context.Context, recs []dlq.Record) (ReplayResult, error) {
+// module) or a *ThrottledError (Zoho throttled the token or an upsert), after
+// which the Replayer delivers nothing more. In every case ReplayResult.Handled
+// says which records are done.
+func (r *Replayer) Replay(ctx context.Context, recs []ReplayRecord) (ReplayResult, error) {
 	p := r.p
 	stop := context.AfterFunc(ctx, p.cancelSend)
 	defer stop()
+	r.mu.Lock()
+	r.counts = make(map[sourceKey]int, len(recs))
+	for _, d := range recs {
+		k := sourceKey{d.SourceTopic, d.SourcePartition, d.SourceOffset}
+		r.counts[k] = max(r.counts[k], d.Count)
+	}
+	r.mu.Unlock()
 	before := p.m.snapshot()
 	res := ReplayResult{Skipped: map[string]int{}, Handled: make([]bool, len(recs))}
 	parts := make([]*partitionOffsets, len(recs))
 	var rejects []dlq.Record
 	var rejectSrcs []source
-	for i, d := range recs {
+	for i, rr := range recs {
+		d := rr.Record
 		if p.sendCtx.Err() != nil {
 			break
 		}
@@ -181,6 +338,8 @@ func (r *Replayer) Replay(ctx context.Context, recs []dlq.Record) (ReplayResult,
 	switch {
 	case cfgErr != nil:
 		return res, fmt.Errorf("pipeline: replay stopped by a configuration error: %w", cfgErr)
+	case r.guard.throttled() != nil:
+		return res, fmt.Errorf("pipeline: %w", r.guard.throttled())
 	case ctx.Err() != nil && !allTrue(res.Handled):
 		return res, fmt.Errorf("pipeline: replay: %w", ctx.Err())
 	}
@@ -225,27 +384,110 @@ func allTrue(bs []bool) bool {
 	return true
 }
 
-// stopOnConfigError calls stop when Zoho answers with a configuration error,
-// at request level or for a record.
-type stopOnConfigError struct {
+// replayGuard stops a replay (stop) when Zoho answers with a configuration
+// error or throttles, at request level or for a record; the first throttle
+// is kept for Replay to return.
+type replayGuard struct {
 	Upserter
 	stop func()
+	log  *zap.Logger
+
+	mu       sync.Mutex
+	throttle *ThrottledError
 }
 
 // Upsert forwards the call and watches its answer.
-func (s stopOnConfigError) Upsert(ctx context.Context, r zohoapi.UpsertRequest) (*zohoapi.UpsertResult, error) {
-	res, err := s.Upserter.Upsert(ctx, r)
+func (g *replayGuard) Upsert(ctx context.Context, r zohoapi.UpsertRequest) (*zohoapi.UpsertResult, error) {
+	res, err := g.Upserter.Upsert(ctx, r)
 	switch {
 	case err != nil:
-		if zohoapi.Classify(err) == zohoapi.ClassConfig {
-			s.stop()
+		switch zohoapi.Classify(err) {
+		case zohoapi.ClassConfig:
+			g.stop()
+		case zohoapi.ClassThrottled:
+			var tokErr *zohoapi.TokenError
+			g.noteThrottle(&ThrottledError{Token: errors.As(err, &tokErr), At: time.Now(), Err: err})
 		}
 	case res != nil:
 		for _, rr := range res.Results {
-			if rr.Err != nil && zohoapi.ClassifyRecord(rr.Err) == zohoapi.ClassConfig {
-				s.stop()
+			if rr.Err == nil {
+				continue
+			}
+			switch zohoapi.ClassifyRecord(rr.Err) {
+			case zohoapi.ClassConfig:
+				g.stop()
+			case zohoapi.ClassThrottled:
+				g.noteThrottle(&ThrottledError{At: time.Now(), Err: rr.Err})
 			}
 		}
 	}
 	return res, err
+}
+
+// noteThrottle keeps e and stops the replay when e is the first throttle.
+func (g *replayGuard) noteThrottle(e *ThrottledError) {
+	g.mu.Lock()
+	first := g.throttle == nil
+	if first {
+		g.throttle = e
+	}
+	g.mu.Unlock()
+	if first {
+		g.log.Warn("Zoho throttled the replay: stopping; records not done stay for the next run", zap.Bool("token", e.Token), zap.Error(e.Err))
+		g.stop()
+	}
+}
+
+// throttled returns the first throttle, nil if none.
+func (g *replayGuard) throttled() *ThrottledError {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	return g.throttle
+}
+
+// markingProducer adds the replay marks to the dead-letter records the
+// Replayer's dlq.Writer produces: replay.group, and replay.count one more than
+// the count of the input with the same source.* headers.
+type markingProducer struct {
+	dlq.Producer
+	r *Replayer
+}
+
+// ProduceSync marks rs and produces them.
+func (m markingProducer) ProduceSync(ctx context.Context, rs ...*kgo.Record) kgo.ProduceResults {
+	m.r.mu.Lock()
+	for _, kr := range rs {
+		var k sourceKey
+		for _, h := range kr.Headers {
+			switch h.Key {
+			case dlq.HeaderSourceTopic:
+				k.topic = string(h.Value)
+			case dlq.HeaderSourcePartition:
+				p, _ := strconv.ParseInt(string(h.Value), 10, 32)
+				k.partition = int32(p)
+			case dlq.HeaderSourceOffset:
+				k.offset, _ = strconv.ParseInt(string(h.Value), 10, 64)
+			}
+		}
+		mark := ReplayMark{Group: m.r.group, Count: m.r.counts[k] + 1}
+		kr.Headers = append(kr.Headers, mark.Headers()...)
+	}
+	m.r.mu.Unlock()
+	return m.Producer.ProduceSync(ctx, rs...)
+}
+
+// replayLogCore is the Replayer's log core: the pipeline's lines about
+// pausing and resuming fetches (a replay fetches nothing; the Replayer logs
+// its own lines about the breaker and the dead-letter topic) are left out.
+type replayLogCore struct{ zapcore.Core }
+
+// With keeps the filter on the derived core.
+func (c replayLogCore) With(f []zapcore.Field) zapcore.Core { return replayLogCore{c.Core.With(f)} }
+
+// Check leaves out the fetch-pause lines.
+func (c replayLogCore) Check(e zapcore.Entry, ce *zapcore.CheckedEntry) *zapcore.CheckedEntry {
+	if strings.HasPrefix(e.Message, "fetching ") || strings.HasPrefix(e.Message, "pause reason cleared") {
+		return ce
+	}
+	return c.Core.Check(e, ce)
 }

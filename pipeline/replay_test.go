@@ -4,9 +4,16 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"net/http"
+	"net/url"
 	"slices"
+	"strings"
 	"testing"
 	"time"
+
+	"go.uber.org/zap"
+	"go.uber.org/zap/zapcore"
+	"go.uber.org/zap/zaptest/observer"
 
 	"github.com/zohosink/zohosink/dlq"
 	"github.com/zohosink/zohosink/internal/kafkatest"
@@ -30,6 +37,18 @@ func deadLetter(value []byte, key string, offset int64) dlq.Record {
 	}
 }
 
+// replayGroup is the replay group of the tests.
+const replayGroup = "g.dlq-replay"
+
+// replayRecords are recs never replayed before (replay.count 0).
+func replayRecords(recs ...dlq.Record) []pipeline.ReplayRecord {
+	out := make([]pipeline.ReplayRecord, len(recs))
+	for i, d := range recs {
+		out[i] = pipeline.ReplayRecord{Record: d}
+	}
+	return out
+}
+
 // TestReplayerDeliversThroughTheSameDeliveryPath replays dead-letter records
 // with a corrected mapping: good ones reach Zoho, a record Zoho rejects again
 // is dead-lettered again with its new reason and its original source headers,
@@ -43,7 +62,7 @@ func TestReplayerDeliversThroughTheSameDeliveryPath(t *testing.T) {
 	}
 	o := h.options()
 	o.Mapping.Fields = []pipeline.FieldMapping{{From: "traits.plan", To: "Plan"}}
-	r, err := pipeline.NewReplayer(o)
+	r, err := pipeline.NewReplayer(o, replayGroup)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -69,7 +88,9 @@ func TestReplayerDeliversThroughTheSameDeliveryPath(t *testing.T) {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), kafkatest.Timeout)
 	defer cancel()
-	res, err := r.Replay(ctx, recs)
+	in := replayRecords(recs...)
+	in[2].Count = 2 // dead-lettered by two replays already
+	res, err := r.Replay(ctx, in)
 	if err != nil {
 		t.Fatalf("Replay: %v", err)
 	}
@@ -92,12 +113,21 @@ func TestReplayerDeliversThroughTheSameDeliveryPath(t *testing.T) {
 
 	dead := h.deadLetters(2)
 	byKey := map[string]dlq.Record{}
+	marks := map[string]pipeline.ReplayMark{}
 	for _, kr := range dead {
 		d, err := dlq.Parse(kr)
 		if err != nil {
 			t.Fatal(err)
 		}
 		byKey[string(d.Key)] = d
+		marks[string(d.Key)] = pipeline.ReplayMarkOf(kr.Headers)
+	}
+	// Both the Zoho rejection and the local one carry the replay marks.
+	if m := marks["u3"]; m != (pipeline.ReplayMark{Group: replayGroup, Count: 3}) {
+		t.Errorf("marks of the record Zoho rejected again = %+v, want group %s count 3", m, replayGroup)
+	}
+	if m := marks["u4"]; m != (pipeline.ReplayMark{Group: replayGroup, Count: 1}) {
+		t.Errorf("marks of the record rejected locally again = %+v, want group %s count 1", m, replayGroup)
 	}
 	c, bad := byKey["u3"], byKey["u4"]
 	if c.Code != "MANDATORY_NOT_FOUND" || c.Field != "Last_Name" || c.SourceTopic != "events" || c.SourcePartition != 2 || c.SourceOffset != 12 ||
@@ -117,14 +147,14 @@ func TestReplayerDeliversThroughTheSameDeliveryPath(t *testing.T) {
 func TestReplayerStopsOnConfigurationError(t *testing.T) {
 	h := newHarness(t, 1, zohosim.Options{})
 	h.sim.SetScopeMismatch(true)
-	r, err := pipeline.NewReplayer(h.options())
+	r, err := pipeline.NewReplayer(h.options(), replayGroup)
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer r.Close()
 	ctx, cancel := context.WithTimeout(context.Background(), kafkatest.Timeout)
 	defer cancel()
-	recs := []dlq.Record{deadLetter(event("identify", "", map[string]any{"email": "a@example.com", "lastName": "A"}, nil, "u1"), "u1", 1)}
+	recs := replayRecords(deadLetter(event("identify", "", map[string]any{"email": "a@example.com", "lastName": "A"}, nil, "u1"), "u1", 1))
 	res, err := r.Replay(ctx, recs)
 	if err == nil || ctx.Err() != nil {
 		t.Fatalf("Replay: err = %v, ctx = %v; want a configuration error before the deadline", err, ctx.Err())
@@ -134,5 +164,87 @@ func TestReplayerStopsOnConfigurationError(t *testing.T) {
 	}
 	if res.Handled[0] || res.Sent != 0 || res.DeadLettered != 0 {
 		t.Errorf("result = %+v, want nothing handled", res)
+	}
+}
+
+// exhaustTokens mints every access token Zoho allows for the simulator's
+// refresh token in the current window, so that the next refresh is throttled.
+func exhaustTokens(t *testing.T, sim *zohosim.Server) {
+	t.Helper()
+	for range zohosim.TokenMintsPerWindow {
+		resp, err := http.PostForm(sim.URL()+"/oauth/v2/token", url.Values{
+			"grant_type": {"refresh_token"}, "refresh_token": {sim.RefreshToken()},
+			"client_id": {sim.ClientID()}, "client_secret": {sim.ClientSecret()},
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		_ = resp.Body.Close()
+	}
+}
+
+// TestReplayerStopsWhenZohoThrottles: the first throttle — of the token
+// refresh or of an upsert — ends Replay with a *ThrottledError instead of
+// waiting minutes for Zoho; the records stay unhandled, nothing is sent or
+// dead-lettered, later Replay calls return at once, and the log speaks of the
+// replay (no "fetching paused": a replay fetches nothing).
+func TestReplayerStopsWhenZohoThrottles(t *testing.T) {
+	for _, tc := range []struct {
+		name     string
+		throttle func(*zohosim.Server)
+		token    bool
+	}{
+		{"token refresh", func(s *zohosim.Server) { exhaustTokens(t, s) }, true},
+		{"upsert 429", func(s *zohosim.Server) { s.Throttle429Next(1000) }, false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			h := newHarness(t, 1, zohosim.Options{})
+			tc.throttle(h.sim)
+			o := h.options()
+			// Long enough that waiting out a throttle would end the test's context first.
+			o.ThrottleBackoff, o.BreakerOpenTimeout = 10*time.Minute, 10*time.Minute
+			core, logs := observer.New(zapcore.DebugLevel)
+			o.Logger = zap.New(core)
+			r, err := pipeline.NewReplayer(o, replayGroup)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer r.Close()
+			ctx, cancel := context.WithTimeout(context.Background(), kafkatest.Timeout)
+			defer cancel()
+			recs := replayRecords(
+				deadLetter(event("identify", "", map[string]any{"email": "a@example.com", "lastName": "A"}, nil, "u1"), "u1", 1),
+				deadLetter(event("identify", "", map[string]any{"email": "b@example.com", "lastName": "B"}, nil, "u2"), "u2", 2),
+			)
+			res, err := r.Replay(ctx, recs)
+			var te *pipeline.ThrottledError
+			if !errors.As(err, &te) || ctx.Err() != nil {
+				t.Fatalf("Replay: err = %v, ctx = %v; want a *ThrottledError before the deadline", err, ctx.Err())
+			}
+			if te.Token != tc.token || zohoapi.Classify(te.Err) != zohoapi.ClassThrottled {
+				t.Errorf("ThrottledError = %+v, want Token %v and a throttled zohoapi error", te, tc.token)
+			}
+			if ra := te.RetryAfter(); tc.token != !ra.IsZero() || (tc.token && !ra.Equal(te.At.Add(pipeline.TokenWindow))) {
+				t.Errorf("RetryAfter = %v (at %v)", ra, te.At)
+			}
+			if slices.Contains(res.Handled, true) || res.Sent != 0 || res.DeadLettered != 0 {
+				t.Errorf("result = %+v, want nothing handled", res)
+			}
+			if len(h.sim.Records("Leads")) != 0 {
+				t.Error("records reached Zoho")
+			}
+			res, err = r.Replay(ctx, recs)
+			if !errors.As(err, &te) || slices.Contains(res.Handled, true) {
+				t.Errorf("second Replay = %+v, %v; want the throttle again and nothing handled", res, err)
+			}
+			for _, e := range logs.All() {
+				if strings.Contains(e.Message, "fetching") {
+					t.Errorf("replay logged %q %v", e.Message, e.ContextMap())
+				}
+			}
+			if logs.FilterMessageSnippet("Zoho throttled the replay").Len() != 1 {
+				t.Errorf("the throttle was not logged once: %v", logs.All())
+			}
+		})
 	}
 }

@@ -433,12 +433,16 @@ func (r *dlqReplay) directSender() (func(), error) {
 	if err != nil {
 		return nil, err
 	}
-	rp, err := pipeline.NewReplayer(pipelineOptions(r.cfg, zc, log))
+	rp, err := pipeline.NewReplayer(pipelineOptions(r.cfg, zc, log), r.group)
 	if err != nil {
 		return nil, err
 	}
 	r.send = func(ctx context.Context, chunk []dlq.Record) ([]bool, error) {
-		res, err := rp.Replay(ctx, chunk)
+		recs := make([]pipeline.ReplayRecord, len(chunk))
+		for i, d := range chunk {
+			recs[i] = pipeline.ReplayRecord{Record: d}
+		}
+		res, err := rp.Replay(ctx, recs)
 		r.tally.sent += res.Sent
 		r.tally.failedAgain += res.DeadLettered
 		for k, v := range res.Skipped {
