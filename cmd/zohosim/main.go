@@ -2,8 +2,14 @@
 // zohoapi/zohosim) as a standalone HTTP server, for local development and
 // docker-compose. One listener serves both the accounts host
 // (/oauth/v2/token) and the API host (/crm/v8/...). On start it prints the
-// Self Client credentials to use (these are simulator credentials, not
-// secrets) and runs until SIGINT/SIGTERM.
+// Self Client credentials to use (simulator credentials, not secrets; random
+// per start unless -client-id, -client-secret and -refresh-token fix them) and
+// one fresh grant code, and runs until SIGINT/SIGTERM.
+//
+// Outside Zoho's paths it serves two debugging endpoints (no token needed):
+// GET /zohosim/grant-code answers a new grant code for `consumer zoho token
+// exchange --code`, and GET /zohosim/records?module=Leads the stored records
+// as JSON.
 //
 //	zohosim -listen 127.0.0.1:8080 -latency 200ms -max-concurrency 10
 package main
@@ -17,6 +23,7 @@ import (
 	"log"
 	"os"
 	"os/signal"
+	"strings"
 	"syscall"
 	"time"
 
@@ -40,6 +47,25 @@ func main() {
 func run(ctx context.Context, args []string, out, errOut io.Writer) error {
 	fs := flag.NewFlagSet("zohosim", flag.ContinueOnError)
 	fs.SetOutput(errOut)
+	fs.Usage = func() {
+		fmt.Fprintf(fs.Output(), `Usage: zohosim [flags]
+
+An in-memory Zoho CRM simulator: one listener serves the accounts host
+(POST /oauth/v2/token) and the API host (/crm/v8/{module}/upsert,
+/crm/v8/settings/fields). At start it prints the Self Client credentials to put
+in the configuration (random per start unless -client-id, -client-secret and
+-refresh-token are given) and one fresh grant code.
+
+Debugging endpoints, outside Zoho's paths, no token needed:
+%s
+For example:
+  consumer zoho token exchange --code "$(curl -s http://127.0.0.1:8080/zohosim/grant-code)" -c zohosink.yaml
+  curl -s 'http://127.0.0.1:8080/zohosim/records?module=Leads'
+
+Flags:
+`, indent(zohosim.DebugEndpoints, "  "))
+		fs.PrintDefaults()
+	}
 	var (
 		o            zohosim.Options
 		sameEmail    string
@@ -91,17 +117,64 @@ func run(ctx context.Context, args []string, out, errOut io.Writer) error {
 	if failRate > 0 {
 		s.SetFailRate(failRate, failStatus)
 	}
+	fixed := credentialsNote(o)
 	fmt.Fprintf(out, `zohosim listening on %s (accounts and API host)
+Configuration (simulator credentials, %s):
   zoho.api_domain:    %s
   zoho.accounts_url:  %s
   zoho.client_id:     %s
   zoho.client_secret: %s
   zoho.refresh_token: %s
-`, s.URL(), s.URL(), s.URL(), s.ClientID(), s.ClientSecret(), s.RefreshToken())
+Grant code for consumer zoho token exchange --code (single use, valid %s; more: GET %s/zohosim/grant-code):
+  %s
+Stored records: GET %s/zohosim/records?module=Leads
+`, s.URL(), fixed, s.URL(), s.URL(), s.ClientID(), s.ClientSecret(), s.RefreshToken(),
+		grantLifetime(o), s.URL(), s.GrantCode(), s.URL())
 
 	<-ctx.Done()
 	st := s.Stats()
 	fmt.Fprintf(out, "zohosim stopping at %s: %d upsert calls, %d inserts, %d updates, %d record errors, %d credits, %d tokens minted\n",
 		time.Now().Format(time.RFC3339), st.UpsertCalls, st.Inserts, st.Updates, st.RecordErrors, st.Credits, st.TokenMints)
 	return nil
+}
+
+// credentialsNote says which printed credentials are random per start.
+func credentialsNote(o zohosim.Options) string {
+	var random, flags []string
+	for _, c := range []struct{ key, flag, val string }{
+		{"client_id", "-client-id", o.ClientID},
+		{"client_secret", "-client-secret", o.ClientSecret},
+		{"refresh_token", "-refresh-token", o.RefreshToken},
+	} {
+		if c.val == "" {
+			random = append(random, c.key)
+			flags = append(flags, c.flag)
+		}
+	}
+	switch len(random) {
+	case 0:
+		return "fixed by -client-id, -client-secret and -refresh-token"
+	case 3:
+		return "random on every start unless -client-id, -client-secret and -refresh-token fix them"
+	}
+	return fmt.Sprintf("%s random on every start unless %s fix them", strings.Join(random, " and "), strings.Join(flags, " and "))
+}
+
+// grantLifetime is how long the simulator accepts a grant code.
+func grantLifetime(o zohosim.Options) time.Duration {
+	if o.GrantCodeLifetime > 0 {
+		return o.GrantCodeLifetime
+	}
+	return zohosim.DefaultGrantCodeLifetime
+}
+
+// indent prefixes every line of s with prefix.
+func indent(s, prefix string) string {
+	lines := strings.SplitAfter(s, "\n")
+	for i, l := range lines {
+		if l != "" {
+			lines[i] = prefix + l
+		}
+	}
+	return strings.Join(lines, "")
 }

@@ -4,6 +4,8 @@ import (
 	"bufio"
 	"context"
 	"encoding/json"
+	"errors"
+	"flag"
 	"io"
 	"net/http"
 	"net/url"
@@ -21,11 +23,24 @@ func TestRunServesAndPrintsCredentials(t *testing.T) {
 		done <- err
 	}()
 	vals := map[string]string{}
+	var printed []string
+	grantCode := ""
 	sc := bufio.NewScanner(pr)
-	for len(vals) < 5 && sc.Scan() {
-		if k, v, ok := strings.Cut(strings.TrimSpace(sc.Text()), ":"); ok && strings.HasPrefix(k, "zoho.") {
+	for sc.Scan() {
+		line := sc.Text()
+		printed = append(printed, line)
+		if k, v, ok := strings.Cut(strings.TrimSpace(line), ":"); ok && strings.HasPrefix(k, "zoho.") {
 			vals[k] = strings.TrimSpace(v)
 		}
+		if len(printed) >= 2 && strings.HasPrefix(printed[len(printed)-2], "Grant code") {
+			grantCode = strings.TrimSpace(line)
+		}
+		if strings.HasPrefix(line, "Stored records:") {
+			break
+		}
+	}
+	if !strings.Contains(strings.Join(printed, "\n"), "simulator credentials, fixed by -client-id, -client-secret and -refresh-token") {
+		t.Errorf("output does not say the credentials are fixed:\n%s", strings.Join(printed, "\n"))
 	}
 	base := vals["zoho.accounts_url"]
 	if vals["zoho.client_id"] != "1000.DEV" || vals["zoho.refresh_token"] != "1000.r.t" || !strings.HasPrefix(base, "http://127.0.0.1:") {
@@ -45,10 +60,90 @@ func TestRunServesAndPrintsCredentials(t *testing.T) {
 	if err != nil || tok.AccessToken == "" || tok.APIDomain != vals["zoho.api_domain"] {
 		t.Fatalf("token: %v %+v", err, tok)
 	}
+
+	// The printed grant code works once in `consumer zoho token exchange`'s grant.
+	exchange := func(code string) (refresh, errCode string) {
+		t.Helper()
+		resp, err := http.PostForm(base+"/oauth/v2/token", url.Values{"grant_type": {"authorization_code"},
+			"client_id": {"1000.DEV"}, "client_secret": {"s3cret"}, "code": {code}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		var r struct {
+			RefreshToken string `json:"refresh_token"`
+			Error        string `json:"error"`
+		}
+		if err := json.NewDecoder(resp.Body).Decode(&r); err != nil {
+			t.Fatal(err)
+		}
+		return r.RefreshToken, r.Error
+	}
+	if rt, e := exchange(grantCode); rt == "" || e != "" {
+		t.Errorf("printed grant code %q: refresh %q, error %q", grantCode, rt, e)
+	}
+	if _, e := exchange(grantCode); e != "invalid_code" {
+		t.Errorf("printed grant code used twice: error %q, want invalid_code", e)
+	}
+	resp, err = http.Get(base + "/zohosim/grant-code")
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if rt, e := exchange(strings.TrimSpace(string(b))); rt == "" || e != "" {
+		t.Errorf("GET /zohosim/grant-code %q: refresh %q, error %q", b, rt, e)
+	}
+	resp, err = http.Get(base + "/zohosim/records?module=Leads")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var recs struct {
+		Module string `json:"module"`
+		Count  int    `json:"count"`
+	}
+	err = json.NewDecoder(resp.Body).Decode(&recs)
+	resp.Body.Close()
+	if err != nil || resp.StatusCode != http.StatusOK || recs.Module != "Leads" || recs.Count != 0 {
+		t.Errorf("GET /zohosim/records: %d %+v %v", resp.StatusCode, recs, err)
+	}
+
 	cancel()
 	go func() { _, _ = io.Copy(io.Discard, pr) }()
 	if err := <-done; err != nil {
 		t.Fatal(err)
+	}
+}
+
+func TestRunPrintsRandomCredentialsNote(t *testing.T) {
+	for _, tc := range []struct {
+		args []string
+		want string
+	}{
+		{nil, "random on every start unless -client-id, -client-secret and -refresh-token fix them"},
+		{[]string{"-refresh-token", "1000.r.t"}, "client_id and client_secret random on every start unless -client-id and -client-secret fix them"},
+	} {
+		ctx, cancel := context.WithCancel(context.Background())
+		var out strings.Builder
+		cancel() // print, then stop at once
+		if err := run(ctx, append([]string{"-listen", "127.0.0.1:0"}, tc.args...), &out, io.Discard); err != nil {
+			t.Fatal(err)
+		}
+		if !strings.Contains(out.String(), tc.want) {
+			t.Errorf("%v: output lacks %q:\n%s", tc.args, tc.want, out.String())
+		}
+	}
+}
+
+func TestHelpDocumentsDebugEndpoints(t *testing.T) {
+	var errOut strings.Builder
+	if err := run(context.Background(), []string{"-help"}, io.Discard, &errOut); !errors.Is(err, flag.ErrHelp) {
+		t.Fatalf("-help: %v", err)
+	}
+	for _, s := range []string{"GET /zohosim/grant-code", "GET /zohosim/records?module=Leads", "consumer zoho token exchange", "-client-secret"} {
+		if !strings.Contains(errOut.String(), s) {
+			t.Errorf("-help lacks %q:\n%s", s, errOut.String())
+		}
 	}
 }
 
