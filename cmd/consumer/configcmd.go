@@ -1,13 +1,16 @@
 package main
 
 import (
+	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"net/http"
 	"slices"
 	"strings"
+	"sync"
 
 	"github.com/spf13/cobra"
 	"github.com/twmb/franz-go/pkg/kadm"
@@ -24,7 +27,9 @@ func newConfigCommand() *cobra.Command {
 		Long: `The configuration comes from the YAML file (--config), ZOHOSINK_* environment
 variables (ZOHOSINK_ + the key upper-cased, "." → "_", e.g.
 ZOHOSINK_ZOHO_CLIENT_SECRET) and defaults: the environment wins over the
-file, the file over the defaults.`,
+file, the file over the defaults. An empty variable counts as unset; a
+ZOHOSINK_* variable that is not a key's (a typo) is reported as a problem,
+like an unknown key in the file.`,
 		Args: cobra.NoArgs,
 	}
 	cmd.AddCommand(newConfigValidateCommand(), newConfigPrintCommand())
@@ -37,6 +42,8 @@ func newConfigPrintCommand() *cobra.Command {
 		Short: "Print the effective configuration with each value's source; secrets redacted",
 		Long: `Print writes the effective configuration as YAML, every key with a comment
 naming where its value came from: "file", "env ZOHOSINK_…" or "default".
+Values that do not say what they mean carry a note after the source (an
+empty zoho.token_cache_file, batch.max_buffered: 0 and its effective value).
 Secrets (zoho.client_secret, zoho.refresh_token) print as [redacted]. An
 invalid configuration is printed as far as it could be loaded, with a note on
 stderr; "consumer config validate" lists the problems.`,
@@ -71,15 +78,18 @@ exits 1 when there is a problem, 0 otherwise.
 
 With --online it also prints a checklist of what a deploy needs, OK or not:
   - Zoho token: refreshes an access token with zoho.refresh_token (one token
-    mint; Zoho allows 10 per 10 minutes) and explains a data-center mismatch, a
-    wrong client ID or secret and a revoked refresh token in plain words;
+    mint; Zoho allows 10 per 10 minutes; the token cache is not used, so the
+    refresh token itself is proven), explains a data-center mismatch, a wrong
+    client ID or secret and a revoked refresh token in plain words, and warns
+    when the token's api_domain is not the API host zohosink calls;
   - Zoho fields: reads zoho.module's field metadata and checks that every field
     zohosink writes (the Lead Capture preset's Email, First_Name, Last_Name,
     Phone, Company, Lead_Source, Description and the targets of
     mapping.fields) exists, is writable and takes text, and that the module's
     system-mandatory fields are mapped;
   - Kafka: the source topics and the dead-letter topic exist, and the broker
-    lets zohosink read and write them.`,
+    lets zohosink read and write them.
+The last line is the verdict: every check passed, or how many failed.`,
 		Example: `  consumer config validate --config zohosink.yaml
   consumer config validate --online -c zohosink.yaml`,
 		Args: cobra.NoArgs,
@@ -104,10 +114,12 @@ With --online it also prints a checklist of what a deploy needs, OK or not:
 				}
 				return exitCode(1)
 			}
-			fmt.Fprintln(out, "✓ The configuration is valid.")
 			if !online {
+				fmt.Fprintln(out, "✓ The configuration is valid.")
 				return nil
 			}
+			// The verdict on the whole comes last, after the online checks.
+			fmt.Fprintln(out, "✓ The configuration is valid (offline checks).")
 			ctx, cancel := context.WithTimeout(cmd.Context(), adminTimeout)
 			defer cancel()
 			cl := &checklist{out: out}
@@ -115,10 +127,10 @@ With --online it also prints a checklist of what a deploy needs, OK or not:
 			checkKafkaOnline(ctx, cl, cfg)
 			fmt.Fprintln(out)
 			if cl.failed > 0 {
-				fmt.Fprintf(out, "%d check(s) failed, %d warning(s).\n", cl.failed, cl.warned)
+				fmt.Fprintf(out, "✗ %d online check(s) failed, %d warning(s): not ready to deploy.\n", cl.failed, cl.warned)
 				return exitCode(1)
 			}
-			fmt.Fprintf(out, "All checks passed (%d warning(s)).\n", cl.warned)
+			fmt.Fprintf(out, "✓ All checks passed (%d warning(s)).\n", cl.warned)
 			return nil
 		},
 	}
@@ -181,7 +193,8 @@ func checkZohoOnline(ctx context.Context, cl *checklist, cfg *config.Config) {
 		where = "explicit hosts"
 	}
 	cl.section("Zoho (%s: accounts %s, API %s)", where, eps.Accounts, eps.API)
-	hc := &http.Client{Timeout: cfg.Zoho.RequestTimeout}
+	rec := &apiDomainRecorder{next: http.DefaultTransport}
+	hc := &http.Client{Timeout: cfg.Zoho.RequestTimeout, Transport: rec}
 	tokens := zohoapi.NewTokenSource(zohoapi.TokenSourceOptions{
 		Endpoints: eps,
 		Credentials: zohoapi.Credentials{
@@ -200,7 +213,19 @@ func checkZohoOnline(ctx context.Context, cl *checklist, cfg *config.Config) {
 		cl.fail("not checked: no access token")
 		return
 	}
-	cl.ok("access token refreshed with zoho.client_id, zoho.client_secret and zoho.refresh_token; the token's api_domain matches %s", eps.API)
+	const refreshed = "access token refreshed with zoho.client_id, zoho.client_secret and zoho.refresh_token"
+	// zohoapi refuses a token for another Zoho data center (tokenProblem
+	// explains it) but lets other hosts differ: a proxy or a sandbox may be
+	// reached under another name than the one its accounts server reports.
+	switch tokenAPI := rec.get(); {
+	case tokenAPI == "":
+		cl.ok("%s (the token response names no api_domain)", refreshed)
+	case zohoapi.SameAPIHost(tokenAPI, eps.API):
+		cl.ok("%s; the token's api_domain matches %s", refreshed, eps.API)
+	default:
+		cl.ok("%s", refreshed)
+		cl.warn("the token's api_domain is %s but zohosink calls %s (zoho.api_domain): unless %s reaches the same server (a proxy), set zoho.api_domain: %s", tokenAPI, eps.API, eps.API, tokenAPI)
+	}
 
 	client := zohoapi.NewClient(zohoapi.ClientOptions{Endpoints: eps, Tokens: tokens, HTTPClient: hc, Timeout: cfg.Zoho.RequestTimeout})
 	cl.section("Zoho fields of module %s", cfg.Zoho.Module)
@@ -210,6 +235,46 @@ func checkZohoOnline(ctx context.Context, cl *checklist, cfg *config.Config) {
 		return
 	}
 	checkFields(cl, cfg, fields)
+}
+
+// apiDomainRecorder is an http.RoundTripper that remembers the api_domain of
+// the last token response (POST …/oauth/v2/token) passing through, for
+// checkZohoOnline to compare with the configured API host. It reads only that
+// member; the body is handed on unchanged.
+type apiDomainRecorder struct {
+	next      http.RoundTripper
+	mu        sync.Mutex
+	apiDomain string
+}
+
+// RoundTrip implements http.RoundTripper.
+func (r *apiDomainRecorder) RoundTrip(req *http.Request) (*http.Response, error) {
+	resp, err := r.next.RoundTrip(req)
+	if err != nil || !strings.HasSuffix(req.URL.Path, "/oauth/v2/token") {
+		return resp, err
+	}
+	body, err := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
+	_ = resp.Body.Close()
+	if err != nil {
+		return nil, err
+	}
+	resp.Body = io.NopCloser(bytes.NewReader(body))
+	var tr struct {
+		APIDomain string `json:"api_domain"`
+	}
+	if json.Unmarshal(body, &tr) == nil && tr.APIDomain != "" {
+		r.mu.Lock()
+		r.apiDomain = tr.APIDomain
+		r.mu.Unlock()
+	}
+	return resp, nil
+}
+
+// get returns the api_domain of the last token response, or "".
+func (r *apiDomainRecorder) get() string {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.apiDomain
 }
 
 // tokenProblem explains a token refresh failure in plain words.

@@ -62,16 +62,20 @@ func TestConfigValidateOnlineOK(t *testing.T) {
 		t.Fatalf("validate --online: %v\n%s", err, out)
 	}
 	wantLines(t, out,
-		"✓ The configuration is valid.",
+		"✓ The configuration is valid (offline checks).",
 		"✓ access token refreshed",
+		"; the token's api_domain matches "+e.sim.URL(),
 		"✓ Email ← traits.email (email, length 100)",
 		"✓ Last_Name ← traits.lastName (text, length 80)",
 		"✓ Lead_Source ← properties.source (Lead Generated) (picklist",
 		"✓ Last_Name is system-mandatory in Leads and mapped from traits.lastName",
 		"✓ kafka.topics[0]: topic \""+e.topic+"\" exists (3 partitions) and is readable",
 		"✓ kafka.dlq_topic: topic \""+e.dlqTopic+"\" exists (1 partition) and is writable",
-		"All checks passed (0 warning(s)).",
+		"✓ All checks passed (0 warning(s)).",
 	)
+	if !strings.HasSuffix(out, "✓ All checks passed (0 warning(s)).\n") {
+		t.Errorf("the verdict is not the last line:\n%s", out)
+	}
 	if strings.Contains(out, "✗") {
 		t.Errorf("a good configuration fails a check:\n%s", out)
 	}
@@ -106,8 +110,11 @@ func TestConfigValidateOnlineCatchesFieldProblems(t *testing.T) {
 		"✓ kafka.topics[0]",
 		"✗ kafka.topics[1]: topic \""+e.topic+"-missing\" does not exist",
 		"! kafka.dlq_topic: topic \""+e.dlqTopic+"-missing\" does not exist: `consumer run` creates it",
-		"4 check(s) failed, 1 warning(s).",
+		"✗ 4 online check(s) failed, 1 warning(s): not ready to deploy.",
 	)
+	if strings.Contains(out, "✓ The configuration is valid.") {
+		t.Errorf("an unqualified \"valid\" verdict above failed checks:\n%s", out)
+	}
 }
 
 // TestConfigValidateOnlineDataCenterMismatch: the token endpoint says the
@@ -125,11 +132,30 @@ func TestConfigValidateOnlineDataCenterMismatch(t *testing.T) {
 	out, err := runConsumer(e.writeConfig(s), "config", "validate", "--online")
 	wantExit1(t, err, out)
 	wantLines(t, out,
-		"✓ The configuration is valid.",
+		"✓ The configuration is valid (offline checks).",
 		"✗ access token: data-center mismatch: the token was issued for API host \"www.zohoapis.eu\"",
 		"set zoho.data_center: eu",
 		"✗ not checked: no access token",
 	)
+}
+
+// TestConfigValidateOnlineAPIHostMismatch: the accounts server answers with
+// tokens for another (non-Zoho) API host than zoho.api_domain. zohoapi lets
+// non-Zoho hosts differ (a proxy), so it is a warning, not a pass.
+func TestConfigValidateOnlineAPIHostMismatch(t *testing.T) {
+	e := newOpsEnv(t, 1)
+	s := e.settings()
+	s["zoho"]["api_domain"] = "http://127.0.0.1:1" // nothing listens there
+	out, err := runConsumer(e.writeConfig(s), "config", "validate", "--online")
+	wantExit1(t, err, out) // the field metadata call cannot reach 127.0.0.1:1
+	wantLines(t, out,
+		"✓ The configuration is valid (offline checks).",
+		"! the token's api_domain is "+e.sim.URL()+" but zohosink calls http://127.0.0.1:1 (zoho.api_domain)",
+		"set zoho.api_domain: "+e.sim.URL(),
+	)
+	if strings.Contains(out, "matches http://127.0.0.1:1") {
+		t.Errorf("a mismatch reported as a match:\n%s", out)
+	}
 }
 
 // TestConfigValidateOnlineTokenProblems: a revoked refresh token and a wrong
