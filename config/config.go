@@ -74,8 +74,12 @@ type Zoho struct {
 	ClientID string `mapstructure:"client_id" yaml:"client_id" json:"client_id"`
 	// ClientSecret is the OAuth client secret. Required; always redacted.
 	ClientSecret Secret `mapstructure:"client_secret" yaml:"client_secret" json:"client_secret"`
-	// RefreshToken is the long-lived refresh token (scope ZohoCRM.modules.ALL or
-	// the module's CREATE/UPDATE scopes). Required; always redacted.
+	// RefreshToken is the long-lived refresh token. Delivery needs scope
+	// ZohoCRM.modules.ALL (or the module's CREATE/UPDATE scopes); `consumer zoho
+	// fields` and `consumer config validate --online` also need
+	// ZohoCRM.settings.fields.READ, so generate the grant code with scope
+	// "ZohoCRM.modules.ALL,ZohoCRM.settings.fields.READ". Required; always
+	// redacted.
 	RefreshToken Secret `mapstructure:"refresh_token" yaml:"refresh_token" json:"refresh_token"`
 	// DuplicateCheckFields is the upsert's duplicate_check_fields. Default
 	// ["Email"]; an empty list omits it and Zoho uses the module's system and

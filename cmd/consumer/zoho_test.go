@@ -1,6 +1,8 @@
 package main
 
 import (
+	"os"
+	"path/filepath"
 	"regexp"
 	"strings"
 	"testing"
@@ -32,6 +34,48 @@ func TestZohoFields(t *testing.T) {
 	}
 	if _, err := e.run("zoho", "fields", "--module", "leads"); err == nil || !strings.Contains(err.Error(), `zoho.module "leads" is not a module`) {
 		t.Errorf("unknown module: err = %v", err)
+	}
+}
+
+// TestZohoFieldsReusesCachedToken: operator commands share one access token
+// through the default token cache (zohosink/zoho-token.json in the user's
+// cache directory), so a series of them does not use up Zoho's 10 token mints
+// per 10 minutes; zoho.token_cache_file: "" turns the cache off.
+func TestZohoFieldsReusesCachedToken(t *testing.T) {
+	cacheHome := t.TempDir()
+	t.Setenv("XDG_CACHE_HOME", cacheHome) // os.UserCacheDir on Linux and the BSDs
+	e := newOpsEnv(t, 1)
+	s := e.settings()
+	delete(s["zoho"], "token_cache_file")
+	path := e.writeConfig(s)
+	for i := range 3 {
+		if out, err := runConsumer(path, "zoho", "fields"); err != nil {
+			t.Fatalf("zoho fields #%d: %v\n%s", i+1, err, out)
+		}
+	}
+	if n := e.sim.Stats().TokenMints; n != 1 {
+		t.Errorf("3 commands minted %d tokens, want 1 (cached)", n)
+	}
+	file := filepath.Join(cacheHome, "zohosink", "zoho-token.json")
+	if st, err := os.Stat(file); err != nil || st.Mode().Perm() != 0o600 {
+		t.Errorf("default cache file %s: %v, %v; want mode 0600", file, st, err)
+	}
+	if st, err := os.Stat(filepath.Dir(file)); err != nil || st.Mode().Perm() != 0o700 {
+		t.Errorf("cache folder: %v, %v; want created with mode 0700", st, err)
+	}
+	if b, _ := os.ReadFile(file); strings.Contains(string(b), e.sim.RefreshToken()) || strings.Contains(string(b), e.sim.ClientSecret()) {
+		t.Error("the cache file holds a secret")
+	}
+
+	s["zoho"]["token_cache_file"] = ""
+	path = e.writeConfig(s)
+	for i := range 2 {
+		if out, err := runConsumer(path, "zoho", "fields"); err != nil {
+			t.Fatalf("zoho fields without cache #%d: %v\n%s", i+1, err, out)
+		}
+	}
+	if n := e.sim.Stats().TokenMints; n != 3 {
+		t.Errorf("with the cache off, 2 more commands made %d mints in all, want 3", n)
 	}
 }
 
