@@ -292,7 +292,7 @@ func tokenProblem(err error, cfg *config.Config, eps zohoapi.Endpoints) string {
 	case errors.As(err, &te):
 		switch {
 		case te.Throttled:
-			return "Zoho throttles token refreshes for this refresh token (at most 10 access tokens per 10 minutes): wait a few minutes and retry; set zoho.token_cache_file so restarts reuse their token"
+			return "Zoho throttles token refreshes for this refresh token (at most 10 access tokens per 10 minutes): wait a few minutes and retry; keep zoho.token_cache_file on (the default; not \"\" or off) and its folder writable, so that restarts and commands reuse one token"
 		case te.Code == "invalid_client":
 			return fmt.Sprintf("zoho.client_id is not known at %s (Zoho error invalid_client): the client ID is wrong, or the client was created in another data center than zoho.data_center %q", eps.Accounts, cfg.Zoho.DataCenter)
 		case te.Code == "invalid_client_secret":
