@@ -10,6 +10,7 @@ import (
 	"slices"
 	"sort"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/schollz/progressbar/v3"
@@ -24,10 +25,13 @@ import (
 	"github.com/zohosink/zohosink/pipeline"
 )
 
-// Skip reasons of "dlq replay --to-source".
+// Skip reasons of "dlq replay".
 const (
-	skipNoSourceTopic    = "no_source_topic"
-	skipNotASourceTopic  = "source_topic_not_in_kafka.topics"
+	skipNoSourceTopic   = "no_source_topic"
+	skipNotASourceTopic = "source_topic_not_in_kafka.topics"
+	// skipAlreadyReplayed: the dead letter was written by an earlier run of
+	// the same replay group (the record failed again then).
+	skipAlreadyReplayed  = "already_replayed"
 	toSourceChunkRecords = 100
 )
 
@@ -109,6 +113,7 @@ sent, failed again, skipped) and the new position end the run.`,
 	cmd.Flags().BoolVar(&r.direct, "direct", false, "map again and upsert straight into Zoho through the pipeline's delivery path")
 	cmd.Flags().BoolVar(&r.dryRun, "dry-run", false, "list what would be sent; send nothing, commit nothing")
 	cmd.Flags().StringVar(&r.group, "group", "", `consumer group keeping replay's position (default "<kafka.group>.dlq-replay[.code=C][.field=F]")`)
+	cmd.Flags().BoolVar(&r.includeReplayed, "include-replayed", false, "also send the dead letters this group's earlier runs wrote (records that failed again under it); default: skip them as "+skipAlreadyReplayed)
 	cmd.MarkFlagsMutuallyExclusive("to-source", "direct")
 	return cmd
 }
@@ -130,6 +135,7 @@ func defaultReplayGroup(group string, sel dlqSelection) string {
 type dlqReplay struct {
 	sel                      dlqSelection
 	toSource, direct, dryRun bool
+	includeReplayed          bool
 	group                    string
 	cfg                      *config.Config
 	out                      io.Writer
@@ -139,10 +145,61 @@ type dlqReplay struct {
 	topic    string
 	pos, end map[int32]int64 // per partition: where this run starts (-1: log start) and stops
 	tally    replayTally
-	send     func(ctx context.Context, recs []dlq.Record) (handled []bool, err error)
+	send     func(ctx context.Context, recs []replayItem) (handled []bool, err error)
 	preview  func(r dlq.Record) string
 	dryRows  [][]string
 	bar      *progressbar.ProgressBar
+}
+
+// replayItem is a dead-letter record with its replay marks.
+type replayItem struct {
+	dlq.Record
+	mark pipeline.ReplayMark
+}
+
+// markReader is a kgo hook that keeps the replay marks (headers dlq.Parse
+// does not read) of the dead-letter records a dlq.Read fetches, until visit
+// takes them.
+type markReader struct {
+	topic string
+	mu    sync.Mutex
+	marks map[int32][]markAt // per partition, in offset order
+}
+
+type markAt struct {
+	offset int64
+	mark   pipeline.ReplayMark
+}
+
+// OnFetchRecordBuffered implements kgo.HookFetchRecordBuffered.
+func (m *markReader) OnFetchRecordBuffered(kr *kgo.Record) {
+	if kr.Topic != m.topic {
+		return
+	}
+	mark := pipeline.ReplayMarkOf(kr.Headers)
+	if mark == (pipeline.ReplayMark{}) {
+		return
+	}
+	m.mu.Lock()
+	m.marks[kr.Partition] = append(m.marks[kr.Partition], markAt{kr.Offset, mark})
+	m.mu.Unlock()
+}
+
+// take returns the marks of the record at offset o of partition p (zero when
+// it has none) and forgets those of the records before it.
+func (m *markReader) take(p int32, o int64) pipeline.ReplayMark {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	q := m.marks[p]
+	for len(q) > 0 && q[0].offset < o {
+		q = q[1:]
+	}
+	var mark pipeline.ReplayMark
+	if len(q) > 0 && q[0].offset == o {
+		mark, q = q[0].mark, q[1:]
+	}
+	m.marks[p] = q
+	return mark
 }
 
 type replayTally struct {
@@ -197,8 +254,39 @@ func (r *dlqReplay) run(ctx context.Context) error {
 		_ = r.bar.Finish()
 	}
 	r.report(err)
-	return err
+	return r.explain(err)
 }
+
+// explain turns a throttle that stopped the replay into what to do about it.
+func (r *dlqReplay) explain(err error) error {
+	var te *pipeline.ThrottledError
+	if !errors.As(err, &te) {
+		return err
+	}
+	var msg string
+	if te.Token {
+		msg = fmt.Sprintf("Zoho throttled token refreshes (10 per 10 minutes per refresh token): try again after ~%s; ",
+			te.RetryAfter().Local().Format("15:04"))
+		if r.cfg.Zoho.TokenCacheFile == "" {
+			msg += "set zoho.token_cache_file to reuse tokens across commands"
+		} else {
+			msg += "the token cache " + r.cfg.Zoho.TokenCacheFile + " held no usable token, and every process or command using this refresh token without that cache mints its own"
+		}
+	} else {
+		msg = "Zoho throttled the upserts (429 TOO_MANY_REQUESTS: the day's API credits or the concurrent-call limit are used up): try again later, or lower delivery.max_in_flight"
+	}
+	return &explainedError{msg: msg + ". The position of the records handled so far is saved: run the same command again to go on.", err: err}
+}
+
+// explainedError is an error whose message is written for the operator; the
+// error it explains stays reachable with errors.Is/As.
+type explainedError struct {
+	msg string
+	err error
+}
+
+func (e *explainedError) Error() string { return e.msg }
+func (e *explainedError) Unwrap() error { return e.err }
 
 // loadPosition reads the dead-letter topic's log range and the group's
 // committed offsets, and refuses a group that has active members.
@@ -257,16 +345,19 @@ func (r *dlqReplay) startPoint(now time.Time) dlq.StartPoint {
 }
 
 // visit reads the selected records of this run (after the position, before
-// the end seen at the start) and calls fn with them in chunks of n.
-func (r *dlqReplay) visit(ctx context.Context, n int, fn func([]dlq.Record) error) error {
+// the end seen at the start) with their replay marks and calls fn with them
+// in chunks of n.
+func (r *dlqReplay) visit(ctx context.Context, n int, fn func([]replayItem) error) error {
 	now := time.Now()
-	var chunk []dlq.Record
+	var chunk []replayItem
 	seen := 0
+	marks := &markReader{topic: r.topic, marks: map[int32][]markAt{}}
 	err := dlq.Read(ctx, r.cfg.Kafka.Brokers, r.topic, r.startPoint(now), r.sel.filter(now), func(d dlq.Record) error {
+		mark := marks.take(d.DLQPartition, d.DLQOffset)
 		if d.DLQOffset < r.pos[d.DLQPartition] || d.DLQOffset >= r.end[d.DLQPartition] {
 			return nil
 		}
-		chunk = append(chunk, d)
+		chunk = append(chunk, replayItem{Record: d, mark: mark})
 		seen++
 		if len(chunk) == n || (r.sel.limit > 0 && seen >= r.sel.limit) {
 			err := fn(chunk)
@@ -279,17 +370,23 @@ func (r *dlqReplay) visit(ctx context.Context, n int, fn func([]dlq.Record) erro
 			return dlq.ErrStop
 		}
 		return nil
-	}, kafkaOpts(r.cfg)...)
+	}, append(kafkaOpts(r.cfg), kgo.WithHooks(marks))...)
 	if err == nil && len(chunk) > 0 {
 		err = fn(chunk)
 	}
 	return err
 }
 
+// ownReplay reports whether it is a dead letter an earlier run of this
+// replay group wrote, to be skipped (unless --include-replayed).
+func (r *dlqReplay) ownReplay(it replayItem) bool {
+	return !r.includeReplayed && it.mark.Group == r.group
+}
+
 // count is the number of records this run would replay (for the progress bar).
 func (r *dlqReplay) count(ctx context.Context) (int, error) {
 	n := 0
-	err := r.visit(ctx, toSourceChunkRecords, func(c []dlq.Record) error { n += len(c); return nil })
+	err := r.visit(ctx, toSourceChunkRecords, func(c []replayItem) error { n += len(c); return nil })
 	return n, err
 }
 
@@ -305,19 +402,42 @@ func (r *dlqReplay) chunkSize() int {
 // position to the end seen at the start, past the records not selected.
 func (r *dlqReplay) replay(ctx context.Context) error {
 	limited := false
-	err := r.visit(ctx, r.chunkSize(), func(chunk []dlq.Record) error {
+	err := r.visit(ctx, r.chunkSize(), func(chunk []replayItem) error {
 		r.tally.selected += len(chunk)
 		if r.sel.limit > 0 && r.tally.selected >= r.sel.limit {
 			limited = true
 		}
 		if r.dryRun {
-			for _, d := range chunk {
+			for _, it := range chunk {
+				d, preview := it.Record, "skip: "+skipAlreadyReplayed
+				if !r.ownReplay(it) {
+					preview = r.preview(d)
+				}
 				r.dryRows = append(r.dryRows, []string{dlqPlace(d), formatTime(d.FailedAt), d.Code, d.Field,
-					fmt.Sprintf("%s/%d@%d", d.SourceTopic, d.SourcePartition, d.SourceOffset), printable(d.Key), r.preview(d)})
+					fmt.Sprintf("%s/%d@%d", d.SourceTopic, d.SourcePartition, d.SourceOffset), printable(d.Key), preview})
 			}
 			return nil
 		}
-		handled, sendErr := r.send(ctx, chunk)
+		handled := make([]bool, len(chunk))
+		var todo []replayItem
+		var index []int
+		for i, it := range chunk {
+			if r.ownReplay(it) {
+				r.tally.skipped[skipAlreadyReplayed]++
+				handled[i] = true
+				continue
+			}
+			todo = append(todo, it)
+			index = append(index, i)
+		}
+		var sendErr error
+		if len(todo) > 0 {
+			var sent []bool
+			sent, sendErr = r.send(ctx, todo)
+			for j, ok := range sent {
+				handled[index[j]] = ok
+			}
+		}
 		next := map[int32]int64{}
 		blocked := map[int32]bool{}
 		for i, d := range chunk {
@@ -378,17 +498,21 @@ func (r *dlqReplay) toSourceSender() (func(), error) {
 	if err != nil {
 		return nil, err
 	}
-	r.send = func(ctx context.Context, chunk []dlq.Record) ([]bool, error) {
+	r.send = func(ctx context.Context, chunk []replayItem) ([]bool, error) {
 		handled := make([]bool, len(chunk))
 		var krs []*kgo.Record
 		index := map[*kgo.Record]int{}
-		for i, d := range chunk {
+		for i, it := range chunk {
+			d := it.Record
 			if reason := toSourceSkip(r.cfg, d); reason != "" {
 				r.tally.skipped[reason]++
 				handled[i] = true
 				continue
 			}
-			kr := &kgo.Record{Topic: d.SourceTopic, Key: d.Key, Value: d.Value}
+			// The marks travel with the record: once the pipeline copies them
+			// onto a dead letter, the next run of this group skips it.
+			mark := pipeline.ReplayMark{Group: r.group, Count: it.mark.Count + 1}
+			kr := &kgo.Record{Topic: d.SourceTopic, Key: d.Key, Value: d.Value, Headers: mark.Headers()}
 			index[kr] = i
 			krs = append(krs, kr)
 		}
@@ -437,10 +561,10 @@ func (r *dlqReplay) directSender() (func(), error) {
 	if err != nil {
 		return nil, err
 	}
-	r.send = func(ctx context.Context, chunk []dlq.Record) ([]bool, error) {
+	r.send = func(ctx context.Context, chunk []replayItem) ([]bool, error) {
 		recs := make([]pipeline.ReplayRecord, len(chunk))
-		for i, d := range chunk {
-			recs[i] = pipeline.ReplayRecord{Record: d}
+		for i, it := range chunk {
+			recs[i] = pipeline.ReplayRecord{Record: it.Record, Count: it.mark.Count}
 		}
 		res, err := rp.Replay(ctx, recs)
 		r.tally.sent += res.Sent

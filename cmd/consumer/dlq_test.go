@@ -6,6 +6,8 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"net/http"
+	"net/url"
 	"regexp"
 	"strings"
 	"testing"
@@ -17,6 +19,8 @@ import (
 
 	"github.com/zohosink/zohosink/dlq"
 	"github.com/zohosink/zohosink/internal/kafkatest"
+	"github.com/zohosink/zohosink/pipeline"
+	"github.com/zohosink/zohosink/zohoapi"
 	"github.com/zohosink/zohosink/zohoapi/zohosim"
 )
 
@@ -363,5 +367,174 @@ func TestDLQReplayDirect(t *testing.T) {
 	}
 	if c := e.sim.Stats().UpsertCalls; c != calls {
 		t.Errorf("second replay made %d upsert calls", c-calls)
+	}
+}
+
+// replayMarks are the replay marks of every record of topic, in offset order
+// (n records expected).
+func (e *dlqEnv) replayMarks(topic string, n int) []pipeline.ReplayMark {
+	e.t.Helper()
+	var out []pipeline.ReplayMark
+	for _, kr := range kafkatest.Consume(e.t, e.brokers, topic, n) {
+		out = append(out, pipeline.ReplayMarkOf(kr.Headers))
+	}
+	return out
+}
+
+// TestDLQReplayDirectTwiceSendsNothingNew: records that fail again under a
+// replay (Zoho rejects one, the mapping rejects another) are dead-lettered
+// again with the replay's marks, and a second run of the same group skips
+// them instead of sending them again and growing the topic on every run;
+// --include-replayed sends them again on purpose.
+func TestDLQReplayDirectTwiceSendsNothingNew(t *testing.T) {
+	t.Setenv("COLUMNS", "1000")
+	noEmail := &kgo.Record{Key: []byte("u9"), Value: []byte(`{"type":"track","event":"Signed Up","userId":"u9","context":{"consent":{"categories":{"marketing":true}}}}`)}
+	e := newDLQEnv(t,
+		planEvent("u1", "ann@example.com", "Archer", "pro"),
+		planEvent("u2", "bob@example.com", "", "team"), // no Last_Name: Zoho refuses the insert
+		noEmail, // MISSING_EMAIL: rejected locally again
+	)
+	if err := e.sim.AddField("Leads", zohosim.Field{APIName: "Plan", DataType: "text", Length: 50}); err != nil {
+		t.Fatal(err)
+	}
+	e.cfgPath = e.fixedCfg
+	group := e.group + ".dlq-replay"
+
+	first := mustRun(t, e.cfgPath, "dlq", "replay", "--direct")
+	for _, re := range []*regexp.Regexp{tallyLine("selected", 3), tallyLine("sent", 1), tallyLine("failed again", 2), tallyLine("skipped", 0)} {
+		if !re.MatchString(first) {
+			t.Errorf("first replay lacks %s:\n%s", re, first)
+		}
+	}
+	dead := e.deadLetters()
+	if len(dead) != 5 {
+		t.Fatalf("%d dead-letter records after the first replay, want 5", len(dead))
+	}
+	marks := e.replayMarks(e.dlqTopic, 5)
+	for i, want := range []pipeline.ReplayMark{{}, {}, {}, {Group: group, Count: 1}, {Group: group, Count: 1}} {
+		if marks[i] != want {
+			t.Errorf("dead letter %d (%s %s) has marks %+v, want %+v", i, dead[i].Key, dead[i].Code, marks[i], want)
+		}
+	}
+
+	// Second run: the two new dead letters are this group's own: skipped.
+	calls := e.sim.Stats().UpsertCalls
+	dry := mustRun(t, e.cfgPath, "dlq", "replay", "--direct", "--dry-run")
+	if strings.Count(dry, "skip: "+skipAlreadyReplayed) != 2 {
+		t.Errorf("dry run of the second replay:\n%s", dry)
+	}
+	second := mustRun(t, e.cfgPath, "dlq", "replay", "--direct")
+	for _, re := range []*regexp.Regexp{tallyLine("selected", 2), tallyLine("sent", 0), tallyLine("failed again", 0), tallyLine("skipped", 2),
+		regexp.MustCompile(`(?m)^    ` + skipAlreadyReplayed + ` +2$`)} {
+		if !re.MatchString(second) {
+			t.Errorf("second replay lacks %s:\n%s", re, second)
+		}
+	}
+	if n := len(e.deadLetters()); n != 5 {
+		t.Errorf("%d dead-letter records after the second replay, want still 5", n)
+	}
+	if c := e.sim.Stats().UpsertCalls; c != calls {
+		t.Errorf("second replay made %d upsert calls", c-calls)
+	}
+	if p := e.replayPosition(group); p != 5 {
+		t.Errorf("position after the second replay = %d, want 5", p)
+	}
+	third := mustRun(t, e.cfgPath, "dlq", "replay", "--direct")
+	if !tallyLine("selected", 0).MatchString(third) {
+		t.Errorf("third replay:\n%s", third)
+	}
+
+	// On purpose, with another group: they are sent (and fail) again.
+	again := mustRun(t, e.cfgPath, "dlq", "replay", "--direct", "--include-replayed", "--from", "3", "--group", group+".again")
+	if !tallyLine("failed again", 2).MatchString(again) || !tallyLine("skipped", 0).MatchString(again) {
+		t.Errorf("--include-replayed:\n%s", again)
+	}
+	marks = e.replayMarks(e.dlqTopic, 7)
+	for _, m := range marks[5:] {
+		if m != (pipeline.ReplayMark{Group: group + ".again", Count: 2}) {
+			t.Errorf("marks of a record replayed twice = %+v", m)
+		}
+	}
+}
+
+// TestDLQReplayToSourceMarksRecords: records produced back to the source
+// topic carry the replay marks, and a dead letter marked by this group is
+// skipped by --to-source as by --direct.
+func TestDLQReplayToSourceMarksRecords(t *testing.T) {
+	e := newDLQEnv(t, planEvent("u1", "ann@example.com", "Archer", "pro"))
+	group := e.group + ".dlq-replay"
+	own := dlq.Record{Key: []byte("u2"), Value: planEvent("u2", "bob@example.com", "", "team").Value, Code: "MANDATORY_NOT_FOUND",
+		SourceTopic: e.topic, SourceOffset: 7, Module: "Leads"}.KafkaRecord(e.dlqTopic)
+	own.Headers = append(own.Headers, pipeline.ReplayMark{Group: group, Count: 1}.Headers()...)
+	kafkatest.Produce(t, e.brokers, e.dlqTopic, own)
+
+	out := mustRun(t, e.cfgPath, "dlq", "replay", "--to-source")
+	for _, re := range []*regexp.Regexp{tallyLine("selected", 2), tallyLine("sent", 1), tallyLine("skipped", 1),
+		regexp.MustCompile(`(?m)^    ` + skipAlreadyReplayed + ` +1$`)} {
+		if !re.MatchString(out) {
+			t.Errorf("replay lacks %s:\n%s", re, out)
+		}
+	}
+	marks := e.replayMarks(e.topic, 2)
+	if marks[0] != (pipeline.ReplayMark{}) || marks[1] != (pipeline.ReplayMark{Group: group, Count: 1}) {
+		t.Errorf("source topic marks = %+v, want none on the original and group %s count 1 on the replayed record", marks, group)
+	}
+}
+
+// exhaustTokens mints every access token Zoho allows for the simulator's
+// refresh token in the current window, as earlier commands would have.
+func exhaustTokens(t *testing.T, sim *zohosim.Server) {
+	t.Helper()
+	for range zohosim.TokenMintsPerWindow {
+		resp, err := http.PostForm(sim.URL()+"/oauth/v2/token", url.Values{
+			"grant_type": {"refresh_token"}, "refresh_token": {sim.RefreshToken()},
+			"client_id": {sim.ClientID()}, "client_secret": {sim.ClientSecret()},
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		_ = resp.Body.Close()
+	}
+}
+
+// TestDLQReplayDirectStopsWhenZohoThrottlesTokens: after other commands used
+// up the token window, --direct stops at once with what to do instead of
+// waiting minutes for Zoho, prints its tally and keeps its position.
+func TestDLQReplayDirectStopsWhenZohoThrottlesTokens(t *testing.T) {
+	e := newDLQEnv(t, planEvent("u1", "ann@example.com", "Archer", "pro"), planEvent("u2", "bob@example.com", "Baker", "team"))
+	if err := e.sim.AddField("Leads", zohosim.Field{APIName: "Plan", DataType: "text", Length: 50}); err != nil {
+		t.Fatal(err)
+	}
+	// No token cache: this run must mint, as every command did before the cache.
+	settings := e.settings()
+	settings["mapping"] = map[string]any{"fields": []map[string]string{{"from": "traits.plan", "to": "Plan"}}}
+	settings["zoho"]["token_cache_file"] = ""
+	e.cfgPath = e.writeConfig(settings)
+	exhaustTokens(t, e.sim)
+	calls := e.sim.Stats().UpsertCalls
+
+	out, err := runConsumer(e.cfgPath, "dlq", "replay", "--direct")
+	var te *pipeline.ThrottledError
+	if !errors.As(err, &te) || !te.Token || zohoapi.Classify(err) != zohoapi.ClassThrottled {
+		t.Fatalf("replay: err = %v, want a token throttle\n%s", err, out)
+	}
+	msg := err.Error()
+	for _, want := range []string{"Zoho throttled token refreshes (10 per 10 minutes per refresh token): try again after ~" + te.RetryAfter().Local().Format("15:04"),
+		"set zoho.token_cache_file to reuse tokens across commands", "run the same command again"} {
+		if !strings.Contains(msg, want) {
+			t.Errorf("error %q lacks %q", msg, want)
+		}
+	}
+	if !strings.Contains(out, "Stopped replaying") || !tallyLine("sent", 0).MatchString(out) {
+		t.Errorf("report:\n%s", out)
+	}
+	if c := e.sim.Stats().UpsertCalls; c != calls {
+		t.Errorf("%d upsert calls without a token", c-calls)
+	}
+	if p := e.replayPosition(e.group + ".dlq-replay"); p != -1 {
+		t.Errorf("position moved to %d although nothing was handled", p)
+	}
+	if n := len(e.deadLetters()); n != 2 {
+		t.Errorf("%d dead-letter records, want still 2", n)
 	}
 }
