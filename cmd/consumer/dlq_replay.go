@@ -54,9 +54,11 @@ rejection is fixed (a field mapping, a picklist value, a missing field in Zoho).
                today's mapping drops (no consent, not a CRM event) are
                skipped. Needs the full Zoho configuration.
 
-A record that fails again is written to the dead-letter topic again with its
-new reason and its original source headers: it is never lost, and a later
-replay offers it again.
+A record that fails again (Zoho rejects it, or today's mapping rejects it:
+DECODE_ERROR, MISSING_EMAIL, INVALID_DATA) is written to the dead-letter topic
+again with its new reason and its original source headers: it is never lost.
+That new dead letter carries two more headers, replay.group (this run's
+--group) and replay.count (how many replays the record has been through).
 
 Position: replay remembers how far it has read in the dead-letter topic in a
 consumer group of its own (offsets committed after each batch of records is
@@ -67,6 +69,29 @@ selection leaves out stay available to other selections; --group names it
 explicitly. Reading starts at the group's position, or at --from/--since when
 they are further on; records before that, or left out by --since, are passed
 over by the group. To replay records again, use a new --group.
+
+Records that failed again under this group are not sent again: a later run
+of the same group skips the dead letters whose replay.group is its own
+(tally "skipped: already_replayed") and moves past them, so a second run sends
+nothing new and the topic does not grow on every run. They stay in the topic
+for dlq inspect and for other groups. After a further fix, --include-replayed
+sends the ones the group has not moved past yet (or use a new --group); their
+replay.count goes up.
+
+--to-source marks each record it produces with the same replay.group and
+replay.count headers (other consumers of the topic see them). The pipeline
+dead-letters a record that fails again as a new dead letter; it does not copy
+those headers yet, so such a record is offered again by the next --to-source
+run of the group (one more pass through the pipeline per run you start; it
+never loops by itself).
+
+Zoho's rate limits end a run instead of stalling it: the first time Zoho
+throttles the access-token refresh (10 tokens per 10 minutes per refresh
+token; every command that has no cached token mints one) or answers an
+upsert with 429 (the day's API credits or the concurrency limit used up),
+replay stops, keeps the position of what it handled, prints its tally and
+says when to try again. Outages (5xx, timeouts) are retried as in the
+pipeline; Ctrl-C stops a run and keeps its position.
 
 --dry-run lists what would be sent (for --direct: the Zoho record today's
 mapping makes) and sends and commits nothing.
@@ -81,7 +106,10 @@ sent, failed again, skipped) and the new position end the run.`,
   consumer dlq replay -c zohosink.yaml --code INVALID_DATA --field Plan__c --to-source
 
   # or straight to Zoho, the last day's failures only
-  consumer dlq replay -c zohosink.yaml --since 24h --direct`,
+  consumer dlq replay -c zohosink.yaml --since 24h --direct
+
+  # a second run skips what failed again under the first; after another fix:
+  consumer dlq replay -c zohosink.yaml --direct --include-replayed`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if err := r.sel.check(cmd); err != nil {
