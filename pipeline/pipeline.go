@@ -407,6 +407,9 @@ func (p *Pipeline) setPaused(reason string, on bool, cause error) {
 	}
 	n := len(p.pausedFor)
 	p.stateMu.Unlock()
+	if len(p.o.Topics) == 0 {
+		return // a Replayer fetches nothing: there is nothing to pause, and it logs its own lines
+	}
 	switch {
 	case on && n == 1:
 		p.cl.PauseFetchTopics(p.o.Topics...)

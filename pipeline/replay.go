@@ -12,7 +12,6 @@ import (
 	"github.com/sony/gobreaker/v2"
 	"github.com/twmb/franz-go/pkg/kgo"
 	"go.uber.org/zap"
-	"go.uber.org/zap/zapcore"
 
 	"github.com/zohosink/zohosink/batcher"
 	"github.com/zohosink/zohosink/dlq"
@@ -104,9 +103,8 @@ type ReplayRecord struct {
 // time Zoho throttles the token refresh or an upsert, the Replayer stops
 // delivering and Replay returns a *ThrottledError (records not yet done stay
 // unhandled). Outages (5xx, timeouts) are retried and the circuit breaker
-// works as in the pipeline. Its log lines speak of the replay: the
-// pipeline's "fetching paused/resumed" lines (a replay fetches nothing) are
-// not logged.
+// works as in the pipeline. Its log lines speak of the replay (a replay
+// fetches nothing, so nothing about pausing fetches is logged).
 //
 // A Replayer joins no consumer group and consumes nothing; where replay stands
 // in the dead-letter topic is the caller's business. It is not safe for
@@ -159,7 +157,7 @@ func NewReplayer(o Options, group string) (*Replayer, error) {
 	if len(problems) > 0 {
 		return nil, fmt.Errorf("pipeline: replay: %w", errors.Join(problems...))
 	}
-	log := zap.New(replayLogCore{o.Logger.Core()}).With(zap.String("replay_group", group))
+	log := o.Logger.With(zap.String("replay_group", group))
 	p := &Pipeline{
 		o:         o,
 		log:       log,
@@ -476,18 +474,3 @@ func (m markingProducer) ProduceSync(ctx context.Context, rs ...*kgo.Record) kgo
 	return m.Producer.ProduceSync(ctx, rs...)
 }
 
-// replayLogCore is the Replayer's log core: the pipeline's lines about
-// pausing and resuming fetches (a replay fetches nothing; the Replayer logs
-// its own lines about the breaker and the dead-letter topic) are left out.
-type replayLogCore struct{ zapcore.Core }
-
-// With keeps the filter on the derived core.
-func (c replayLogCore) With(f []zapcore.Field) zapcore.Core { return replayLogCore{c.Core.With(f)} }
-
-// Check leaves out the fetch-pause lines.
-func (c replayLogCore) Check(e zapcore.Entry, ce *zapcore.CheckedEntry) *zapcore.CheckedEntry {
-	if strings.HasPrefix(e.Message, "fetching ") || strings.HasPrefix(e.Message, "pause reason cleared") {
-		return ce
-	}
-	return c.Core.Check(e, ce)
-}
