@@ -59,6 +59,7 @@ func runDemo(ctx context.Context, out io.Writer, verbose bool) error {
 	cfg.Zoho.ClientID = sim.ClientID()
 	cfg.Zoho.ClientSecret = config.Secret(sim.ClientSecret())
 	cfg.Zoho.RefreshToken = config.Secret(sim.RefreshToken())
+	cfg.Zoho.TokenCacheFile = "" // the simulator's tokens must not replace a real cached one
 	cfg.Batch.Linger = 200 * time.Millisecond
 	cfg.Kafka.CommitInterval = 100 * time.Millisecond
 	if err := cfg.Validate(); err != nil {

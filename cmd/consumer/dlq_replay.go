@@ -296,7 +296,7 @@ func (r *dlqReplay) explain(err error) error {
 		msg = fmt.Sprintf("Zoho throttled token refreshes (10 per 10 minutes per refresh token): try again after ~%s; ",
 			te.RetryAfter().Local().Format("15:04"))
 		if r.cfg.Zoho.TokenCacheFile == "" {
-			msg += "set zoho.token_cache_file to reuse tokens across commands"
+			msg += "keep zoho.token_cache_file on (the default; not \"\" or off) so that commands reuse one token"
 		} else {
 			msg += "the token cache " + r.cfg.Zoho.TokenCacheFile + " held no usable token, and every process or command using this refresh token without that cache mints its own"
 		}

@@ -520,7 +520,7 @@ func TestDLQReplayDirectStopsWhenZohoThrottlesTokens(t *testing.T) {
 	}
 	msg := err.Error()
 	for _, want := range []string{"Zoho throttled token refreshes (10 per 10 minutes per refresh token): try again after ~" + te.RetryAfter().Local().Format("15:04"),
-		"set zoho.token_cache_file to reuse tokens across commands", "run the same command again"} {
+		"keep zoho.token_cache_file on", "run the same command again"} {
 		if !strings.Contains(msg, want) {
 			t.Errorf("error %q lacks %q", msg, want)
 		}

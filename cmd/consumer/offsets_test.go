@@ -67,7 +67,7 @@ func (e *opsEnv) settings() map[string]map[string]any {
 		"zoho": {
 			"api_domain": e.sim.URL(), "accounts_url": e.sim.URL(),
 			"client_id": e.sim.ClientID(), "client_secret": e.sim.ClientSecret(), "refresh_token": e.sim.RefreshToken(),
-			"request_timeout": "10s",
+			"request_timeout": "10s", "token_cache_file": "", // never the user's real token cache
 		},
 		"batch":    {"linger": "50ms"},
 		"delivery": {"retry_initial": "10ms", "retry_max": "100ms", "shutdown_grace": "5s"},

@@ -20,7 +20,7 @@ import (
 
 // EnvBrokers names the environment variable that points the tests at an
 // existing cluster: a comma-separated list of host:port bootstrap addresses,
-// e.g. KAFKA_BROKERS=127.0.0.1:39092 (what scripts/kafka-local prints).
+// e.g. KAFKA_BROKERS=127.0.0.1:19092 (what scripts/kafka-local prints).
 const EnvBrokers = "KAFKA_BROKERS"
 
 // EnvTestcontainers names the environment variable that, set to "1", makes

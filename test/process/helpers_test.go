@@ -156,6 +156,7 @@ func (e *env) writeConfig(name string, pc procConfig) string {
 			"refresh_token":          e.sim.RefreshToken(),
 			"duplicate_check_fields": []string{"Email"},
 			"request_timeout":        pc.RequestTimeout.String(),
+			"token_cache_file":       "", // never the user's real token cache
 		},
 		"consent": map[string]any{"required": []string{"marketing"}},
 		"batch":   map[string]any{"max_records": pc.MaxRecords, "linger": "20ms"},

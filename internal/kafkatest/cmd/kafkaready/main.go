@@ -4,7 +4,7 @@
 // starting the broker, so tests never race a broker that is still electing
 // leaders or creating __consumer_offsets.
 //
-// Usage: go run ./internal/kafkatest/cmd/kafkaready -brokers 127.0.0.1:39092 -timeout 60s
+// Usage: go run ./internal/kafkatest/cmd/kafkaready -brokers 127.0.0.1:19092 -timeout 60s
 package main
 
 import (
