@@ -473,4 +473,3 @@ func (m markingProducer) ProduceSync(ctx context.Context, rs ...*kgo.Record) kgo
 	m.r.mu.Unlock()
 	return m.Producer.ProduceSync(ctx, rs...)
 }
-
