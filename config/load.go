@@ -414,14 +414,16 @@ func suggest(key string, candidates []string) string {
 		if norm(c) == norm(key) {
 			return c
 		}
-		if d := editDistance(key, c); d < bestD {
+		if d := EditDistance(key, c); d < bestD {
 			best, bestD = c, d
 		}
 	}
 	return best
 }
 
-func editDistance(a, b string) int {
+// EditDistance is the Levenshtein distance of a and b, in bytes: how "did you
+// mean" suggestions for keys (and, in the commands, Zoho field API names) are chosen.
+func EditDistance(a, b string) int {
 	prev := make([]int, len(b)+1)
 	cur := make([]int, len(b)+1)
 	for j := range prev {

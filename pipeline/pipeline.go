@@ -175,28 +175,15 @@ type source struct {
 // consumer group, manual commits). It does not start consuming: call Run.
 func New(o Options) (*Pipeline, error) {
 	o.setDefaults()
-	var problems []error
-	if len(o.Brokers) == 0 {
-		problems = append(problems, errors.New("no Kafka brokers"))
-	}
+	mapper, problems := checkDelivery(o)
 	if len(o.Topics) == 0 {
 		problems = append(problems, errors.New("no source topics"))
 	}
 	if o.Group == "" {
 		problems = append(problems, errors.New("no consumer group"))
 	}
-	if o.DLQTopic == "" || slices.Contains(o.Topics, o.DLQTopic) {
-		problems = append(problems, errors.New("the dead-letter topic must be set and differ from the source topics"))
-	}
-	if o.Module == "" {
-		problems = append(problems, errors.New("no Zoho module"))
-	}
-	if o.Zoho == nil {
-		problems = append(problems, errors.New("no Zoho client"))
-	}
-	mapper, err := NewMapper(o.Mapping)
-	if err != nil {
-		problems = append(problems, err)
+	if slices.Contains(o.Topics, o.DLQTopic) {
+		problems = append(problems, errors.New("the dead-letter topic must differ from the source topics"))
 	}
 	if len(problems) > 0 {
 		return nil, fmt.Errorf("pipeline: %w", errors.Join(problems...))
@@ -231,6 +218,7 @@ func New(o Options) (*Pipeline, error) {
 	if o.FetchMaxBytes > 0 {
 		opts = append(opts, kgo.FetchMaxBytes(o.FetchMaxBytes))
 	}
+	var err error
 	p.cl, err = kgo.NewClient(append(opts, o.KafkaOptions...)...)
 	if err != nil {
 		p.batches.Close()
@@ -261,6 +249,30 @@ func newZohoBreaker(o Options, onChange func(string, gobreaker.State, gobreaker.
 		IsExcluded:    func(err error) bool { return errors.Is(err, context.Canceled) },
 		OnStateChange: onChange,
 	})
+}
+
+// checkDelivery checks the options that delivering to Zoho and dead-lettering
+// need (the pipeline's and a Replayer's): brokers, a dead-letter topic, a module,
+// a Zoho client and a valid mapping. It returns the Mapper and every problem found.
+func checkDelivery(o Options) (*Mapper, []error) {
+	var problems []error
+	if len(o.Brokers) == 0 {
+		problems = append(problems, errors.New("no Kafka brokers"))
+	}
+	if o.DLQTopic == "" {
+		problems = append(problems, errors.New("no dead-letter topic"))
+	}
+	if o.Module == "" {
+		problems = append(problems, errors.New("no Zoho module"))
+	}
+	if o.Zoho == nil {
+		problems = append(problems, errors.New("no Zoho client"))
+	}
+	mapper, err := NewMapper(o.Mapping)
+	if err != nil {
+		problems = append(problems, err)
+	}
+	return mapper, problems
 }
 
 // producerOptions connect a client that also writes dead-letter records as

@@ -134,25 +134,9 @@ type sourceKey struct {
 func NewReplayer(o Options, group string) (*Replayer, error) {
 	o.setDefaults()
 	o.Topics, o.Group = nil, ""
-	var problems []error
+	mapper, problems := checkDelivery(o)
 	if group == "" {
 		problems = append(problems, errors.New("no replay group"))
-	}
-	if len(o.Brokers) == 0 {
-		problems = append(problems, errors.New("no Kafka brokers"))
-	}
-	if o.DLQTopic == "" {
-		problems = append(problems, errors.New("no dead-letter topic"))
-	}
-	if o.Module == "" {
-		problems = append(problems, errors.New("no Zoho module"))
-	}
-	if o.Zoho == nil {
-		problems = append(problems, errors.New("no Zoho client"))
-	}
-	mapper, err := NewMapper(o.Mapping)
-	if err != nil {
-		problems = append(problems, err)
 	}
 	if len(problems) > 0 {
 		return nil, fmt.Errorf("pipeline: replay: %w", errors.Join(problems...))
@@ -183,6 +167,7 @@ func NewReplayer(o Options, group string) (*Replayer, error) {
 		}
 	})
 	p.batches = batcher.New(o.Batch, p.send)
+	var err error
 	p.cl, err = kgo.NewClient(append(producerOptions(o), o.KafkaOptions...)...)
 	if err != nil {
 		p.batches.Close()

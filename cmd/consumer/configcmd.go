@@ -381,32 +381,11 @@ func closestField(name string, fields []zohoapi.Field) string {
 		if fold(f.APIName) == fold(name) {
 			return f.APIName
 		}
-		if d := editDistance(strings.ToLower(name), strings.ToLower(f.APIName)); d < bestDist {
+		if d := config.EditDistance(strings.ToLower(name), strings.ToLower(f.APIName)); d < bestDist {
 			best, bestDist = f.APIName, d
 		}
 	}
 	return best
-}
-
-// editDistance is the Levenshtein distance of a and b (bytes).
-func editDistance(a, b string) int {
-	prev := make([]int, len(b)+1)
-	cur := make([]int, len(b)+1)
-	for j := range prev {
-		prev[j] = j
-	}
-	for i := 1; i <= len(a); i++ {
-		cur[0] = i
-		for j := 1; j <= len(b); j++ {
-			cost := 1
-			if a[i-1] == b[j-1] {
-				cost = 0
-			}
-			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
-		}
-		prev, cur = cur, prev
-	}
-	return prev[len(b)]
 }
 
 // checkKafkaOnline checks that the source topics and the dead-letter topic
