@@ -197,11 +197,7 @@ func checkZohoOnline(ctx context.Context, cl *checklist, cfg *config.Config) {
 	hc := &http.Client{Timeout: cfg.Zoho.RequestTimeout, Transport: rec}
 	tokens := zohoapi.NewTokenSource(zohoapi.TokenSourceOptions{
 		Endpoints: eps,
-		Credentials: zohoapi.Credentials{
-			ClientID:     cfg.Zoho.ClientID,
-			ClientSecret: cfg.Zoho.ClientSecret.Value(),
-			RefreshToken: cfg.Zoho.RefreshToken.Value(),
-		},
+		Credentials: zohoCredentials(cfg),
 		HTTPClient: hc,
 		Logger:     zap.NewNop(),
 		// No cache file: a cached access token would not prove that the

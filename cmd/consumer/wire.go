@@ -49,11 +49,7 @@ func newZohoClient(cfg *config.Config, log *zap.Logger) (*zohoapi.Client, error)
 	hc := &http.Client{Timeout: cfg.Zoho.RequestTimeout}
 	tokens := zohoapi.NewTokenSource(zohoapi.TokenSourceOptions{
 		Endpoints: eps,
-		Credentials: zohoapi.Credentials{
-			ClientID:     cfg.Zoho.ClientID,
-			ClientSecret: cfg.Zoho.ClientSecret.Value(),
-			RefreshToken: cfg.Zoho.RefreshToken.Value(),
-		},
+		Credentials: zohoCredentials(cfg),
 		HTTPClient: hc,
 		CacheFile:  cfg.Zoho.TokenCacheFile,
 		Logger:     log,
@@ -62,6 +58,15 @@ func newZohoClient(cfg *config.Config, log *zap.Logger) (*zohoapi.Client, error)
 	// concurrent upsert (net/http's default keeps 2 per host, so every call
 	// past the second would open a new TLS connection to Zoho).
 	return zohoapi.NewClient(zohoapi.ClientOptions{Endpoints: eps, Tokens: tokens, Timeout: cfg.Zoho.RequestTimeout}), nil
+}
+
+// zohoCredentials are the configured OAuth client and refresh token.
+func zohoCredentials(cfg *config.Config) zohoapi.Credentials {
+	return zohoapi.Credentials{
+		ClientID:     cfg.Zoho.ClientID,
+		ClientSecret: cfg.Zoho.ClientSecret.Value(),
+		RefreshToken: cfg.Zoho.RefreshToken.Value(),
+	}
 }
 
 // newPipeline wires the configuration, the Zoho client and the logger into a pipeline.
