@@ -196,10 +196,10 @@ func checkZohoOnline(ctx context.Context, cl *checklist, cfg *config.Config) {
 	rec := &apiDomainRecorder{next: http.DefaultTransport}
 	hc := &http.Client{Timeout: cfg.Zoho.RequestTimeout, Transport: rec}
 	tokens := zohoapi.NewTokenSource(zohoapi.TokenSourceOptions{
-		Endpoints: eps,
+		Endpoints:   eps,
 		Credentials: zohoCredentials(cfg),
-		HTTPClient: hc,
-		Logger:     zap.NewNop(),
+		HTTPClient:  hc,
+		Logger:      zap.NewNop(),
 		// No cache file: a cached access token would not prove that the
 		// refresh token still works.
 	})

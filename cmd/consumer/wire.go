@@ -48,11 +48,11 @@ func newZohoClient(cfg *config.Config, log *zap.Logger) (*zohoapi.Client, error)
 	}
 	hc := &http.Client{Timeout: cfg.Zoho.RequestTimeout}
 	tokens := zohoapi.NewTokenSource(zohoapi.TokenSourceOptions{
-		Endpoints: eps,
+		Endpoints:   eps,
 		Credentials: zohoCredentials(cfg),
-		HTTPClient: hc,
-		CacheFile:  cfg.Zoho.TokenCacheFile,
-		Logger:     log,
+		HTTPClient:  hc,
+		CacheFile:   cfg.Zoho.TokenCacheFile,
+		Logger:      log,
 	})
 	// No HTTPClient: the client's own transport keeps an idle connection per
 	// concurrent upsert (net/http's default keeps 2 per host, so every call
