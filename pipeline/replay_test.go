@@ -4,8 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"net/http"
-	"net/url"
 	"slices"
 	"strings"
 	"testing"
@@ -167,22 +165,6 @@ func TestReplayerStopsOnConfigurationError(t *testing.T) {
 	}
 }
 
-// exhaustTokens mints every access token Zoho allows for the simulator's
-// refresh token in the current window, so that the next refresh is throttled.
-func exhaustTokens(t *testing.T, sim *zohosim.Server) {
-	t.Helper()
-	for range zohosim.TokenMintsPerWindow {
-		resp, err := http.PostForm(sim.URL()+"/oauth/v2/token", url.Values{
-			"grant_type": {"refresh_token"}, "refresh_token": {sim.RefreshToken()},
-			"client_id": {sim.ClientID()}, "client_secret": {sim.ClientSecret()},
-		})
-		if err != nil {
-			t.Fatal(err)
-		}
-		_ = resp.Body.Close()
-	}
-}
-
 // TestReplayerStopsWhenZohoThrottles: the first throttle — of the token
 // refresh or of an upsert — ends Replay with a *ThrottledError instead of
 // waiting minutes for Zoho; the records stay unhandled, nothing is sent or
@@ -194,7 +176,7 @@ func TestReplayerStopsWhenZohoThrottles(t *testing.T) {
 		throttle func(*zohosim.Server)
 		token    bool
 	}{
-		{"token refresh", func(s *zohosim.Server) { exhaustTokens(t, s) }, true},
+		{"token refresh", func(s *zohosim.Server) { s.UseUpTokenMints(s.RefreshToken()) }, true},
 		{"upsert 429", func(s *zohosim.Server) { s.Throttle429Next(1000) }, false},
 	} {
 		t.Run(tc.name, func(t *testing.T) {

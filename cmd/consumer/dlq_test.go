@@ -6,8 +6,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"net/http"
-	"net/url"
 	"regexp"
 	"strings"
 	"testing"
@@ -481,22 +479,6 @@ func TestDLQReplayToSourceMarksRecords(t *testing.T) {
 	}
 }
 
-// exhaustTokens mints every access token Zoho allows for the simulator's
-// refresh token in the current window, as earlier commands would have.
-func exhaustTokens(t *testing.T, sim *zohosim.Server) {
-	t.Helper()
-	for range zohosim.TokenMintsPerWindow {
-		resp, err := http.PostForm(sim.URL()+"/oauth/v2/token", url.Values{
-			"grant_type": {"refresh_token"}, "refresh_token": {sim.RefreshToken()},
-			"client_id": {sim.ClientID()}, "client_secret": {sim.ClientSecret()},
-		})
-		if err != nil {
-			t.Fatal(err)
-		}
-		_ = resp.Body.Close()
-	}
-}
-
 // TestDLQReplayDirectStopsWhenZohoThrottlesTokens: after other commands used
 // up the token window, --direct stops at once with what to do instead of
 // waiting minutes for Zoho, prints its tally and keeps its position.
@@ -510,7 +492,7 @@ func TestDLQReplayDirectStopsWhenZohoThrottlesTokens(t *testing.T) {
 	settings["mapping"] = map[string]any{"fields": []map[string]string{{"from": "traits.plan", "to": "Plan"}}}
 	settings["zoho"]["token_cache_file"] = ""
 	e.cfgPath = e.writeConfig(settings)
-	exhaustTokens(t, e.sim)
+	e.sim.UseUpTokenMints(e.sim.RefreshToken())
 	calls := e.sim.Stats().UpsertCalls
 
 	out, err := runConsumer(e.cfgPath, "dlq", "replay", "--direct")

@@ -47,6 +47,25 @@ func (t *tokenState) addRefresh(tok, scope string) {
 	t.refresh[tok] = &refreshToken{scope: scope}
 }
 
+// UseUpTokenMints fills the current throttle window of refreshToken, as if
+// [TokenMintsPerWindow] tokens had just been minted from it (by other
+// processes or commands): the next refresh gets the "Access Denied" throttle
+// answer until the window moves on. It reports false for an unknown token.
+func (s *Server) UseUpTokenMints(refreshToken string) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	rt, ok := s.tokens.refresh[refreshToken]
+	if !ok {
+		return false
+	}
+	now := s.now()
+	s.pruneMints(rt, now)
+	for len(rt.mints) < TokenMintsPerWindow {
+		rt.mints = append(rt.mints, now)
+	}
+	return true
+}
+
 // GrantCode returns a fresh single-use grant code (as Zoho's Self Client
 // "Generate Code" gives), valid for [Options.GrantCodeLifetime] of simulator
 // time. Exchanging it (grant_type=authorization_code) returns a new refresh
