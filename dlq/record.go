@@ -86,6 +86,9 @@ type Record struct {
 	// FailedAt is the time of the rejection; Writer.Write sets it to the time
 	// of the write when zero.
 	FailedAt time.Time
+	// Extra are further headers written after the contract's, as given (the
+	// pipeline carries a replayed record's replay marks in them).
+	Extra []kgo.RecordHeader
 
 	// DLQPartition and DLQOffset locate the dead-letter record itself. Parse
 	// sets them; KafkaRecord ignores them.
@@ -94,7 +97,7 @@ type Record struct {
 }
 
 // KafkaRecord returns the dead-letter record for topic: the source key and
-// value unchanged, and every header of Headers, in that order. Header values
+// value unchanged, and every header of Headers, in that order, then Extra. Header values
 // are valid UTF-8 (invalid bytes become U+FFFD); error.message is folded onto
 // one line; error.details is compact JSON, "{}" when Details is empty (details
 // that are not valid JSON are kept as {"raw": "<text>"}); zoho.record is
@@ -115,10 +118,11 @@ func (r Record) KafkaRecord(topic string) *kgo.Record {
 		jsonText(r.ZohoRecord),
 		formatTime(r.FailedAt),
 	}
-	headers := make([]kgo.RecordHeader, len(Headers))
+	headers := make([]kgo.RecordHeader, len(Headers), len(Headers)+len(r.Extra))
 	for i, name := range Headers {
 		headers[i] = kgo.RecordHeader{Key: name, Value: []byte(hv[i])}
 	}
+	headers = append(headers, r.Extra...)
 	return &kgo.Record{Topic: topic, Key: r.Key, Value: r.Value, Headers: headers}
 }
 
@@ -208,6 +212,8 @@ func Parse(kr *kgo.Record) (Record, error) {
 				continue
 			}
 			r.FailedAt, haveFailedAt = t, !t.IsZero()
+		default:
+			r.Extra = append(r.Extra, h)
 		}
 	}
 	if !haveFailedAt && !kr.Timestamp.IsZero() {

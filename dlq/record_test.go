@@ -138,7 +138,8 @@ func TestParseToleratesMissingHeaders(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := Record{Key: []byte("k"), Value: []byte("v"), Code: "INVALID_DATA", FailedAt: ts, DLQOffset: 7}
+	want := Record{Key: []byte("k"), Value: []byte("v"), Code: "INVALID_DATA", FailedAt: ts, DLQOffset: 7,
+		Extra: []kgo.RecordHeader{{Key: "x-other", Value: []byte("?")}}} // other headers are kept, in order
 	if !reflect.DeepEqual(got, want) {
 		t.Errorf("Parse = %+v, want %+v", got, want)
 	}

@@ -176,7 +176,18 @@ func (p *Pipeline) deadLetterRecord(r *kgo.Record, code, message, field string, 
 		Module:          p.o.Module,
 		ZohoRecord:      zohoRecord,
 		FailedAt:        time.Now().UTC(),
+		Extra:           replayMarks(r.Headers),
 	}
+}
+
+// replayMarks are the replay headers of a record that `consumer dlq replay
+// --to-source` put back on its source topic, so that its new dead letter names
+// the replay and the same replay does not offer it again; nil for others.
+func replayMarks(headers []kgo.RecordHeader) []kgo.RecordHeader {
+	if m := ReplayMarkOf(headers); m.Group != "" {
+		return m.Headers()
+	}
+	return nil
 }
 
 // deadLetterAsync writes records the poll loop rejected, without blocking the

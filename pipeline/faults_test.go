@@ -9,6 +9,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/twmb/franz-go/pkg/kgo"
+
+	"github.com/zohosink/zohosink/internal/kafkatest"
 	"github.com/zohosink/zohosink/pipeline"
 	"github.com/zohosink/zohosink/zohoapi"
 	"github.com/zohosink/zohosink/zohoapi/zohosim"
@@ -234,4 +237,24 @@ func TestKafkaUnreachableIsNotReady(t *testing.T) {
 		err := r.p.Ready()
 		return err != nil && strings.Contains(err.Error(), "kafka unreachable")
 	})
+}
+
+// TestDeadLetterKeepsReplayMarks: a record that `dlq replay --to-source` put
+// back on its source topic (with replay marks) and that fails again gets a
+// dead letter naming the same replay, so that replay does not offer it again.
+func TestDeadLetterKeepsReplayMarks(t *testing.T) {
+	h := newHarness(t, 1, zohosim.Options{})
+	mark := pipeline.ReplayMark{Group: "zohosink.dlq-replay", Count: 2}
+	kafkatest.Produce(t, h.brokers, h.topic, &kgo.Record{
+		Key:     []byte("u1"),
+		Value:   event("identify", "", map[string]any{"firstName": "No Email"}, nil, "u1"),
+		Headers: mark.Headers(),
+	})
+	r := h.start(h.options())
+	h.waitCommitted(30 * time.Second)
+	r.shutdown()
+	dead := h.deadLetters(1)
+	if got := pipeline.ReplayMarkOf(dead[0].Headers); got != mark || headers(dead[0])["error.code"] != "MISSING_EMAIL" {
+		t.Fatalf("dead letter %v: replay marks %+v, want %+v", headers(dead[0]), got, mark)
+	}
 }

@@ -113,16 +113,6 @@ type Replayer struct {
 	p     *Pipeline
 	guard *replayGuard
 	group string
-
-	mu     sync.Mutex
-	counts map[sourceKey]int // replay.count of the records of the current Replay, by source
-}
-
-// sourceKey identifies a source record by the dead-letter source.* headers.
-type sourceKey struct {
-	topic     string
-	partition int32
-	offset    int64
 }
 
 // NewReplayer validates o and connects a Kafka producer for the dead-letter
@@ -173,7 +163,7 @@ func NewReplayer(o Options, group string) (*Replayer, error) {
 		p.batches.Close()
 		return nil, fmt.Errorf("pipeline: replay: kafka client: %w", err)
 	}
-	p.dlq = dlq.NewWriter(markingProducer{Producer: p.cl, r: r}, o.DLQTopic, dlq.WithOnRetry(func(err error) {
+	p.dlq = dlq.NewWriter(p.cl, o.DLQTopic, dlq.WithOnRetry(func(err error) {
 		log.Warn("writing to the dead-letter topic failed: replay retries (records that failed again are never dropped)", zap.Error(err))
 	}))
 	return r, nil
@@ -263,13 +253,6 @@ func (r *Replayer) Replay(ctx context.Context, recs []ReplayRecord) (ReplayResul
 	p := r.p
 	stop := context.AfterFunc(ctx, p.cancelSend)
 	defer stop()
-	r.mu.Lock()
-	r.counts = make(map[sourceKey]int, len(recs))
-	for _, d := range recs {
-		k := sourceKey{d.SourceTopic, d.SourcePartition, d.SourceOffset}
-		r.counts[k] = max(r.counts[k], d.Count)
-	}
-	r.mu.Unlock()
 	before := p.m.snapshot()
 	res := ReplayResult{Skipped: map[string]int{}, Handled: make([]bool, len(recs))}
 	parts := make([]*partitionOffsets, len(recs))
@@ -285,7 +268,7 @@ func (r *Replayer) Replay(ctx context.Context, recs []ReplayRecord) (ReplayResul
 			res.Handled[i] = true
 			continue
 		}
-		src := replaySource(d)
+		src := replaySource(d, ReplayMark{Group: r.group, Count: rr.Count + 1})
 		parts[i] = src.part
 		m := p.mapper.Map(d.Value)
 		switch m.Outcome {
@@ -343,11 +326,13 @@ func (r *Replayer) Close() {
 
 // replaySource is the source of a replayed record: the original record as the
 // dead-letter headers describe it (so a new dead-letter record keeps the
-// original source.* headers), tracked alone so that its completion is visible.
-func replaySource(d dlq.Record) source {
+// original source.* headers), carrying mark (so a new dead-letter record names
+// this replay; see replayMarks), tracked alone so that its completion is visible.
+func replaySource(d dlq.Record, mark ReplayMark) source {
 	rec := &kgo.Record{
 		Key:       d.Key,
 		Value:     d.Value,
+		Headers:   mark.Headers(),
 		Topic:     d.SourceTopic,
 		Partition: d.SourcePartition,
 		Offset:    d.SourceOffset,
@@ -426,35 +411,4 @@ func (g *replayGuard) throttled() *ThrottledError {
 	g.mu.Lock()
 	defer g.mu.Unlock()
 	return g.throttle
-}
-
-// markingProducer adds the replay marks to the dead-letter records the
-// Replayer's dlq.Writer produces: replay.group, and replay.count one more than
-// the count of the input with the same source.* headers.
-type markingProducer struct {
-	dlq.Producer
-	r *Replayer
-}
-
-// ProduceSync marks rs and produces them.
-func (m markingProducer) ProduceSync(ctx context.Context, rs ...*kgo.Record) kgo.ProduceResults {
-	m.r.mu.Lock()
-	for _, kr := range rs {
-		var k sourceKey
-		for _, h := range kr.Headers {
-			switch h.Key {
-			case dlq.HeaderSourceTopic:
-				k.topic = string(h.Value)
-			case dlq.HeaderSourcePartition:
-				p, _ := strconv.ParseInt(string(h.Value), 10, 32)
-				k.partition = int32(p)
-			case dlq.HeaderSourceOffset:
-				k.offset, _ = strconv.ParseInt(string(h.Value), 10, 64)
-			}
-		}
-		mark := ReplayMark{Group: m.r.group, Count: m.r.counts[k] + 1}
-		kr.Headers = append(kr.Headers, mark.Headers()...)
-	}
-	m.r.mu.Unlock()
-	return m.Producer.ProduceSync(ctx, rs...)
 }

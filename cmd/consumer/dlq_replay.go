@@ -10,7 +10,6 @@ import (
 	"slices"
 	"sort"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/schollz/progressbar/v3"
@@ -80,10 +79,8 @@ replay.count goes up.
 
 --to-source marks each record it produces with the same replay.group and
 replay.count headers (other consumers of the topic see them). The pipeline
-dead-letters a record that fails again as a new dead letter; it does not copy
-those headers yet, so such a record is offered again by the next --to-source
-run of the group (one more pass through the pipeline per run you start; it
-never loops by itself).
+copies them onto the dead letter of a record that fails again, so the next
+--to-source run of the group skips it too.
 
 Zoho's rate limits end a run instead of stalling it: the first time Zoho
 throttles the access-token refresh (10 tokens per 10 minutes per refresh
@@ -183,51 +180,6 @@ type dlqReplay struct {
 type replayItem struct {
 	dlq.Record
 	mark pipeline.ReplayMark
-}
-
-// markReader is a kgo hook that keeps the replay marks (headers dlq.Parse
-// does not read) of the dead-letter records a dlq.Read fetches, until visit
-// takes them.
-type markReader struct {
-	topic string
-	mu    sync.Mutex
-	marks map[int32][]markAt // per partition, in offset order
-}
-
-type markAt struct {
-	offset int64
-	mark   pipeline.ReplayMark
-}
-
-// OnFetchRecordBuffered implements kgo.HookFetchRecordBuffered.
-func (m *markReader) OnFetchRecordBuffered(kr *kgo.Record) {
-	if kr.Topic != m.topic {
-		return
-	}
-	mark := pipeline.ReplayMarkOf(kr.Headers)
-	if mark == (pipeline.ReplayMark{}) {
-		return
-	}
-	m.mu.Lock()
-	m.marks[kr.Partition] = append(m.marks[kr.Partition], markAt{kr.Offset, mark})
-	m.mu.Unlock()
-}
-
-// take returns the marks of the record at offset o of partition p (zero when
-// it has none) and forgets those of the records before it.
-func (m *markReader) take(p int32, o int64) pipeline.ReplayMark {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	q := m.marks[p]
-	for len(q) > 0 && q[0].offset < o {
-		q = q[1:]
-	}
-	var mark pipeline.ReplayMark
-	if len(q) > 0 && q[0].offset == o {
-		mark, q = q[0].mark, q[1:]
-	}
-	m.marks[p] = q
-	return mark
 }
 
 type replayTally struct {
@@ -379,13 +331,11 @@ func (r *dlqReplay) visit(ctx context.Context, n int, fn func([]replayItem) erro
 	now := time.Now()
 	var chunk []replayItem
 	seen := 0
-	marks := &markReader{topic: r.topic, marks: map[int32][]markAt{}}
 	err := dlq.Read(ctx, r.cfg.Kafka.Brokers, r.topic, r.startPoint(now), r.sel.filter(now), func(d dlq.Record) error {
-		mark := marks.take(d.DLQPartition, d.DLQOffset)
 		if d.DLQOffset < r.pos[d.DLQPartition] || d.DLQOffset >= r.end[d.DLQPartition] {
 			return nil
 		}
-		chunk = append(chunk, replayItem{Record: d, mark: mark})
+		chunk = append(chunk, replayItem{Record: d, mark: pipeline.ReplayMarkOf(d.Extra)})
 		seen++
 		if len(chunk) == n || (r.sel.limit > 0 && seen >= r.sel.limit) {
 			err := fn(chunk)
@@ -398,7 +348,7 @@ func (r *dlqReplay) visit(ctx context.Context, n int, fn func([]replayItem) erro
 			return dlq.ErrStop
 		}
 		return nil
-	}, append(kafkaOpts(r.cfg), kgo.WithHooks(marks))...)
+	}, kafkaOpts(r.cfg)...)
 	if err == nil && len(chunk) > 0 {
 		err = fn(chunk)
 	}
@@ -537,8 +487,8 @@ func (r *dlqReplay) toSourceSender() (func(), error) {
 				handled[i] = true
 				continue
 			}
-			// The marks travel with the record: once the pipeline copies them
-			// onto a dead letter, the next run of this group skips it.
+			// The marks travel with the record: the pipeline copies them onto
+			// its dead letter if it fails again, and this group then skips it.
 			mark := pipeline.ReplayMark{Group: r.group, Count: it.mark.Count + 1}
 			kr := &kgo.Record{Topic: d.SourceTopic, Key: d.Key, Value: d.Value, Headers: mark.Headers()}
 			index[kr] = i
