@@ -5,7 +5,6 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"net/http"
 	"sync"
@@ -14,7 +13,6 @@ import (
 
 	"github.com/tidwall/gjson"
 	"github.com/twmb/franz-go/pkg/kadm"
-	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kgo"
 	"go.uber.org/zap/zaptest"
 
@@ -173,23 +171,7 @@ func (h *harness) endOffsets() map[int32]int64 {
 // committed returns the group's committed offset per partition of the source topic.
 func (h *harness) committed() map[int32]int64 {
 	h.t.Helper()
-	adm := kadm.NewClient(kafkatest.Client(h.t, h.brokers))
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	out := map[int32]int64{}
-	resp, err := adm.FetchOffsets(ctx, h.group)
-	if errors.Is(err, kerr.GroupIDNotFound) {
-		return out // nothing committed yet
-	}
-	if err != nil {
-		h.t.Fatal(err)
-	}
-	resp.Each(func(o kadm.OffsetResponse) {
-		if o.Topic == h.topic && o.Err == nil {
-			out[o.Partition] = o.At
-		}
-	})
-	return out
+	return kafkatest.Committed(h.t, h.brokers, h.group, h.topic)
 }
 
 // waitCommitted waits until the committed offsets reach the end of every partition.

@@ -16,7 +16,6 @@ import (
 	"time"
 
 	"github.com/twmb/franz-go/pkg/kadm"
-	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kgo"
 	"go.uber.org/zap/zaptest"
 	"gopkg.in/yaml.v3"
@@ -157,22 +156,7 @@ func (e *opsEnv) admin() *kadm.Client {
 // committed returns the group's committed offsets of the source topic.
 func (e *opsEnv) committed() map[int32]int64 {
 	e.t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	out := map[int32]int64{}
-	resp, err := e.admin().FetchOffsets(ctx, e.group)
-	if errors.Is(err, kerr.GroupIDNotFound) {
-		return out
-	}
-	if err != nil {
-		e.t.Fatal(err)
-	}
-	resp.Each(func(o kadm.OffsetResponse) {
-		if o.Topic == e.topic && o.Err == nil {
-			out[o.Partition] = o.At
-		}
-	})
-	return out
+	return kafkatest.Committed(e.t, e.brokers, e.group, e.topic)
 }
 
 // endOffsets returns the log end offset of every partition of the source topic.

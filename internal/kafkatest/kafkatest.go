@@ -276,3 +276,27 @@ func Consume(t testing.TB, brokers []string, topic string, n int) []*kgo.Record 
 	}
 	return out
 }
+
+// Committed returns group's committed offset per partition of topic; a
+// partition with nothing committed (or a group that does not exist yet) is
+// absent. Any other failure is fatal.
+func Committed(t testing.TB, brokers []string, group, topic string) map[int32]int64 {
+	t.Helper()
+	adm := kadm.NewClient(Client(t, brokers))
+	ctx, cancel := context.WithTimeout(context.Background(), Timeout)
+	defer cancel()
+	out := map[int32]int64{}
+	resp, err := adm.FetchOffsets(ctx, group)
+	if errors.Is(err, kerr.GroupIDNotFound) {
+		return out
+	}
+	if err != nil {
+		t.Fatalf("kafkatest: committed offsets of %s: %v", group, err)
+	}
+	resp.Each(func(o kadm.OffsetResponse) {
+		if o.Topic == topic && o.Err == nil && o.At >= 0 {
+			out[o.Partition] = o.At
+		}
+	})
+	return out
+}

@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"os"
 	"os/exec"
@@ -18,7 +17,6 @@ import (
 	"time"
 
 	"github.com/twmb/franz-go/pkg/kadm"
-	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kgo"
 	"gopkg.in/yaml.v3"
 
@@ -411,22 +409,7 @@ func (e *env) endOffsets(topic string) map[int32]int64 {
 // topic (absent: nothing committed).
 func (e *env) committed() map[int32]int64 {
 	e.t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	out := map[int32]int64{}
-	resp, err := e.adm.FetchOffsets(ctx, e.group)
-	if errors.Is(err, kerr.GroupIDNotFound) {
-		return out
-	}
-	if err != nil {
-		e.t.Fatalf("committed offsets of %s: %v", e.group, err)
-	}
-	resp.Each(func(o kadm.OffsetResponse) {
-		if o.Topic == e.topic && o.Err == nil && o.At >= 0 {
-			out[o.Partition] = o.At
-		}
-	})
-	return out
+	return kafkatest.Committed(e.t, e.brokers, e.group, e.topic)
 }
 
 // behind returns how many records of the source topic lie between the
