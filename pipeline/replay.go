@@ -188,7 +188,7 @@ type ThrottledError struct {
 
 // TokenWindow is Zoho's token-refresh window: 10 access tokens per refresh
 // token per 10 minutes (zoho-crm-api.md "OAuth 2.0").
-const TokenWindow = 10 * time.Minute
+const TokenWindow = zohoapi.MintWindow
 
 // RetryAfter is when a new attempt should succeed: for the local mint budget
 // (a *zohoapi.MintWaitError) the time it names; for a token throttle At +

@@ -70,8 +70,8 @@ const (
 	// stale token. At most 5 of the 10 mints per 10 minutes go to 401s.
 	forcedMintInterval = 2 * time.Minute
 	// usableMargin: a token is handed out until this long before its expiry
-	// (a tenth of that for tokens shorter than 200 s), so that the call it
-	// authorizes arrives while it is valid.
+	// (a twentieth of its lifetime for tokens shorter than 200 s), so that the
+	// call it authorizes arrives while it is valid.
 	usableMargin = 10 * time.Second
 	// refreshRetry: after a transient failure of a background refresh (the
 	// current token still valid), wait this long before trying again.
