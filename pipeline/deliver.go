@@ -85,6 +85,8 @@ func liveEntry(e batcher.Entry[source]) batcher.Entry[source] {
 // deliver upserts d until every record is acknowledged or dead-lettered:
 //   - transient failures (5xx, timeouts, breaker open) are retried with
 //     exponential backoff and jitter; 429 waits ThrottleBackoff with fetching paused;
+//   - a spent token mint budget waits until the budget allows a mint, with
+//     fetching paused (reason zoho_token_mint_budget);
 //   - record rejections go to the dead-letter topic, the rest of the batch is done;
 //   - a whole request rejected without per-record results is split in halves
 //     until the bad record is alone, then that record is dead-lettered;
@@ -117,6 +119,14 @@ func (p *Pipeline) deliver(ctx context.Context, d delivery) {
 				return
 			case zohoapi.ClassThrottled:
 				p.m.retries.Add(1)
+				var wait *zohoapi.MintWaitError
+				if errors.As(err, &wait) {
+					// The local token mint budget is spent: wait for it
+					// rather than get the refresh token locked out.
+					p.setPaused(pauseTokenBudget, true, err)
+					sleep(ctx, time.Until(wait.Until)+jitter(time.Second))
+					continue
+				}
 				p.lastZohoErr.Store(&err)
 				p.setPaused(pauseZohoThrottled, true, err)
 				sleep(ctx, jitter(p.o.ThrottleBackoff))
@@ -130,6 +140,7 @@ func (p *Pipeline) deliver(ctx context.Context, d delivery) {
 			}
 		}
 		p.setPaused(pauseZohoThrottled, false, nil)
+		p.setPaused(pauseTokenBudget, false, nil)
 		retry := p.settle(ctx, d, res)
 		if len(retry.entries) == 0 {
 			return

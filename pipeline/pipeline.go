@@ -119,8 +119,11 @@ func (o *Options) setDefaults() {
 const (
 	pauseBreakerOpen   = "zoho_breaker_open"
 	pauseZohoThrottled = "zoho_throttled"
-	pauseDLQ           = "dead_letter_write_failing"
-	pauseConfig        = "configuration_error"
+	// pauseTokenBudget: an access token is needed but the local mint budget
+	// (Zoho's 10 tokens per 10 minutes per refresh token) is spent.
+	pauseTokenBudget = "zoho_token_mint_budget"
+	pauseDLQ         = "dead_letter_write_failing"
+	pauseConfig      = "configuration_error"
 )
 
 // Pipeline is the consumer group that moves events from the source topics to
@@ -233,7 +236,8 @@ func New(o Options) (*Pipeline, error) {
 // newZohoBreaker is the circuit breaker in front of Zoho with the settings New
 // gives the pipeline's: BreakerFailures consecutive outages (transient or
 // throttled errors) open it for BreakerOpenTimeout; record rejections and
-// configuration errors count as successes, cancellations are ignored.
+// configuration errors count as successes; cancellations and waits for the
+// token mint budget (no call was made) are ignored.
 func newZohoBreaker(o Options, onChange func(string, gobreaker.State, gobreaker.State)) *gobreaker.CircuitBreaker[*zohoapi.UpsertResult] {
 	return gobreaker.NewCircuitBreaker[*zohoapi.UpsertResult](gobreaker.Settings{
 		Name:        "zoho",
@@ -246,7 +250,10 @@ func newZohoBreaker(o Options, onChange func(string, gobreaker.State, gobreaker.
 			c := zohoapi.Classify(err)
 			return c != zohoapi.ClassTransient && c != zohoapi.ClassThrottled
 		},
-		IsExcluded:    func(err error) bool { return errors.Is(err, context.Canceled) },
+		IsExcluded: func(err error) bool {
+			var wait *zohoapi.MintWaitError
+			return errors.Is(err, context.Canceled) || errors.As(err, &wait)
+		},
 		OnStateChange: onChange,
 	})
 }

@@ -171,7 +171,8 @@ func NewReplayer(o Options, group string) (*Replayer, error) {
 
 // ThrottledError ends a replay when Zoho throttles it: the token endpoint
 // refused to mint an access token (Zoho allows 10 per 10 minutes per refresh
-// token; "Access Denied", zohoapi.TokenError.Throttled), or an upsert was
+// token; "Access Denied", zohoapi.TokenError.Throttled) or the local mint
+// budget that keeps under that limit is spent (zohoapi.MintWaitError), or an upsert was
 // answered 429 TOO_MANY_REQUESTS or LIMIT_EXCEEDED (the day's API credits or
 // the concurrency limit used up; zoho-crm-api.md "API Limits"). Waiting it
 // out inside one command would hang it for minutes: run the replay again later.
@@ -187,12 +188,17 @@ type ThrottledError struct {
 
 // TokenWindow is Zoho's token-refresh window: 10 access tokens per refresh
 // token per 10 minutes (zoho-crm-api.md "OAuth 2.0").
-const TokenWindow = 10 * time.Minute
+const TokenWindow = zohoapi.MintWindow
 
-// RetryAfter is when a new attempt should succeed: for a token throttle At +
+// RetryAfter is when a new attempt should succeed: for the local mint budget
+// (a *zohoapi.MintWaitError) the time it names; for a token throttle At +
 // TokenWindow (an upper bound: Zoho does not say when the oldest token of the
 // window was minted); zero for upserts (Zoho documents no Retry-After).
 func (e *ThrottledError) RetryAfter() time.Time {
+	var wait *zohoapi.MintWaitError
+	if errors.As(e.Err, &wait) {
+		return wait.Until
+	}
 	if e.Token {
 		return e.At.Add(TokenWindow)
 	}
@@ -374,7 +380,8 @@ func (g *replayGuard) Upsert(ctx context.Context, r zohoapi.UpsertRequest) (*zoh
 			g.stop()
 		case zohoapi.ClassThrottled:
 			var tokErr *zohoapi.TokenError
-			g.noteThrottle(&ThrottledError{Token: errors.As(err, &tokErr), At: time.Now(), Err: err})
+			var wait *zohoapi.MintWaitError
+			g.noteThrottle(&ThrottledError{Token: errors.As(err, &tokErr) || errors.As(err, &wait), At: time.Now(), Err: err})
 		}
 	case res != nil:
 		for _, rr := range res.Results {

@@ -128,8 +128,9 @@ func ClassifyRecord(e *RecordError) Class {
 //   - *DataCenterMismatchError: ClassConfig;
 //   - *TokenError: ClassThrottled when Throttled, else ClassConfig;
 //   - *APIError: by Zoho code via the classification table, else by HTTP status
-//     (429 throttled, 5xx transient, 401/403/404 config, other 4xx permanent,
-//     unparseable 2xx transient);
+//     (429 throttled, 5xx transient, 401 transient, 403/404 config, other 4xx
+//     permanent, unparseable 2xx transient);
+//   - *MintWaitError (the local mint budget is spent): ClassThrottled;
 //   - *RecordError: ClassifyRecord;
 //   - ErrBatchSize, ErrInvalidRecord: ClassPermanent; ErrNoModule: ClassConfig;
 //   - context errors, timeouts, connection errors and anything else: ClassTransient.
@@ -143,7 +144,10 @@ func Classify(err error) Class {
 	var tokErr *TokenError
 	var apiErr *APIError
 	var recErr *RecordError
+	var waitErr *MintWaitError
 	switch {
+	case errors.As(err, &waitErr):
+		return ClassThrottled
 	case errors.As(err, &dcErr):
 		return ClassConfig
 	case errors.As(err, &tokErr):
@@ -182,7 +186,13 @@ func classifyAPI(e *APIError) Class {
 		return c
 	}
 	switch {
-	case e.StatusCode == http.StatusUnauthorized, e.StatusCode == http.StatusForbidden, e.StatusCode == http.StatusNotFound:
+	case e.StatusCode == http.StatusUnauthorized:
+		// Only Zoho's documented 401 codes (the table) are configuration
+		// errors. Another code, or a body that is not Zoho's JSON (a proxy,
+		// a load balancer, an outage page: zoho-crm-api.md "OAuth 2.0"),
+		// persisting after a fresh token is an outage: retry.
+		return ClassTransient
+	case e.StatusCode == http.StatusForbidden, e.StatusCode == http.StatusNotFound:
 		return ClassConfig
 	case e.StatusCode >= 400:
 		// e.g. 400 INVALID_DATA at request level: one record spoils the batch;

@@ -83,7 +83,8 @@ func TestClassifyAPIError(t *testing.T) {
 		{502, "", ClassTransient},
 		{503, "INVALID_DATA", ClassTransient}, // status wins for 5xx
 		{504, "", ClassTransient},
-		{401, "", ClassConfig},
+		{401, "", ClassTransient}, // not Zoho's JSON (a proxy): refresh, then retry as an outage
+		{401, "SOMETHING_NEW", ClassTransient},
 		{403, "", ClassConfig},
 		{404, "", ClassConfig},
 		{405, "", ClassPermanent},

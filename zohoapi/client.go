@@ -120,8 +120,8 @@ type RecordResult struct {
 // Authorization: Zoho-oauthtoken). It returns one RecordResult per record for
 // HTTP 200, 207 and 400-with-data[]. Before sending it refuses 0 or more than 100
 // records (ErrBatchSize), records that are not JSON objects (ErrInvalidRecord)
-// and an empty module (ErrNoModule). On 401 INVALID_TOKEN it invalidates the
-// token, gets a fresh one and retries once. Request-level failures: *APIError
+// and an empty module (ErrNoModule). On a 401 other than Zoho's configuration
+// codes it gets a fresh token and retries once (see do). Request-level failures: *APIError
 // (including configuration codes Zoho puts inside data[]: INVALID_MODULE,
 // AUTHORIZATION_FAILED, INVALID_REQUEST_METHOD), *TokenError,
 // *DataCenterMismatchError, or a wrapped transport/context error. Use Classify.
@@ -190,10 +190,13 @@ func upsertBody(r UpsertRequest) ([]byte, error) {
 	return body, nil
 }
 
-// do sends one authorised request and, on 401 INVALID_TOKEN, invalidates the
-// token and sends it once more with a fresh one. It returns the status, headers
-// and body of the final attempt; statuses are interpreted by the caller, except
-// that a final 401 becomes an *APIError.
+// do sends one authorised request. On a 401 that is not one of Zoho's
+// configuration codes (INVALID_TOKEN, another code, or a body that is not
+// Zoho's JSON, as proxies and outage pages send) it invalidates the token and,
+// if the TokenSource grants a fresh one (see TokenSource.Invalidate), sends
+// the request once more. It returns the status, headers and body of the final
+// attempt; statuses are interpreted by the caller, except that a final 401
+// becomes an *APIError (ClassTransient unless a configuration code).
 func (c *Client) do(ctx context.Context, method, u string, body []byte) (int, http.Header, []byte, error) {
 	for attempt := 0; ; attempt++ {
 		tok, err := c.tokens.Token(ctx)
@@ -208,8 +211,7 @@ func (c *Client) do(ctx context.Context, method, u string, body []byte) (int, ht
 			return status, hdr, respBody, nil
 		}
 		apiErr := requestError(status, respBody)
-		if apiErr.Code == "INVALID_TOKEN" && attempt == 0 {
-			c.tokens.Invalidate(tok)
+		if attempt == 0 && Classify(apiErr) != ClassConfig && c.tokens.Invalidate(tok) {
 			continue
 		}
 		return 0, nil, nil, apiErr

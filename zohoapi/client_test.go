@@ -306,6 +306,8 @@ func TestUpsertRequestErrors(t *testing.T) {
 		{"503 HTML", 503, `<html><body>Service Unavailable</body></html>`, "", ClassTransient, true},
 		{"200 not JSON", 200, `<html>ok</html>`, "", ClassTransient, true},
 		{"200 without data", 200, `{}`, "", ClassTransient, true},
+		{"200 with empty data[]", 200, `{"data":[]}`, "", ClassTransient, true},
+		{"204 without a body", 204, ``, "", ClassTransient, true},
 		{"200 with fewer results than records", 200, data(successInsert), "", ClassTransient, true},
 		{"207 with more results than records", 207, data(successInsert, successInsert, successInsert), "", ClassTransient, true},
 	}
@@ -373,7 +375,7 @@ func TestUpsertInvalidTokenRefreshesOnceAndRetries(t *testing.T) {
 			t.Errorf("access token in error: %v", err)
 		}
 	})
-	t.Run("other 401 codes are not retried", func(t *testing.T) {
+	t.Run("configuration 401 codes are not retried", func(t *testing.T) {
 		api := newFakeAPI(t, reply(401, `{"code":"OAUTH_SCOPE_MISMATCH","details":{},"message":"invalid oauth scope","status":"error"}`))
 		cl, ts, _ := newTestClient(t, api, 0)
 		_, err := cl.Upsert(context.Background(), UpsertRequest{Module: "Leads", Records: records(1)})
@@ -381,6 +383,54 @@ func TestUpsertInvalidTokenRefreshesOnceAndRetries(t *testing.T) {
 			t.Errorf("err %v, calls %d, mints %d", err, len(api.Calls()), ts.Mints())
 		}
 	})
+}
+
+// TestUpsert401NotFromZoho: a 401 whose body is not Zoho's JSON (a proxy's or
+// an outage page) or carries an undocumented code refreshes the token once and
+// retries; persisting with the fresh token it is an outage (ClassTransient),
+// and later calls do not mint again: one early mint, never a loop.
+func TestUpsert401NotFromZoho(t *testing.T) {
+	for name, body := range map[string]string{
+		"HTML":         `<html><body><h1>401 Authorization Required</h1></body></html>`,
+		"empty":        ``,
+		"unknown code": `{"code":"SOMETHING_NEW","message":"?","status":"error"}`,
+	} {
+		t.Run(name+" once", func(t *testing.T) {
+			api := newFakeAPI(t, func(w http.ResponseWriter, n int, c apiCall) {
+				if n == 1 {
+					w.WriteHeader(http.StatusUnauthorized)
+					io.WriteString(w, body)
+					return
+				}
+				reply(200, data(successInsert))(w, n, c)
+			})
+			cl, ts, _ := newTestClient(t, api, 0)
+			res, err := cl.Upsert(context.Background(), UpsertRequest{Module: "Leads", Records: records(1)})
+			if err != nil || res.Results[0].Action != "insert" {
+				t.Fatalf("Upsert = %+v, %v; want the retry with a fresh token to succeed", res, err)
+			}
+			if calls := api.Calls(); len(calls) != 2 || calls[1].Auth != "Zoho-oauthtoken tok-2" || ts.Mints() != 2 {
+				t.Fatalf("%d calls, %d mints; want a retry with tok-2", len(calls), ts.Mints())
+			}
+		})
+		t.Run(name+" persisting", func(t *testing.T) {
+			api := newFakeAPI(t, func(w http.ResponseWriter, _ int, _ apiCall) {
+				w.WriteHeader(http.StatusUnauthorized)
+				io.WriteString(w, body)
+			})
+			cl, ts, _ := newTestClient(t, api, 0)
+			for i := range 5 {
+				_, err := cl.Upsert(context.Background(), UpsertRequest{Module: "Leads", Records: records(1)})
+				var ae *APIError
+				if !errors.As(err, &ae) || ae.StatusCode != 401 || Classify(err) != ClassTransient {
+					t.Fatalf("call %d: %v (class %v), want a transient 401", i, err, Classify(err))
+				}
+			}
+			if len(api.Calls()) != 6 || ts.Mints() != 2 {
+				t.Errorf("%d calls, %d mints for 5 upserts; want 6 and 2 (one early mint, then no loop)", len(api.Calls()), ts.Mints())
+			}
+		})
+	}
 }
 
 func TestUpsertConcurrentInvalidTokenOneMint(t *testing.T) {

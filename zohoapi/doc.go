@@ -12,11 +12,15 @@
 //	             or a request-level error → Classify: permanent | transient | throttled | config
 //
 // Guarantees:
-//   - One access token is shared by all callers and refreshed ahead of expiry by
-//     a single mint (single-flight); a 401 INVALID_TOKEN causes one refresh and
-//     one retry. Throttles and credential refusals from the token endpoint are
-//     remembered and not retried for a backoff period. With a cache file, a
-//     restarting process reuses its still-valid token instead of minting another.
+//   - One access token is shared by all callers and refreshed ahead of expiry,
+//     once per token and inside its lifetime, by a single mint (single-flight).
+//     Never more than Zoho's 10 token requests per 10 minutes per refresh token:
+//     past that, Token returns a *MintWaitError naming when to retry. A 401 that
+//     is not a Zoho configuration code causes one refresh and one retry, and at
+//     most one such early mint per 2 minutes. Throttles and credential refusals
+//     from the token endpoint are remembered and not retried for a backoff
+//     period. With a cache file, a restarting process (or the next command)
+//     reuses a still-valid token and shares the mint budget.
 //   - The configured refresh token is never replaced; secrets and tokens never
 //     appear in logs, errors or String().
 //   - HTTP 200, 207 and 400-with-data[] answers are parsed alike; a response that

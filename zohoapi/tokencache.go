@@ -15,12 +15,17 @@ import (
 
 // tokenCache is the CacheFile content. Client is a fingerprint (SHA-256 prefix)
 // of the client ID and refresh token, so that a cache written for other
-// credentials is never reused; it reveals neither.
+// credentials is never reused; it reveals neither. MintedAt gives the token's
+// lifetime (absent in older files: DefaultTokenLifetime is assumed);
+// TokenRequests are the times of recent token requests for these credentials,
+// so that processes sharing the file share the mint budget.
 type tokenCache struct {
-	AccessToken string    `json:"access_token"`
-	Expiry      time.Time `json:"expiry"`
-	APIDomain   string    `json:"api_domain"`
-	Client      string    `json:"client"`
+	AccessToken   string      `json:"access_token"`
+	Expiry        time.Time   `json:"expiry"`
+	MintedAt      time.Time   `json:"minted_at,omitzero"`
+	APIDomain     string      `json:"api_domain"`
+	Client        string      `json:"client"`
+	TokenRequests []time.Time `json:"token_requests,omitempty"`
 }
 
 // fingerprint identifies the credentials a cached token belongs to.
@@ -29,8 +34,10 @@ func (t *TokenSource) fingerprint() string {
 	return hex.EncodeToString(h[:12])
 }
 
-// loadCache adopts the cached token if it is fresh, belongs to these
-// credentials and to the configured API host. A missing file (or folder) is
+// loadCache adopts the cached token if it is before its refresh point, belongs
+// to these credentials and to the configured API host; the recorded token
+// requests of these credentials count against the mint budget whether or not
+// the token is adopted. A missing file (or folder) is
 // normal; a file that cannot be read turns the cache off after one warning.
 // Called before t is shared.
 func (t *TokenSource) loadCache() {
@@ -54,17 +61,29 @@ func (t *TokenSource) loadCache() {
 		t.log.Warn("zoho token cache is not valid JSON; ignoring it", zap.String("file", t.o.CacheFile))
 		return
 	}
-	switch {
-	case c.AccessToken == "" || c.Client != t.fingerprint():
+	if c.Client != t.fingerprint() {
 		t.log.Info("zoho token cache belongs to other credentials; ignoring it", zap.String("file", t.o.CacheFile))
+		return
+	}
+	t.requests = append(t.requests, c.TokenRequests...)
+	_ = t.budgetWait(t.now()) // forget requests outside the window
+	minted := c.MintedAt
+	if minted.IsZero() || !minted.Before(c.Expiry) {
+		minted = c.Expiry.Add(-DefaultTokenLifetime)
+	}
+	t.setToken(c.AccessToken, c.APIDomain, minted, c.Expiry)
+	switch {
+	case c.AccessToken == "":
+		t.log.Info("zoho token cache holds no token", zap.String("file", t.o.CacheFile))
 	case checkAPIDomain(t.o.Endpoints.API, c.APIDomain) != nil:
 		t.log.Info("zoho token cache belongs to another API host; ignoring it", zap.String("file", t.o.CacheFile), zap.String("api_domain", c.APIDomain))
-	case !t.now().Before(c.Expiry.Add(-t.o.RefreshBefore)):
+	case !t.now().Before(t.refreshAt):
 		t.log.Info("zoho token cache holds a token about to expire; ignoring it", zap.String("file", t.o.CacheFile), zap.Time("expiry", c.Expiry))
 	default:
-		t.tok, t.expiry, t.apiDomain = c.AccessToken, c.Expiry, c.APIDomain
 		t.log.Info("zoho access token reused from cache", zap.String("file", t.o.CacheFile), zap.Time("expiry", c.Expiry))
+		return
 	}
+	t.setToken("", "", time.Time{}, time.Time{})
 }
 
 // saveCache writes the current token atomically (temp file + rename) with mode
@@ -76,7 +95,8 @@ func (t *TokenSource) saveCache() {
 	if t.o.CacheFile == "" {
 		return
 	}
-	b, err := json.Marshal(tokenCache{AccessToken: t.tok, Expiry: t.expiry, APIDomain: t.apiDomain, Client: t.fingerprint()})
+	b, err := json.Marshal(tokenCache{AccessToken: t.tok, Expiry: t.expiry, MintedAt: t.minted, APIDomain: t.apiDomain,
+		Client: t.fingerprint(), TokenRequests: t.requests})
 	if err == nil {
 		err = os.MkdirAll(filepath.Dir(t.o.CacheFile), 0o700)
 	}

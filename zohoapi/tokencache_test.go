@@ -51,6 +51,7 @@ func TestTokenCacheFolder(t *testing.T) {
 					t.Fatalf("Token %d: %q, %v", i, tok, err)
 				}
 				ts.Invalidate(tok) // the next call mints (and would write) again
+				clk.advance(forcedMintInterval)
 			}
 			if ts.Mints() != 3 {
 				t.Errorf("mints = %d, want 3", ts.Mints())

@@ -11,6 +11,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/spf13/cobra"
 	"github.com/twmb/franz-go/pkg/kadm"
@@ -78,8 +79,10 @@ exits 1 when there is a problem, 0 otherwise.
 
 With --online it also prints a checklist of what a deploy needs, OK or not:
   - Zoho token: refreshes an access token with zoho.refresh_token (one token
-    mint; Zoho allows 10 per 10 minutes; the token cache is not used, so the
-    refresh token itself is proven), explains a data-center mismatch, a wrong
+    mint; Zoho allows 10 per 10 minutes; a cached token is not reused, so the
+    refresh token itself is proven, but the new token is stored in
+    zoho.token_cache_file, so the next consumer run reuses it instead of
+    minting another), explains a data-center mismatch, a wrong
     client ID or secret and a revoked refresh token in plain words, and warns
     when the token's api_domain is not the API host zohosink calls;
   - Zoho fields: reads zoho.module's field metadata and checks that every field
@@ -199,11 +202,13 @@ func checkZohoOnline(ctx context.Context, cl *checklist, cfg *config.Config) {
 		Endpoints:   eps,
 		Credentials: zohoCredentials(cfg),
 		HTTPClient:  hc,
+		CacheFile:   cfg.Zoho.TokenCacheFile,
 		Logger:      zap.NewNop(),
-		// No cache file: a cached access token would not prove that the
-		// refresh token still works.
 	})
-	if _, err := tokens.Token(ctx); err != nil {
+	// Refresh, not Token: a cached access token would not prove that the
+	// refresh token still works. The new token goes to the cache, where the
+	// next `consumer run` finds it instead of minting one more.
+	if _, err := tokens.Refresh(ctx); err != nil {
 		cl.fail("access token: %s", tokenProblem(err, cfg, eps))
 		cl.section("Zoho fields of module %s", cfg.Zoho.Module)
 		cl.fail("not checked: no access token")
@@ -278,7 +283,11 @@ func tokenProblem(err error, cfg *config.Config, eps zohoapi.Endpoints) string {
 	var dc *zohoapi.DataCenterMismatchError
 	var te *zohoapi.TokenError
 	var ae *zohoapi.APIError
+	var wait *zohoapi.MintWaitError
 	switch {
+	case errors.As(err, &wait):
+		return fmt.Sprintf("not asked: %d access tokens were minted for this refresh token in the last %v (recorded in zoho.token_cache_file %s), and one more would get it locked out by Zoho; retry after %s",
+			wait.Budget, wait.Window, cfg.Zoho.TokenCacheFile, wait.Until.Format(time.RFC3339))
 	case errors.As(err, &dc):
 		hint := "set zoho.data_center to the data center your Zoho account lives in and remove zoho.api_domain / zoho.accounts_url"
 		if other, ok := zohoapi.DataCenterOfHost(dc.HostB); ok {

@@ -3,9 +3,12 @@ package main
 import (
 	"errors"
 	"net/http/httptest"
+	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
+	"github.com/zohosink/zohosink/internal/kafkatest"
 	"github.com/zohosink/zohosink/zohoapi/zohosim"
 )
 
@@ -195,5 +198,31 @@ func TestConfigPrint(t *testing.T) {
 		if strings.Contains(out, secret) {
 			t.Errorf("print shows a secret:\n%s", out)
 		}
+	}
+}
+
+// TestConfigValidateOnlineTokenReusedByRun: the token `config validate
+// --online` mints goes to the token cache, where the next `consumer run`
+// finds it: one mint of Zoho's 10 per 10 minutes for both, not two.
+func TestConfigValidateOnlineTokenReusedByRun(t *testing.T) {
+	e := newOpsEnv(t, 1)
+	s := e.settings()
+	s["zoho"]["token_cache_file"] = filepath.Join(t.TempDir(), "zoho-token.json")
+	e.cfgPath = e.writeConfig(s)
+	if out, err := e.run("config", "validate", "--online"); err != nil {
+		t.Fatalf("validate --online: %v\n%s", err, out)
+	}
+	if got := e.sim.Stats().TokenMints; got != 1 {
+		t.Fatalf("validate minted %d tokens, want 1", got)
+	}
+	kafkatest.Produce(t, e.brokers, e.topic, identify("a", time.Time{}), identify("b", time.Time{}))
+	stop := e.startPipeline()
+	e.waitCommitted()
+	stop()
+	if got := len(e.sim.Records("Leads")); got != 2 {
+		t.Errorf("%d leads in Zoho, want 2", got)
+	}
+	if got := e.sim.Stats().TokenMints; got != 1 {
+		t.Errorf("validate then run minted %d tokens, want 1 (run reuses validate's)", got)
 	}
 }

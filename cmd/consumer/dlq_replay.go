@@ -22,6 +22,7 @@ import (
 	"github.com/zohosink/zohosink/config"
 	"github.com/zohosink/zohosink/dlq"
 	"github.com/zohosink/zohosink/pipeline"
+	"github.com/zohosink/zohosink/zohoapi"
 )
 
 // Skip reasons of "dlq replay".
@@ -244,9 +245,14 @@ func (r *dlqReplay) explain(err error) error {
 		return err
 	}
 	var msg string
+	var wait *zohoapi.MintWaitError
 	if te.Token {
-		msg = fmt.Sprintf("Zoho throttled token refreshes (10 per 10 minutes per refresh token): try again after ~%s; ",
-			te.RetryAfter().Local().Format("15:04"))
+		what := "Zoho throttled token refreshes"
+		if errors.As(err, &wait) {
+			what = "the token mint budget is spent (asking Zoho again would lock the refresh token out)"
+		}
+		msg = fmt.Sprintf("%s (10 per 10 minutes per refresh token): try again after ~%s; ",
+			what, te.RetryAfter().Local().Format("15:04"))
 		if r.cfg.Zoho.TokenCacheFile == "" {
 			msg += "keep zoho.token_cache_file on (the default; not \"\" or off) so that commands reuse one token"
 		} else {

@@ -181,12 +181,13 @@ func (s *Server) takeFaultLocked() (fault, int) {
 }
 
 // writeFault answers an injected status: 500 is Zoho's INTERNAL_ERROR JSON;
-// 502/503/504 are an HTML page as a load balancer in front of Zoho would give
-// (so clients must not assume JSON); 429 is TOO_MANY_REQUESTS; other statuses
-// carry INTERNAL_ERROR JSON.
+// 401, 502, 503 and 504 are an HTML page as a proxy or load balancer in front
+// of Zoho would give (so clients must not assume JSON; zoho-crm-api.md "OAuth
+// 2.0": not every 401 comes from Zoho's API); 429 is TOO_MANY_REQUESTS; other
+// statuses carry INTERNAL_ERROR JSON.
 func writeFault(w http.ResponseWriter, status int) string {
 	switch status {
-	case http.StatusBadGateway, http.StatusServiceUnavailable, http.StatusGatewayTimeout:
+	case http.StatusUnauthorized, http.StatusBadGateway, http.StatusServiceUnavailable, http.StatusGatewayTimeout:
 		w.Header().Set("Content-Type", "text/html")
 		w.WriteHeader(status)
 		_, _ = w.Write([]byte("<html><body><h1>" + strconv.Itoa(status) + " " + http.StatusText(status) + "</h1></body></html>"))

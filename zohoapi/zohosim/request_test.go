@@ -334,6 +334,10 @@ func TestInjectedFaults(t *testing.T) {
 	if r := upsert(t, s, tok, "Leads", lead(1)); r.Status != 502 || !strings.Contains(r.Raw, "<html>") {
 		t.Fatalf("%d %s", r.Status, r.Raw)
 	}
+	s.FailNext(1, http.StatusUnauthorized) // a proxy's login or outage page
+	if r := upsert(t, s, tok, "Leads", lead(1)); r.Status != 401 || !strings.Contains(r.Raw, "<html>") {
+		t.Fatalf("%d %s", r.Status, r.Raw)
+	}
 	s.Throttle429Next(1)
 	if r := upsert(t, s, tok, "Leads", lead(1)); r.Status != 429 || r.Code != "TOO_MANY_REQUESTS" {
 		t.Fatalf("%d %s", r.Status, r.Raw)
@@ -347,7 +351,7 @@ func TestInjectedFaults(t *testing.T) {
 	}
 	s.SetFailRate(0, 0)
 	st := s.Stats()
-	if st.Inserts != 1 || st.Credits != 1 || st.Status[500] != 2 || st.Status[502] != 1 || st.Status[429] != 1 || st.Status[503] != 1 {
+	if st.Inserts != 1 || st.Credits != 1 || st.Status[500] != 2 || st.Status[502] != 1 || st.Status[401] != 1 || st.Status[429] != 1 || st.Status[503] != 1 {
 		t.Fatalf("faults must not touch records or credits: %+v", st)
 	}
 }

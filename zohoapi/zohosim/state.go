@@ -184,8 +184,8 @@ func (s *Server) SetLatency(d, jitter time.Duration) {
 
 // FailNext makes the next n upsert calls (after authorization, the module and
 // concurrency checks, and latency) answer HTTP status without touching
-// records: 500 (the default for 0) as Zoho's INTERNAL_ERROR JSON, 502/503/504
-// as an HTML page, 429 as TOO_MANY_REQUESTS.
+// records: 500 (the default for 0) as Zoho's INTERNAL_ERROR JSON, 401 and
+// 502/503/504 as an HTML page (a proxy's), 429 as TOO_MANY_REQUESTS.
 func (s *Server) FailNext(n, status int) {
 	if status == 0 {
 		status = http.StatusInternalServerError

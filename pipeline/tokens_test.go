@@ -1,0 +1,182 @@
+package pipeline_test
+
+import (
+	"context"
+	"errors"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"net/http/httputil"
+	"net/url"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/zohosink/zohosink/internal/kafkatest"
+	"github.com/zohosink/zohosink/pipeline"
+	"github.com/zohosink/zohosink/zohoapi"
+	"github.com/zohosink/zohosink/zohoapi/zohosim"
+)
+
+// TestOdd401IsAnOutageNotAStop: 401s whose body is not Zoho's JSON (a proxy's
+// HTML page) refresh the token once; persisting with the fresh token they are
+// retried as an outage (the breaker opens, readiness says so), never a
+// configuration stop; when they end, everything is delivered and committed.
+func TestOdd401IsAnOutageNotAStop(t *testing.T) {
+	h := newHarness(t, 1, zohosim.Options{})
+	h.sim.FailNext(1000, http.StatusUnauthorized)
+	h.produce(leads("odd401", 5)...)
+	o := h.options()
+	o.BreakerFailures = 2
+	r := h.start(o)
+	h.eventually(20*time.Second, "the breaker opens on the persisting 401s", func() bool {
+		err := r.p.Ready()
+		return err != nil && strings.Contains(err.Error(), "zoho_breaker_open")
+	})
+	if err := r.p.Ready(); strings.Contains(err.Error(), "configuration error") {
+		t.Fatalf("an HTML 401 stopped delivery: %v", err)
+	}
+	if got := h.sim.Stats().TokenMints; got > 2 {
+		t.Errorf("%d token mints during the 401s, want at most 2 (one early mint, no loop)", got)
+	}
+	h.sim.FailNext(0, 0)
+	h.waitCommitted(30 * time.Second)
+	if err := r.shutdown(); err != nil {
+		t.Errorf("Run = %v, want nil", err)
+	}
+	if s := r.p.Stats(); s.Delivered != 5 || s.DeadLetteredTotal() != 0 {
+		t.Fatalf("delivered %d, dead-lettered %v; want 5 and none", s.Delivered, s.DeadLettered)
+	}
+}
+
+// TestUnusableAnswersNeverAcknowledge: answers without a result for every
+// record (200 with empty data[], 200 with fewer results than records, 204
+// without a body, 503 with an HTML page) acknowledge nothing: nothing is
+// committed or counted delivered while they last, nothing is dead-lettered,
+// and every record arrives once Zoho answers properly.
+func TestUnusableAnswersNeverAcknowledge(t *testing.T) {
+	tests := []struct {
+		name, body string
+		status     int
+	}{
+		{"200 empty data", `{"data":[]}`, 200},
+		{"200 fewer results", `{"data":[{"code":"SUCCESS","action":"insert","details":{"id":"1"},"message":"record added","status":"success"}]}`, 200},
+		{"204 no body", ``, 204},
+		{"503 HTML", `<html><body><h1>503 Service Unavailable</h1></body></html>`, 503},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			h := newHarness(t, 1, zohosim.Options{})
+			// A proxy in front of the simulator's API answers tt while odd is set.
+			var odd atomic.Bool
+			var oddCalls atomic.Int64
+			odd.Store(true)
+			simURL, _ := url.Parse(h.sim.URL())
+			fwd := httputil.NewSingleHostReverseProxy(simURL)
+			proxy := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				if odd.Load() && strings.HasSuffix(r.URL.Path, "/upsert") {
+					oddCalls.Add(1)
+					_, _ = io.Copy(io.Discard, r.Body)
+					w.WriteHeader(tt.status)
+					io.WriteString(w, tt.body)
+					return
+				}
+				fwd.ServeHTTP(w, r)
+			}))
+			t.Cleanup(proxy.Close)
+			eps := zohoapi.Endpoints{API: proxy.URL, Accounts: h.sim.URL()}
+			ts := zohoapi.NewTokenSource(zohoapi.TokenSourceOptions{Endpoints: eps,
+				Credentials: zohoapi.Credentials{ClientID: h.sim.ClientID(), ClientSecret: h.sim.ClientSecret(), RefreshToken: h.sim.RefreshToken()}})
+			o := h.options()
+			o.Zoho = zohoapi.NewClient(zohoapi.ClientOptions{Endpoints: eps, Tokens: ts, Timeout: 10 * time.Second})
+			o.Batch.Linger = 300 * time.Millisecond // the three leads in one call
+			h.produce(leads("unusable", 3)...)
+			r := h.start(o)
+			h.eventually(20*time.Second, "several unusable answers", func() bool { return oddCalls.Load() >= 3 })
+			if c := h.committed(); c[0] != 0 {
+				t.Fatalf("committed %d on unusable answers", c[0])
+			}
+			if s := r.p.Stats(); s.Delivered != 0 || s.DeadLetteredTotal() != 0 {
+				t.Fatalf("delivered %d, dead-lettered %v on unusable answers; want neither", s.Delivered, s.DeadLettered)
+			}
+			odd.Store(false)
+			h.waitCommitted(30 * time.Second)
+			r.shutdown()
+			if s := r.p.Stats(); s.Delivered != 3 || s.DeadLetteredTotal() != 0 || len(h.sim.Records("Leads")) != 3 {
+				t.Fatalf("delivered %d, dead-lettered %v, leads %d; want 3, none, 3", s.Delivered, s.DeadLettered, len(h.sim.Records("Leads")))
+			}
+		})
+	}
+}
+
+// TestTokenMintBudgetPausesFetching: with short-lived tokens and the mint
+// budget spent, delivery waits for the budget instead of asking Zoho (which
+// would lock the refresh token out): readiness names the reason, Zoho never
+// throttles, nothing is dead-lettered or committed past what was delivered.
+func TestTokenMintBudgetPausesFetching(t *testing.T) {
+	h := newHarness(t, 1, zohosim.Options{TokenLifetime: time.Second})
+	eps := zohoapi.Endpoints{API: h.sim.URL(), Accounts: h.sim.URL()}
+	ts := zohoapi.NewTokenSource(zohoapi.TokenSourceOptions{Endpoints: eps, MintBudget: 2,
+		Credentials: zohoapi.Credentials{ClientID: h.sim.ClientID(), ClientSecret: h.sim.ClientSecret(), RefreshToken: h.sim.RefreshToken()}})
+	o := h.options()
+	o.Zoho = zohoapi.NewClient(zohoapi.ClientOptions{Endpoints: eps, Tokens: ts, Timeout: 10 * time.Second})
+	r := h.start(o)
+	for i := range 2 { // each lead needs a new token: the last one expired
+		h.produce(leads("budget"+string(rune('a'+i)), 1)...)
+		h.waitCommitted(30 * time.Second)
+		time.Sleep(1100 * time.Millisecond) // let the one-second token expire
+	}
+	h.produce(leads("budgetc", 1)...)
+	h.eventually(20*time.Second, "readiness names the spent mint budget", func() bool {
+		err := r.p.Ready()
+		return err != nil && strings.Contains(err.Error(), "zoho_token_mint_budget")
+	})
+	st := h.sim.Stats()
+	if st.TokenMints != 2 || st.TokenThrottled != 0 {
+		t.Errorf("Zoho minted %d tokens and throttled %d requests; want 2 and none", st.TokenMints, st.TokenThrottled)
+	}
+	if c, ends := h.committed(), h.endOffsets(); c[0] != ends[0]-1 {
+		t.Errorf("committed %d of %d: want all but the waiting record", c[0], ends[0])
+	}
+	r.shutdown()
+	if s := r.p.Stats(); s.Delivered != 2 || s.DeadLetteredTotal() != 0 {
+		t.Errorf("delivered %d, dead-lettered %v; want 2 and none", s.Delivered, s.DeadLettered)
+	}
+}
+
+// TestReplayerStopsOnSpentMintBudget: a replay that needs a token while the
+// mint budget is spent stops at once as a token throttle, naming the time the
+// budget allows the next mint, instead of waiting or asking Zoho.
+func TestReplayerStopsOnSpentMintBudget(t *testing.T) {
+	h := newHarness(t, 1, zohosim.Options{})
+	eps := zohoapi.Endpoints{API: h.sim.URL(), Accounts: h.sim.URL()}
+	ts := zohoapi.NewTokenSource(zohoapi.TokenSourceOptions{Endpoints: eps, MintBudget: 1,
+		Credentials: zohoapi.Credentials{ClientID: h.sim.ClientID(), ClientSecret: h.sim.ClientSecret(), RefreshToken: h.sim.RefreshToken()}})
+	tok, err := ts.Token(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	ts.Invalidate(tok) // the next call needs a mint the budget does not allow
+	o := h.options()
+	o.Zoho = zohoapi.NewClient(zohoapi.ClientOptions{Endpoints: eps, Tokens: ts, Timeout: 10 * time.Second})
+	r, err := pipeline.NewReplayer(o, replayGroup)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), kafkatest.Timeout)
+	defer cancel()
+	_, err = r.Replay(ctx, replayRecords(deadLetter(event("identify", "", map[string]any{"email": "a@example.com", "lastName": "A"}, nil, "u1"), "u1", 1)))
+	var te *pipeline.ThrottledError
+	var wait *zohoapi.MintWaitError
+	if !errors.As(err, &te) || !te.Token || !errors.As(err, &wait) || ctx.Err() != nil {
+		t.Fatalf("Replay: %v (ctx %v); want a token *ThrottledError for the mint budget", err, ctx.Err())
+	}
+	if !te.RetryAfter().Equal(wait.Until) {
+		t.Errorf("RetryAfter %v, want the budget's %v", te.RetryAfter(), wait.Until)
+	}
+	if st := h.sim.Stats(); st.TokenMints != 1 || st.TokenThrottled != 0 {
+		t.Errorf("Zoho minted %d, throttled %d; want 1 and none", st.TokenMints, st.TokenThrottled)
+	}
+}
