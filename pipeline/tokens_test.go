@@ -52,7 +52,8 @@ func TestOdd401IsAnOutageNotAStop(t *testing.T) {
 
 // TestUnusableAnswersNeverAcknowledge: answers without a result for every
 // record (200 with empty data[], 200 with fewer results than records, 204
-// without a body, 503 with an HTML page) acknowledge nothing: nothing is
+// without a body, 503 with an HTML page, and 400/403/404 with a body that is not
+// Zoho's JSON) acknowledge nothing: nothing is
 // committed or counted delivered while they last, nothing is dead-lettered,
 // and every record arrives once Zoho answers properly.
 func TestUnusableAnswersNeverAcknowledge(t *testing.T) {
@@ -64,6 +65,11 @@ func TestUnusableAnswersNeverAcknowledge(t *testing.T) {
 		{"200 fewer results", `{"data":[{"code":"SUCCESS","action":"insert","details":{"id":"1"},"message":"record added","status":"success"}]}`, 200},
 		{"204 no body", ``, 204},
 		{"503 HTML", `<html><body><h1>503 Service Unavailable</h1></body></html>`, 503},
+		// 4xx without Zoho's JSON: a proxy's page says nothing about the
+		// records or the configuration (no split, no dead letter, no stop).
+		{"400 HTML", `<html><body><h1>400 Bad Request</h1></body></html>`, 400},
+		{"403 HTML", `<html><body><h1>403 Forbidden</h1></body></html>`, 403},
+		{"404 HTML", `<html><body><h1>404 Not Found</h1></body></html>`, 404},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

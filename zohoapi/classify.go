@@ -186,11 +186,12 @@ func classifyAPI(e *APIError) Class {
 		return c
 	}
 	switch {
-	case e.StatusCode == http.StatusUnauthorized:
-		// Only Zoho's documented 401 codes (the table) are configuration
-		// errors. Another code, or a body that is not Zoho's JSON (a proxy,
-		// a load balancer, an outage page: zoho-crm-api.md "OAuth 2.0"),
-		// persisting after a fresh token is an outage: retry.
+	case e.StatusCode == http.StatusUnauthorized, e.Code == "":
+		// Only Zoho's documented codes (the table) say what is wrong. At 401
+		// another code, and at any status a body that is not Zoho's JSON (a
+		// proxy, a load balancer, an outage page: zoho-crm-api.md "OAuth
+		// 2.0"), is an outage: retry (a 401 after a fresh token), never a
+		// configuration stop and never a reason to dead-letter records.
 		return ClassTransient
 	case e.StatusCode == http.StatusForbidden, e.StatusCode == http.StatusNotFound:
 		return ClassConfig

@@ -85,9 +85,12 @@ func TestClassifyAPIError(t *testing.T) {
 		{504, "", ClassTransient},
 		{401, "", ClassTransient}, // not Zoho's JSON (a proxy): refresh, then retry as an outage
 		{401, "SOMETHING_NEW", ClassTransient},
-		{403, "", ClassConfig},
-		{404, "", ClassConfig},
-		{405, "", ClassPermanent},
+		// Not Zoho's JSON at any 4xx (a proxy's page): an outage, not a
+		// configuration stop, and no reason to split or dead-letter.
+		{400, "", ClassTransient},
+		{403, "", ClassTransient},
+		{404, "", ClassTransient},
+		{405, "", ClassTransient},
 		{200, "", ClassTransient}, // unusable 2xx body
 	}
 	for _, tt := range tests {
