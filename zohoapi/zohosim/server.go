@@ -156,21 +156,25 @@ type Server struct {
 
 // knobs hold the runtime-adjustable behaviour (guarded by Server.mu).
 type knobs struct {
-	latency, jitter     time.Duration
-	maxConcurrency      int
-	dailyCredits        int
-	sameEmail           SameEmailMode
-	scopeMismatch       bool
-	tokenThrottleStatus int
-	tokenLifetime       time.Duration
-	failNext            int
-	failStatus          int
-	failRate            float64
-	failRateStatus      int
-	throttleNext        int
-	hangNext            int
-	tokenFailNext       int
-	tokenFailStatus     int
+	latency, jitter      time.Duration
+	maxConcurrency       int
+	dailyCredits         int
+	sameEmail            SameEmailMode
+	scopeMismatch        bool
+	tokenThrottleStatus  int
+	tokenLifetime        time.Duration
+	failNext             int
+	failStatus           int
+	failRate             float64
+	failRateStatus       int
+	throttleNext         int
+	hangNext             int
+	tokenFailNext        int
+	tokenFailStatus      int
+	apiHost              string
+	noPermission         bool
+	dependentServiceNext int
+	dependencyError      string
 }
 
 // New starts a simulator with options o and panics if it cannot listen (like
@@ -255,7 +259,7 @@ func newServer(o Options, ln net.Listener) *Server {
 	}
 	s.tokens.addRefresh(s.refreshToken, s.opts.Scope)
 	s.modules = defaultModules()
-	s.userName = "Sim Admin"
+	s.userName = simUserFirstName + " " + simUserLastName
 	s.userID = s.newID()
 	s.stats = Stats{Status: map[int]int{}, RecordErrorCodes: map[string]int{}}
 
