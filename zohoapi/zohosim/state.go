@@ -21,7 +21,7 @@ type Stats struct {
 	// (MULTIPLE_OR_MULTI_ERRORS counts once, under that code).
 	RecordErrorCodes map[string]int
 	// Credits is the number of API credits charged (upsert: 1 per 10 records;
-	// fields: 1).
+	// fields, users, org: 1).
 	Credits int
 	// CreditsRemaining is the rest of the rolling-24 h budget, -1 without one.
 	CreditsRemaining int
@@ -175,8 +175,8 @@ func (s *Server) Reset() {
 	s.dependentServiceNext = 0
 }
 
-// SetLatency sets the delay added to every API call (upsert and fields): d
-// plus a uniformly random extra in [0, jitter).
+// SetLatency sets the delay added to every API call (upsert, fields, users,
+// org): d plus a uniformly random extra in [0, jitter).
 func (s *Server) SetLatency(d, jitter time.Duration) {
 	s.mu.Lock()
 	defer s.mu.Unlock()

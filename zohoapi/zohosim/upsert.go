@@ -27,7 +27,8 @@ import (
 //  5. body checks: JSON object with "data" of 1..100 objects; bad duplicate_check_fields
 //     or trigger → 400 request-level error (no credit charged)
 //  6. credits (1 per 10 records) → 429 when the daily budget is exhausted
-//  7. records one by one, in input order (validation, dedupe, insert/update)
+//  7. records one by one, in input order (validation, dedupe, field
+//     dependencies, an injected DEPENDENT_SERVICE_ERROR, insert/update)
 //  8. 200 all succeeded, 207 mixed, 400 all failed — always with data[].
 
 // Per-record messages (Zoho's texts).
