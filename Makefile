@@ -2,10 +2,13 @@
 #
 #   make run         the main job on embedded defaults (in-process Kafka, Zoho simulator, sample events)
 #   make build       bin/consumer and bin/zohosim
-#   make test        go vet, the suite on kfake, then the suite on a real Apache Kafka broker
+#   make test        go vet, the suite on kfake, the SDK contract test, then the suite on a real Apache Kafka broker
 #                    (scripts/kafka-local; skipped with a warning when java/mvn are missing,
 #                    a failure when CI=true)
 #   make test-containers  internal/kafkatest on a testcontainers broker (skips without Docker)
+#   make test-contract    Zoho's official Python and Node.js SDKs v8 against the built zohosim
+#                    (installs the pinned SDKs into .cache/venv and test/contract/node; an SDK
+#                    whose runtime is missing is skipped with a warning, a failure when CI=true)
 #   make test-kafka  only the suite on the real broker: start it, run, stop it (even on failure)
 #   make bench       benchmarks
 #   make lint        gofmt check and go vet
@@ -27,7 +30,7 @@ define timed
 	exit $$rc
 endef
 
-.PHONY: run build test test-fake test-kafka test-containers vet bench lint clean kafka-start kafka-stop
+.PHONY: run build test test-fake test-kafka test-containers test-contract vet bench lint clean kafka-start kafka-stop
 
 run:
 	$(GO) run ./cmd/consumer demo
@@ -48,11 +51,42 @@ test-fake:
 test-containers:
 	$(call timed,testcontainers path,env -u KAFKA_BROKERS ZOHOSINK_TESTCONTAINERS=1 $(GO) test -tags testcontainers -count=1 ./internal/kafkatest/...)
 
-# Both suites run even when the first fails, so one run reports everything; the
-# target fails when either did.
+# Zoho's official SDKs against the built zohosim (test/contract, build tag
+# contract). The pinned Python SDK (test/contract/python/requirements.txt) goes
+# into the virtualenv $(CONTRACT_VENV), the pinned Node.js SDK
+# (test/contract/node/package-lock.json) into test/contract/node/node_modules;
+# both are reinstalled only when their pins change. Without python3 (with its
+# venv module) or node and npm, that SDK's test skips and says so; with CI=true
+# it fails.
+CONTRACT := test/contract
+CONTRACT_VENV := .cache/venv
+test-contract:
+	@start=$$(date +%s.%N); rc=0; py=; node=; \
+	req=$(CONTRACT)/python/requirements.txt; lock=$(CONTRACT)/node/package-lock.json; mods=$(CONTRACT)/node/node_modules; \
+	if python3 -c 'import venv, ensurepip' 2>/dev/null; then \
+	  if cmp -s $$req $(CONTRACT_VENV)/requirements.txt || { rm -rf $(CONTRACT_VENV) && python3 -m venv $(CONTRACT_VENV) && \
+	      $(CONTRACT_VENV)/bin/pip install -q --disable-pip-version-check -r $$req && cp $$req $(CONTRACT_VENV)/requirements.txt; }; then \
+	    py=$(CURDIR)/$(CONTRACT_VENV)/bin/python; \
+	  else echo "make test-contract: installing the Python SDK failed" >&2; rc=1; fi; \
+	else echo "make test-contract: WARNING: python3 with the venv module is missing (apt: python3-venv): the Python SDK test skips" >&2; fi; \
+	if command -v node >/dev/null 2>&1 && command -v npm >/dev/null 2>&1; then \
+	  if cmp -s $$lock $$mods/.zohosink-package-lock.json || { (cd $(CONTRACT)/node && npm ci --no-audit --no-fund --loglevel=error) && \
+	      cp $$lock $$mods/.zohosink-package-lock.json; }; then \
+	    node=$$(command -v node); \
+	  else echo "make test-contract: installing the Node.js SDK failed" >&2; rc=1; fi; \
+	else echo "make test-contract: WARNING: node or npm is missing: the Node.js SDK test skips" >&2; fi; \
+	$(GO) vet -tags contract ./$(CONTRACT) || rc=1; \
+	ZOHOSINK_CONTRACT_PYTHON=$$py ZOHOSINK_CONTRACT_NODE=$$node $(GO) test -tags contract -count=1 -v ./$(CONTRACT) || rc=1; \
+	awk -v a=$$start -v b=$$(date +%s.%N) -v rc=$$rc \
+	  'BEGIN { printf "== SDK contract test: %.1fs%s\n", b - a, (rc ? " (FAILED)" : "") }'; \
+	exit $$rc
+
+# All suites run even when one fails, so one run reports everything; the
+# target fails when any did.
 test: vet
 	@rc=0; $(MAKE) --no-print-directory test-fake || rc=1; \
 	$(MAKE) --no-print-directory test-containers || rc=1; \
+	$(MAKE) --no-print-directory test-contract || rc=1; \
 	if $(KAFKA_LOCAL) check; then \
 	  $(MAKE) --no-print-directory test-kafka || rc=1; \
 	elif [ "$${CI:-}" = true ]; then \

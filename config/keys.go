@@ -19,6 +19,8 @@ var OtherEnvVars = []string{
 	"ZOHOSINK_TESTCONTAINERS",    // internal/kafkatest: run tests on a container broker
 	"ZOHOSINK_KAFKA_IMAGE",       // internal/kafkatest: the container broker's image
 	"ZOHOSINK_TEST_CONSUMER_BIN", // test/process: a prebuilt consumer binary
+	"ZOHOSINK_CONTRACT_PYTHON",   // test/contract: the venv's python with Zoho's Python SDK
+	"ZOHOSINK_CONTRACT_NODE",     // test/contract: the node that runs Zoho's Node.js SDK
 }
 
 // keyInfo describes one configuration key, derived from Config's tags.

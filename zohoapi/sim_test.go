@@ -348,3 +348,81 @@ func TestSimTokenCacheAcrossRestarts(t *testing.T) {
 		t.Errorf("simulator minted %d tokens (%d throttled) over 12 starts, want 1", st.TokenMints, st.TokenThrottled)
 	}
 }
+
+// TestSimClassifiesHostPermissionAndDependentAnswers drives the client into the
+// simulator's INVALID_HOST, NO_PERMISSION and DEPENDENT_* answers and checks
+// the class each one gets (classify.go's table, zoho-crm-api.md).
+func TestSimClassifiesHostPermissionAndDependentAnswers(t *testing.T) {
+	sim, c, _ := simClient(t, zohosim.Options{}, 0)
+	ctx := context.Background()
+
+	requestLevel := []struct {
+		name, code string
+		status     int
+		set, unset func()
+	}{
+		{"INVALID_HOST", "INVALID_HOST", 400, func() { sim.SetAPIHost("www.zohoapis.com") }, func() { sim.SetAPIHost("") }},
+		{"NO_PERMISSION", "NO_PERMISSION", 403, func() { sim.SetNoPermission(true) }, func() { sim.SetNoPermission(false) }},
+	}
+	for _, tc := range requestLevel {
+		tc.set()
+		_, upErr := upsert(t, c, seed)
+		_, fieldsErr := c.Fields(ctx, "Leads")
+		tc.unset()
+		for call, err := range map[string]error{"upsert": upErr, "fields": fieldsErr} {
+			var apiErr *zohoapi.APIError
+			if !errors.As(err, &apiErr) || apiErr.Code != tc.code || apiErr.StatusCode != tc.status {
+				t.Errorf("%s %s: err %v, want APIError %d %s", tc.name, call, err, tc.status, tc.code)
+				continue
+			}
+			if got := zohoapi.Classify(err); got != zohoapi.ClassConfig {
+				t.Errorf("%s %s: class %v, want config", tc.name, call, got)
+			}
+		}
+	}
+	if len(sim.Records("Leads")) != 0 {
+		t.Fatal("a refused call wrote a record")
+	}
+
+	if err := sim.AddFieldDependency("Leads", zohosim.FieldDependency{Parent: "Country", Child: "State",
+		Allowed: map[string][]string{"India": {"Kerala"}}}); err != nil {
+		t.Fatal(err)
+	}
+	rec := func(email, country, state string) string {
+		m := map[string]string{"Email": email, "Last_Name": "Doe", "Company": "Acme", "State": state}
+		if country != "" {
+			m["Country"] = country
+		}
+		b, _ := json.Marshal(m)
+		return string(b)
+	}
+	perRecord := []struct {
+		code, dependencyError string
+		record                string
+		want                  zohoapi.Class
+	}{
+		{"DEPENDENT_FIELD_MISSING", "", rec("missing@example.com", "", "Kerala"), zohoapi.ClassPermanent},
+		{"DEPENDENT_MISMATCH", "", rec("mismatch@example.com", "India", "Texas"), zohoapi.ClassPermanent},
+		{"DEPENDENT_SERVICE_ERROR", "LIMIT_EXCEEDED", rec("limit@example.com", "India", "Kerala"), zohoapi.ClassTransient},
+		{"DEPENDENT_SERVICE_ERROR", "PROCESSING_ERROR", rec("processing@example.com", "India", "Kerala"), zohoapi.ClassTransient},
+		{"DEPENDENT_SERVICE_ERROR", "NO_PERMISSION", rec("noperm@example.com", "India", "Kerala"), zohoapi.ClassPermanent},
+		{"DEPENDENT_SERVICE_ERROR", "CANNOT_PROCESS", rec("cannot@example.com", "India", "Kerala"), zohoapi.ClassPermanent},
+	}
+	for _, tc := range perRecord {
+		if tc.dependencyError != "" {
+			sim.DependentServiceErrorNext(1, tc.dependencyError)
+		}
+		res, err := upsert(t, c, tc.record, rec("fine-"+tc.code+tc.dependencyError+"@example.com", "India", "Kerala"))
+		if err != nil {
+			t.Fatalf("%s/%s: %v", tc.code, tc.dependencyError, err)
+		}
+		bad, good := res.Results[0], res.Results[1]
+		if res.StatusCode != 207 || bad.Err == nil || bad.Err.Code != tc.code || good.Err != nil || good.Action != "insert" {
+			t.Errorf("%s/%s: status %d, results %+v %+v", tc.code, tc.dependencyError, res.StatusCode, bad, good)
+			continue
+		}
+		if got := zohoapi.ClassifyRecord(bad.Err); got != tc.want {
+			t.Errorf("%s/%s: class %v, want %v (details %s)", tc.code, tc.dependencyError, got, tc.want, bad.Err.Details)
+		}
+	}
+}

@@ -52,7 +52,8 @@ func run(ctx context.Context, args []string, out, errOut io.Writer) error {
 
 An in-memory Zoho CRM simulator: one listener serves the accounts host
 (POST /oauth/v2/token) and the API host (/crm/v8/{module}/upsert,
-/crm/v8/settings/fields). At start it prints the Self Client credentials to put
+/crm/v8/settings/fields, and /crm/v8/users and /crm/v8/org for Zoho's SDKs,
+which need -scope with ZohoCRM.users.READ,ZohoCRM.org.READ). At start it prints the Self Client credentials to put
 in the configuration (random per start unless -client-id, -client-secret and
 -refresh-token are given) and one fresh grant code.
 
@@ -90,6 +91,7 @@ Flags:
 	fs.StringVar(&o.ClientID, "client-id", "", "fixed client id (default: random)")
 	fs.StringVar(&o.ClientSecret, "client-secret", "", "fixed client secret (default: random)")
 	fs.StringVar(&o.RefreshToken, "refresh-token", "", "fixed refresh token (default: random)")
+	fs.StringVar(&o.Scope, "scope", zohosim.DefaultScope, "OAuth scope of the Self Client's tokens, comma-separated; GET /crm/v8/users and /crm/v8/org need ZohoCRM.users.READ and ZohoCRM.org.READ (else 401 OAUTH_SCOPE_MISMATCH)")
 	fs.BoolVar(&verbose, "v", false, "log every request (method, path, status)")
 	if err := fs.Parse(args); err != nil {
 		return err

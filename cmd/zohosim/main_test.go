@@ -18,7 +18,8 @@ func TestRunServesAndPrintsCredentials(t *testing.T) {
 	pr, pw := io.Pipe()
 	done := make(chan error, 1)
 	go func() {
-		err := run(ctx, []string{"-listen", "127.0.0.1:0", "-client-id", "1000.DEV", "-client-secret", "s3cret", "-refresh-token", "1000.r.t"}, pw, io.Discard)
+		err := run(ctx, []string{"-listen", "127.0.0.1:0", "-client-id", "1000.DEV", "-client-secret", "s3cret", "-refresh-token", "1000.r.t",
+			"-scope", "ZohoCRM.modules.ALL,ZohoCRM.users.READ"}, pw, io.Discard)
 		pw.Close()
 		done <- err
 	}()
@@ -54,10 +55,11 @@ func TestRunServesAndPrintsCredentials(t *testing.T) {
 	var tok struct {
 		AccessToken string `json:"access_token"`
 		APIDomain   string `json:"api_domain"`
+		Scope       string `json:"scope"`
 	}
 	err = json.NewDecoder(resp.Body).Decode(&tok)
 	resp.Body.Close()
-	if err != nil || tok.AccessToken == "" || tok.APIDomain != vals["zoho.api_domain"] {
+	if err != nil || tok.AccessToken == "" || tok.APIDomain != vals["zoho.api_domain"] || tok.Scope != "ZohoCRM.modules.ALL,ZohoCRM.users.READ" {
 		t.Fatalf("token: %v %+v", err, tok)
 	}
 

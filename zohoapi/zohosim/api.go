@@ -3,6 +3,7 @@ package zohosim
 import (
 	"encoding/json"
 	"math/rand/v2"
+	"net"
 	"net/http"
 	"strconv"
 	"strings"
@@ -38,6 +39,8 @@ func writeAPIError(w http.ResponseWriter, status int, code, message string, deta
 const (
 	msgInvalidToken   = "invalid oauth token"
 	msgScopeMismatch  = "invalid oauth scope to access this URL"
+	msgNoPermission   = "permission denied"   // crm-oas v8.0/record.json error messages
+	msgInvalidHost    = "the host is invalid" // unconfirmed text
 	msgURLPattern     = "Please check if the URL trying to access is a correct one"
 	msgInvalidModule  = "the module name given seems to be invalid"
 	msgInvalidMethod  = "The http request method type is not a valid one"
@@ -50,36 +53,84 @@ func (s *Server) handleNotFound(w http.ResponseWriter, r *http.Request) {
 	writeAPIError(w, http.StatusNotFound, "INVALID_URL_PATTERN", msgURLPattern, nil)
 }
 
-// handleAPI routes /crm/…: /crm/v8/settings/fields and /crm/v8/{module}/upsert.
-// Anything else is 404 INVALID_URL_PATTERN (other Zoho APIs are not simulated).
+// handleAPI routes /crm/…: /crm/v8/settings/fields, /crm/v8/{module}/upsert,
+// and /crm/v8/users and /crm/v8/org (which Zoho's SDKs call after minting a
+// token). Anything else is 404 INVALID_URL_PATTERN (other Zoho APIs are not
+// simulated).
 func (s *Server) handleAPI(w http.ResponseWriter, r *http.Request) {
 	parts := strings.Split(strings.Trim(r.URL.Path, "/"), "/")
 	switch {
 	case len(parts) == 4 && parts[1] == "v8" && parts[2] == "settings" && parts[3] == "fields":
-		if s.checkAuth(w, r) {
+		if s.checkAuth(w, r, "") {
 			s.handleFields(w, r)
 		}
 	case len(parts) == 4 && parts[1] == "v8" && parts[3] == "upsert" && parts[2] != "":
 		s.handleUpsert(w, r, parts[2])
+	case len(parts) == 3 && parts[1] == "v8" && parts[2] == "users":
+		if s.checkAuth(w, r, "users") {
+			s.handleUsers(w, r)
+		}
+	case len(parts) == 3 && parts[1] == "v8" && parts[2] == "org":
+		if s.checkAuth(w, r, "org") {
+			s.handleOrg(w, r)
+		}
 	default:
 		s.handleNotFound(w, r)
 	}
 }
 
-// checkAuth answers 401 and returns false when the call is not authorized.
-func (s *Server) checkAuth(w http.ResponseWriter, r *http.Request) bool {
+// checkAuth writes the answer of [Server.gateLocked] and returns false when
+// the call may not proceed.
+func (s *Server) checkAuth(w http.ResponseWriter, r *http.Request, service string) bool {
 	s.mu.Lock()
-	code := s.authorizeLocked(r)
+	e := s.gateLocked(r, service)
 	s.mu.Unlock()
-	switch code {
-	case "":
-		return true
-	case "OAUTH_SCOPE_MISMATCH":
-		writeAPIError(w, http.StatusUnauthorized, code, msgScopeMismatch, nil)
-	default:
-		writeAPIError(w, http.StatusUnauthorized, code, msgInvalidToken, nil)
+	if e != nil {
+		writeAPIError(w, e.status, e.code, e.message, e.details)
+		return false
 	}
-	return false
+	return true
+}
+
+// gateLocked is the front door of every API call (upsert, fields, users,
+// org), checked in this order (Zoho "Status Codes" page; the order is the
+// simulator's choice):
+//   - host: with [Server.SetAPIHost], a Host header naming another host →
+//     400 INVALID_HOST (zoho-crm-api.md: "host other than www.zohoapis.{dc}")
+//   - token → 401 INVALID_TOKEN; scope (service, see authorizeLocked) → 401
+//     OAUTH_SCOPE_MISMATCH
+//   - [Server.SetNoPermission] → 403 NO_PERMISSION with details.permissions
+//     (crm-oas v8.0/common.json PermissionError)
+//
+// It returns nil when the call may proceed. Caller holds s.mu.
+func (s *Server) gateLocked(r *http.Request, service string) *requestError {
+	if s.apiHost != "" && !sameHost(r.Host, s.apiHost) {
+		return &requestError{http.StatusBadRequest, "INVALID_HOST", msgInvalidHost, map[string]any{}}
+	}
+	switch code := s.authorizeLocked(r, service); code {
+	case "":
+	case "OAUTH_SCOPE_MISMATCH":
+		return &requestError{http.StatusUnauthorized, code, msgScopeMismatch, map[string]any{}}
+	default:
+		return &requestError{http.StatusUnauthorized, code, msgInvalidToken, map[string]any{}}
+	}
+	if s.noPermission {
+		return &requestError{http.StatusForbidden, "NO_PERMISSION", msgNoPermission,
+			map[string]any{"permissions": []string{noPermissionName}}}
+	}
+	return nil
+}
+
+// sameHost compares two host[:port] values by host name, case-insensitively.
+func sameHost(a, b string) bool {
+	return strings.EqualFold(hostName(a), hostName(b))
+}
+
+func hostName(hostport string) string {
+	if h, _, err := net.SplitHostPort(hostport); err == nil {
+		return h
+	}
+	return hostport
 }
 
 // answerTime is when a call that arrived at start answers: start plus the

@@ -23,7 +23,12 @@ type Field struct {
 	// without value checks.
 	DataType string
 	// Length is the maximum length in characters (Unicode code points) of a
-	// value; 0 means unchecked.
+	// value, reported as "length" and checked for text-like types (text,
+	// textarea, email, phone, website, picklist, date, datetime) and integers
+	// (digits). Zoho reports a positive length for every field (crm-oas
+	// v8.0/fields.json; a public sample has 5 for the boolean Email_Opt_Out
+	// and 20 for the date Date_of_Birth), so 0 means the data type's default:
+	// see [DefaultLength].
 	Length int
 	// SystemMandatory fields must be present and non-empty on insert and may
 	// not be cleared on update (MANDATORY_NOT_FOUND).
@@ -37,7 +42,8 @@ type Field struct {
 	ReadOnly bool
 	// Unique fields refuse a value another record already has (DUPLICATE_DATA),
 	// comparing case-insensitively, and take part in default dedupe matching
-	// after Email. Reported as "unique":{"casesensitive":false}; non-unique
+	// after Email. Reported as "unique":{"casesensitive":"false"} (a string, as
+	// crm-oas v8.0/fields.json and the SDKs' Unique model type it); non-unique
 	// fields report "unique":{}.
 	Unique bool
 	// PicklistValues are the actual values of a picklist field.
@@ -56,10 +62,63 @@ var ErrUnknownModule = errors.New("zohosim: unknown module")
 // already has.
 var ErrFieldExists = errors.New("zohosim: field already exists")
 
+// ErrUnknownField is returned by [Server.AddFieldDependency] for a field API
+// name the module does not have.
+var ErrUnknownField = errors.New("zohosim: unknown field")
+
+// DefaultLength is the "length" a field of dataType reports when
+// [Field.Length] is 0: boolean 5 and date 20 (Zoho's public fields sample),
+// the rest the simulator's picks in the spirit of Zoho's standard fields
+// (text and website 255, textarea 32000, email 100, phone 30, picklist 120,
+// multiselectpicklist 2000, integer 9, bigint 18, double/currency/decimal 16,
+// percent 5, datetime 120; others 255).
+func DefaultLength(dataType string) int {
+	switch dataType {
+	case "boolean", "percent":
+		return 5
+	case "date":
+		return 20
+	case "textarea":
+		return 32000
+	case "email":
+		return 100
+	case "phone":
+		return 30
+	case "picklist", "datetime", "lookup", "ownerlookup":
+		return 120
+	case "multiselectpicklist":
+		return 2000
+	case "integer":
+		return 9
+	case "bigint":
+		return 18
+	case "double", "currency", "decimal":
+		return 16
+	}
+	return 255
+}
+
+// FieldDependency is a picklist field dependency (Zoho "Field Dependency";
+// crm-oas v8.0/field_map_dependency.json): the values Child may take depend
+// on Parent's value. Upserting a record whose Child has a value while Parent
+// has none (neither in the record nor, on update, stored) answers
+// DEPENDENT_FIELD_MISSING; a Child value not in Allowed[Parent's value]
+// answers DEPENDENT_MISMATCH. Both carry details api_name and json_path of
+// Child and dependee {api_name, json_path} of Parent (crm-oas
+// v8.0/common.json DependentFieldDetails).
+type FieldDependency struct {
+	// Parent and Child are field API names, e.g. "Country" and "State".
+	Parent, Child string
+	// Allowed maps a Parent value to the Child values it allows; a Parent
+	// value without an entry allows none.
+	Allowed map[string][]string
+}
+
 type module struct {
 	name    string
 	id      string
 	fields  []*Field
+	deps    []FieldDependency
 	byName  map[string]*Field
 	records []*record
 	byID    map[string]*record
@@ -88,6 +147,9 @@ func newModule(name, id string, fields []Field) *module {
 func (m *module) add(f *Field) {
 	if f.Label == "" {
 		f.Label = strings.ReplaceAll(f.APIName, "_", " ")
+	}
+	if f.Length <= 0 {
+		f.Length = DefaultLength(f.DataType)
 	}
 	f.PicklistValues = slices.Clone(f.PicklistValues)
 	m.fields = append(m.fields, f)
@@ -135,7 +197,7 @@ func defaultModules() map[string]*module {
 		{APIName: "Fax", DataType: "phone", Length: 30},
 		{APIName: "No_of_Employees", DataType: "integer", Length: 9},
 		{APIName: "Annual_Revenue", DataType: "currency", Length: 16},
-		{APIName: "Email_Opt_Out", DataType: "boolean"},
+		{APIName: "Email_Opt_Out", DataType: "boolean", Length: 5},
 		text("Skype_ID", 50),
 		text("Twitter", 50),
 		text("Street", 250),
@@ -157,8 +219,8 @@ func defaultModules() map[string]*module {
 		text("Department", 100),
 		pick("Lead_Source", leadSources...),
 		{APIName: "Description", DataType: "textarea", Length: 32000},
-		{APIName: "Date_of_Birth", DataType: "date"},
-		{APIName: "Email_Opt_Out", DataType: "boolean"},
+		{APIName: "Date_of_Birth", DataType: "date", Length: 20},
+		{APIName: "Email_Opt_Out", DataType: "boolean", Length: 5},
 		text("Mailing_Street", 250),
 		text("Mailing_City", 100),
 		text("Mailing_State", 100),
@@ -186,6 +248,59 @@ func (s *Server) AddField(moduleName string, f Field) error {
 	f.id = fmt.Sprintf("%s%06d", m.id[:13], 5000+len(m.fields))
 	m.add(&f)
 	return nil
+}
+
+// AddFieldDependency adds a picklist dependency (see [FieldDependency]) to a
+// module. It returns [ErrUnknownModule], or [ErrUnknownField] when Parent or
+// Child is not a field of the module.
+func (s *Server) AddFieldDependency(moduleName string, d FieldDependency) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	m, ok := s.modules[moduleName]
+	if !ok {
+		return fmt.Errorf("%w: %q", ErrUnknownModule, moduleName)
+	}
+	for _, name := range []string{d.Parent, d.Child} {
+		if _, ok := m.byName[name]; !ok {
+			return fmt.Errorf("%w: %s.%q", ErrUnknownField, moduleName, name)
+		}
+	}
+	allowed := make(map[string][]string, len(d.Allowed))
+	for k, v := range d.Allowed {
+		allowed[k] = slices.Clone(v)
+	}
+	d.Allowed = allowed
+	m.deps = append(m.deps, d)
+	return nil
+}
+
+// dependencyErrors checks the module's field dependencies for one record
+// (values vals; match is the record it updates, nil on insert; path gives a
+// field's json_path).
+func (m *module) dependencyErrors(vals map[string]any, match *record, path func(string) string) []map[string]any {
+	var errs []map[string]any
+	for _, d := range m.deps {
+		child, _ := vals[d.Child].(string)
+		if child == "" {
+			continue
+		}
+		parentVal, given := vals[d.Parent]
+		if !given && match != nil {
+			parentVal = match.values[d.Parent]
+		}
+		parent, _ := parentVal.(string)
+		details := map[string]any{
+			"api_name": d.Child, "json_path": path(d.Child),
+			"dependee": map[string]any{"api_name": d.Parent, "json_path": path(d.Parent)},
+		}
+		switch {
+		case parent == "":
+			errs = append(errs, errorItem("DEPENDENT_FIELD_MISSING", msgDependentMissing, details))
+		case !slices.Contains(d.Allowed[parent], child):
+			errs = append(errs, errorItem("DEPENDENT_MISMATCH", msgDependentMatch, details))
+		}
+	}
+	return errs
 }
 
 // AddModule adds a module with the given fields (module names are
@@ -240,7 +355,7 @@ func jsonType(dataType string) string {
 func (f *Field) metadata() map[string]any {
 	unique := map[string]any{}
 	if f.Unique {
-		unique["casesensitive"] = false
+		unique["casesensitive"] = "false"
 	}
 	picks := make([]map[string]any, 0, len(f.PicklistValues))
 	for i, v := range f.PicklistValues {

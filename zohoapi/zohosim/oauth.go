@@ -1,13 +1,18 @@
 package zohosim
 
 import (
+	"errors"
 	"net/http"
+	"net/url"
+	"strings"
 	"time"
 )
 
 // Token endpoint, POST {accounts}/oauth/v2/token (Zoho OAuth "Generating
-// Tokens" and "Refreshing your Access Tokens" pages). Parameters come as a form
-// body or in the query string; both are accepted.
+// Tokens" and "Refreshing your Access Tokens" pages). Parameters come in the
+// query string (Zoho's docs), an urlencoded body (Python SDK) or a
+// multipart/form-data body (Node SDK v8, built with FormData); all three are
+// accepted (see tokenParams).
 //
 // Errors are HTTP 200 with an "error" key (Zoho's behaviour):
 //   - invalid_client: unknown client_id (in Zoho also: wrong data center)
@@ -161,12 +166,11 @@ func (s *Server) handleToken(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, http.StatusMethodNotAllowed, map[string]any{"error": "invalid_request_method"})
 		return
 	}
-	// ParseForm merges the query string and a form body (body wins).
-	if err := r.ParseForm(); err != nil {
+	f, err := tokenParams(r)
+	if err != nil {
 		writeJSON(w, http.StatusBadRequest, map[string]any{"error": "invalid_request"})
 		return
 	}
-	f := r.Form
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.stats.TokenRequests++
@@ -219,6 +223,24 @@ func (s *Server) handleToken(w http.ResponseWriter, r *http.Request) {
 	default:
 		s.tokenError(w, "unsupported_grant_type")
 	}
+}
+
+// maxTokenParamMemory bounds the memory a multipart token request may use
+// (its few short parameters need far less).
+const maxTokenParamMemory = 1 << 20
+
+// tokenParams returns the parameters of a token-endpoint request: the query
+// string plus an urlencoded or multipart/form-data body; a parameter in both
+// takes the body's value. A body that cannot be parsed is an error.
+func tokenParams(r *http.Request) (url.Values, error) {
+	if err := r.ParseMultipartForm(maxTokenParamMemory); err != nil && !errors.Is(err, http.ErrNotMultipart) {
+		return nil, err
+	}
+	params := r.URL.Query()
+	for k, v := range r.PostForm { // urlencoded or multipart body values
+		params[k] = v
+	}
+	return params, nil
 }
 
 // tokenError writes Zoho's HTTP-200 token error.
@@ -292,17 +314,19 @@ func (s *Server) handleRevoke(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, http.StatusMethodNotAllowed, map[string]any{"error": "invalid_request_method"})
 		return
 	}
-	_ = r.ParseForm()
+	params, _ := tokenParams(r)
 	s.mu.Lock()
-	s.revokeLocked(r.Form.Get("token"))
+	s.revokeLocked(params.Get("token"))
 	s.mu.Unlock()
 	writeJSON(w, http.StatusOK, map[string]any{"status": "success"})
 }
 
-// authorize checks the Authorization header of an API call. It returns the
-// Zoho error code (INVALID_TOKEN, OAUTH_SCOPE_MISMATCH) or "" when the call may
+// authorizeLocked checks the Authorization header of an API call and, when
+// service is not "", that the token's scope grants ZohoCRM.<service>.ALL or
+// .READ (e.g. service "users" for GET /crm/v8/users). It returns the Zoho
+// error code (INVALID_TOKEN, OAUTH_SCOPE_MISMATCH) or "" when the call may
 // proceed. Caller holds s.mu.
-func (s *Server) authorizeLocked(r *http.Request) string {
+func (s *Server) authorizeLocked(r *http.Request, service string) string {
 	const prefix = "Zoho-oauthtoken "
 	h := r.Header.Get("Authorization")
 	if len(h) <= len(prefix) || h[:len(prefix)] != prefix {
@@ -312,8 +336,21 @@ func (s *Server) authorizeLocked(r *http.Request) string {
 	if !ok || !s.now().Before(at.expires) {
 		return "INVALID_TOKEN"
 	}
-	if s.scopeMismatch {
+	if s.scopeMismatch || (service != "" && !grantsRead(at.scope, service)) {
 		return "OAUTH_SCOPE_MISMATCH"
 	}
 	return ""
+}
+
+// grantsRead reports whether scope, Zoho's comma- (or space-) separated scope
+// list, holds ZohoCRM.<service>.ALL or ZohoCRM.<service>.READ (Zoho "Scopes":
+// operation types ALL and READ both allow reading; names compare
+// case-insensitively).
+func grantsRead(scope, service string) bool {
+	for _, sc := range strings.FieldsFunc(scope, func(r rune) bool { return r == ',' || r == ' ' }) {
+		if strings.EqualFold(sc, "ZohoCRM."+service+".ALL") || strings.EqualFold(sc, "ZohoCRM."+service+".READ") {
+			return true
+		}
+	}
+	return false
 }

@@ -76,7 +76,10 @@ type Options struct {
 	// ClientID, ClientSecret and RefreshToken fix the credentials of the
 	// ready-made Self Client. Empty: random, Zoho-shaped values.
 	ClientID, ClientSecret, RefreshToken string
-	// Scope is the scope granted to tokens. Default [DefaultScope].
+	// Scope is the scope granted to tokens, Zoho's comma-separated list.
+	// Default [DefaultScope]. GET /crm/v8/users and /crm/v8/org need
+	// ZohoCRM.users.READ and ZohoCRM.org.READ (or .ALL) in it, else they answer
+	// 401 OAUTH_SCOPE_MISMATCH; upsert and fields do not check it.
 	Scope string
 
 	// TokenLifetime is the access-token lifetime. Default [DefaultTokenLifetime].
@@ -93,7 +96,7 @@ type Options struct {
 	// [DefaultGrantCodeLifetime].
 	GrantCodeLifetime time.Duration
 
-	// Latency is the response time of every API call (upsert and fields),
+	// Latency is the response time of every API call (upsert, fields, users, org),
 	// plus a uniformly random extra in [0, Jitter), counted from the call's
 	// arrival: the simulator's own processing is part of it, so a call takes
 	// max(Latency+jitter, processing), as a remote Zoho would.
@@ -156,21 +159,25 @@ type Server struct {
 
 // knobs hold the runtime-adjustable behaviour (guarded by Server.mu).
 type knobs struct {
-	latency, jitter     time.Duration
-	maxConcurrency      int
-	dailyCredits        int
-	sameEmail           SameEmailMode
-	scopeMismatch       bool
-	tokenThrottleStatus int
-	tokenLifetime       time.Duration
-	failNext            int
-	failStatus          int
-	failRate            float64
-	failRateStatus      int
-	throttleNext        int
-	hangNext            int
-	tokenFailNext       int
-	tokenFailStatus     int
+	latency, jitter      time.Duration
+	maxConcurrency       int
+	dailyCredits         int
+	sameEmail            SameEmailMode
+	scopeMismatch        bool
+	tokenThrottleStatus  int
+	tokenLifetime        time.Duration
+	failNext             int
+	failStatus           int
+	failRate             float64
+	failRateStatus       int
+	throttleNext         int
+	hangNext             int
+	tokenFailNext        int
+	tokenFailStatus      int
+	apiHost              string
+	noPermission         bool
+	dependentServiceNext int
+	dependencyError      string
 }
 
 // New starts a simulator with options o and panics if it cannot listen (like
@@ -255,7 +262,7 @@ func newServer(o Options, ln net.Listener) *Server {
 	}
 	s.tokens.addRefresh(s.refreshToken, s.opts.Scope)
 	s.modules = defaultModules()
-	s.userName = "Sim Admin"
+	s.userName = simUserFirstName + " " + simUserLastName
 	s.userID = s.newID()
 	s.stats = Stats{Status: map[int]int{}, RecordErrorCodes: map[string]int{}}
 

@@ -21,7 +21,7 @@ type Stats struct {
 	// (MULTIPLE_OR_MULTI_ERRORS counts once, under that code).
 	RecordErrorCodes map[string]int
 	// Credits is the number of API credits charged (upsert: 1 per 10 records;
-	// fields: 1).
+	// fields, users, org: 1).
 	Credits int
 	// CreditsRemaining is the rest of the rolling-24 h budget, -1 without one.
 	CreditsRemaining int
@@ -156,7 +156,7 @@ func (r *record) snapshot() map[string]any {
 
 // Reset forgets all records, calls, counters, charged credits and pending
 // injected faults (FailNext, SetFailRate, Throttle429Next, HangNext,
-// FailTokenNext). Tokens, fields, credentials and configured knobs (latency,
+// FailTokenNext, DependentServiceErrorNext). Tokens, fields, credentials and configured knobs (latency,
 // limits, modes) stay.
 func (s *Server) Reset() {
 	s.mu.Lock()
@@ -172,10 +172,11 @@ func (s *Server) Reset() {
 	s.calls = nil
 	s.creds = nil
 	s.failNext, s.failRate, s.throttleNext, s.hangNext, s.tokenFailNext = 0, 0, 0, 0, 0
+	s.dependentServiceNext = 0
 }
 
-// SetLatency sets the delay added to every API call (upsert and fields): d
-// plus a uniformly random extra in [0, jitter).
+// SetLatency sets the delay added to every API call (upsert, fields, users,
+// org): d plus a uniformly random extra in [0, jitter).
 func (s *Server) SetLatency(d, jitter time.Duration) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -258,4 +259,40 @@ func (s *Server) SetDailyCredits(n int) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.dailyCredits = n
+}
+
+// SetAPIHost makes API calls whose Host header names another host answer 400
+// INVALID_HOST (Zoho "Status Codes": the API host must be www.zohoapis.{dc}),
+// e.g. SetAPIHost("www.zohoapis.com") refuses calls made to 127.0.0.1. Host
+// names compare case-insensitively, ports ignored; "" (the default) accepts
+// any host.
+func (s *Server) SetAPIHost(host string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.apiHost = host
+}
+
+// noPermissionName is the permission NO_PERMISSION answers name: the
+// profile's "Zoho CRM API Access" permission (its name is an assumption).
+const noPermissionName = "Crm_Implied_Api_Access"
+
+// SetNoPermission makes every API call answer 403 NO_PERMISSION,
+// "permission denied", details {"permissions":["Crm_Implied_Api_Access"]}
+// (crm-oas v8.0/common.json PermissionError), as Zoho does when the user's
+// profile lacks API access (on), or behave normally (off).
+func (s *Server) SetNoPermission(on bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.noPermission = on
+}
+
+// DependentServiceErrorNext makes the next n records that pass every check
+// fail with DEPENDENT_SERVICE_ERROR, details {"dependency_error":
+// dependencyError} (zoho-crm-api.md: NO_PERMISSION, LIMIT_EXCEEDED,
+// PROCESSING_ERROR or CANNOT_PROCESS), without being written: a service the
+// record depends on (lookup, workflow) failed.
+func (s *Server) DependentServiceErrorNext(n int, dependencyError string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.dependentServiceNext, s.dependencyError = n, dependencyError
 }

@@ -18,7 +18,8 @@ import (
 // Upsert Records, POST {api}/crm/v8/{module}/upsert (Zoho "Upsert Records" v8).
 //
 // Processing order of one call:
-//  1. Authorization: Zoho-oauthtoken … → 401 INVALID_TOKEN / OAUTH_SCOPE_MISMATCH
+//  1. host, Authorization: Zoho-oauthtoken …, permission (gateLocked) → 400
+//     INVALID_HOST, 401 INVALID_TOKEN / OAUTH_SCOPE_MISMATCH, 403 NO_PERMISSION
 //  2. method POST → else 400 INVALID_REQUEST_METHOD; module (case-sensitive)
 //     → else 400 INVALID_MODULE (both inside "data" unless ConfigErrorsTopLevel)
 //  3. the body is read; concurrency limit → 429 TOO_MANY_REQUESTS
@@ -26,7 +27,8 @@ import (
 //  5. body checks: JSON object with "data" of 1..100 objects; bad duplicate_check_fields
 //     or trigger → 400 request-level error (no credit charged)
 //  6. credits (1 per 10 records) → 429 when the daily budget is exhausted
-//  7. records one by one, in input order (validation, dedupe, insert/update)
+//  7. records one by one, in input order (validation, dedupe, field
+//     dependencies, an injected DEPENDENT_SERVICE_ERROR, insert/update)
 //  8. 200 all succeeded, 207 mixed, 400 all failed — always with data[].
 
 // Per-record messages (Zoho's texts).
@@ -35,7 +37,10 @@ const (
 	msgInvalidFieldName = "the field api name given seems to be invalid"
 	msgMandatory        = "required field not found"
 	msgDuplicate        = "duplicate data"
-	msgMultiple         = "multiple errors occurred" // unconfirmed text
+	msgMultiple         = "multiple errors occurred"       // unconfirmed text
+	msgDependentMissing = "Dependent Fields missing"       // crm-oas v8.0/record.json error messages
+	msgDependentMatch   = "dependent field value mismatch" // unconfirmed text
+	msgDependentService = "dependent service error"        // unconfirmed text
 )
 
 // maxBodyBytes bounds an upsert body (100 records of 32,000-char descriptions
@@ -65,17 +70,13 @@ func (s *Server) handleUpsert(w http.ResponseWriter, r *http.Request, moduleName
 	}()
 
 	s.mu.Lock()
-	authCode := s.authorizeLocked(r)
+	gateErr := s.gateLocked(r, "")
 	_, moduleOK := s.modules[moduleName]
 	topLevel := s.opts.ConfigErrorsTopLevel
 	s.mu.Unlock()
-	if authCode != "" {
-		call.Code = authCode
-		msg := msgInvalidToken
-		if authCode == "OAUTH_SCOPE_MISMATCH" {
-			msg = msgScopeMismatch
-		}
-		writeAPIError(w, http.StatusUnauthorized, authCode, msg, nil)
+	if gateErr != nil {
+		call.Code = gateErr.code
+		writeAPIError(w, gateErr.status, gateErr.code, gateErr.message, gateErr.details)
 		return
 	}
 	configError := func(code, msg string) {
@@ -375,13 +376,14 @@ func (s *Server) upsertOneLocked(m *module, i int, raw json.RawMessage, checkFie
 			break
 		}
 	}
+	errs = append(errs, m.dependencyErrors(vals, match, path)...)
 	if s.sameEmail == SameEmailReject {
 		// Zoho's behaviour for two records with the same key in one call is
 		// unconfirmed; in this mode the later one is refused.
 		for _, name := range checkFields {
 			key := normValue(vals[name])
 			if first := seen[name][key]; key != "" && first != nil {
-				errs = append(errs, duplicateError(m, name, path(name), first))
+				errs = append(errs, s.duplicateError(m, name, path(name), first))
 			}
 		}
 	}
@@ -414,12 +416,17 @@ func (s *Server) upsertOneLocked(m *module, i int, raw json.RawMessage, checkFie
 			continue
 		}
 		if other := m.find(f.APIName, key); other != nil && other != match {
-			errs = append(errs, duplicateError(m, f.APIName, path(f.APIName), other))
+			errs = append(errs, s.duplicateError(m, f.APIName, path(f.APIName), other))
 		}
 	}
 
 	switch len(errs) {
 	case 0:
+		if s.dependentServiceNext > 0 {
+			s.dependentServiceNext--
+			return errorItem("DEPENDENT_SERVICE_ERROR", msgDependentService,
+				map[string]any{"dependency_error": s.dependencyError}), email
+		}
 	case 1:
 		return errs[0], email
 	default:
@@ -445,7 +452,7 @@ func (s *Server) upsertOneLocked(m *module, i int, raw json.RawMessage, checkFie
 			}
 		}
 	}
-	user := map[string]any{"name": s.userName, "id": s.userID}
+	user := s.minifiedUser()
 	return map[string]any{
 		"code":            "SUCCESS",
 		"duplicate_field": dupField,
@@ -465,13 +472,15 @@ func (s *Server) upsertOneLocked(m *module, i int, raw json.RawMessage, checkFie
 // zohoTime is Zoho's ISO 8601 time format, e.g. "2020-10-14T10:31:43+05:30".
 const zohoTime = "2006-01-02T15:04:05-07:00"
 
-func duplicateError(m *module, api, jsonPath string, other *record) map[string]any {
+// duplicateError is DUPLICATE_DATA for field api colliding with record other,
+// whose Owner is the one simulated user.
+func (s *Server) duplicateError(m *module, api, jsonPath string, other *record) map[string]any {
 	return errorItem("DUPLICATE_DATA", msgDuplicate, map[string]any{
 		"api_name":  api,
 		"json_path": jsonPath,
 		"duplicate_record": map[string]any{
 			"id":     other.id,
-			"Owner":  map[string]any{"name": "Sim Admin", "id": m.id[:13] + "000225"},
+			"Owner":  s.minifiedUser(),
 			"module": map[string]any{"api_name": m.name, "id": m.id},
 		},
 		"more_records": false,
