@@ -326,11 +326,18 @@ func (p *Pipeline) Run(ctx context.Context) error {
 	prepared, err := p.prepareTopics(ctx)
 	if err != nil {
 		p.fail(err)
+		<-ctx.Done() // as after any configuration error: not ready until stopped
 	}
+	watchDone := make(chan struct{})
 	if prepared {
-		go p.watchTopics(commitCtx)
+		go func() {
+			defer close(watchDone)
+			p.watchTopics(commitCtx)
+		}()
 		p.log.Info("consuming", zap.Strings("topics", p.o.Topics), zap.String("group", p.o.Group), zap.String("module", p.o.Module))
 		p.pollLoop(ctx)
+	} else {
+		close(watchDone)
 	}
 
 	p.log.Info("shutting down: fetching stopped, finishing in-flight batches", zap.Duration("grace", p.o.ShutdownGrace))
@@ -345,6 +352,7 @@ func (p *Pipeline) Run(ctx context.Context) error {
 	p.cancelSend()
 	stopCommits()
 	<-commitDone
+	<-watchDone
 	final, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	p.commit(final, nil)
 	cancel()
