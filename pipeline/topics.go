@@ -105,20 +105,36 @@ func (t TopicLimits) LargestSource() (topic string, limit int32) {
 	return topic, limit
 }
 
-// DLQTooSmall describes each source topic that accepts larger records than
-// the dead-letter topic: such a record, once Zoho rejects it, cannot be
-// dead-lettered, and its partition stops until the dead-letter topic's limit
-// is raised. Nil when the dead-letter topic is missing or large enough.
-func (t TopicLimits) DLQTooSmall() []string {
+// DLQTooSmallError is a source topic that accepts larger records than the
+// dead-letter topic: such a record, once rejected, cannot be dead-lettered,
+// and its partition stops until the dead-letter topic's limit is raised.
+type DLQTooSmallError struct {
+	// DLQTopic and DLQBytes are the dead-letter topic and its max.message.bytes.
+	DLQTopic string
+	DLQBytes int32
+	// Source and SourceBytes are the source topic and its larger max.message.bytes.
+	Source      string
+	SourceBytes int32
+}
+
+// Error says which limits differ and what to raise the dead-letter topic's to.
+func (e *DLQTooSmallError) Error() string {
+	return fmt.Sprintf("dead-letter topic %q accepts %d bytes (max.message.bytes) but source topic %q accepts %d: a rejected record larger than %d bytes cannot be dead-lettered and stops its partition; raise the dead-letter topic's max.message.bytes to at least %d",
+		e.DLQTopic, e.DLQBytes, e.Source, e.SourceBytes, e.DLQBytes, int64(e.SourceBytes)+dlqHeaderRoom)
+}
+
+// DLQTooSmall returns one *DLQTooSmallError per source topic whose
+// max.message.bytes exceeds the dead-letter topic's, in source order; nil
+// when the dead-letter topic is missing or large enough.
+func (t TopicLimits) DLQTooSmall() []*DLQTooSmallError {
 	d, ok := t.MaxMessageBytes[t.DLQTopic]
 	if !ok {
 		return nil
 	}
-	var out []string
+	var out []*DLQTooSmallError
 	for _, s := range t.Sources {
 		if n, ok := t.MaxMessageBytes[s]; ok && n > d {
-			out = append(out, fmt.Sprintf("dead-letter topic %q accepts %d bytes (max.message.bytes) but source topic %q accepts %d: a rejected record larger than %d bytes cannot be dead-lettered and stops its partition; raise the dead-letter topic's max.message.bytes to at least %d",
-				t.DLQTopic, d, s, n, d, n+dlqHeaderRoom))
+			out = append(out, &DLQTooSmallError{DLQTopic: t.DLQTopic, DLQBytes: d, Source: s, SourceBytes: n})
 		}
 	}
 	return out
@@ -206,14 +222,9 @@ func (p *Pipeline) prepareTopics(ctx context.Context) (bool, error) {
 	if msg := lim.SettingTooSmall(p.o.MaxMessageBytes); msg != "" {
 		p.log.Warn(msg)
 	}
-	p.m.dlqTooSmall.Reset()
-	for _, msg := range lim.DLQTooSmall() {
-		p.log.Warn(msg)
-	}
-	for _, s := range lim.Sources {
-		if n, ok := lim.MaxMessageBytes[s]; ok && n > lim.MaxMessageBytes[lim.DLQTopic] && !lim.DLQMissing {
-			p.m.dlqTooSmall.WithLabelValues(s).Set(1)
-		}
+	for _, e := range lim.DLQTooSmall() {
+		p.log.Warn(e.Error())
+		p.m.dlqTooSmall.WithLabelValues(e.Source).Set(1)
 	}
 	p.m.dlqMaxBytes.Set(float64(limit))
 	p.dlqLimit.Store(limit)
@@ -225,7 +236,7 @@ func (p *Pipeline) prepareTopics(ctx context.Context) (bool, error) {
 	p.dlq = dlq.NewWriter(producer, p.o.DLQTopic, dlq.WithOnRetry(func(err error) {
 		p.setPaused(pauseDLQ, true, err)
 	}))
-	p.log.Info("dead-letter producer sized from the dead-letter topic", zap.String("topic", p.o.DLQTopic), zap.Int32("max_message_bytes", limit))
+	p.log.Info("dead-letter producer ready", zap.String("topic", p.o.DLQTopic), zap.Int32("max_message_bytes", limit))
 	p.setMissingSources(lim.MissingSources)
 	p.logStartPosition(ctx, adm, lim)
 	return true, nil
@@ -233,7 +244,8 @@ func (p *Pipeline) prepareTopics(ctx context.Context) (bool, error) {
 
 // readTopics describes the topics and creates a missing dead-letter topic
 // with room for the largest source topic's records plus the dead-letter
-// headers (the broker's defaults otherwise).
+// headers (the broker's defaults otherwise). A topic the broker refuses to
+// create is logged, not an error: dead-letter writes retry until it exists.
 func (p *Pipeline) readTopics(ctx context.Context, adm *kadm.Client) (TopicLimits, error) {
 	ctx, cancel := context.WithTimeout(ctx, 15*time.Second)
 	defer cancel()
@@ -246,10 +258,15 @@ func (p *Pipeline) readTopics(ctx context.Context, adm *kadm.Client) (TopicLimit
 		configs = map[string]*string{"max.message.bytes": kadm.StringPtr(strconv.Itoa(int(largest) + dlqHeaderRoom))}
 	}
 	_, err = adm.CreateTopic(ctx, -1, -1, configs, p.o.DLQTopic)
+	var refused *kerr.Error
 	switch {
 	case errors.Is(err, kerr.TopicAlreadyExists):
-	case err != nil:
+	case err != nil && !errors.As(err, &refused): // no answer: try again
 		return lim, fmt.Errorf("creating the dead-letter topic %q: %w", p.o.DLQTopic, err)
+	case err != nil:
+		p.log.Warn("could not create the dead-letter topic: dead-letter writes retry until it exists; create it with at least the max.message.bytes given and restart, so that the producer is sized from it",
+			zap.String("topic", p.o.DLQTopic), zap.Stringp("max_message_bytes", configs["max.message.bytes"]), zap.Error(err))
+		return lim, nil
 	default:
 		p.log.Info("created the dead-letter topic", zap.String("topic", p.o.DLQTopic), zap.Stringp("max_message_bytes", configs["max.message.bytes"]))
 	}
@@ -325,7 +342,10 @@ func (p *Pipeline) logStartPosition(ctx context.Context, adm *kadm.Client, lim T
 	}
 	ctx, cancel := context.WithTimeout(ctx, 15*time.Second)
 	defer cancel()
-	committed, err := adm.FetchOffsetsForTopics(ctx, p.o.Group, topics...)
+	committed, err := adm.FetchOffsets(ctx, p.o.Group)
+	if errors.Is(err, kerr.GroupIDNotFound) { // a new group: nothing committed
+		err = nil
+	}
 	if err == nil {
 		err = committed.Error()
 	}

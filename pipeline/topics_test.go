@@ -196,7 +196,7 @@ func TestStartOffsetEarliest(t *testing.T) {
 	}
 	start := logs.FilterMessageSnippet("start at the log start")
 	if start.Len() != 1 {
-		t.Fatalf("start position logged %d times, want once", start.Len())
+		t.Fatalf("start position logged %d times, want once (warnings: %v)", start.Len(), logs.FilterMessageSnippet("could not read").All())
 	}
 	f := start.All()[0].ContextMap()
 	if f["records"] != int64(25) || f["estimated_zoho_credits"] != int64(zohoapi.Credits(25)) || f["partitions"] != int64(2) {

@@ -446,8 +446,8 @@ func checkRecordSizes(ctx context.Context, cl *checklist, cfg *config.Config, ad
 		return
 	}
 	tooSmall := lim.DLQTooSmall()
-	for _, msg := range tooSmall {
-		cl.fail("kafka.dlq_topic: %s", msg)
+	for _, e := range tooSmall {
+		cl.fail("kafka.dlq_topic: %v", e)
 	}
 	if msg := lim.SettingTooSmall(cfg.Kafka.MaxMessageBytes); msg != "" {
 		cl.warn("%s", msg)
