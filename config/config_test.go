@@ -717,8 +717,14 @@ func TestPrintExplainsMaxBuffered(t *testing.T) {
 	if err := Print(&buf, c); err != nil {
 		t.Fatal(err)
 	}
-	if line := "  max_buffered: 0 # default: 0 = max_records × (max_in_flight + 2) = 200\n"; !strings.Contains(buf.String(), line) {
-		t.Errorf("Print lacks %q:\n%s", line, buf.String())
+	for _, line := range []string{
+		"  max_buffered: 0 # default: 0 = max_records × (max_in_flight + 2) = 200\n",
+		"  max_message_bytes: 0 # default: 0 = sized from the dead-letter topic's max.message.bytes\n",
+		"  start_offset: earliest # default\n",
+	} {
+		if !strings.Contains(buf.String(), line) {
+			t.Errorf("Print lacks %q:\n%s", line, buf.String())
+		}
 	}
 	t.Setenv("ZOHOSINK_BATCH_MAX_BUFFERED", "500")
 	if c, err = Load("", nil); err != nil {
