@@ -48,12 +48,20 @@ type Kafka struct {
 	// FetchMaxBytes caps one fetch response, in bytes (kgo.FetchMaxBytes).
 	// Default 52428800 (50 MiB, franz-go's default); must be > 0.
 	FetchMaxBytes int32 `mapstructure:"fetch_max_bytes" yaml:"fetch_max_bytes" json:"fetch_max_bytes"`
-	// MaxMessageBytes is the largest record batch the dead-letter producer sends,
-	// in bytes (kgo.ProducerBatchMaxBytes). A dead-letter record is the source
-	// record plus headers, so set it to the brokers' message.max.bytes (or the
-	// dead-letter topic's max.message.bytes). Default 1048588, Kafka's default
-	// message.max.bytes; must be > 0.
+	// MaxMessageBytes caps the dead-letter producer's record batches, in bytes
+	// (kgo.ProducerBatchMaxBytes). Default 0: no cap of its own; the producer
+	// is sized from the dead-letter topic's max.message.bytes as the cluster
+	// reports it (the broker's message.max.bytes when the topic sets none), or
+	// Kafka's default 1048588 when the cluster does not say. A value below what
+	// the topics need is logged as a warning at start and by `config validate
+	// --online`. Must be ≥ 0.
 	MaxMessageBytes int32 `mapstructure:"max_message_bytes" yaml:"max_message_bytes" json:"max_message_bytes"`
+	// StartOffset is where the group starts reading a partition it has no
+	// committed offset for (or whose committed offset has expired): "earliest"
+	// (the log start: the topic's whole retention goes to Zoho, Kafka
+	// Connect's default) or "latest" (the log end: only new records).
+	// Default "earliest".
+	StartOffset string `mapstructure:"start_offset" yaml:"start_offset" json:"start_offset"`
 }
 
 // Zoho configures the Zoho CRM account, OAuth client and upsert options
@@ -188,15 +196,15 @@ type Log struct {
 func Defaults() *Config {
 	return &Config{
 		Kafka: Kafka{
-			Brokers:         []string{"127.0.0.1:9092"},
-			Topics:          []string{"events"},
-			Group:           "zohosink",
-			DLQTopic:        "events.zoho-dlq",
-			ClientID:        "zohosink",
-			CommitInterval:  time.Second,
-			SessionTimeout:  45 * time.Second,
-			FetchMaxBytes:   50 << 20,
-			MaxMessageBytes: 1048588,
+			Brokers:        []string{"127.0.0.1:9092"},
+			Topics:         []string{"events"},
+			Group:          "zohosink",
+			DLQTopic:       "events.zoho-dlq",
+			ClientID:       "zohosink",
+			CommitInterval: time.Second,
+			SessionTimeout: 45 * time.Second,
+			FetchMaxBytes:  50 << 20,
+			StartOffset:    StartEarliest,
 		},
 		Zoho: Zoho{
 			DataCenter:           "us",
@@ -220,6 +228,12 @@ func Defaults() *Config {
 		Log:  Log{Level: "info", Format: "console"},
 	}
 }
+
+// kafka.start_offset values.
+const (
+	StartEarliest = "earliest"
+	StartLatest   = "latest"
+)
 
 // TokenCacheOff is the zoho.token_cache_file value that turns the token cache
 // off from any source (Load turns it into ""), compared case-insensitively.

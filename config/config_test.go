@@ -66,6 +66,7 @@ func TestKeysCoverContract(t *testing.T) {
 	want := []string{
 		"kafka.brokers", "kafka.topics", "kafka.group", "kafka.dlq_topic", "kafka.client_id",
 		"kafka.commit_interval", "kafka.session_timeout", "kafka.fetch_max_bytes", "kafka.max_message_bytes",
+		"kafka.start_offset",
 		"zoho.data_center", "zoho.api_domain", "zoho.accounts_url", "zoho.module", "zoho.client_id",
 		"zoho.client_secret", "zoho.refresh_token", "zoho.duplicate_check_fields", "zoho.trigger",
 		"zoho.token_cache_file", "zoho.request_timeout",
@@ -135,6 +136,7 @@ func TestEnvSetsEveryKey(t *testing.T) {
 		"kafka.session_timeout":         "20s",
 		"kafka.fetch_max_bytes":         "1000",
 		"kafka.max_message_bytes":       "2000",
+		"kafka.start_offset":            "latest",
 		"zoho.data_center":              "eu",
 		"zoho.api_domain":               "www.zohoapis.eu",
 		"zoho.accounts_url":             "accounts.zoho.eu",
@@ -176,7 +178,7 @@ func TestEnvSetsEveryKey(t *testing.T) {
 	want := &Config{
 		Kafka: Kafka{Brokers: []string{"k1:9092", "k2:9093"}, Topics: []string{"web", "app"}, Group: "g2",
 			DLQTopic: "dead", ClientID: "cid", CommitInterval: 2 * time.Second, SessionTimeout: 20 * time.Second,
-			FetchMaxBytes: 1000, MaxMessageBytes: 2000},
+			FetchMaxBytes: 1000, MaxMessageBytes: 2000, StartOffset: "latest"},
 		Zoho: Zoho{DataCenter: "eu", APIDomain: "www.zohoapis.eu", AccountsURL: "accounts.zoho.eu", Module: "Contacts",
 			ClientID: "1000.X", ClientSecret: testSecret, RefreshToken: testRefresh,
 			DuplicateCheckFields: []string{"Email", "Phone"}, Trigger: []string{}, TokenCacheFile: "/tmp/tok",
@@ -302,6 +304,8 @@ func TestValidateListsEveryProblem(t *testing.T) {
 	c.Kafka.Group = ""
 	c.Kafka.DLQTopic = "events"
 	c.Kafka.CommitInterval = -time.Second
+	c.Kafka.MaxMessageBytes = -1
+	c.Kafka.StartOffset = "beginning"
 	c.Zoho.DataCenter = "mars"
 	c.Zoho.RequestTimeout = 0
 	c.Zoho.Trigger = []string{"workflow", "webhooks"}
@@ -328,7 +332,8 @@ func TestValidateListsEveryProblem(t *testing.T) {
 		"batch.linger", "batch.max_records",
 		"delivery.breaker_failures", "delivery.max_in_flight", "delivery.retry_max", "delivery.shutdown_grace",
 		"http.listen",
-		"kafka.brokers", "kafka.commit_interval", "kafka.dlq_topic", "kafka.group", "kafka.topics[1]",
+		"kafka.brokers", "kafka.commit_interval", "kafka.dlq_topic", "kafka.group",
+		"kafka.max_message_bytes", "kafka.start_offset", "kafka.topics[1]",
 		"log.format", "log.level",
 		"mapping.fields[1].from", "mapping.fields[2].from", "mapping.fields[2].to", "mapping.fields[3].to",
 		"mapping.fields[4].from", "mapping.fields[4].to",
@@ -344,6 +349,7 @@ func TestValidateListsEveryProblem(t *testing.T) {
 		"batch.max_records: 101 is outside 1..100",
 		`mapping.fields[3].to: "Plan__c" is also the target of mapping.fields[0]`,
 		`kafka.dlq_topic: "events" is also a source topic`,
+		`kafka.start_offset: "beginning" is not one of earliest, latest`,
 	} {
 		if !strings.Contains(msg, line) {
 			t.Errorf("error lacks %q:\n%s", line, msg)
@@ -711,8 +717,14 @@ func TestPrintExplainsMaxBuffered(t *testing.T) {
 	if err := Print(&buf, c); err != nil {
 		t.Fatal(err)
 	}
-	if line := "  max_buffered: 0 # default: 0 = max_records × (max_in_flight + 2) = 200\n"; !strings.Contains(buf.String(), line) {
-		t.Errorf("Print lacks %q:\n%s", line, buf.String())
+	for _, line := range []string{
+		"  max_buffered: 0 # default: 0 = max_records × (max_in_flight + 2) = 200\n",
+		"  max_message_bytes: 0 # default: 0 = sized from the dead-letter topic's max.message.bytes\n",
+		"  start_offset: earliest # default\n",
+	} {
+		if !strings.Contains(buf.String(), line) {
+			t.Errorf("Print lacks %q:\n%s", line, buf.String())
+		}
 	}
 	t.Setenv("ZOHOSINK_BATCH_MAX_BUFFERED", "500")
 	if c, err = Load("", nil); err != nil {

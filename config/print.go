@@ -73,11 +73,14 @@ func sourceComment(s Source, key string) string {
 }
 
 // valueNote explains a value whose meaning is not what it says: the effective
-// batch.max_buffered when it is 0, and a token cache that is off.
+// batch.max_buffered when it is 0, kafka.max_message_bytes 0, and a token
+// cache that is off.
 func valueNote(c *Config, key string) string {
 	switch {
 	case key == "batch.max_buffered" && c.Batch.MaxBuffered == 0:
 		return fmt.Sprintf("0 = max_records × (max_in_flight + 2) = %d", c.EffectiveMaxBuffered())
+	case key == "kafka.max_message_bytes" && c.Kafka.MaxMessageBytes == 0:
+		return "0 = sized from the dead-letter topic's max.message.bytes"
 	case key == "zoho.token_cache_file" && c.Zoho.TokenCacheFile == "":
 		return `"" = no token cache`
 	}

@@ -113,8 +113,11 @@ func (c *Config) Validate() error {
 	if c.Kafka.FetchMaxBytes <= 0 {
 		p.add("kafka.fetch_max_bytes", "must be > 0")
 	}
-	if c.Kafka.MaxMessageBytes <= 0 {
-		p.add("kafka.max_message_bytes", "must be > 0")
+	if c.Kafka.MaxMessageBytes < 0 {
+		p.add("kafka.max_message_bytes", "must be ≥ 0 (0: sized from the dead-letter topic's max.message.bytes)")
+	}
+	if c.Kafka.StartOffset != StartEarliest && c.Kafka.StartOffset != StartLatest {
+		p.add("kafka.start_offset", fmt.Sprintf("%q is not one of %s, %s", c.Kafka.StartOffset, StartEarliest, StartLatest))
 	}
 
 	// zoho

@@ -148,19 +148,16 @@ func (p *Pipeline) process(ctx context.Context, pr *polledRecord, dropped *[drop
 	return nil
 }
 
-// dlqHeaderRoom is what the dead-letter headers other than zoho.record and
-// error.details take at most, with the record's framing.
-const dlqHeaderRoom = 4 << 10
-
 // deadLetterRecord builds the dead-letter record of a source record (the
 // contract's headers, key and value byte for byte). When the Zoho record sent
 // (which repeats the value's content) would make the dead-letter record larger
-// than MaxMessageBytes, zoho.record is left out and the message says so: a
+// than the dead-letter producer's limit (the dead-letter topic's
+// max.message.bytes, see prepareTopics), zoho.record is left out and the message says so: a
 // record the source topic accepted must fit the dead-letter topic too.
 func (p *Pipeline) deadLetterRecord(r *kgo.Record, code, message, field string, details, zohoRecord []byte) dlq.Record {
-	if len(r.Key)+len(r.Value)+len(details)+len(zohoRecord)+dlqHeaderRoom > int(p.o.MaxMessageBytes) && len(zohoRecord) > 0 {
+	if len(r.Key)+len(r.Value)+len(details)+len(zohoRecord)+dlqHeaderRoom > int(p.dlqLimit.Load()) && len(zohoRecord) > 0 {
 		zohoRecord = nil
-		message += " (zoho.record left out: the dead-letter record would exceed kafka.max_message_bytes)"
+		message += " (zoho.record left out: the dead-letter record would exceed the dead-letter topic's max.message.bytes)"
 	}
 	return dlq.Record{
 		Key:             r.Key,

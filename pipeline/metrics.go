@@ -68,6 +68,8 @@ type metrics struct {
 	batchRecords                                prometheus.Histogram
 	breakerState, ready, paused                 prometheus.Gauge
 	commitLag                                   *prometheus.GaugeVec
+	topicMissing, dlqTooSmall                   *prometheus.GaugeVec
+	dlqMaxBytes                                 prometheus.Gauge
 	descConsumed, descDropped, descDelivered    *prometheus.Desc
 	descDLQ, descCalls, descCredits, descUpsert *prometheus.Desc
 	descRetries                                 *prometheus.Desc
@@ -97,6 +99,15 @@ func newMetrics() *metrics {
 			Name: "zohosink_commit_lag_records",
 			Help: "Records between the committed offset and the log end seen by the last fetch, per partition.",
 		}, []string{"topic", "partition"}),
+		topicMissing: prometheus.NewGaugeVec(prometheus.GaugeOpts{
+			Name: "zohosink_source_topic_missing",
+			Help: "1 while a source topic (kafka.topics) does not exist: nothing is consumed from it.",
+		}, []string{"topic"}),
+		dlqTooSmall: prometheus.NewGaugeVec(prometheus.GaugeOpts{
+			Name: "zohosink_dead_letter_topic_too_small",
+			Help: "1 for each source topic whose max.message.bytes exceeds the dead-letter topic's: its largest records cannot be dead-lettered.",
+		}, []string{"source_topic"}),
+		dlqMaxBytes:   prometheus.NewGauge(prometheus.GaugeOpts{Name: "zohosink_dead_letter_max_message_bytes", Help: "The dead-letter producer's record batch limit, in bytes (the dead-letter topic's max.message.bytes)."}),
 		descConsumed:  d("records_consumed_total", "Records fetched from the source topics."),
 		descDropped:   d("records_dropped_total", "Records dropped without reaching Zoho, by reason.", "reason"),
 		descDelivered: d("records_delivered_total", "Records whose Zoho record was acknowledged."),
@@ -206,5 +217,5 @@ func (m *metrics) Collect(ch chan<- prometheus.Metric) {
 }
 
 func (m *metrics) collectors() []prometheus.Collector {
-	return []prometheus.Collector{m.callDuration, m.batchRecords, m.breakerState, m.ready, m.paused, m.commitLag}
+	return []prometheus.Collector{m.callDuration, m.batchRecords, m.breakerState, m.ready, m.paused, m.commitLag, m.topicMissing, m.dlqTooSmall, m.dlqMaxBytes}
 }

@@ -16,8 +16,6 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 	"github.com/sony/gobreaker/v2"
-	"github.com/twmb/franz-go/pkg/kadm"
-	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kgo"
 	"github.com/twmb/franz-go/pkg/kmsg"
 	"go.uber.org/zap"
@@ -42,7 +40,10 @@ type Options struct {
 	Topics []string
 	// Group is the consumer group id; its committed offsets are the pipeline's position.
 	Group string
-	// DLQTopic is the dead-letter topic. It is created (broker defaults) when missing.
+	// DLQTopic is the dead-letter topic. When missing at start, it is created
+	// with the broker's defaults for partitions and replicas and a
+	// max.message.bytes of the largest source topic's plus room for the
+	// dead-letter headers.
 	DLQTopic string
 	// ClientID is the Kafka client id (default "zohosink").
 	ClientID string
@@ -52,9 +53,19 @@ type Options struct {
 	SessionTimeout time.Duration
 	// FetchMaxBytes bounds one fetch response (default 50 MiB, franz-go's).
 	FetchMaxBytes int32
-	// MaxMessageBytes is the largest dead-letter record the producer accepts;
-	// set it to the broker's message.max.bytes (default 1048588, Kafka's).
+	// MaxMessageBytes caps the dead-letter producer's record batches, in
+	// bytes. Zero (the default): the producer is sized from the dead-letter
+	// topic's max.message.bytes, read at start (DefaultMaxMessageBytes when
+	// the cluster does not say). A value below the largest source topic's
+	// max.message.bytes is logged as a warning.
 	MaxMessageBytes int32
+	// StartAtLatest makes the group start partitions without a committed
+	// offset (or with one before the log start) at the log end instead of the
+	// log start (kafka.start_offset: latest; default false: earliest).
+	StartAtLatest bool
+	// TopicCheckInterval is how often the pipeline checks that its source
+	// topics exist, so that a topic created later is consumed (default 15s).
+	TopicCheckInterval time.Duration
 	// KafkaOptions are extra franz-go options (tests use them); they come last.
 	KafkaOptions []kgo.Opt
 
@@ -101,14 +112,12 @@ func (o *Options) setDefaults() {
 	def(&o.ThrottleBackoff, 30*time.Second)
 	def(&o.BreakerOpenTimeout, 30*time.Second)
 	def(&o.ShutdownGrace, 30*time.Second)
+	def(&o.TopicCheckInterval, 15*time.Second)
 	if o.BreakerFailures == 0 {
 		o.BreakerFailures = 5
 	}
 	if o.ClientID == "" {
 		o.ClientID = "zohosink"
-	}
-	if o.MaxMessageBytes <= 0 {
-		o.MaxMessageBytes = 1048588
 	}
 	if o.Logger == nil {
 		o.Logger = zap.NewNop()
@@ -136,9 +145,13 @@ type Pipeline struct {
 	offsets *offsetTracker
 	batches *batcher.Batcher[source]
 	dlq     *dlq.Writer
-	breaker *gobreaker.CircuitBreaker[*zohoapi.UpsertResult]
-	m       *metrics
-	reg     *prometheus.Registry
+	// producer writes dead letters; Run creates it once the dead-letter
+	// topic's limit is known (prepareTopics). dlqLimit is that limit in bytes.
+	producer *kgo.Client
+	dlqLimit atomic.Int32
+	breaker  *gobreaker.CircuitBreaker[*zohoapi.UpsertResult]
+	m        *metrics
+	reg      *prometheus.Registry
 
 	// sendCtx is the context of upserts and dead-letter writes; it ends when
 	// shutdown gives up on in-flight work.
@@ -152,6 +165,8 @@ type Pipeline struct {
 	stateMu   sync.Mutex
 	pausedFor map[string]bool
 	configErr error
+	// missingSources are the source topics that do not exist (last check).
+	missingSources []string
 	// kafkaErr is the last error fetching or joining the group returned, nil
 	// once a broker answers again; kafkaDown mirrors kafkaErr != nil for the
 	// per-response fast path.
@@ -205,8 +220,13 @@ func New(o Options) (*Pipeline, error) {
 	p.batches = batcher.New(o.Batch, p.send)
 	p.rejects = make(chan struct{}, p.batches.Config().MaxBuffered)
 	p.breaker = newZohoBreaker(o, p.breakerChanged)
-	opts := append(producerOptions(o),
+	start := kgo.NewOffset().AtStart()
+	if o.StartAtLatest {
+		start = kgo.NewOffset().AtEnd()
+	}
+	opts := append([]kgo.Opt{kgo.SeedBrokers(o.Brokers...), kgo.ClientID(o.ClientID)},
 		kgo.ConsumerGroup(o.Group),
+		kgo.ConsumeResetOffset(start),
 		kgo.ConsumeTopics(o.Topics...),
 		kgo.Balancers(kgo.CooperativeStickyBalancer()),
 		kgo.DisableAutoCommit(),
@@ -227,9 +247,6 @@ func New(o Options) (*Pipeline, error) {
 		p.batches.Close()
 		return nil, fmt.Errorf("pipeline: kafka client: %w", err)
 	}
-	p.dlq = dlq.NewWriter(p.cl, o.DLQTopic, dlq.WithOnRetry(func(err error) {
-		p.setPaused(pauseDLQ, true, err)
-	}))
 	return p, nil
 }
 
@@ -282,14 +299,14 @@ func checkDelivery(o Options) (*Mapper, []error) {
 	return mapper, problems
 }
 
-// producerOptions connect a client that also writes dead-letter records as
-// large as the source topic's (MaxMessageBytes).
-func producerOptions(o Options) []kgo.Opt {
+// producerOptions connect a client that writes dead-letter record batches of
+// up to limit bytes (the dead-letter topic's max.message.bytes).
+func producerOptions(o Options, limit int32) []kgo.Opt {
 	return []kgo.Opt{
 		kgo.SeedBrokers(o.Brokers...),
 		kgo.ClientID(o.ClientID),
-		kgo.ProducerBatchMaxBytes(o.MaxMessageBytes),
-		kgo.BrokerMaxWriteBytes(max(o.MaxMessageBytes*2, 100<<20)),
+		kgo.ProducerBatchMaxBytes(limit),
+		kgo.BrokerMaxWriteBytes(max(limit*2, 100<<20)),
 	}
 }
 
@@ -298,10 +315,6 @@ func producerOptions(o Options) []kgo.Opt {
 // done, leaves the group and closes the client. It returns nil after a clean
 // shutdown, or the configuration error that stopped delivery.
 func (p *Pipeline) Run(ctx context.Context) error {
-	if err := p.ensureDLQTopic(ctx); err != nil {
-		p.kafkaFailed(err)
-		p.log.Warn("could not check the dead-letter topic; writes will retry until it is writable", zap.String("topic", p.o.DLQTopic), zap.Error(err))
-	}
 	p.running.Store(true)
 	p.updateReady()
 	commitDone := make(chan struct{})
@@ -310,8 +323,22 @@ func (p *Pipeline) Run(ctx context.Context) error {
 		defer close(commitDone)
 		p.commitLoop(commitCtx)
 	}()
-	p.log.Info("consuming", zap.Strings("topics", p.o.Topics), zap.String("group", p.o.Group), zap.String("module", p.o.Module))
-	p.pollLoop(ctx)
+	prepared, err := p.prepareTopics(ctx)
+	if err != nil {
+		p.fail(err)
+		<-ctx.Done() // as after any configuration error: not ready until stopped
+	}
+	watchDone := make(chan struct{})
+	if prepared {
+		go func() {
+			defer close(watchDone)
+			p.watchTopics(commitCtx)
+		}()
+		p.log.Info("consuming", zap.Strings("topics", p.o.Topics), zap.String("group", p.o.Group), zap.String("module", p.o.Module))
+		p.pollLoop(ctx)
+	} else {
+		close(watchDone)
+	}
 
 	p.log.Info("shutting down: fetching stopped, finishing in-flight batches", zap.Duration("grace", p.o.ShutdownGrace))
 	p.running.Store(false)
@@ -325,11 +352,15 @@ func (p *Pipeline) Run(ctx context.Context) error {
 	p.cancelSend()
 	stopCommits()
 	<-commitDone
+	<-watchDone
 	final, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	p.commit(final, nil)
 	cancel()
 	p.closing.Store(true)
 	p.cl.Close() // leaves the group; the revoke callback only commits what is left
+	if p.producer != nil {
+		p.producer.Close()
+	}
 	p.batches.Close()
 	p.log.Info("stopped", zap.Any("stats", p.Stats()))
 	p.stateMu.Lock()
@@ -370,6 +401,8 @@ func (p *Pipeline) readyLocked() error {
 		return errors.New("not consuming")
 	case p.kafkaErr != nil:
 		return fmt.Errorf("kafka unreachable: %w", p.kafkaErr)
+	case len(p.missingSources) > 0:
+		return &MissingTopicsError{Topics: slices.Clone(p.missingSources)}
 	case len(p.pausedFor) > 0:
 		reasons := make([]string, 0, len(p.pausedFor))
 		for r := range p.pausedFor {
@@ -536,32 +569,6 @@ func (p *Pipeline) breakerChanged(_ string, from, to gobreaker.State) {
 		p.m.breakerState.Set(0)
 		p.setPaused(pauseBreakerOpen, false, nil)
 	}
-}
-
-// ensureDLQTopic creates the dead-letter topic with the broker's defaults when it
-// does not exist.
-func (p *Pipeline) ensureDLQTopic(ctx context.Context) error {
-	adm := kadm.NewClient(p.cl)
-	ctx, cancel := context.WithTimeout(ctx, 15*time.Second)
-	defer cancel()
-	topics, err := adm.ListTopics(ctx, p.o.DLQTopic)
-	if err != nil {
-		return err
-	}
-	if topics.Has(p.o.DLQTopic) {
-		return nil
-	}
-	resp, err := adm.CreateTopic(ctx, -1, -1, nil, p.o.DLQTopic)
-	if err == nil {
-		err = resp.Err
-	}
-	if errors.Is(err, kerr.TopicAlreadyExists) {
-		return nil
-	}
-	if err == nil {
-		p.log.Info("created the dead-letter topic", zap.String("topic", p.o.DLQTopic))
-	}
-	return err
 }
 
 // commitLoop commits done offsets every CommitInterval and publishes commit lag.

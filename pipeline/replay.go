@@ -158,7 +158,9 @@ func NewReplayer(o Options, group string) (*Replayer, error) {
 	})
 	p.batches = batcher.New(o.Batch, p.send)
 	var err error
-	p.cl, err = kgo.NewClient(append(producerOptions(o), o.KafkaOptions...)...)
+	limit := TopicLimits{}.ProducerLimit(o.MaxMessageBytes)
+	p.dlqLimit.Store(limit)
+	p.cl, err = kgo.NewClient(append(producerOptions(o, limit), o.KafkaOptions...)...)
 	if err != nil {
 		p.batches.Close()
 		return nil, fmt.Errorf("pipeline: replay: kafka client: %w", err)

@@ -18,6 +18,7 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/zohosink/zohosink/config"
+	"github.com/zohosink/zohosink/pipeline"
 	"github.com/zohosink/zohosink/zohoapi"
 )
 
@@ -90,8 +91,10 @@ With --online it also prints a checklist of what a deploy needs, OK or not:
     Phone, Company, Lead_Source, Description and the targets of
     mapping.fields) exists, is writable and takes text, and that the module's
     system-mandatory fields are mapped;
-  - Kafka: the source topics and the dead-letter topic exist, and the broker
-    lets zohosink read and write them.
+  - Kafka: the source topics and the dead-letter topic exist, the broker
+    lets zohosink read and write them, and the dead-letter topic accepts
+    records as large as every source topic does (max.message.bytes; a
+    kafka.max_message_bytes below that is a warning).
 The last line is the verdict: every check passed, or how many failed.`,
 		Example: `  consumer config validate --config zohosink.yaml
   consumer config validate --online -c zohosink.yaml`,
@@ -424,11 +427,34 @@ func checkKafkaOnline(ctx context.Context, cl *checklist, cfg *config.Config) {
 	td, ok := topics[cfg.Kafka.DLQTopic]
 	switch {
 	case !ok || td.Err != nil:
-		cl.warn("kafka.dlq_topic: topic %q does not exist: `consumer run` creates it with the broker's defaults (needs CREATE permission); create it yourself to choose partitions and retention", cfg.Kafka.DLQTopic)
+		cl.warn("kafka.dlq_topic: topic %q does not exist: `consumer run` creates it with the broker's defaults and a max.message.bytes above the largest source topic's (needs CREATE permission); create it yourself to choose partitions and retention", cfg.Kafka.DLQTopic)
 	case !allowed(td, kadm.OpWrite):
 		cl.fail("kafka.dlq_topic: topic %q: the broker does not let this client write it (ACL WRITE)", cfg.Kafka.DLQTopic)
 	default:
 		cl.ok("kafka.dlq_topic: topic %q exists (%s) and is writable", cfg.Kafka.DLQTopic, partitionsLabel(len(td.Partitions)))
+	}
+	checkRecordSizes(ctx, cl, cfg, adm)
+}
+
+// checkRecordSizes compares the topics' max.message.bytes as `consumer run`
+// does at start (pipeline.DescribeTopics): a dead-letter topic smaller than a
+// source topic fails, a kafka.max_message_bytes below a source topic's warns.
+func checkRecordSizes(ctx context.Context, cl *checklist, cfg *config.Config, adm *kadm.Client) {
+	lim, err := pipeline.DescribeTopics(ctx, adm, cfg.Kafka.Topics, cfg.Kafka.DLQTopic)
+	if err != nil {
+		cl.warn("kafka: cannot read the topics' max.message.bytes (ACL DESCRIBE_CONFIGS): %v", err)
+		return
+	}
+	tooSmall := lim.DLQTooSmall()
+	for _, e := range tooSmall {
+		cl.fail("kafka.dlq_topic: %v", e)
+	}
+	if msg := lim.SettingTooSmall(cfg.Kafka.MaxMessageBytes); msg != "" {
+		cl.warn("%s", msg)
+	}
+	if topic, largest := lim.LargestSource(); len(tooSmall) == 0 && !lim.DLQMissing && largest > 0 {
+		cl.ok("kafka.dlq_topic: max.message.bytes %d, at least the largest source topic's (%d, %q); dead letters are written in batches of up to %d bytes",
+			lim.MaxMessageBytes[cfg.Kafka.DLQTopic], largest, topic, lim.ProducerLimit(cfg.Kafka.MaxMessageBytes))
 	}
 }
 

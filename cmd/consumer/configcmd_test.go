@@ -8,6 +8,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/twmb/franz-go/pkg/kadm"
+
 	"github.com/zohosink/zohosink/internal/kafkatest"
 	"github.com/zohosink/zohosink/zohoapi/zohosim"
 )
@@ -118,6 +120,33 @@ func TestConfigValidateOnlineCatchesFieldProblems(t *testing.T) {
 	if strings.Contains(out, "✓ The configuration is valid.") {
 		t.Errorf("an unqualified \"valid\" verdict above failed checks:\n%s", out)
 	}
+}
+
+// TestConfigValidateOnlineRecordSizes: a dead-letter topic whose
+// max.message.bytes is below a source topic's fails the online check (its
+// large records could never be dead-lettered), and a kafka.max_message_bytes
+// below the source topic's is a warning.
+func TestConfigValidateOnlineRecordSizes(t *testing.T) {
+	e := newOpsEnv(t, 1)
+	big := kafkatest.CreateTopicWithConfigs(t, e.brokers, 1, map[string]*string{"max.message.bytes": kadm.StringPtr("16777216")})
+	s := e.settings()
+	s["kafka"]["topics"] = []string{e.topic, big}
+	s["kafka"]["max_message_bytes"] = 1000000
+	out, err := runConsumer(e.writeConfig(s), "config", "validate", "--online")
+	wantExit1(t, err, out)
+	wantLines(t, out,
+		"✗ kafka.dlq_topic: dead-letter topic \""+e.dlqTopic+"\" accepts 1048588 bytes (max.message.bytes) but source topic \""+big+"\" accepts 16777216",
+		"! kafka.max_message_bytes 1000000 is below source topic \""+big+"\"'s max.message.bytes 16777216",
+		"✗ 1 online check(s) failed, 1 warning(s): not ready to deploy.",
+	)
+
+	s["kafka"]["topics"] = []string{e.topic}
+	delete(s["kafka"], "max_message_bytes")
+	out, err = runConsumer(e.writeConfig(s), "config", "validate", "--online")
+	if err != nil {
+		t.Fatalf("validate --online: %v\n%s", err, out)
+	}
+	wantLines(t, out, "✓ kafka.dlq_topic: max.message.bytes 1048588, at least the largest source topic's (1048588, \""+e.topic+"\"); dead letters are written in batches of up to 1048588 bytes")
 }
 
 // TestConfigValidateOnlineDataCenterMismatch: the token endpoint says the

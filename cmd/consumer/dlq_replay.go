@@ -474,10 +474,11 @@ func (r *dlqReplay) commit(ctx context.Context, next map[int32]int64) error {
 
 // toSourceSender produces records back to their source topics.
 func (r *dlqReplay) toSourceSender() (func(), error) {
+	limit := pipeline.TopicLimits{}.ProducerLimit(r.cfg.Kafka.MaxMessageBytes)
 	cl, err := kgo.NewClient(append([]kgo.Opt{
 		kgo.SeedBrokers(r.cfg.Kafka.Brokers...),
-		kgo.ProducerBatchMaxBytes(r.cfg.Kafka.MaxMessageBytes),
-		kgo.BrokerMaxWriteBytes(max(r.cfg.Kafka.MaxMessageBytes*2, 100<<20)),
+		kgo.ProducerBatchMaxBytes(limit),
+		kgo.BrokerMaxWriteBytes(max(limit*2, 100<<20)),
 	}, kafkaOpts(r.cfg)...)...)
 	if err != nil {
 		return nil, err

@@ -94,6 +94,7 @@ func pipelineOptions(cfg *config.Config, zoho pipeline.Upserter, log *zap.Logger
 		SessionTimeout:       cfg.Kafka.SessionTimeout,
 		FetchMaxBytes:        cfg.Kafka.FetchMaxBytes,
 		MaxMessageBytes:      cfg.Kafka.MaxMessageBytes,
+		StartAtLatest:        cfg.Kafka.StartOffset == config.StartLatest,
 		Module:               cfg.Zoho.Module,
 		DuplicateCheckFields: cfg.Zoho.DuplicateCheckFields,
 		Trigger:              cfg.Zoho.Trigger,

@@ -194,11 +194,22 @@ func uniqueName(t testing.TB) string {
 // deleted (best effort) on t.Cleanup.
 func CreateTopic(t testing.TB, brokers []string, partitions int32) string {
 	t.Helper()
+	return CreateTopicWithConfigs(t, brokers, partitions, nil)
+}
+
+// TopicName returns a unique topic name derived from t.Name(), as CreateTopic
+// names topics, without creating the topic.
+func TopicName(t testing.TB) string { return uniqueName(t) }
+
+// CreateTopicWithConfigs is CreateTopic with topic configs (for example
+// "max.message.bytes"); nil configs take the broker's defaults.
+func CreateTopicWithConfigs(t testing.TB, brokers []string, partitions int32, configs map[string]*string) string {
+	t.Helper()
 	name := uniqueName(t)
 	adm := kadm.NewClient(Client(t, brokers))
 	ctx, cancel := context.WithTimeout(context.Background(), Timeout)
 	defer cancel()
-	if _, err := adm.CreateTopic(ctx, partitions, 1, nil, name); err != nil {
+	if _, err := adm.CreateTopic(ctx, partitions, 1, configs, name); err != nil {
 		t.Fatalf("kafkatest: create topic %s (%d partitions): %v", name, partitions, err)
 	}
 	for {

@@ -115,6 +115,7 @@ type procConfig struct {
 	SessionTimeout time.Duration // kafka.session_timeout (default 6s, Kafka's group.min.session.timeout.ms)
 	ShutdownGrace  time.Duration // delivery.shutdown_grace (default 10s)
 	RequestTimeout time.Duration // zoho.request_timeout (default 10s)
+	Listen         string        // http.listen (default 127.0.0.1:0)
 }
 
 // writeConfig writes the configuration file of process name and returns its path.
@@ -134,6 +135,9 @@ func (e *env) writeConfig(name string, pc procConfig) string {
 	}
 	if pc.RequestTimeout == 0 {
 		pc.RequestTimeout = 10 * time.Second
+	}
+	if pc.Listen == "" {
+		pc.Listen = "127.0.0.1:0"
 	}
 	cfg := map[string]any{
 		"kafka": map[string]any{
@@ -166,7 +170,7 @@ func (e *env) writeConfig(name string, pc procConfig) string {
 			"breaker_open_timeout": "500ms",
 			"shutdown_grace":       pc.ShutdownGrace.String(),
 		},
-		"http": map[string]any{"listen": "127.0.0.1:0"},
+		"http": map[string]any{"listen": pc.Listen},
 		"log":  map[string]any{"level": "warn"},
 	}
 	b, err := yaml.Marshal(cfg)
