@@ -83,8 +83,6 @@ test-contract:
 	  'BEGIN { printf "== SDK contract test: %.1fs%s\n", b - a, (rc ? " (FAILED)" : "") }'; \
 	exit $$rc
 
-# All suites run even when one fails, so one run reports everything; the
-# target fails when any did.
 # The alerting rules: syntax (promtool check rules) and their unit tests
 # (promtool test rules, deploy/prometheus/alerts_test.yml).
 test-rules:
@@ -100,6 +98,8 @@ test-rules:
 	  echo "make test-rules: WARNING: promtool not found, alerting rules not checked (apt-get install prometheus)" >&2; \
 	fi
 
+# All suites run even when one fails, so one run reports everything; the
+# target fails when any did.
 test: vet
 	@rc=0; $(MAKE) --no-print-directory test-rules || rc=1; \
 	$(MAKE) --no-print-directory test-fake || rc=1; \
