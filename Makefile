@@ -10,6 +10,8 @@
 #                    (installs the pinned SDKs into .cache/venv and test/contract/node; an SDK
 #                    whose runtime is missing is skipped with a warning, a failure when CI=true)
 #   make test-kafka  only the suite on the real broker: start it, run, stop it (even on failure)
+#   make test-rules  promtool check/test of deploy/prometheus (skipped with a warning without
+#                    promtool, a failure when CI=true; Debian/Ubuntu: apt-get install prometheus)
 #   make bench       benchmarks
 #   make lint        gofmt check and go vet
 #   make clean       remove build output and stop a local broker left running
@@ -30,7 +32,7 @@ define timed
 	exit $$rc
 endef
 
-.PHONY: run build test test-fake test-kafka test-containers test-contract vet bench lint clean kafka-start kafka-stop
+.PHONY: run build test test-fake test-kafka test-containers test-contract test-rules vet bench lint clean kafka-start kafka-stop
 
 run:
 	$(GO) run ./cmd/consumer demo
@@ -81,10 +83,26 @@ test-contract:
 	  'BEGIN { printf "== SDK contract test: %.1fs%s\n", b - a, (rc ? " (FAILED)" : "") }'; \
 	exit $$rc
 
+# The alerting rules: syntax (promtool check rules) and their unit tests
+# (promtool test rules, deploy/prometheus/alerts_test.yml).
+test-rules:
+	@if command -v promtool >/dev/null 2>&1; then \
+	  start=$$(date +%s.%N); rc=0; \
+	  { promtool check rules deploy/prometheus/alerts.yml && promtool test rules deploy/prometheus/alerts_test.yml; } || rc=$$?; \
+	  awk -v a=$$start -v b=$$(date +%s.%N) -v rc=$$rc \
+	    'BEGIN { printf "== alerting rules: %.1fs%s\n", b - a, (rc ? " (FAILED, exit " rc ")" : "") }'; \
+	  exit $$rc; \
+	elif [ "$${CI:-}" = true ]; then \
+	  echo "make test-rules: CI=true and promtool is missing (apt-get install prometheus): failing" >&2; exit 1; \
+	else \
+	  echo "make test-rules: WARNING: promtool not found, alerting rules not checked (apt-get install prometheus)" >&2; \
+	fi
+
 # All suites run even when one fails, so one run reports everything; the
 # target fails when any did.
 test: vet
-	@rc=0; $(MAKE) --no-print-directory test-fake || rc=1; \
+	@rc=0; $(MAKE) --no-print-directory test-rules || rc=1; \
+	$(MAKE) --no-print-directory test-fake || rc=1; \
 	$(MAKE) --no-print-directory test-containers || rc=1; \
 	$(MAKE) --no-print-directory test-contract || rc=1; \
 	if $(KAFKA_LOCAL) check; then \

@@ -8,6 +8,7 @@ package zohosink
 
 import (
 	"bytes"
+	"encoding/json"
 	"net"
 	"net/url"
 	"os"
@@ -41,6 +42,7 @@ type composeService struct {
 	DependsOn   yaml.Node         `yaml:"depends_on"` // list or map of service → condition
 	Healthcheck map[string]any    `yaml:"healthcheck"`
 	Restart     string            `yaml:"restart"`
+	PullPolicy  string            `yaml:"pull_policy"`
 }
 
 func loadCompose(t *testing.T) composeFile {
@@ -191,11 +193,19 @@ func TestComposeServices(t *testing.T) {
 			}
 		}
 	}
-	// Both binaries come from this repository's image.
-	for _, name := range []string{"zohosink", "zohosim"} {
-		if ctx, _ := c.Services[name].buildContext(t); ctx != "." {
-			t.Errorf("service %s: build context %q, want \".\" (this repository's Dockerfile)", name, ctx)
+	// Both binaries come from this repository's image, built once: by the
+	// zohosink service; zohosim runs that image and never pulls or builds it.
+	zs, sim := c.Services["zohosink"], c.Services["zohosim"]
+	if ctx, _ := zs.buildContext(t); ctx != "." || zs.Image == "" {
+		t.Errorf("service zohosink: build context %q, image %q; want \".\" (this repository's Dockerfile) and an image name", ctx, zs.Image)
+	}
+	for _, name := range names {
+		if s := c.Services[name]; name != "zohosink" && s.Build != nil {
+			t.Errorf("service %s builds an image too: only zohosink builds (the image is built once)", name)
 		}
+	}
+	if sim.Image != zs.Image || sim.PullPolicy != "never" {
+		t.Errorf("service zohosim: image %q, pull_policy %q; want zohosink's image %q and pull_policy never", sim.Image, sim.PullPolicy, zs.Image)
 	}
 	if e := c.Services["zohosim"].Entrypoint; len(e) == 0 || filepath.Base(e[0]) != "zohosim" {
 		t.Errorf("service zohosim: entrypoint %v, want the zohosim binary", e)
@@ -365,5 +375,160 @@ func TestDockerfile(t *testing.T) {
 		if !strings.Contains(text, want) {
 			t.Errorf("Dockerfile does not mention %s", want)
 		}
+	}
+}
+
+// TestComposeGrafanaProvisionsDashboard: the grafana service loads the
+// datasource and dashboard provisioning of deploy/grafana; the datasource is
+// the prometheus service, under the uid every dashboard panel names; the
+// provider reads the folder the dashboards are mounted at.
+func TestComposeGrafanaProvisionsDashboard(t *testing.T) {
+	c := loadCompose(t)
+	g, ok := c.Services["grafana"]
+	if !ok {
+		t.Fatal("no grafana service")
+	}
+	prov, ok := g.hostFile("/etc/grafana/provisioning")
+	if !ok {
+		t.Fatalf("grafana: no bind mount at /etc/grafana/provisioning (volumes %v)", g.Volumes)
+	}
+	var ds struct {
+		Datasources []struct {
+			UID  string `yaml:"uid"`
+			Type string `yaml:"type"`
+			URL  string `yaml:"url"`
+		} `yaml:"datasources"`
+	}
+	readYAML(t, filepath.Join(prov, "datasources", "prometheus.yml"), &ds)
+	if len(ds.Datasources) != 1 || ds.Datasources[0].Type != "prometheus" || ds.Datasources[0].URL != "http://prometheus:9090" {
+		t.Fatalf("datasources %+v: want the prometheus service at http://prometheus:9090", ds.Datasources)
+	}
+	if !c.Services["prometheus"].publishes("9090") {
+		t.Errorf("the prometheus service does not listen on 9090")
+	}
+	uid := ds.Datasources[0].UID
+	var dp struct {
+		Providers []struct {
+			Type    string `yaml:"type"`
+			Options struct {
+				Path string `yaml:"path"`
+			} `yaml:"options"`
+		} `yaml:"providers"`
+	}
+	readYAML(t, filepath.Join(prov, "dashboards", "zohosink.yml"), &dp)
+	if len(dp.Providers) != 1 || dp.Providers[0].Type != "file" {
+		t.Fatalf("dashboard providers %+v: want one file provider", dp.Providers)
+	}
+	dir, ok := g.hostFile(dp.Providers[0].Options.Path)
+	if !ok {
+		t.Fatalf("grafana: the provider reads %s, which mounts no repository folder (volumes %v)", dp.Providers[0].Options.Path, g.Volumes)
+	}
+	files, _ := filepath.Glob(filepath.Join(dir, "*.json"))
+	if len(files) == 0 {
+		t.Fatalf("no dashboard in %s", dir)
+	}
+	for _, f := range files {
+		raw, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var d struct {
+			UID    string `json:"uid"`
+			Panels []struct {
+				Title      string `json:"title"`
+				Datasource struct {
+					UID string `json:"uid"`
+				} `json:"datasource"`
+				Targets []struct {
+					Expr string `json:"expr"`
+				} `json:"targets"`
+			} `json:"panels"`
+		}
+		if err := json.Unmarshal(raw, &d); err != nil {
+			t.Fatalf("%s: %v", f, err)
+		}
+		if d.UID == "" || len(d.Panels) == 0 {
+			t.Errorf("%s: no uid or no panels", f)
+		}
+		for _, p := range d.Panels {
+			if p.Datasource.UID != uid || len(p.Targets) == 0 {
+				t.Errorf("%s: panel %q: datasource %q with %d targets, want %q and at least one", f, p.Title, p.Datasource.UID, len(p.Targets), uid)
+			}
+		}
+	}
+}
+
+// TestComposePrometheusLoadsAlerts: the prometheus service evaluates the rule
+// files its configuration names, and each is a mounted repository file.
+func TestComposePrometheusLoadsAlerts(t *testing.T) {
+	c := loadCompose(t)
+	prom := c.Services["prometheus"]
+	file, _ := prom.hostFile("/etc/prometheus/prometheus.yml")
+	var pc struct {
+		RuleFiles []string `yaml:"rule_files"`
+	}
+	readYAML(t, file, &pc)
+	if len(pc.RuleFiles) == 0 {
+		t.Fatalf("%s has no rule_files", file)
+	}
+	for _, rf := range pc.RuleFiles {
+		host, ok := prom.hostFile(rf)
+		if !ok {
+			t.Errorf("rule file %s is not a bind mount of a repository file (volumes %v)", rf, prom.Volumes)
+			continue
+		}
+		if host != filepath.FromSlash("./deploy/prometheus/alerts.yml") && host != filepath.FromSlash("deploy/prometheus/alerts.yml") {
+			t.Errorf("rule file %s comes from %s, want deploy/prometheus/alerts.yml", rf, host)
+		}
+	}
+}
+
+// TestDockerignore: the build context leaves out what the image does not need
+// (VCS data, build output, local caches) and keeps what the build reads.
+func TestDockerignore(t *testing.T) {
+	data, err := os.ReadFile(".dockerignore")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var patterns []string
+	for _, line := range strings.Split(string(data), "\n") {
+		if line = strings.TrimSpace(line); line != "" && !strings.HasPrefix(line, "#") {
+			patterns = append(patterns, line)
+		}
+	}
+	ignored := func(path string) bool {
+		out := false
+		for _, p := range patterns {
+			neg := strings.HasPrefix(p, "!")
+			p = strings.TrimPrefix(strings.TrimPrefix(p, "!"), "/")
+			for dir := path; dir != "."; dir = filepath.Dir(dir) {
+				if ok, _ := filepath.Match(p, dir); ok {
+					out = !neg
+					break
+				}
+			}
+		}
+		return out
+	}
+	for _, p := range []string{".git", "bin/consumer", ".cache/x", "consumer", "zohosim"} {
+		if !ignored(p) {
+			t.Errorf(".dockerignore does not leave out %s", p)
+		}
+	}
+	for _, p := range []string{"go.mod", "go.sum", "cmd/consumer/main.go", "pipeline/pipeline.go", "testdata/demo-events.ndjson", "embed.go", "Dockerfile"} {
+		if ignored(p) {
+			t.Errorf(".dockerignore leaves out %s, which the build needs", p)
+		}
+	}
+}
+
+func readYAML(t *testing.T, file string, v any) {
+	t.Helper()
+	data, err := os.ReadFile(file)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := yaml.Unmarshal(data, v); err != nil {
+		t.Fatalf("%s: %v", file, err)
 	}
 }

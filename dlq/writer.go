@@ -33,6 +33,7 @@ type Writer struct {
 	retryInitial time.Duration
 	retryMax     time.Duration
 	onRetry      func(error)
+	onAttempt    func(acked, failed int, took time.Duration)
 	now          func() time.Time
 }
 
@@ -59,6 +60,15 @@ func WithBackoff(initial, maxDelay time.Duration) Option {
 // pipeline uses it to pause fetching and raise an alert. Default: none.
 func WithOnRetry(fn func(err error)) Option {
 	return func(w *Writer) { w.onRetry = fn }
+}
+
+// WithOnAttempt sets a hook called after every produce attempt of a Write with
+// how many records the broker acknowledged, how many failed (to be retried),
+// and how long the attempt took. It runs on the writing goroutine, so it should
+// return quickly; the pipeline uses it for its dead-letter write metrics.
+// Default: none.
+func WithOnAttempt(fn func(acked, failed int, took time.Duration)) Option {
+	return func(w *Writer) { w.onAttempt = fn }
 }
 
 // NewWriter returns a Writer producing to topic through p.
@@ -142,7 +152,11 @@ func (w *Writer) Write(ctx context.Context, recs ...Record) error {
 	}
 	bo.Reset()
 	for attempt := 1; ; attempt++ {
+		start := time.Now()
 		failed, lastErr := w.produce(ctx, pending)
+		if w.onAttempt != nil {
+			w.onAttempt(len(pending)-len(failed), len(failed), time.Since(start))
+		}
 		if len(failed) == 0 {
 			return nil
 		}

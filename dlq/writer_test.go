@@ -83,6 +83,30 @@ func TestWriteRetriesOnlyFailedRecords(t *testing.T) {
 	}
 }
 
+// TestWriteReportsEveryAttempt: the OnAttempt hook sees each produce attempt
+// with its acknowledged and failed records (the pipeline's dead-letter write
+// metrics).
+func TestWriteReportsEveryAttempt(t *testing.T) {
+	p := &scriptedProducer{fail: []map[string]error{
+		{"b": kerr.NotEnoughReplicas, "c": kerr.NotEnoughReplicas},
+		{"c": kerr.NotEnoughReplicas},
+	}}
+	type attempt struct{ acked, failed int }
+	var got []attempt
+	w := NewWriter(p, "dlq", WithBackoff(time.Millisecond, 2*time.Millisecond), WithOnAttempt(func(acked, failed int, took time.Duration) {
+		if took < 0 {
+			t.Errorf("attempt took %v", took)
+		}
+		got = append(got, attempt{acked, failed})
+	}))
+	if err := w.Write(context.Background(), recs("a", "b", "c")...); err != nil {
+		t.Fatal(err)
+	}
+	if want := []attempt{{1, 2}, {1, 1}, {1, 0}}; !slices.Equal(got, want) {
+		t.Errorf("attempts = %v, want %v", got, want)
+	}
+}
+
 func TestWriteStampsFailedAt(t *testing.T) {
 	p := &scriptedProducer{}
 	var got []*kgo.Record

@@ -172,7 +172,7 @@ func (p *Pipeline) upsert(ctx context.Context, d delivery) (*zohoapi.UpsertResul
 		status = strconv.Itoa(res.StatusCode)
 		p.m.answered.Add(1)
 		p.m.recordsSent.Add(int64(len(d.records)))
-		p.m.credits.Add(int64(res.Credits))
+		p.m.addCredits(res.Credits)
 		p.m.batchRecords.Observe(float64(len(d.records)))
 	case errors.As(err, &apiErr):
 		status = strconv.Itoa(apiErr.StatusCode)
@@ -236,7 +236,7 @@ func (p *Pipeline) isolate(ctx context.Context, d delivery, err error) {
 		p.deliver(ctx, delivery{entries: d.entries[half:], records: d.records[half:]})
 		return
 	}
-	code, message, details := "REQUEST_REJECTED", err.Error(), json.RawMessage(nil)
+	code, message, details := codeRequestRejected, err.Error(), json.RawMessage(nil)
 	var apiErr *zohoapi.APIError
 	if errors.As(err, &apiErr) {
 		code, message, details = apiErr.Code, apiErr.Message, apiErr.Details

@@ -2,12 +2,19 @@ package pipeline
 
 import (
 	"maps"
+	"runtime"
+	"runtime/debug"
 	"strconv"
 	"sync"
 	"sync/atomic"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/sony/gobreaker/v2"
+
+	"github.com/zohosink/zohosink/dlq"
+	"github.com/zohosink/zohosink/zohoapi"
 )
 
 // Stats is a snapshot of what a Pipeline has done since it started. Counts are
@@ -73,13 +80,43 @@ type metrics struct {
 	descConsumed, descDropped, descDelivered    *prometheus.Desc
 	descDLQ, descCalls, descCredits, descUpsert *prometheus.Desc
 	descRetries                                 *prometheus.Desc
+
+	// Operator metrics beyond Stats (issue 12); every labelled series exists
+	// at 0 from the start or from its partition's assignment.
+	lagSeconds, lagShare           *prometheus.GaugeVec
+	retention                      *prometheus.GaugeVec
+	commits                        *prometheus.CounterVec
+	lastCommit                     prometheus.Gauge
+	dlqWrites                      *prometheus.CounterVec
+	dlqWriteDuration               prometheus.Histogram
+	breakerTransitions             *prometheus.CounterVec
+	credits24h                     *rollingSum
+	descCredits24h, descBuild      *prometheus.Desc
+	descTokenMints, descTokenFails *prometheus.Desc
+	descTokenExpiry                *prometheus.Desc
+	descInFlight, descBuffered     *prometheus.Desc
+	buildLabels                    []string
+	retentionByTopic               map[string]time.Duration // guarded by mu
+	tokens                         TokenStats               // nil: token metrics stay 0
+	batcherStats                   func() (inFlight, held int)
+}
+
+// TokenStats is what the pipeline reports about the Zoho access token on
+// /metrics; *zohoapi.TokenSource satisfies it.
+type TokenStats interface {
+	// Mints is the number of access tokens obtained from Zoho.
+	Mints() int
+	// RefreshFailures is the number of token requests that failed.
+	RefreshFailures() int
+	// Expiry is when the current access token expires (zero: none).
+	Expiry() time.Time
 }
 
 func newMetrics() *metrics {
 	d := func(name, help string, labels ...string) *prometheus.Desc {
 		return prometheus.NewDesc("zohosink_"+name, help, labels, nil)
 	}
-	return &metrics{
+	m := &metrics{
 		dropped:      map[string]int64{},
 		deadLettered: map[string]int64{},
 		callDuration: prometheus.NewHistogramVec(prometheus.HistogramOpts{
@@ -116,6 +153,147 @@ func newMetrics() *metrics {
 		descCredits:   d("zoho_credits_used_total", "Zoho API credits spent by upsert calls (1 per 10 records)."),
 		descUpsert:    d("zoho_records_upserted_total", "Zoho records acknowledged, by action.", "action"),
 		descRetries:   d("zoho_retries_total", "Upsert attempts that failed transiently and were retried."),
+
+		lagSeconds: prometheus.NewGaugeVec(prometheus.GaugeOpts{
+			Name: "zohosink_consumer_lag_seconds",
+			Help: "Age (now minus Kafka record timestamp) of the oldest fetched record not yet done, per partition; 0 when every fetched record is done.",
+		}, []string{"topic", "partition"}),
+		lagShare: prometheus.NewGaugeVec(prometheus.GaugeOpts{
+			Name: "zohosink_consumer_lag_retention_ratio",
+			Help: "zohosink_consumer_lag_seconds divided by the topic's retention.ms (read at start); 1 means the oldest undelivered record is due for deletion. 0 with unlimited or unknown retention.",
+		}, []string{"topic", "partition"}),
+		retention: prometheus.NewGaugeVec(prometheus.GaugeOpts{
+			Name: "zohosink_topic_retention_seconds",
+			Help: "retention.ms of each source topic as read at start, in seconds (-1: unlimited).",
+		}, []string{"topic"}),
+		commits: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "zohosink_commits_total",
+			Help: "Offset commit requests, by outcome (ok: every partition accepted; failed: the request or a partition failed).",
+		}, []string{"outcome"}),
+		lastCommit: prometheus.NewGauge(prometheus.GaugeOpts{
+			Name: "zohosink_last_commit_timestamp_seconds",
+			Help: "Unix time of the last commit the group coordinator accepted (0: none yet).",
+		}),
+		dlqWrites: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "zohosink_dead_letter_writes_total",
+			Help: "Dead-letter records produced, by outcome of each attempt (ok: acknowledged; failed: to be retried).",
+		}, []string{"outcome"}),
+		dlqWriteDuration: prometheus.NewHistogram(prometheus.HistogramOpts{
+			Name:    "zohosink_dead_letter_write_duration_seconds",
+			Help:    "Latency of one dead-letter produce attempt (all records of the attempt).",
+			Buckets: prometheus.ExponentialBuckets(0.001, 2, 15),
+		}),
+		breakerTransitions: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "zohosink_breaker_transitions_total",
+			Help: "Circuit breaker state changes, by the state entered (closed, half-open, open).",
+		}, []string{"to"}),
+		credits24h:       newRollingSum(24*time.Hour, time.Minute),
+		descCredits24h:   d("zoho_credits_used_24h", "Zoho API credits spent by this process's upsert calls in the last 24 hours (Zoho's limit is per rolling 24 h)."),
+		descBuild:        d("build_info", "Always 1; the labels name the build.", "version", "goversion", "revision"),
+		descTokenMints:   d("zoho_token_mints_total", "Zoho access tokens minted (refresh-token grants that succeeded)."),
+		descTokenFails:   d("zoho_token_refresh_failures_total", "Zoho access token requests that failed (throttled, refused or unanswered)."),
+		descTokenExpiry:  d("zoho_token_expiry_seconds", "Seconds until the current Zoho access token expires; 0 when there is none."),
+		descInFlight:     d("batches_in_flight", "Upsert batches being delivered (holding a delivery.max_in_flight slot)."),
+		descBuffered:     d("records_buffered", "Records held by the batcher (open, waiting and in flight), at most batch.max_buffered."),
+		buildLabels:      buildLabels(),
+		retentionByTopic: map[string]time.Duration{},
+	}
+	for _, o := range []string{outcomeOK, outcomeFailed} {
+		m.commits.WithLabelValues(o)
+		m.dlqWrites.WithLabelValues(o)
+	}
+	for _, st := range []gobreaker.State{gobreaker.StateClosed, gobreaker.StateHalfOpen, gobreaker.StateOpen} {
+		m.breakerTransitions.WithLabelValues(st.String())
+	}
+	return m
+}
+
+// Outcome label values.
+const (
+	outcomeOK     = "ok"
+	outcomeFailed = "failed"
+)
+
+// knownCodes are the dead-letter codes whose series exist from the start: the
+// local ones and Zoho's documented record rejections.
+var knownCodes = append([]string{dlq.CodeDecodeError, dlq.CodeMissingEmail, codeRequestRejected}, zohoapi.PermanentCodes()...)
+
+// codeRequestRejected is the dead-letter code of a record that Zoho rejected
+// with the whole request and no code of its own.
+const codeRequestRejected = "REQUEST_REJECTED"
+
+// buildLabels are the labels of zohosink_build_info: the main module's version,
+// the Go version and the VCS revision ("unknown" when not stamped).
+func buildLabels() []string {
+	version, revision := "unknown", "unknown"
+	if bi, ok := debug.ReadBuildInfo(); ok {
+		if bi.Main.Version != "" {
+			version = bi.Main.Version
+		}
+		for _, s := range bi.Settings {
+			if s.Key == "vcs.revision" && s.Value != "" {
+				revision = s.Value
+			}
+		}
+	}
+	return []string{version, runtime.Version(), revision}
+}
+
+// newRegistry is the registry /metrics serves: the pipeline's metrics and the
+// Go runtime and process collectors.
+func newRegistry(m *metrics) *prometheus.Registry {
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(m, collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	return reg
+}
+
+// addCredits counts credits spent by an answered upsert call.
+func (m *metrics) addCredits(n int) {
+	m.credits.Add(int64(n))
+	m.credits24h.add(time.Now(), int64(n))
+}
+
+// observeCommit counts one commit request and, when it succeeded, its time.
+func (m *metrics) observeCommit(ok bool) {
+	if !ok {
+		m.commits.WithLabelValues(outcomeFailed).Inc()
+		return
+	}
+	m.commits.WithLabelValues(outcomeOK).Inc()
+	m.lastCommit.SetToCurrentTime()
+}
+
+// observeDLQAttempt is the dead-letter writer's attempt hook.
+func (m *metrics) observeDLQAttempt(acked, failed int, took time.Duration) {
+	m.dlqWrites.WithLabelValues(outcomeOK).Add(float64(acked))
+	m.dlqWrites.WithLabelValues(outcomeFailed).Add(float64(failed))
+	m.dlqWriteDuration.Observe(took.Seconds())
+}
+
+// breakerEntered counts a circuit breaker transition and sets the state gauge.
+func (m *metrics) breakerEntered(to gobreaker.State) {
+	m.breakerTransitions.WithLabelValues(to.String()).Inc()
+	switch to {
+	case gobreaker.StateOpen:
+		m.breakerState.Set(2)
+	case gobreaker.StateHalfOpen:
+		m.breakerState.Set(1)
+	case gobreaker.StateClosed:
+		m.breakerState.Set(0)
+	}
+}
+
+// setRetention records the source topics' retention.ms (negative: unlimited).
+func (m *metrics) setRetention(r map[string]time.Duration) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	for topic, d := range r {
+		m.retentionByTopic[topic] = d
+		if d < 0 {
+			m.retention.WithLabelValues(topic).Set(-1)
+		} else {
+			m.retention.WithLabelValues(topic).Set(d.Seconds())
+		}
 	}
 }
 
@@ -175,16 +353,35 @@ func (m *metrics) snapshot() Stats {
 	}
 }
 
-func (m *metrics) setLags(lags []lag) {
-	m.commitLag.Reset()
+// setLags publishes every assigned partition's lag, in records and in time
+// (and as a share of its topic's retention); partitions no longer assigned
+// lose their series.
+func (m *metrics) setLags(lags []lag, now time.Time) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	for _, v := range []*prometheus.GaugeVec{m.commitLag, m.lagSeconds, m.lagShare} {
+		v.Reset()
+	}
 	for _, l := range lags {
-		m.commitLag.WithLabelValues(l.topic, strconv.Itoa(int(l.partition))).Set(float64(l.records))
+		part := strconv.Itoa(int(l.partition))
+		m.commitLag.WithLabelValues(l.topic, part).Set(float64(l.records))
+		age := time.Duration(0)
+		if !l.oldest.IsZero() {
+			age = max(now.Sub(l.oldest), 0)
+		}
+		m.lagSeconds.WithLabelValues(l.topic, part).Set(age.Seconds())
+		share := 0.0
+		if r := m.retentionByTopic[l.topic]; r > 0 {
+			share = age.Seconds() / r.Seconds()
+		}
+		m.lagShare.WithLabelValues(l.topic, part).Set(share)
 	}
 }
 
 // Describe implements prometheus.Collector.
 func (m *metrics) Describe(ch chan<- *prometheus.Desc) {
-	for _, d := range []*prometheus.Desc{m.descConsumed, m.descDropped, m.descDelivered, m.descDLQ, m.descCalls, m.descCredits, m.descUpsert, m.descRetries} {
+	for _, d := range []*prometheus.Desc{m.descConsumed, m.descDropped, m.descDelivered, m.descDLQ, m.descCalls, m.descCredits, m.descUpsert, m.descRetries,
+		m.descCredits24h, m.descBuild, m.descTokenMints, m.descTokenFails, m.descTokenExpiry, m.descInFlight, m.descBuffered} {
 		ch <- d
 	}
 	for _, c := range m.collectors() {
@@ -198,11 +395,24 @@ func (m *metrics) Collect(ch chan<- prometheus.Metric) {
 	counter := func(d *prometheus.Desc, v int64, labels ...string) {
 		ch <- prometheus.MustNewConstMetric(d, prometheus.CounterValue, float64(v), labels...)
 	}
+	gauge := func(d *prometheus.Desc, v float64, labels ...string) {
+		ch <- prometheus.MustNewConstMetric(d, prometheus.GaugeValue, v, labels...)
+	}
 	counter(m.descConsumed, s.Consumed)
+	for _, r := range dropReasonList {
+		if _, ok := s.Dropped[string(r)]; !ok {
+			s.Dropped[string(r)] = 0 // every reason's series exists from the start
+		}
+	}
 	for r, v := range s.Dropped {
 		counter(m.descDropped, v, r)
 	}
 	counter(m.descDelivered, s.Delivered)
+	for _, c := range knownCodes {
+		if _, ok := s.DeadLettered[c]; !ok {
+			s.DeadLettered[c] = 0
+		}
+	}
 	for c, v := range s.DeadLettered {
 		counter(m.descDLQ, v, c)
 	}
@@ -211,11 +421,77 @@ func (m *metrics) Collect(ch chan<- prometheus.Metric) {
 	counter(m.descUpsert, s.Inserted, "insert")
 	counter(m.descUpsert, s.Updated, "update")
 	counter(m.descRetries, s.Retries)
+	now := time.Now()
+	gauge(m.descCredits24h, float64(m.credits24h.sum(now)))
+	gauge(m.descBuild, 1, m.buildLabels...)
+	var mints, fails int
+	var expiresIn time.Duration
+	if m.tokens != nil {
+		mints, fails = m.tokens.Mints(), m.tokens.RefreshFailures()
+		if e := m.tokens.Expiry(); !e.IsZero() {
+			expiresIn = max(e.Sub(now), 0)
+		}
+	}
+	counter(m.descTokenMints, int64(mints))
+	counter(m.descTokenFails, int64(fails))
+	gauge(m.descTokenExpiry, expiresIn.Seconds())
+	var inFlight, held int
+	if m.batcherStats != nil {
+		inFlight, held = m.batcherStats()
+	}
+	gauge(m.descInFlight, float64(inFlight))
+	gauge(m.descBuffered, float64(held))
 	for _, c := range m.collectors() {
 		c.Collect(ch)
 	}
 }
 
 func (m *metrics) collectors() []prometheus.Collector {
-	return []prometheus.Collector{m.callDuration, m.batchRecords, m.breakerState, m.ready, m.paused, m.commitLag, m.topicMissing, m.dlqTooSmall, m.dlqMaxBytes}
+	return []prometheus.Collector{m.callDuration, m.batchRecords, m.breakerState, m.ready, m.paused, m.commitLag,
+		m.topicMissing, m.dlqTooSmall, m.dlqMaxBytes,
+		m.lagSeconds, m.lagShare, m.retention, m.commits, m.lastCommit, m.dlqWrites, m.dlqWriteDuration, m.breakerTransitions}
+}
+
+// rollingSum sums values added over the last window, in buckets of step: a
+// value leaves the sum between window-step and window after it was added.
+// Safe for concurrent use.
+type rollingSum struct {
+	mu      sync.Mutex
+	step    time.Duration
+	buckets []int64
+	// last is the bucket number (time / step) of the newest bucket written.
+	last int64
+}
+
+func newRollingSum(window, step time.Duration) *rollingSum {
+	return &rollingSum{step: step, buckets: make([]int64, int(window/step))}
+}
+
+// advance clears the buckets that fell out of the window by now. Called with mu held.
+func (r *rollingSum) advance(now time.Time) int64 {
+	n := now.UnixNano() / int64(r.step)
+	if gap := n - r.last; gap > 0 {
+		for i := int64(1); i <= min(gap, int64(len(r.buckets))); i++ {
+			r.buckets[(r.last+i)%int64(len(r.buckets))] = 0
+		}
+		r.last = n
+	}
+	return n
+}
+
+func (r *rollingSum) add(now time.Time, v int64) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	n := r.advance(now)
+	r.buckets[n%int64(len(r.buckets))] += v
+}
+
+func (r *rollingSum) sum(now time.Time) (total int64) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.advance(now)
+	for _, v := range r.buckets {
+		total += v
+	}
+	return total
 }

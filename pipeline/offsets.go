@@ -3,6 +3,7 @@ package pipeline
 import (
 	"sort"
 	"sync"
+	"time"
 
 	"github.com/twmb/franz-go/pkg/kgo"
 )
@@ -46,7 +47,9 @@ type partitionOffsets struct {
 
 type pendingOffset struct {
 	offset int64
-	done   bool
+	// timestamp is the record's Kafka timestamp (Unix nanoseconds), for lag in time.
+	timestamp int64
+	done      bool
 }
 
 func newOffsetTracker() *offsetTracker {
@@ -102,7 +105,7 @@ func (po *partitionOffsets) track(r *kgo.Record) bool {
 	if !po.accept(r) {
 		return false
 	}
-	po.pending = append(po.pending, pendingOffset{offset: r.Offset})
+	po.pending = append(po.pending, pendingOffset{offset: r.Offset, timestamp: r.Timestamp.UnixNano()})
 	po.next = r.Offset + 1
 	po.leaderEpoch = r.LeaderEpoch
 	return true
@@ -247,27 +250,30 @@ func (po *partitionOffsets) setHighWatermark(hwm int64) {
 }
 
 // lag is one partition's commit lag: records between the last commit and the
-// log end seen by the last fetch.
+// log end seen by the last fetch (0 until a fetch saw it), and the Kafka
+// timestamp of the oldest fetched record that is not done (zero: none).
 type lag struct {
 	topic     string
 	partition int32
 	records   int64
+	oldest    time.Time
 }
 
-// lags returns the commit lag of every assigned partition whose log end is known.
+// lags returns the lag of every assigned partition.
 func (t *offsetTracker) lags() []lag {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	out := make([]lag, 0, len(t.parts))
 	for tp, po := range t.parts {
 		po.mu.Lock()
+		l := lag{topic: tp.topic, partition: tp.partition}
 		if po.highWatermark >= 0 {
-			c := po.committed
-			if c < 0 {
-				c = 0
-			}
-			out = append(out, lag{tp.topic, tp.partition, max(po.highWatermark-c, 0)})
+			l.records = max(po.highWatermark-max(po.committed, 0), 0)
 		}
+		if po.start < len(po.pending) {
+			l.oldest = time.Unix(0, po.pending[po.start].timestamp)
+		}
+		out = append(out, l)
 		po.mu.Unlock()
 	}
 	return out

@@ -97,6 +97,9 @@ type Options struct {
 
 	// Logger receives one line per state change (default: none).
 	Logger *zap.Logger
+	// Tokens, when set, reports the Zoho access token on /metrics (mints,
+	// refresh failures, time to expiry); nil reports zeros.
+	Tokens TokenStats
 }
 
 func (o *Options) setDefaults() {
@@ -212,13 +215,14 @@ func New(o Options) (*Pipeline, error) {
 		mapper:    mapper,
 		offsets:   newOffsetTracker(),
 		m:         newMetrics(),
-		reg:       prometheus.NewRegistry(),
 		pausedFor: map[string]bool{},
 	}
-	p.reg.MustRegister(p.m)
+	p.m.tokens = o.Tokens
+	p.reg = newRegistry(p.m)
 	p.sendCtx, p.cancelSend = context.WithCancel(context.Background())
 	p.batches = batcher.New(o.Batch, p.send)
 	p.rejects = make(chan struct{}, p.batches.Config().MaxBuffered)
+	p.m.batcherStats = func() (int, int) { s := p.batches.Stats(); return s.InFlight, s.Held }
 	p.breaker = newZohoBreaker(o, p.breakerChanged)
 	start := kgo.NewOffset().AtStart()
 	if o.StartAtLatest {
@@ -559,14 +563,11 @@ func (p *Pipeline) breakerChanged(_ string, from, to gobreaker.State) {
 		fields = append(fields, zap.NamedError("cause", *last))
 	}
 	p.log.Warn("zoho circuit breaker", fields...)
+	p.m.breakerEntered(to)
 	switch to {
 	case gobreaker.StateOpen:
-		p.m.breakerState.Set(2)
 		p.setPaused(pauseBreakerOpen, true, nil)
-	case gobreaker.StateHalfOpen:
-		p.m.breakerState.Set(1)
 	case gobreaker.StateClosed:
-		p.m.breakerState.Set(0)
 		p.setPaused(pauseBreakerOpen, false, nil)
 	}
 }
@@ -581,7 +582,7 @@ func (p *Pipeline) commitLoop(ctx context.Context) {
 			return
 		case <-t.C:
 			p.commit(ctx, nil)
-			p.m.setLags(p.offsets.lags())
+			p.m.setLags(p.offsets.lags(), time.Now())
 		}
 	}
 }
@@ -602,15 +603,19 @@ func (p *Pipeline) commit(ctx context.Context, only map[string][]int32) {
 	p.cl.CommitOffsetsSync(ctx, offsets, func(_ *kgo.Client, _ *kmsg.OffsetCommitRequest, resp *kmsg.OffsetCommitResponse, err error) {
 		if err != nil {
 			if !errors.Is(err, context.Canceled) {
+				p.m.observeCommit(false)
 				p.log.Warn("commit failed; it is retried at the next interval", zap.Error(err))
 			}
 			return
 		}
+		refused := false
+		defer func() { p.m.observeCommit(!refused) }()
 		ok := make(map[string]map[int32]kgo.EpochOffset)
 		for _, t := range resp.Topics {
 			for _, pt := range t.Partitions {
 				if pt.ErrorCode != 0 {
 					p.log.Warn("commit refused for a partition", zap.String("topic", t.Topic), zap.Int32("partition", pt.Partition), zap.Int16("error_code", pt.ErrorCode))
+					refused = true
 					continue
 				}
 				if ok[t.Topic] == nil {
@@ -625,6 +630,7 @@ func (p *Pipeline) commit(ctx context.Context, only map[string][]int32) {
 
 func (p *Pipeline) assigned(_ context.Context, _ *kgo.Client, assigned map[string][]int32) {
 	p.offsets.assign(assigned)
+	p.m.setLags(p.offsets.lags(), time.Now()) // the new partitions' series exist from now
 	p.log.Info("rebalance: partitions assigned", zap.Any("partitions", assigned))
 }
 

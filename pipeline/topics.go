@@ -41,19 +41,22 @@ type TopicLimits struct {
 	Sources []string
 	// MissingSources are the source topics that do not exist, in the order given.
 	MissingSources []string
+	// Retention is the retention.ms of every existing source topic that
+	// reports one (negative: unlimited), for the lag's share of it.
+	Retention map[string]time.Duration
 	// DLQTopic is the dead-letter topic; DLQMissing is true when it does not exist.
 	DLQTopic   string
 	DLQMissing bool
 }
 
 // DescribeTopics reads max.message.bytes of the source topics and of the
-// dead-letter topic (one DescribeConfigs request per broker; kadm
+// dead-letter topic, and retention.ms of the source topics (one DescribeConfigs request per broker; kadm
 // DescribeTopicConfigs). A topic that does not exist is listed as missing,
 // not an error. The error is the request's: the cluster unreachable, or a
 // *kadm.AuthError when this client may not describe the topics' configs
 // (ACL DESCRIBE_CONFIGS).
 func DescribeTopics(ctx context.Context, adm *kadm.Client, sources []string, dlqTopic string) (TopicLimits, error) {
-	t := TopicLimits{MaxMessageBytes: map[string]int32{}, Sources: slices.Clone(sources), DLQTopic: dlqTopic}
+	t := TopicLimits{MaxMessageBytes: map[string]int32{}, Retention: map[string]time.Duration{}, Sources: slices.Clone(sources), DLQTopic: dlqTopic}
 	names := slices.Compact(slices.Sorted(slices.Values(append(slices.Clone(sources), dlqTopic))))
 	rcs, err := adm.DescribeTopicConfigs(ctx, names...)
 	if err != nil {
@@ -70,6 +73,9 @@ func DescribeTopics(ctx context.Context, adm *kadm.Client, sources []string, dlq
 			return t, fmt.Errorf("describing topic %q: %w", name, err)
 		case rc.Err != nil:
 			return t, fmt.Errorf("describing topic %q: %w", name, rc.Err)
+		}
+		if d, ok := retentionOf(rc.Configs); ok && slices.Contains(sources, name) {
+			t.Retention[name] = d
 		}
 		for _, c := range rc.Configs {
 			if c.Key != "max.message.bytes" {
@@ -235,9 +241,10 @@ func (p *Pipeline) prepareTopics(ctx context.Context) (bool, error) {
 	p.producer = producer
 	p.dlq = dlq.NewWriter(producer, p.o.DLQTopic, dlq.WithOnRetry(func(err error) {
 		p.setPaused(pauseDLQ, true, err)
-	}))
+	}), dlq.WithOnAttempt(p.m.observeDLQAttempt))
 	p.log.Info("dead-letter producer ready", zap.String("topic", p.o.DLQTopic), zap.Int32("max_message_bytes", limit))
 	p.setMissingSources(lim.MissingSources)
+	p.m.setRetention(lim.Retention)
 	p.logStartPosition(ctx, adm, lim)
 	return true, nil
 }

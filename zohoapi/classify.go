@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"net"
 	"net/http"
+	"slices"
 )
 
 // Class says what a caller should do with a failure. Every error this package
@@ -98,6 +99,19 @@ var classTable = []classRule{
 	{"AUTHORIZATION_FAILED", "", ClassConfig, "Upsert Records: 400 AUTHORIZATION_FAILED (inside data[])"},
 	{"INVALID_REQUEST_METHOD", "", ClassConfig, "Upsert Records: 400 INVALID_REQUEST_METHOD (inside data[])"},
 	{"INVALID_HOST", "", ClassConfig, "Status Codes: 400 INVALID_HOST (host other than www.zohoapis.{dc})"},
+}
+
+// PermanentCodes returns Zoho's documented codes of record rejections
+// (ClassPermanent in classTable), each once, in the table's order: the codes a
+// dead-letter record carries when Zoho rejected it.
+func PermanentCodes() []string {
+	var out []string
+	for _, r := range classTable {
+		if r.class == ClassPermanent && !slices.Contains(out, r.code) {
+			out = append(out, r.code)
+		}
+	}
+	return out
 }
 
 // lookupClass finds code (and dependency) in classTable.

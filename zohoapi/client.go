@@ -74,6 +74,9 @@ func NewClient(o ClientOptions) *Client {
 	return &Client{api: o.Endpoints.API, tokens: o.Tokens, hc: hc, timeout: o.Timeout}
 }
 
+// Tokens returns the TokenSource the client's calls take access tokens from.
+func (c *Client) Tokens() *TokenSource { return c.tokens }
+
 // UpsertRequest is one call to Zoho's Upsert Records API.
 type UpsertRequest struct {
 	// Module is the module API name, case-sensitive ("Leads").

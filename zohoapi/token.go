@@ -152,6 +152,7 @@ type TokenSource struct {
 	forcedAt    time.Time   // when a 401 last forced an early mint
 	requests    []time.Time // token requests sent within the mint window, oldest first
 	mints       int
+	failures    int
 }
 
 // mintCall is one in-flight token request shared by all waiting callers.
@@ -217,6 +218,25 @@ func (t *TokenSource) Mints() int {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	return t.mints
+}
+
+// RefreshFailures returns how many token requests of this TokenSource failed
+// (throttled, refused by Zoho, or unanswered).
+func (t *TokenSource) RefreshFailures() int {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	return t.failures
+}
+
+// Expiry returns when the current access token expires, or the zero time when
+// there is none (not minted yet, or invalidated).
+func (t *TokenSource) Expiry() time.Time {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if t.tok == "" {
+		return time.Time{}
+	}
+	return t.expiry
 }
 
 // Token returns a valid access token. A token past its refresh point is
@@ -388,6 +408,7 @@ func (t *TokenSource) mint(ctx context.Context, c *mintCall) {
 	if err != nil {
 		c.err = err
 		t.refreshing = false
+		t.failures++
 		cl := Classify(err)
 		if cl == ClassThrottled || cl == ClassConfig {
 			t.failedUntil = t.now().Add(t.o.ThrottleBackoff)

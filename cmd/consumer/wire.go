@@ -75,7 +75,9 @@ func newPipeline(cfg *config.Config, log *zap.Logger) (*pipeline.Pipeline, error
 	if err != nil {
 		return nil, err
 	}
-	return pipeline.New(pipelineOptions(cfg, zc, log))
+	o := pipelineOptions(cfg, zc, log)
+	o.Tokens = zc.Tokens()
+	return pipeline.New(o)
 }
 
 // pipelineOptions translates the configuration into pipeline options.
