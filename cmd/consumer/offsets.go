@@ -412,7 +412,7 @@ func runOffsetsReset(ctx context.Context, out io.Writer, adm *kadm.Client, group
 	}
 	replay, _ := planTotals(plan)
 	fmt.Fprintf(out, "\nCommitted the new offsets of %d partition(s) of group %q.\n", len(plan), group)
-	fmt.Fprintf(out, "The next `consumer run` reads from the targets: %d record(s) replayed into Zoho.\n", replay)
+	fmt.Fprintf(out, "The next `consumer run` reads from the targets: %d record(s) read again (CRM events are upserted into Zoho again; the others are dropped, and rejected records dead-lettered again, as before).\n", replay)
 	return nil
 }
 
