@@ -52,8 +52,9 @@ func checkREADMEExcerpt(t *testing.T, out string) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	_, excerpt, ok := strings.Cut(string(readme), "$ make run\ngo run ./cmd/consumer demo\n")
-	if excerpt, _, ok = strings.Cut(excerpt, "```"); !ok {
+	_, excerpt, found := strings.Cut(string(readme), "$ make run\ngo run ./cmd/consumer demo\n")
+	excerpt, _, closed := strings.Cut(excerpt, "```")
+	if !found || !closed {
 		t.Fatal("README.md has no make run excerpt")
 	}
 	norm := func(line string) string {
