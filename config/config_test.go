@@ -894,3 +894,42 @@ func TestPrintShowsSources(t *testing.T) {
 		t.Errorf("Print output loads to\n%+v\nwant\n%+v", c2, c)
 	}
 }
+
+// TestFileSyntaxErrorNamesItsLine: a YAML syntax error names the line where
+// the problem is, not the line before it.
+func TestFileSyntaxErrorNamesItsLine(t *testing.T) {
+	cleanEnv(t)
+	setCreds(t)
+	for _, tt := range []struct{ file, line string }{
+		{"kafka:\n  brokers: [\"127.0.0.1:9092\"]\n  topics: [events\n  group: g\nzoho:\n  module: Leads\n", "line 4:"},
+		{"kafka:\n  brokers: [\"127.0.0.1:9092\"]\n\tgroup: g\n", "line 3:"},
+		{"kafka:\n  group: a\n  group: b\n", "line 3:"},
+	} {
+		_, err := Load(writeFile(t, tt.file), nil)
+		if err == nil || !strings.Contains(err.Error(), tt.line) {
+			t.Errorf("%q: error %v, want it to name %s", tt.file, err, tt.line)
+		}
+	}
+}
+
+// TestKeysInAnotherCase: viper lower-cases keys, so "Kafka:" would be taken
+// for "kafka:" without a word; it is a problem naming the key and the line.
+func TestKeysInAnotherCase(t *testing.T) {
+	cleanEnv(t)
+	setCreds(t)
+	path := writeFile(t, "Kafka:\n  Brokers: [\"127.0.0.1:9092\"]\n  topics: [events]\nmapping:\n  fields:\n    - From: traits.plan\n      to: Plan\n")
+	_, err := Load(path, nil)
+	want := []string{"kafka", "kafka.brokers", "mapping.fields[0].from"}
+	if got := keysOf(err); !reflect.DeepEqual(got, want) {
+		t.Fatalf("problems at %q, want %q:\n%v", got, want, err)
+	}
+	for _, s := range []string{`kafka: written "Kafka" (line 1): keys are lower case`, `kafka.brokers: written "Brokers" (line 2): keys are lower case`,
+		`mapping.fields[0].from: written "From" (line 6): keys are lower case`} {
+		if !strings.Contains(err.Error(), s) {
+			t.Errorf("error lacks %q:\n%v", s, err)
+		}
+	}
+	if !errors.Is(err, ErrKeyCase) {
+		t.Error("errors.Is(err, ErrKeyCase) = false")
+	}
+}

@@ -18,7 +18,7 @@ import (
 	"github.com/go-viper/mapstructure/v2"
 	"github.com/spf13/pflag"
 	"github.com/spf13/viper"
-	"gopkg.in/yaml.v3"
+	"go.yaml.in/yaml/v4"
 )
 
 // Source says where a key's effective value came from.
@@ -74,11 +74,14 @@ func Load(path string, flags *pflag.FlagSet) (*Config, error) {
 		if err != nil {
 			return nil, fmt.Errorf("config: read file: %w", err)
 		}
+		fileKeys, problems, err = scanFile(data)
+		if err != nil {
+			return nil, fmt.Errorf("config: parse %s: %w", path, err)
+		}
 		v.SetConfigType("yaml")
 		if err := v.ReadConfig(bytes.NewReader(data)); err != nil {
 			return nil, fmt.Errorf("config: parse %s: %w", path, err)
 		}
-		fileKeys, problems = scanFile(data)
 	}
 
 	bound := map[string]*pflag.Flag{}
@@ -326,58 +329,93 @@ func parseFieldMappings(s string) ([]FieldMapping, error) {
 	return out, nil
 }
 
-// scanFile lists the keys present in a YAML file (with non-null values) and
-// reports the ones zohosink does not know, with a suggestion when one is close.
-// Keys compare case-insensitively, as viper reads them.
-func scanFile(data []byte) (present map[string]bool, problems []error) {
+// scanFile parses a YAML file, lists the keys present in it (with non-null
+// values) and reports the ones zohosink does not know, with a suggestion when
+// one is close. A file that is not YAML is an error naming the line of the
+// problem (go.yaml.in/yaml/v4; viper's YAML parser names the line before
+// for some errors). Keys must be lower case, as Keys spells them: viper
+// lower-cases every key, so "Kafka:" would be read as "kafka:" (and would
+// silently override or be overridden by a "kafka:" section); another case is
+// reported as a problem naming the line.
+func scanFile(data []byte) (present map[string]bool, problems []error, err error) {
 	present = map[string]bool{}
-	var doc map[string]any
+	var doc yaml.Node
 	if err := yaml.Unmarshal(data, &doc); err != nil {
-		return present, nil // viper already parsed it; nothing more to learn
+		return nil, nil, err
 	}
-	for _, sec := range sortedKeys(doc) {
-		secKey := strings.ToLower(sec)
+	if len(doc.Content) == 0 || doc.Content[0].Kind != yaml.MappingNode {
+		return present, nil, nil // empty, or not a mapping: viper reports it
+	}
+	root := doc.Content[0]
+	for i := 0; i+1 < len(root.Content); i += 2 {
+		secNode, secBody := root.Content[i], root.Content[i+1]
+		secKey := strings.ToLower(secNode.Value)
 		if !sectionNames[secKey] {
 			problems = append(problems, unknownKey(secKey, sectionList()))
 			continue
 		}
-		body, ok := doc[sec].(map[string]any)
-		if !ok {
-			if doc[sec] != nil {
+		if secNode.Value != secKey {
+			problems = append(problems, caseProblem(secKey, secNode))
+		}
+		if secBody.Kind != yaml.MappingNode {
+			if !isNull(secBody) {
 				problems = append(problems, &FieldError{Key: secKey, Problem: "must be a mapping of keys"})
 			}
 			continue
 		}
-		for _, name := range sortedKeys(body) {
-			key := secKey + "." + strings.ToLower(name)
+		for j := 0; j+1 < len(secBody.Content); j += 2 {
+			nameNode, val := secBody.Content[j], secBody.Content[j+1]
+			key := secKey + "." + strings.ToLower(nameNode.Value)
 			if keyIndex[key] == nil {
 				problems = append(problems, unknownKey(key, Keys()))
 				continue
 			}
-			if body[name] != nil {
+			if nameNode.Value != strings.ToLower(nameNode.Value) {
+				problems = append(problems, caseProblem(key, nameNode))
+			}
+			if !isNull(val) {
 				present[key] = true
 			}
 			if key == "mapping.fields" {
-				problems = append(problems, scanFieldMappings(body[name])...)
+				problems = append(problems, scanFieldMappings(val)...)
 			}
 		}
 	}
-	return present, problems
+	return present, problems, nil
 }
 
-// scanFieldMappings reports unknown keys inside mapping.fields entries.
-func scanFieldMappings(v any) (problems []error) {
-	list, _ := v.([]any)
-	for i, item := range list {
-		m, ok := item.(map[string]any)
-		if !ok {
+// caseProblem reports a key written in another case than key.
+func caseProblem(key string, written *yaml.Node) *FieldError {
+	return &FieldError{Key: key, Problem: fmt.Sprintf("written %q (line %d): keys are lower case", written.Value, written.Line), Err: ErrKeyCase}
+}
+
+// ErrKeyCase is wrapped by the *FieldError of a key in the file written in
+// another case than its own ("Kafka:" for "kafka:").
+var ErrKeyCase = errors.New("key not in lower case")
+
+func isNull(n *yaml.Node) bool { return n.Kind == yaml.ScalarNode && n.ShortTag() == "!!null" }
+
+// scanFieldMappings reports unknown keys, and keys not in lower case, inside
+// mapping.fields entries.
+func scanFieldMappings(list *yaml.Node) (problems []error) {
+	if list.Kind != yaml.SequenceNode {
+		return nil // the decoder reports the wrong shape
+	}
+	for i, item := range list.Content {
+		if item.Kind != yaml.MappingNode {
 			continue // the decoder reports the wrong shape
 		}
-		for _, name := range sortedKeys(m) {
-			if n := strings.ToLower(name); n != "from" && n != "to" {
-				fe := unknownKey(fmt.Sprintf("mapping.fields[%d].%s", i, n), nil)
+		for j := 0; j+1 < len(item.Content); j += 2 {
+			nameNode := item.Content[j]
+			n := strings.ToLower(nameNode.Value)
+			key := fmt.Sprintf("mapping.fields[%d].%s", i, n)
+			switch {
+			case n != "from" && n != "to":
+				fe := unknownKey(key, nil)
 				fe.Problem = "unknown key (want from and to)"
 				problems = append(problems, fe)
+			case nameNode.Value != n:
+				problems = append(problems, caseProblem(key, nameNode))
 			}
 		}
 	}
@@ -441,13 +479,4 @@ func EditDistance(a, b string) int {
 		prev, cur = cur, prev
 	}
 	return prev[len(b)]
-}
-
-func sortedKeys(m map[string]any) []string {
-	out := make([]string, 0, len(m))
-	for k := range m {
-		out = append(out, k)
-	}
-	sort.Strings(out)
-	return out
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
@@ -44,9 +45,11 @@ func (s StartPoint) String() string {
 
 // Filter selects dead-letter records. Empty fields match everything.
 type Filter struct {
-	// Code matches error.code, case-insensitively.
+	// Code matches one of the record's Codes (error.code or the code of an
+	// inner error of MULTIPLE_OR_MULTI_ERRORS), case-insensitively.
 	Code string
-	// Field matches error.field, case-insensitively.
+	// Field matches one of the record's Fields (a field named in
+	// error.field or by an inner error), case-insensitively.
 	Field string
 	// Since keeps records that failed at or after this time (failed.at).
 	Since time.Time
@@ -54,16 +57,20 @@ type Filter struct {
 
 // Match reports whether r passes the filter.
 func (f Filter) Match(r Record) bool {
-	if f.Code != "" && !strings.EqualFold(f.Code, r.Code) {
+	if f.Code != "" && !containsFold(r.Codes(), f.Code) {
 		return false
 	}
-	if f.Field != "" && !strings.EqualFold(f.Field, r.Field) {
+	if f.Field != "" && !containsFold(r.Fields(), f.Field) {
 		return false
 	}
 	if !f.Since.IsZero() && r.FailedAt.Before(f.Since) {
 		return false
 	}
 	return true
+}
+
+func containsFold(list []string, s string) bool {
+	return slices.ContainsFunc(list, func(v string) bool { return strings.EqualFold(v, s) })
 }
 
 // ErrStop, returned by Read's callback, ends Read early without an error (for

@@ -2,6 +2,7 @@ package dlq
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"slices"
 	"testing"
@@ -180,5 +181,45 @@ func TestCollectStats(t *testing.T) {
 	}
 	if got := s.ByCodeAndField(); len(got) != 5 || got[0] != (Tally{Code: "MANDATORY_NOT_FOUND", Field: "Last_Name", Count: 2, First: at(0), Last: at(2)}) {
 		t.Errorf("ByCodeAndField = %+v", got)
+	}
+}
+
+func TestFilterMatchesInnerErrors(t *testing.T) {
+	inner := func(code, field string) string {
+		return `{"code":"` + code + `","details":{"api_name":"` + field + `"},"message":"m","status":"error"}`
+	}
+	mixed := Record{Code: "MULTIPLE_OR_MULTI_ERRORS", Field: "Last_Name,Email",
+		Details: json.RawMessage(`{"errors":[` + inner("MANDATORY_NOT_FOUND", "Last_Name") + `,` + inner("INVALID_DATA", "Email") + `]}`)}
+	oneCode := Record{Code: "MANDATORY_NOT_FOUND", Field: "Last_Name,Company",
+		Details: json.RawMessage(`{"errors":[` + inner("MANDATORY_NOT_FOUND", "Last_Name") + `,` + inner("MANDATORY_NOT_FOUND", "Company") + `]}`)}
+	// Written before error.field named every field: the first one only.
+	older := Record{Code: "MULTIPLE_OR_MULTI_ERRORS", Field: "Last_Name", Details: oneCode.Details}
+	plain := Record{Code: "INVALID_DATA", Field: "Phone", Details: json.RawMessage(`{"api_name":"Phone"}`)}
+	for _, tt := range []struct {
+		f    Filter
+		r    Record
+		want bool
+	}{
+		{Filter{Code: "MANDATORY_NOT_FOUND"}, mixed, true},
+		{Filter{Code: "invalid_data"}, mixed, true},
+		{Filter{Code: "MULTIPLE_OR_MULTI_ERRORS"}, mixed, true},
+		{Filter{Code: "DUPLICATE_DATA"}, mixed, false},
+		{Filter{Field: "email"}, mixed, true},
+		{Filter{Field: "Company"}, mixed, false},
+		{Filter{Code: "MANDATORY_NOT_FOUND", Field: "Company"}, oneCode, true},
+		{Filter{Field: "Last_Name,Company"}, oneCode, false},
+		{Filter{Code: "MANDATORY_NOT_FOUND", Field: "Company"}, older, true},
+		{Filter{Code: "INVALID_DATA", Field: "Phone"}, plain, true},
+		{Filter{Code: "MANDATORY_NOT_FOUND"}, plain, false},
+	} {
+		if got := tt.f.Match(tt.r); got != tt.want {
+			t.Errorf("%+v matches %s %s %s: %v, want %v", tt.f, tt.r.Code, tt.r.Field, tt.r.Details, got, tt.want)
+		}
+	}
+	if got := oneCode.Fields(); !slices.Equal(got, []string{"Last_Name", "Company"}) {
+		t.Errorf("Fields() = %q", got)
+	}
+	if got := mixed.Codes(); !slices.Equal(got, []string{"MULTIPLE_OR_MULTI_ERRORS", "MANDATORY_NOT_FOUND", "INVALID_DATA"}) {
+		t.Errorf("Codes() = %q", got)
 	}
 }

@@ -5,12 +5,14 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
 	"unicode"
 	"unicode/utf8"
 
+	"github.com/tidwall/gjson"
 	"github.com/twmb/franz-go/pkg/kgo"
 )
 
@@ -25,6 +27,7 @@ const (
 	// HeaderErrorDetails is Zoho's details object as JSON, "{}" if none.
 	HeaderErrorDetails = "error.details"
 	// HeaderErrorField is the field API name at fault; empty when unknown.
+	// For MULTIPLE_OR_MULTI_ERRORS it names every field, comma-separated.
 	HeaderErrorField = "error.field"
 	// HeaderSourceTopic is the topic of the source record.
 	HeaderSourceTopic = "source.topic"
@@ -69,7 +72,8 @@ type Record struct {
 	Code string
 	// Message is a human explanation; KafkaRecord folds it onto one line.
 	Message string
-	// Field is the field API name at fault, "" when unknown.
+	// Field is the field API name at fault, "" when unknown; several
+	// comma-separated for MULTIPLE_OR_MULTI_ERRORS (see Fields).
 	Field string
 	// Details is Zoho's details object; nil or empty is written as "{}".
 	Details json.RawMessage
@@ -124,6 +128,55 @@ func (r Record) KafkaRecord(topic string) *kgo.Record {
 	}
 	headers = append(headers, r.Extra...)
 	return &kgo.Record{Topic: topic, Key: r.Key, Value: r.Value, Headers: headers}
+}
+
+// Codes returns the error codes r stands for: Code, then the codes of the
+// inner errors in Details.errors[] (Zoho's MULTIPLE_OR_MULTI_ERRORS), each
+// once, in that order.
+func (r Record) Codes() []string {
+	codes := []string{r.Code}
+	for _, e := range innerErrors(r.Details) {
+		codes = appendNew(codes, e.Get("code").String())
+	}
+	return codes
+}
+
+// Fields returns the fields at fault: the comma-separated names of Field
+// (several for MULTIPLE_OR_MULTI_ERRORS), then the api_names of the inner
+// errors in Details.errors[], each once, in that order; none when unknown.
+func (r Record) Fields() []string {
+	var fields []string
+	for _, f := range strings.Split(r.Field, ",") {
+		fields = appendNew(fields, strings.TrimSpace(f))
+	}
+	for _, e := range innerErrors(r.Details) {
+		f := e.Get("details.api_name").String()
+		if f == "" {
+			f = e.Get("api_name").String()
+		}
+		fields = appendNew(fields, f)
+	}
+	return fields
+}
+
+// innerErrors returns the items of details.errors[], nil when there are none.
+func innerErrors(details json.RawMessage) []gjson.Result {
+	if !bytes.Contains(details, []byte(`"errors"`)) {
+		return nil // the usual case: no parse
+	}
+	errs := gjson.GetBytes(details, "errors")
+	if !errs.IsArray() {
+		return nil
+	}
+	return errs.Array()
+}
+
+// appendNew appends s to list unless it is empty or already there.
+func appendNew(list []string, s string) []string {
+	if s == "" || slices.Contains(list, s) {
+		return list
+	}
+	return append(list, s)
 }
 
 // HeaderError reports a header whose value cannot be read (a partition that is

@@ -164,3 +164,29 @@ func TestParseReportsMalformedHeaders(t *testing.T) {
 		t.Errorf("other fields not kept: %+v", got)
 	}
 }
+
+func TestLatestBySource(t *testing.T) {
+	at := time.Date(2026, 11, 28, 10, 0, 0, 0, time.UTC)
+	dl := func(topic string, srcOff int64, part int32, off int64, failed time.Time) Record {
+		return Record{SourceTopic: topic, SourcePartition: 0, SourceOffset: srcOff, DLQPartition: part, DLQOffset: off, FailedAt: failed}
+	}
+	first, second := dl("events", 7, 0, 1, at.Add(time.Minute)), dl("events", 7, 0, 5, at) // same partition: offset order wins over clocks
+	other := dl("events", 8, 0, 2, at)
+	crossOld, crossNew := dl("events", 9, 1, 9, at), dl("events", 9, 0, 3, at.Add(time.Second)) // partitions: failed.at
+	noSource1, noSource2 := dl("", 0, 0, 6, at), dl("", 0, 0, 7, at)
+	var l LatestBySource
+	for _, r := range []Record{second, first, other, crossNew, crossOld, noSource1, noSource2} {
+		l.Add(r)
+	}
+	for _, tt := range []struct {
+		r    Record
+		want bool
+	}{{first, true}, {second, false}, {other, false}, {crossOld, true}, {crossNew, false}, {noSource1, false}, {noSource2, false}} {
+		if got := l.Superseded(tt.r); got != tt.want {
+			t.Errorf("Superseded(%+v) = %v, want %v", tt.r, got, tt.want)
+		}
+	}
+	if l.Len() != 5 {
+		t.Errorf("Len() = %d, want 5 (three source records, two without a source)", l.Len())
+	}
+}

@@ -40,10 +40,17 @@ type Stats struct {
 	All Tally
 
 	byCode, byField, byPair map[codeField]*Tally
+	sources                 LatestBySource
 }
+
+// SourceRecords is the number of distinct source records among the records
+// added (source.topic, source.partition, source.offset): below All.Count when
+// offset resets or replays dead-lettered a record more than once.
+func (s *Stats) SourceRecords() int { return s.sources.Len() }
 
 // Add counts r.
 func (s *Stats) Add(r Record) {
+	s.sources.Add(r)
 	if s.byCode == nil {
 		s.byCode, s.byField, s.byPair = map[codeField]*Tally{}, map[codeField]*Tally{}, map[codeField]*Tally{}
 	}

@@ -6,12 +6,14 @@ package pipeline
 //
 //  1. peek: only `type`, `event` (or the legacy `action`) are read, with gjson,
 //     straight from the record value without copying it. Page views and other
-//     non-CRM events are decided here: no decode, no allocation.
-//  2. For CRM events only: one pass validates the whole value (exactly as
-//     gjson.Valid would, see scanEnvelope) and locates `traits`,
-//     `properties`, `context`, `context.consent` and `context.traits`, with
-//     no allocation; consent is read from `context.consent`, and only for
-//     consented events are `traits`, `context.traits` and `properties` read:
+//     non-CRM events are decided here, once the value is known to be valid
+//     JSON (stage 2's pass): no decode, no allocation.
+//  2. One pass validates the whole value (exactly as encoding/json's Valid
+//     would, see scanEnvelope) and locates `traits`, `properties`,
+//     `context`, `context.consent` and `context.traits`, with no
+//     allocation. For CRM events only, consent is read from
+//     `context.consent`, and only for consented events are `traits`,
+//     `context.traits` and `properties` read:
 //     in place, without decoding them (see envelopeBody), converting only the
 //     members the preset and the configured mappings ask for. Member values
 //     stay raw JSON until the mapping converts one (numbers keep their exact
@@ -223,12 +225,13 @@ type envelopeParts struct {
 }
 
 // scanEnvelope validates s and finds the envelopeParts in the same pass: it
-// reports false exactly when gjson.Valid(s) does (the grammar of RFC 8259:
-// white space is space, tab, CR and LF; strings hold no raw control
-// characters and only the standard escapes; no limit on nesting). Among
-// repeated names the first occurrence wins and names compare unescaped, as
-// with gjson.Get. One pass instead of gjson.Valid plus a pass per object
-// matters: scanning bytes is most of the cost of a CRM event.
+// reports false exactly when encoding/json's Valid(s) does (the grammar of
+// RFC 8259: white space is space, tab, CR and LF; strings hold no raw
+// control characters and only the standard escapes, bytes of invalid UTF-8
+// are allowed; objects and arrays nest at most maxNestingDepth levels).
+// Among repeated names the first occurrence wins and names compare
+// unescaped, as with gjson.Get. One pass instead of a validation plus a pass
+// per object matters: scanning bytes is most of the cost of an event.
 func scanEnvelope(s string) (envelopeParts, bool) {
 	sc := envelopeScanner{s: s}
 	end, ok := sc.value(skipSpace(s, 0), roleTop)
@@ -242,6 +245,7 @@ func scanEnvelope(s string) (envelopeParts, bool) {
 type envelopeScanner struct {
 	s     string
 	parts envelopeParts
+	depth int // objects and arrays open around the current position
 }
 
 // objectRole says which members of an object scanEnvelope records.
@@ -261,10 +265,20 @@ func (sc *envelopeScanner) value(i int, role objectRole) (int, bool) {
 		return i, false
 	}
 	switch c := s[i]; {
-	case c == '{':
-		return sc.object(i+1, role)
-	case c == '[':
-		return sc.array(i + 1)
+	case c == '{', c == '[':
+		if sc.depth == maxNestingDepth {
+			return i, false
+		}
+		sc.depth++
+		var end int
+		var ok bool
+		if c == '{' {
+			end, ok = sc.object(i+1, role)
+		} else {
+			end, ok = sc.array(i + 1)
+		}
+		sc.depth--
+		return end, ok
 	case c == '"':
 		return validString(s, i)
 	case c == '-' || ('0' <= c && c <= '9'):
@@ -582,8 +596,9 @@ func consentGranted(consent string, required []string) bool {
 // with the semantics encoding/json would give them when decoded into a
 // map[string]json.RawMessage, which is what this package did before and what
 // its tests pin: keys are compared unescaped (invalid UTF-8 and lone
-// surrogates read as U+FFFD), a repeated key means its last occurrence, and
-// an object nested more than maxNestingDepth levels deep is undecodable.
+// surrogates read as U+FFFD) and a repeated key means its last occurrence.
+// They lie in a value scanEnvelope accepted, so encoding/json would decode
+// them (no deeper than maxNestingDepth).
 type envelopeBody struct {
 	traits, contextTraits, properties string
 }
@@ -605,42 +620,11 @@ func objectRaw(raw string) string {
 	return raw
 }
 
-// decodable reports whether encoding/json would decode all three objects.
-// The value passed gjson.Valid, whose grammar is that of encoding/json; the
-// one thing encoding/json refuses on top is nesting deeper than
-// maxNestingDepth.
-func (b envelopeBody) decodable() bool {
-	return !tooDeep(b.traits) && !tooDeep(b.contextTraits) && !tooDeep(b.properties)
-}
-
 // maxNestingDepth is encoding/json's limit on nested objects and arrays
 // (counting the outermost one): deeper input is a syntax error.
 const maxNestingDepth = 10000
 
-// tooDeep reports whether the valid JSON raw nests objects and arrays more
-// than maxNestingDepth levels deep.
-func tooDeep(raw string) bool {
-	if len(raw) <= 2*maxNestingDepth {
-		return false // every level takes two bytes: too short to be too deep
-	}
-	depth := 0
-	for i := 0; i < len(raw); i++ {
-		switch raw[i] {
-		case '"':
-			i = stringEnd(raw, i) - 1
-		case '{', '[':
-			depth++
-			if depth > maxNestingDepth {
-				return true
-			}
-		case '}', ']':
-			depth--
-		}
-	}
-	return false
-}
-
-// The functions below walk JSON that gjson.Valid accepted; on other input
+// The functions below walk JSON that scanEnvelope accepted; on other input
 // they return garbage but never panic or loop forever.
 
 // forEachMember calls fn with each member of obj, in order, if obj is a

@@ -1,6 +1,7 @@
 package pipeline
 
 import (
+	"encoding/json"
 	"reflect"
 	"strings"
 	"testing"
@@ -121,23 +122,23 @@ func TestMapObjectReading(t *testing.T) {
 			map[string]any{"Email": "a@example.com", "City": "Oslo"}, ""},
 		{"configured number and boolean", consented(`{`+a+`}`, `{"opt_in":true}`, `{"plan":1e2}`),
 			map[string]any{"Email": "a@example.com", "Plan": "100", "Opt_In": true}, ""},
-		// Nesting: traits, context.traits and properties are objects of at
-		// most 10000 levels (encoding/json's limit), counted from the
-		// object itself; other members are never decoded.
-		{"traits 10000 levels deep", consented(`{`+a+`,"x":`+nested(9999, "1")+`}`, "", ""),
+		// Nesting: the value as a whole nests at most 10000 levels
+		// (encoding/json's limit), counted from the value itself, in any
+		// member; deeper is DECODE_ERROR, whatever the member.
+		{"10000 levels deep in traits", consented(`{`+a+`,"x":`+nested(9998, "1")+`}`, "", ""),
 			map[string]any{"Email": "a@example.com"}, ""},
-		{"traits 10001 levels deep", consented(`{`+a+`,"x":`+nested(10000, "1")+`}`, "", ""),
+		{"10001 levels deep in traits", consented(`{`+a+`,"x":`+nested(9999, "1")+`}`, "", ""),
 			nil, CodeDecodeError},
-		{"context.traits 10001 levels deep", consented(`{`+a+`}`, `{"x":`+nested(10000, "1")+`}`, ""),
+		{"10001 levels deep in context.traits", consented(`{`+a+`}`, `{"x":`+nested(9998, "1")+`}`, ""),
 			nil, CodeDecodeError},
-		{"properties 10001 levels deep", consented(`{`+a+`}`, "", `{"x":`+nested(10000, "{}")+`}`),
+		{"10001 levels deep in properties", consented(`{`+a+`}`, "", `{"x":`+nested(9998, "{}")+`}`),
 			nil, CodeDecodeError},
 		{"deep strings do not count", consented(`{`+a+`,"x":"`+strings.Repeat("[{", 10001)+`"}`, "", ""),
 			map[string]any{"Email": "a@example.com"}, ""},
-		{"traits a deep array, not an object", consented(nested(10001, "1"), "", ""),
+		{"traits a deep array, not an object", consented(nested(9999, "1"), "", ""),
 			nil, CodeMissingEmail},
-		{"deep context member other than traits", []byte(`{"type":"identify","traits":{` + a + `},"context":{"page":` + nested(20000, "1") + `,"consent":{"canonical":["marketing"]}}}`),
-			map[string]any{"Email": "a@example.com"}, ""},
+		{"10001 levels deep in another context member", []byte(`{"type":"identify","traits":{` + a + `},"context":{"page":` + nested(9999, "1") + `,"consent":{"canonical":["marketing"]}}}`),
+			nil, CodeDecodeError},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -211,10 +212,11 @@ func TestMapRecordDoesNotAliasValue(t *testing.T) {
 	}
 }
 
-// referenceParts is how the parts were found before scanEnvelope: gjson.Valid,
-// then gjson's ForEach over the value and gjson.Get on context.
+// referenceParts is what scanEnvelope must find: encoding/json's Valid (the
+// validation of record values, DESIGN.md "Decisions on edge cases"), then
+// gjson's ForEach over the value and gjson.Get on context.
 func referenceParts(s string) (envelopeParts, bool) {
-	if !gjson.Valid(s) {
+	if !json.Valid([]byte(s)) {
 		return envelopeParts{}, false
 	}
 	var p envelopeParts
@@ -259,7 +261,11 @@ func scanCorpus(t testing.TB) []string {
 		`{"a":"\\"}`, `{"a":"\\\"}`, `{"a":"x\\\\"}`, `{"k\"ey":1}`, `{"context":1,"context":{"consent":{}}}`,
 		`{"context":{"traits":1,"traits":2,"consent":3,"consent":4},"traits":[],"properties":"p","traits":{}}`,
 		`{"con\u0074ext":{"tr\u0061its":{"a":1},"c\u006fnsent":{}},"tr\u0061its":{}}`, `{"x":{"context":{"consent":{}}}}`,
-		`[{"context":{}}]`, `"context"`, `{"a":[[[[[[[[[[]]]]]]]]]]}`, `{"a":[[[[[[[[[[]]]]]]]]]}`, ``, ` `, `{`, `}`,
+		`[{"context":{}}]`, `"context"`,
+		`{"type":page}`, `{"type":identify,"traits":{}}`, `{"type":"page","properties":{"url":`, `{"type":"page"} x`,
+		`{"type":"page","x":"`+"\x01"+`"}`, `{"event":"Product Viewed",}`, `{"type":"track","event":"Lead Generated"`,
+		`{"type":"page","x":`+nested(10000, "1")+`}`, `{"type":"page","x":`+nested(9999, "1")+`}`,
+		`{"type":"identify","context":{"traits":`+nested(9998, "1")+`}}`, `{"type":"identify","context":{"traits":`+nested(9999, "1")+`}}`, `{"a":[[[[[[[[[[]]]]]]]]]]}`, `{"a":[[[[[[[[[[]]]]]]]]]}`, ``, ` `, `{`, `}`,
 	)
 	// Every kind of byte that ends a run of plain string bytes, at every
 	// offset within and around an 8-byte word.
@@ -277,27 +283,38 @@ func scanCorpus(t testing.TB) []string {
 	return c
 }
 
-func TestScanEnvelopeMatchesGJSON(t *testing.T) {
+func TestScanEnvelopeMatchesReference(t *testing.T) {
+	m := leadPreset(t)
 	for _, s := range scanCorpus(t) {
-		got, gotOK := scanEnvelope(s)
-		want, wantOK := referenceParts(s)
-		if gotOK != wantOK || got != want {
-			t.Errorf("%q:\n got  %v %+v\n want %v %+v", s, gotOK, got, wantOK, want)
-		}
+		checkAgainstReference(t, m, s)
 	}
 }
 
+// FuzzScanEnvelope compares scanEnvelope with referenceParts, and Map with
+// encoding/json: a value encoding/json rejects is DECODE_ERROR whatever it
+// says it is, one it accepts never is.
 func FuzzScanEnvelope(f *testing.F) {
 	for _, s := range scanCorpus(f) {
 		f.Add(s)
 	}
-	f.Fuzz(func(t *testing.T, s string) {
-		got, gotOK := scanEnvelope(s)
-		want, wantOK := referenceParts(s)
-		if gotOK != wantOK || got != want {
-			t.Errorf("%q:\n got  %v %+v\n want %v %+v", s, gotOK, got, wantOK, want)
-		}
-	})
+	m := leadPreset(f)
+	f.Fuzz(func(t *testing.T, s string) { checkAgainstReference(t, m, s) })
+}
+
+func checkAgainstReference(t *testing.T, m *Mapper, s string) {
+	t.Helper()
+	got, gotOK := scanEnvelope(s)
+	want, wantOK := referenceParts(s)
+	if gotOK != wantOK || got != want {
+		t.Errorf("%q:\n got  %v %+v\n want %v %+v", s, gotOK, got, wantOK, want)
+	}
+	if s == "" {
+		return // a tombstone
+	}
+	valid := json.Valid([]byte(s)) && firstNonSpace([]byte(s)) == '{'
+	if mp := m.Map([]byte(s)); (mp.Reject.Code == CodeDecodeError) == valid {
+		t.Errorf("%q: encoding/json valid object %v, Map: %s %q %q", s, valid, mp.Outcome, mp.Drop, mp.Reject.Code)
+	}
 }
 
 // BenchmarkMapLeadStages times the stages of mapping leadEvent.

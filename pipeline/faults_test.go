@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/tidwall/gjson"
 	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/zohosink/zohosink/internal/kafkatest"
@@ -130,6 +131,8 @@ func TestPartialBatch207(t *testing.T) {
 	h := newHarness(t, 1, zohosim.Options{})
 	vals := leads("partial", 9)
 	vals = append(vals, event("identify", "", map[string]any{"email": "nolastname@example.com", "company": "C"}, nil, "x"))
+	// Zoho answers MULTIPLE_OR_MULTI_ERRORS with two MANDATORY_NOT_FOUND inside.
+	vals = append(vals, event("identify", "", map[string]any{"email": "nolastname.nocompany@example.com"}, nil, "y"))
 	h.produce(vals...)
 	o := h.options()
 	o.Batch.Linger = 300 * time.Millisecond
@@ -139,10 +142,15 @@ func TestPartialBatch207(t *testing.T) {
 	if st := h.sim.Stats(); st.UpsertCalls != 1 || st.Status[207] != 1 {
 		t.Errorf("Zoho calls %d statuses %v, want one 207", st.UpsertCalls, st.Status)
 	}
-	dead := h.deadLetters(1)
+	dead := h.deadLetters(2)
 	hd := headers(dead[0])
 	if hd["error.code"] != "MANDATORY_NOT_FOUND" || hd["error.field"] != "Last_Name" || string(dead[0].Value) != string(vals[9]) {
 		t.Errorf("dead letter %v value %s", hd, dead[0].Value)
+	}
+	hd = headers(dead[1])
+	if hd["error.code"] != "MANDATORY_NOT_FOUND" || hd["error.field"] != "Last_Name,Company" || string(dead[1].Value) != string(vals[10]) ||
+		gjson.Get(hd["error.details"], "errors.#").Int() != 2 {
+		t.Errorf("dead letter of two missing fields %v value %s", hd, dead[1].Value)
 	}
 	if s := r.p.Stats(); s.Delivered != 9 {
 		t.Errorf("delivered %d, want 9", s.Delivered)

@@ -8,21 +8,21 @@ package pipeline
 //
 //	empty value                               → drop tombstone
 //	first non-blank byte is not '{'           → reject DECODE_ERROR
+//	not valid JSON (encoding/json's Valid)    → reject DECODE_ERROR
 //	type/event say it is not a CRM event      → drop not_crm_event   (gjson, no decode)
-//	  (nothing says what it is: invalid JSON  → reject DECODE_ERROR, else drop not_crm_event)
-//	CRM event but the value is not valid JSON → reject DECODE_ERROR
 //	required consent not granted              → drop no_consent      (no decode)
-//	traits/context.traits/properties nested
-//	  deeper than encoding/json accepts       → reject DECODE_ERROR
 //	traits/context.traits/properties read     (in place, see envelopeBody)
 //	no usable email in the traits             → reject MISSING_EMAIL
 //	email over 100 characters or malformed    → reject INVALID_DATA (field Email)
 //	otherwise                                 → deliver
 //
-// not_crm_event is decided before consent: it needs only type and event, and
-// "this is a page view" says more on a dashboard than "no consent" would.
-// A non-CRM event is never validated in full: a page view whose type can be
-// read is dropped even if the rest of it is malformed.
+// Every value is validated in full, whatever it claims to be (Kafka
+// Connect's converter rule, DESIGN.md "Decisions on edge cases"): a broken
+// producer upstream shows in the dead-letter topic, even when its events are
+// page views. Validation is the one pass of scanEnvelope, which also finds
+// the members a CRM event needs. not_crm_event is decided before consent: it
+// needs only type and event, and "this is a page view" says more on a
+// dashboard than "no consent" would.
 //
 // Identity traits are context.traits with the top-level traits on top, for
 // every CRM event type (some sources put a track's user traits at the top
@@ -34,8 +34,6 @@ import (
 	"strings"
 	"unicode"
 	"unicode/utf8"
-
-	"github.com/tidwall/gjson"
 )
 
 // FieldMapping maps one event value to one Zoho field, on top of the Lead
@@ -172,8 +170,9 @@ type Mapped struct {
 	// Event is a bounded label for logs and metrics: for CRM events the
 	// normalised name ("identify", "lead_generated", "signed_up", or a
 	// configured name in snake case); for other events their type ("page",
-	// "track", "screen", "group", "alias", or "other"); empty for tombstones
-	// and undecodable values.
+	// "track", "screen", "group", "alias", or "other"), also when the
+	// object is not valid JSON (what its type seems to say); empty for
+	// tombstones and values that are not JSON objects.
 	Event string
 }
 
@@ -304,8 +303,9 @@ func parseFieldMapping(f FieldMapping) (fieldRule, error) {
 
 // Map decides what happens to one Kafka record value (see the decision order
 // at the top of this file). It never fails: every value ends as a drop, a
-// rejection or a record. Dropping a non-CRM event reads only type, event
-// and action and allocates nothing. value is only read during the call and
+// rejection or a record. Dropping a non-CRM event takes one validating pass
+// over the value and the reading of type, event and action, and allocates
+// nothing. value is only read during the call and
 // not retained: the result shares no memory with it.
 func (m *Mapper) Map(value []byte) Mapped {
 	if len(value) == 0 {
@@ -317,27 +317,19 @@ func (m *Mapper) Map(value []byte) Mapped {
 	s := view(value)
 	head := peekHead(s)
 	label, crm := m.crmEvent(head)
-	if !crm {
-		if !head.found && !gjson.Valid(s) {
-			return decodeError("the value is not valid JSON")
-		}
-		return Mapped{Outcome: OutcomeDrop, Drop: DropNotCRM, Event: label}
-	}
 	parts, valid := scanEnvelope(s)
 	if !valid {
 		r := decodeError("the value is not valid JSON")
 		r.Event = label
 		return r
 	}
+	if !crm {
+		return Mapped{Outcome: OutcomeDrop, Drop: DropNotCRM, Event: label}
+	}
 	if !consentGranted(parts.consent, m.consent) {
 		return Mapped{Outcome: OutcomeDrop, Drop: DropNoConsent, Event: label}
 	}
 	body := bodyOf(parts)
-	if !body.decodable() {
-		r := decodeError("traits, context.traits or properties cannot be decoded")
-		r.Event = label
-		return r
-	}
 	return m.mapCRM(label, body)
 }
 

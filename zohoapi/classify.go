@@ -8,6 +8,9 @@ import (
 	"net"
 	"net/http"
 	"slices"
+	"strings"
+
+	"github.com/tidwall/gjson"
 )
 
 // Class says what a caller should do with a failure. Every error this package
@@ -285,16 +288,77 @@ func (e *APIError) Unwrap() error { return e.Err }
 
 // RecordError is Zoho's rejection of one record in an upsert response (a data[]
 // item with "status":"error"). It implements error. Classify with ClassifyRecord.
+//
+// MULTIPLE_OR_MULTI_ERRORS (several problems with one record; Zoho CRM v8
+// "Upsert Records", details.errors[] holding one error item per problem, e.g.
+// a lead missing both Last_Name and Company) is unfolded so that no problem
+// hides behind the first: when every inner error has the same code, Code
+// (and Message, when theirs agree) is that code, so a record missing two
+// mandatory fields is MANDATORY_NOT_FOUND; otherwise Code stays
+// MULTIPLE_OR_MULTI_ERRORS. Field names every inner error's field, and
+// Details keeps Zoho's details with its errors[] as sent.
 type RecordError struct {
-	// Code is Zoho's code: MANDATORY_NOT_FOUND, INVALID_DATA, DUPLICATE_DATA, ...
+	// Code is Zoho's code: MANDATORY_NOT_FOUND, INVALID_DATA, DUPLICATE_DATA,
+	// ..., or the one code of every inner error of MULTIPLE_OR_MULTI_ERRORS.
 	Code string
 	// Message is Zoho's message, e.g. "required field not found".
 	Message string
 	// Field is the field API name at fault: details.api_name, or for
-	// MULTIPLE_OR_MULTI_ERRORS the first inner error's api_name; "" if unknown.
+	// MULTIPLE_OR_MULTI_ERRORS the inner errors' api_names in Zoho's order,
+	// each once, comma-separated ("Last_Name,Company"); "" if unknown.
 	Field string
 	// Details is Zoho's details object as raw JSON, "{}" if none.
 	Details json.RawMessage
+}
+
+// newRecordError builds the RecordError of a data[] item with Zoho's code,
+// message and details (see RecordError for MULTIPLE_OR_MULTI_ERRORS).
+func newRecordError(code, message string, details gjson.Result) *RecordError {
+	re := &RecordError{Code: code, Message: message, Details: emptyDetails}
+	if !details.IsObject() {
+		return re
+	}
+	re.Details = json.RawMessage(details.Raw)
+	if re.Field = details.Get("api_name").String(); re.Field != "" {
+		return re
+	}
+	inner := details.Get("errors")
+	if !inner.IsArray() {
+		return re
+	}
+	var fields, codes, messages []string
+	inner.ForEach(func(_, e gjson.Result) bool {
+		f := e.Get("details.api_name").String()
+		if f == "" {
+			f = e.Get("api_name").String()
+		}
+		if f != "" && !slices.Contains(fields, f) {
+			fields = append(fields, f)
+		}
+		codes = append(codes, e.Get("code").String())
+		messages = append(messages, e.Get("message").String())
+		return true
+	})
+	re.Field = strings.Join(fields, ",")
+	if code == codeMultipleErrors && len(codes) > 0 && codes[0] != "" && allEqual(codes) {
+		re.Code = codes[0]
+		if messages[0] != "" && allEqual(messages) {
+			re.Message = messages[0]
+		}
+	}
+	return re
+}
+
+// codeMultipleErrors is Zoho's code for several errors of one record.
+const codeMultipleErrors = "MULTIPLE_OR_MULTI_ERRORS"
+
+func allEqual(s []string) bool {
+	for _, v := range s[1:] {
+		if v != s[0] {
+			return false
+		}
+	}
+	return true
 }
 
 // Error returns "zoho record error <code>: <message> (field <api_name>)".

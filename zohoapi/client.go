@@ -320,18 +320,7 @@ func parseUpsert(status int, body []byte, n int) (*UpsertResult, error) {
 			cfgErr = &APIError{StatusCode: status, Code: code, Message: msg, Details: rawOrNil(details)}
 			return false
 		}
-		re := &RecordError{Code: code, Message: msg, Details: emptyDetails}
-		if details.IsObject() {
-			re.Details = json.RawMessage(details.Raw)
-			re.Field = details.Get("api_name").String()
-			if re.Field == "" {
-				// MULTIPLE_OR_MULTI_ERRORS: the first inner error's field.
-				first := details.Get("errors.0")
-				if re.Field = first.Get("details.api_name").String(); re.Field == "" {
-					re.Field = first.Get("api_name").String()
-				}
-			}
-		}
+		re := newRecordError(code, msg, details)
 		rr.Err = re
 		results = append(results, rr)
 		return true

@@ -88,6 +88,7 @@ const (
 	errInvalid    = `{"code":"INVALID_DATA","details":{"expected_data_type":"email","api_name":"Email","json_path":"$.data[2].Email"},"message":"invalid data","status":"error"}`
 	errDuplicate  = `{"code":"DUPLICATE_DATA","details":{"api_name":"Phone","json_path":"$.data[0].Phone","duplicate_record":{"module":{"api_name":"Leads","id":"4150868000000002175"},"id":"4150868000000231001","Owner":{"name":"Patricia Boyle","id":"4150868000000225013"}},"more_records":false},"message":"duplicate data","status":"error"}`
 	errMulti      = `{"code":"MULTIPLE_OR_MULTI_ERRORS","details":{"errors":[{"code":"MANDATORY_NOT_FOUND","details":{"api_name":"Last_Name","json_path":"$.data[0].Last_Name"},"message":"required field not found","status":"error"},{"code":"INVALID_DATA","details":{"api_name":"Email","json_path":"$.data[0].Email"},"message":"invalid data","status":"error"}]},"message":"multiple errors occurred","status":"error"}`
+	errMissing2   = `{"code":"MULTIPLE_OR_MULTI_ERRORS","details":{"errors":[{"code":"MANDATORY_NOT_FOUND","details":{"api_name":"Last_Name","json_path":"$.data[0].Last_Name"},"message":"required field not found","status":"error"},{"code":"MANDATORY_NOT_FOUND","details":{"api_name":"Company","json_path":"$.data[0].Company"},"message":"required field not found","status":"error"}]},"message":"multiple errors occurred","status":"error"}`
 	errNoDetails  = `{"code":"RECORD_LOCKED","message":"the record is locked","status":"error"}`
 )
 
@@ -198,7 +199,10 @@ func TestUpsertResponses(t *testing.T) {
 		{"207 mixed", 207, data(successInsert, errMandatory, errInvalid), nil,
 			[]want{ok("insert", "4150868000003194003", ""), bad("MANDATORY_NOT_FOUND", "Last_Name", ClassPermanent), bad("INVALID_DATA", "Email", ClassPermanent)}, -1},
 		{"400 all failed with data[]", 400, data(errDuplicate, errMulti, errNoDetails), nil,
-			[]want{bad("DUPLICATE_DATA", "Phone", ClassPermanent), bad("MULTIPLE_OR_MULTI_ERRORS", "Last_Name", ClassPermanent), bad("RECORD_LOCKED", "", ClassPermanent)}, -1},
+			[]want{bad("DUPLICATE_DATA", "Phone", ClassPermanent), bad("MULTIPLE_OR_MULTI_ERRORS", "Last_Name,Email", ClassPermanent), bad("RECORD_LOCKED", "", ClassPermanent)}, -1},
+		// Several errors of one code are that code, with every field.
+		{"multiple errors of one code", 400, data(errMissing2), nil,
+			[]want{bad("MANDATORY_NOT_FOUND", "Last_Name,Company", ClassPermanent)}, -1},
 		{"207 with a transient record error", 207, data(successUpdate, `{"code":"DEPENDENT_SERVICE_ERROR","details":{"dependency_error":"LIMIT_EXCEEDED"},"message":"dependent service error","status":"error"}`), nil,
 			[]want{ok("update", "4150868000003194004", "Email"), bad("DEPENDENT_SERVICE_ERROR", "", ClassTransient)}, -1},
 		{"numeric id tolerated", 200, data(`{"code":"SUCCESS","action":"insert","details":{"id":4150868000003194003},"message":"record added","status":"success"}`), nil,

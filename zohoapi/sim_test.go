@@ -84,17 +84,21 @@ func TestSimPartialFailure(t *testing.T) {
 		`{"Email":"no.name@example.com","Company":"X"}`,
 		`{"Email":"not-an-email","Last_Name":"Y","Company":"Y"}`,
 		`{"Email":"c@example.com","Last_Name":"C","Company":"C","No_Such_Field":"x"}`,
+		`{"Email":"no.name.no.company@example.com"}`,
+		`{"Email":"bad email","Company":"Z"}`,
 	)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if res.StatusCode != 207 || len(res.Results) != 4 {
+	if res.StatusCode != 207 || len(res.Results) != 6 {
 		t.Fatalf("status %d, %d results", res.StatusCode, len(res.Results))
 	}
 	if res.Results[0].Action != "insert" {
 		t.Errorf("record 0: %+v", res.Results[0])
 	}
-	for i, want := range []struct{ code, field string }{{}, {"MANDATORY_NOT_FOUND", "Last_Name"}, {"INVALID_DATA", "Email"}, {"INVALID_DATA", "No_Such_Field"}} {
+	for i, want := range []struct{ code, field string }{{}, {"MANDATORY_NOT_FOUND", "Last_Name"}, {"INVALID_DATA", "Email"}, {"INVALID_DATA", "No_Such_Field"},
+		// MULTIPLE_OR_MULTI_ERRORS: of one code, that code; else as it is; every field.
+		{"MANDATORY_NOT_FOUND", "Last_Name,Company"}, {"MULTIPLE_OR_MULTI_ERRORS", "Email,Last_Name"}} {
 		if i == 0 {
 			continue
 		}

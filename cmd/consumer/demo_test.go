@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"os"
 	"regexp"
 	"strings"
 	"testing"
@@ -30,12 +31,44 @@ func TestDemo(t *testing.T) {
 			t.Errorf("summary lacks %q:\n%s", want, s)
 		}
 	}
+	checkREADMEExcerpt(t, s)
 	for _, row := range [][2]string{
 		{"events consumed", "33"}, {"dropped: not_crm_event", "9"}, {"dropped: no_consent", "3"},
 		{"events delivered to Zoho", "14"}, {"as Zoho records inserted (same-email events merged)", "6"}, {"as Zoho records updated", "1"},
 	} {
 		if !regexp.MustCompile(`│ ` + regexp.QuoteMeta(row[0]) + ` +│ ` + row[1] + ` +│`).MatchString(s) {
 			t.Errorf("summary row %q is not %s:\n%s", row[0], row[1], s)
+		}
+	}
+}
+
+// checkREADMEExcerpt checks that the demo output README.md shows under
+// "$ make run" is the real one: every line of it is in out, up to what
+// changes from run to run (the simulator's port, the partitions and offsets of
+// the dead-letter sources, and so the column widths).
+func checkREADMEExcerpt(t *testing.T, out string) {
+	t.Helper()
+	readme, err := os.ReadFile("../../README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, excerpt, found := strings.Cut(string(readme), "$ make run\ngo run ./cmd/consumer demo\n")
+	excerpt, _, closed := strings.Cut(excerpt, "```")
+	if !found || !closed {
+		t.Fatal("README.md has no make run excerpt")
+	}
+	norm := func(line string) string {
+		line = regexp.MustCompile(`events/\d+@\d+`).ReplaceAllString(line, "events/P@O")
+		line = regexp.MustCompile(`127\.0\.0\.1:\d+`).ReplaceAllString(line, "127.0.0.1:PORT")
+		return regexp.MustCompile(`( )+|(─)+`).ReplaceAllString(line, "$1$2")
+	}
+	have := map[string]bool{}
+	for _, l := range strings.Split(out, "\n") {
+		have[norm(l)] = true
+	}
+	for _, l := range strings.Split(excerpt, "\n") {
+		if !have[norm(l)] {
+			t.Errorf("README's demo excerpt has %q, the demo does not print it", l)
 		}
 	}
 }

@@ -63,8 +63,8 @@ type dlqSelection struct {
 }
 
 func (s *dlqSelection) bind(fs *pflag.FlagSet, withLimit bool) {
-	fs.StringVar(&s.code, "code", "", "only records with this error.code (case-insensitive), e.g. INVALID_DATA")
-	fs.StringVar(&s.field, "field", "", "only records with this error.field (case-insensitive), e.g. Last_Name")
+	fs.StringVar(&s.code, "code", "", "only records with this error.code, or an inner error of MULTIPLE_OR_MULTI_ERRORS with it (case-insensitive), e.g. INVALID_DATA")
+	fs.StringVar(&s.field, "field", "", "only records with this field in error.field or an inner error (case-insensitive), e.g. Last_Name")
 	fs.DurationVar(&s.since, "since", 0, "only records that failed within this duration (failed.at), e.g. 2h or 30m")
 	fs.Int64Var(&s.from, "from", -1, "start at this offset of the dead-letter topic, in every partition (default: the beginning)")
 	fs.Lookup("from").DefValue = "0" // -1 means unset: not worth showing in the help
@@ -280,7 +280,9 @@ func newDLQStatsCommand() *cobra.Command {
 the command started and counts the records that match the filters: in total,
 by error code, by field (the field API name Zoho or the pipeline blamed, "-"
 when unknown) and by code and field together, each with the first and last
-failed.at seen. Most frequent first. It is the first thing to look at when Zoho
+failed.at seen. Beside the total it counts the distinct source records
+(source.topic/partition/offset): every offset reset that replays a rejected
+record, and every replay that fails again, adds another dead letter of it. Most frequent first. It is the first thing to look at when Zoho
 rejects data: a single code and field usually points at one mapping or form.
 
 It joins no consumer group and commits nothing.`,
@@ -313,8 +315,8 @@ func statsDLQ(ctx context.Context, out io.Writer, cfg *config.Config, sel dlqSel
 		fmt.Fprintf(out, "No dead-letter records in %s match.\n", cfg.Kafka.DLQTopic)
 		return nil
 	}
-	fmt.Fprintf(out, "Dead-letter topic %s: %d records, first failed %s, last %s\n",
-		cfg.Kafka.DLQTopic, s.All.Count, formatTime(s.All.First), formatTime(s.All.Last))
+	fmt.Fprintf(out, "Dead-letter topic %s: %d records of %d distinct source records, first failed %s, last %s\n",
+		cfg.Kafka.DLQTopic, s.All.Count, s.SourceRecords(), formatTime(s.All.First), formatTime(s.All.Last))
 	for _, g := range []struct {
 		title  string
 		header []string

@@ -31,7 +31,11 @@ const (
 	skipNotASourceTopic = "source_topic_not_in_kafka.topics"
 	// skipAlreadyReplayed: the dead letter was written by an earlier run of
 	// the same replay group (the record failed again then).
-	skipAlreadyReplayed  = "already_replayed"
+	skipAlreadyReplayed = "already_replayed"
+	// skipSuperseded: a later dead letter of the same source record is in
+	// the topic (an offset reset or a replay dead-lettered it again); that
+	// one is replayed instead, so each source record is sent once.
+	skipSuperseded       = "superseded"
 	toSourceChunkRecords = 100
 )
 
@@ -69,6 +73,11 @@ selection leaves out stay available to other selections; --group names it
 explicitly. Reading starts at the group's position, or at --from/--since when
 they are further on; records before that, or left out by --since, are passed
 over by the group. To replay records again, use a new --group.
+
+One dead letter per source record: when the topic holds several of one
+source record (source.topic/partition/offset; every offset reset that
+replays a rejected record writes another), only the latest is replayed and
+the others are skipped (tally "skipped: superseded").
 
 Records that failed again under this group are not sent again: a later run
 of the same group skips the dead letters whose replay.group is its own
@@ -171,6 +180,7 @@ type dlqReplay struct {
 	topic    string
 	pos, end map[int32]int64 // per partition: where this run starts (-1: log start) and stops
 	tally    replayTally
+	latest   dlq.LatestBySource // the latest dead letter of each source record, up to end
 	send     func(ctx context.Context, recs []replayItem) (handled []bool, err error)
 	preview  func(r dlq.Record) string
 	dryRows  [][]string
@@ -198,6 +208,9 @@ func (r *dlqReplay) run(ctx context.Context) error {
 	defer cl.Close()
 	r.adm = kadm.NewClient(cl)
 	if err := r.loadPosition(ctx); err != nil {
+		return err
+	}
+	if err := r.loadLatest(ctx); err != nil {
 		return err
 	}
 	switch {
@@ -311,6 +324,30 @@ func (r *dlqReplay) loadPosition(ctx context.Context) error {
 	return nil
 }
 
+// loadLatest notes the latest dead letter of every source record from where
+// this run starts up to its end, whatever the selection: a later dead letter
+// with another code still supersedes an earlier one.
+func (r *dlqReplay) loadLatest(ctx context.Context) error {
+	return dlq.Read(ctx, r.cfg.Kafka.Brokers, r.topic, r.startPoint(time.Now()), dlq.Filter{}, func(d dlq.Record) error {
+		if d.DLQOffset < r.end[d.DLQPartition] {
+			r.latest.Add(d)
+		}
+		return nil
+	}, kafkaOpts(r.cfg)...)
+}
+
+// skipReason is why a selected dead letter is not sent: superseded by a later
+// one of its source record, or written by this group's earlier run; "" to send it.
+func (r *dlqReplay) skipReason(it replayItem) string {
+	switch {
+	case r.latest.Superseded(it.Record):
+		return skipSuperseded
+	case !r.includeReplayed && it.mark.Group == r.group:
+		return skipAlreadyReplayed
+	}
+	return ""
+}
+
 // startPoint is where dlq.Read starts: the selection's start point, moved up
 // to the group's position when every partition has one further on. Records
 // before a partition's own position are skipped by replay.
@@ -361,12 +398,6 @@ func (r *dlqReplay) visit(ctx context.Context, n int, fn func([]replayItem) erro
 	return err
 }
 
-// ownReplay reports whether it is a dead letter an earlier run of this
-// replay group wrote, to be skipped (unless --include-replayed).
-func (r *dlqReplay) ownReplay(it replayItem) bool {
-	return !r.includeReplayed && it.mark.Group == r.group
-}
-
 // count is the number of records this run would replay (for the progress bar).
 func (r *dlqReplay) count(ctx context.Context) (int, error) {
 	n := 0
@@ -393,8 +424,10 @@ func (r *dlqReplay) replay(ctx context.Context) error {
 		}
 		if r.dryRun {
 			for _, it := range chunk {
-				d, preview := it.Record, "skip: "+skipAlreadyReplayed
-				if !r.ownReplay(it) {
+				d, preview := it.Record, ""
+				if reason := r.skipReason(it); reason != "" {
+					preview = "skip: " + reason
+				} else {
 					preview = r.preview(d)
 				}
 				r.dryRows = append(r.dryRows, []string{dlqPlace(d), formatTime(d.FailedAt), d.Code, d.Field,
@@ -406,8 +439,8 @@ func (r *dlqReplay) replay(ctx context.Context) error {
 		var todo []replayItem
 		var index []int
 		for i, it := range chunk {
-			if r.ownReplay(it) {
-				r.tally.skipped[skipAlreadyReplayed]++
+			if reason := r.skipReason(it); reason != "" {
+				r.tally.skipped[reason]++
 				handled[i] = true
 				continue
 			}
@@ -605,13 +638,16 @@ func (r *dlqReplay) report(runErr error) {
 			r.tally.selected, target, r.group, r.position())
 		return
 	}
-	verb := "Replayed"
+	verb := "Replay of"
 	if runErr != nil {
 		verb = "Stopped replaying"
 	}
 	fmt.Fprintf(r.out, "%s dead-letter records of %s to %s (group %s):\n", verb, r.topic, target, r.group)
 	fmt.Fprintf(r.out, "  selected      %d\n  sent          %d\n  failed again  %d\n  skipped       %d\n",
 		r.tally.selected, r.tally.sent, r.tally.failedAgain, sumInts(r.tally.skipped))
+	if r.direct {
+		fmt.Fprintln(r.out, "  (sent: accepted by Zoho, inserted or updated; failed again: rejected again, not in Zoho)")
+	}
 	for _, k := range sortedIntKeys(r.tally.skipped) {
 		fmt.Fprintf(r.out, "    %-12s %d\n", k, r.tally.skipped[k])
 	}

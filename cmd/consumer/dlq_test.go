@@ -128,7 +128,7 @@ func TestDLQStatsAndInspect(t *testing.T) {
 
 	stats := mustRun(t, e.cfgPath, "dlq", "stats")
 	for _, re := range []string{
-		`Dead-letter topic ` + regexp.QuoteMeta(e.dlqTopic) + `: 4 records, first failed \S+, last \S+`,
+		`Dead-letter topic ` + regexp.QuoteMeta(e.dlqTopic) + `: 4 records of 4 distinct source records, first failed \S+, last \S+`,
 		`│ INVALID_DATA +│ 3 +│`,
 		`│ MISSING_EMAIL +│ 1 +│`,
 		`│ Plan_Typo +│ 3 +│`,
@@ -518,5 +518,54 @@ func TestDLQReplayDirectStopsWhenZohoThrottlesTokens(t *testing.T) {
 	}
 	if n := len(e.deadLetters()); n != 2 {
 		t.Errorf("%d dead-letter records, want still 2", n)
+	}
+}
+
+// TestDLQReplayOneDeadLetterPerSource: an offset reset dead-letters the same
+// source records again; stats counts the distinct source records beside the
+// total, and replay sends each source record once (its latest dead letter)
+// and skips the others as superseded.
+func TestDLQReplayOneDeadLetterPerSource(t *testing.T) {
+	t.Setenv("COLUMNS", "1000")
+	e := newDLQEnv(t, standardEvents()...)
+	mustRun(t, e.cfgPath, "offsets", "reset", "--to", "earliest", "--execute")
+	stop := e.startPipeline()
+	e.waitCommitted()
+	stop()
+	dead := e.deadLetters()
+	if len(dead) != 8 {
+		t.Fatalf("%d dead letters after the offset replay, want 8 (each source record twice)", len(dead))
+	}
+	stats := mustRun(t, e.cfgPath, "dlq", "stats")
+	if re := regexp.MustCompile(`: 8 records of 4 distinct source records,`); !re.MatchString(stats) {
+		t.Errorf("stats lacks %s:\n%s", re, stats)
+	}
+
+	if err := e.sim.AddField("Leads", zohosim.Field{APIName: "Plan", DataType: "text", Length: 50}); err != nil {
+		t.Fatal(err)
+	}
+	e.cfgPath = e.fixedCfg
+	dry := mustRun(t, e.cfgPath, "dlq", "replay", "--direct", "--dry-run")
+	if n := strings.Count(dry, "skip: "+skipSuperseded); n != 4 {
+		t.Errorf("dry run shows %d superseded, want 4:\n%s", n, dry)
+	}
+	received := e.sim.Stats().RecordsReceived
+	out := mustRun(t, e.cfgPath, "dlq", "replay", "--direct")
+	for _, re := range []*regexp.Regexp{tallyLine("selected", 8), tallyLine("sent", 3), tallyLine("failed again", 1), tallyLine("skipped", 4),
+		regexp.MustCompile(`(?m)^    ` + skipSuperseded + ` +4$`)} {
+		if !re.MatchString(out) {
+			t.Errorf("replay tally lacks %s:\n%s", re, out)
+		}
+	}
+	if strings.Contains(out, "Replayed") {
+		t.Errorf("the tally claims everything was replayed although one record failed again:\n%s", out)
+	}
+	if n := e.sim.Stats().RecordsReceived - received; n != 3 {
+		t.Errorf("Zoho received %d records, want 3 (one per source record with an email)", n)
+	}
+	// The record without an email failed again once, not once per copy.
+	again := e.deadLetters()[8:]
+	if len(again) != 1 || again[0].Code != dlq.CodeMissingEmail {
+		t.Fatalf("dead letters written by the replay: %+v", again)
 	}
 }

@@ -266,7 +266,7 @@ func newOffsetsResetCommand() *cobra.Command {
 		Short: "Move the group's offsets to replay (or skip) events; a dry run unless --execute",
 		Long: `Reset computes new committed offsets for the consumer group kafka.group and
 prints the plan: per partition the current position, the target, and the
-records to replay (a negative number is records skipped), with a total and the
+records to replay or to skip (never both), with totals and the
 Zoho API credits the replay costs at most (1 credit per 10 records; dropped
 events and records merged by email cost less). Nothing changes without
 --execute.
@@ -412,7 +412,7 @@ func runOffsetsReset(ctx context.Context, out io.Writer, adm *kadm.Client, group
 	}
 	replay, _ := planTotals(plan)
 	fmt.Fprintf(out, "\nCommitted the new offsets of %d partition(s) of group %q.\n", len(plan), group)
-	fmt.Fprintf(out, "The next `consumer run` reads from the targets: %d record(s) replayed into Zoho.\n", replay)
+	fmt.Fprintf(out, "The next `consumer run` reads from the targets: %d record(s) read again (CRM events are upserted into Zoho again; the others are dropped, and rejected records dead-lettered again, as before).\n", replay)
 	return nil
 }
 
@@ -577,8 +577,12 @@ type resetRow struct {
 	HasCommit bool
 	// Target is the offset to commit, within [log start, log end].
 	Target int64
-	// Replay is Current − Target: records delivered again (negative: skipped).
+	// Replay is Current − Target when the target is before the current
+	// position: records read again; else 0.
 	Replay int64
+	// Skip is Target − Current when the target is past the current
+	// position: records that will never reach Zoho; else 0.
+	Skip int64
 	// Note explains clamping and other adjustments; "" when none.
 	Note string
 }
@@ -621,9 +625,9 @@ func planReset(target resetTarget, in []resetInput) []resetRow {
 			r.Target = p.End
 			notes = append(notes, fmt.Sprintf("%d is past the log end: clamped to %d", want, p.End))
 		}
-		r.Replay = r.Current - r.Target
-		if r.Replay < 0 {
-			notes = append(notes, fmt.Sprintf("skips %d record(s): they never reach Zoho", -r.Replay))
+		r.Replay, r.Skip = max(r.Current-r.Target, 0), max(r.Target-r.Current, 0)
+		if r.Skip > 0 {
+			notes = append(notes, fmt.Sprintf("skips %d record(s): they never reach Zoho", r.Skip))
 		}
 		r.Note = strings.Join(notes, "; ")
 		rows = append(rows, r)
@@ -634,11 +638,8 @@ func planReset(target resetTarget, in []resetInput) []resetRow {
 // planTotals returns the records replayed and skipped by a plan.
 func planTotals(rows []resetRow) (replay, skip int64) {
 	for _, r := range rows {
-		if r.Replay > 0 {
-			replay += r.Replay
-		} else {
-			skip -= r.Replay
-		}
+		replay += r.Replay
+		skip += r.Skip
 	}
 	return replay, skip
 }
@@ -646,16 +647,16 @@ func planTotals(rows []resetRow) (replay, skip int64) {
 // printPlan writes the plan table, its total and the credit estimate.
 func printPlan(out io.Writer, rows []resetRow) {
 	t := newTable(out)
-	t.Header("Topic", "Partition", "Current", "Target", "To replay", "Note")
+	t.Header("Topic", "Partition", "Current", "Target", "To replay", "To skip", "Note")
 	for _, r := range rows {
 		current := strconv.FormatInt(r.Current, 10)
 		if !r.HasCommit {
 			current += " (none)"
 		}
-		_ = t.Append(r.Topic, r.Partition, current, r.Target, r.Replay, r.Note)
+		_ = t.Append(r.Topic, r.Partition, current, r.Target, r.Replay, r.Skip, r.Note)
 	}
 	replay, skip := planTotals(rows)
-	_ = t.Append("total", partitionsLabel(len(rows)), "", "", replay, "")
+	_ = t.Append("total", partitionsLabel(len(rows)), "", "", replay, skip, "")
 	_ = t.Render()
 	fmt.Fprintf(out, "Records to replay: %d; estimated Zoho API credits: at most %d (1 credit per 10 records; dropped events cost nothing, records merged by email cost less).\n",
 		replay, zohoapi.Credits(int(replay)))

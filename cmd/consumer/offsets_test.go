@@ -418,21 +418,21 @@ func TestPlanReset(t *testing.T) {
 		target       string
 		in           []resetInput
 		target0      int64
-		replay       int64
+		replay, skip int64
 		noteContains string
 	}{
-		{"earliest", "earliest", part(80, 10, 100, -1), 10, 70, ""},
-		{"latest skips the lag", "latest", part(80, 10, 100, -1), 100, -20, "skips 20 record(s)"},
-		{"offset inside", "offset=50", part(80, 10, 100, -1), 50, 30, ""},
-		{"offset below start is clamped", "offset=3", part(80, 10, 100, -1), 10, 70, "3 is before the log start: clamped to 10"},
-		{"offset past end is clamped", "offset=500", part(80, 10, 100, -1), 100, -20, "500 is past the log end: clamped to 100"},
-		{"shift back", "shift=-30", part(80, 10, 100, -1), 50, 30, ""},
-		{"shift forward", "shift=+5", part(80, 10, 100, -1), 85, -5, "skips 5"},
-		{"shift back past start", "shift=-1000", part(80, 10, 100, -1), 10, 70, "clamped to 10"},
-		{"shift without commit starts at log start", "shift=-5", part(-1, 10, 100, -1), 10, 0, "nothing committed"},
-		{"datetime", "datetime=2026-11-28T10:00:00Z", part(80, 10, 100, 42), 42, 38, ""},
-		{"datetime after the last record", "datetime=2026-11-28T10:00:00Z", part(80, 10, 100, 100), 100, -20, "no record at or after the time"},
-		{"expired commit", "earliest", part(5, 10, 100, -1), 10, 0, "committed 5 expired"},
+		{"earliest", "earliest", part(80, 10, 100, -1), 10, 70, 0, ""},
+		{"latest skips the lag", "latest", part(80, 10, 100, -1), 100, 0, 20, "skips 20 record(s)"},
+		{"offset inside", "offset=50", part(80, 10, 100, -1), 50, 30, 0, ""},
+		{"offset below start is clamped", "offset=3", part(80, 10, 100, -1), 10, 70, 0, "3 is before the log start: clamped to 10"},
+		{"offset past end is clamped", "offset=500", part(80, 10, 100, -1), 100, 0, 20, "500 is past the log end: clamped to 100"},
+		{"shift back", "shift=-30", part(80, 10, 100, -1), 50, 30, 0, ""},
+		{"shift forward", "shift=+5", part(80, 10, 100, -1), 85, 0, 5, "skips 5"},
+		{"shift back past start", "shift=-1000", part(80, 10, 100, -1), 10, 70, 0, "clamped to 10"},
+		{"shift without commit starts at log start", "shift=-5", part(-1, 10, 100, -1), 10, 0, 0, "nothing committed"},
+		{"datetime", "datetime=2026-11-28T10:00:00Z", part(80, 10, 100, 42), 42, 38, 0, ""},
+		{"datetime after the last record", "datetime=2026-11-28T10:00:00Z", part(80, 10, 100, 100), 100, 0, 20, "no record at or after the time"},
+		{"expired commit", "earliest", part(5, 10, 100, -1), 10, 0, 0, "committed 5 expired"},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -445,8 +445,16 @@ func TestPlanReset(t *testing.T) {
 				t.Fatalf("%d rows", len(rows))
 			}
 			r := rows[0]
-			if r.Target != c.target0 || r.Replay != c.replay {
-				t.Errorf("target %d, replay %d; want %d, %d", r.Target, r.Replay, c.target0, c.replay)
+			if r.Target != c.target0 || r.Replay != c.replay || r.Skip != c.skip {
+				t.Errorf("target %d, replay %d, skip %d; want %d, %d, %d", r.Target, r.Replay, r.Skip, c.target0, c.replay, c.skip)
+			}
+			var out strings.Builder
+			printPlan(&out, rows)
+			for _, line := range strings.Split(out.String(), "\n") {
+				// │ Topic │ Partition │ Current │ Target │ To replay │ To skip │ Note │
+				if cells := strings.Split(line, "│"); len(cells) == 9 && (strings.HasPrefix(strings.TrimSpace(cells[5]), "-") || strings.HasPrefix(strings.TrimSpace(cells[6]), "-")) {
+					t.Errorf("the plan shows a negative count:\n%s", out.String())
+				}
 			}
 			if c.noteContains == "" && r.Note != "" || !strings.Contains(r.Note, c.noteContains) {
 				t.Errorf("note %q, want it to contain %q", r.Note, c.noteContains)
