@@ -207,14 +207,31 @@ func (p *Pipeline) deadLetterAsync(recs []dlq.Record, srcs []source) {
 
 // writeDeadLetters writes records to the dead-letter topic, retrying until they
 // are acknowledged (fetching pauses meanwhile), then marks their sources done.
-// When shutdown gives up first, the sources stay pending: not committed.
+// It claims the sources' partitions while it writes; records of partitions
+// already released are left to their new owner. Retrying ends at shutdown and
+// once every claimed partition is released, an attempt under way goes on
+// until the grace ends: the sources not acknowledged stay pending, uncommitted.
 func (p *Pipeline) writeDeadLetters(recs []dlq.Record, srcs []source) {
-	if err := p.dlq.Write(p.sendCtx, recs...); err != nil {
+	var c claim
+	var refused []*partitionOffsets
+	owned, ownedSrcs := recs[:0:0], srcs[:0:0]
+	for i, src := range srcs {
+		if c.add(src.part, &refused) {
+			owned, ownedSrcs = append(owned, recs[i]), append(ownedSrcs, src)
+		}
+	}
+	defer c.release()
+	if len(owned) == 0 {
+		return
+	}
+	retry, cancel := untilClosed(p.stopCtx, c.released())
+	defer cancel()
+	if err := p.dlq.WriteUntil(p.sendCtx, retry, owned...); err != nil {
 		return
 	}
 	p.setPaused(pauseDLQ, false, nil)
-	for i, r := range recs {
-		srcs[i].part.done(srcs[i].rec.Offset)
+	for i, r := range owned {
+		ownedSrcs[i].part.done(ownedSrcs[i].rec.Offset)
 		p.m.addDeadLettered(r.Code, 1)
 	}
 }
