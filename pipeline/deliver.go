@@ -192,8 +192,12 @@ func (p *Pipeline) deliver(d delivery) {
 		case err == nil:
 			p.setPaused(pauseZohoThrottled, false, nil)
 			p.setPaused(pauseTokenBudget, false, nil)
-			d = p.settle(d, res)
+			var dead deadLetters
+			d, dead = p.settle(d, res)
+			// The answer is settled: a revocation need not wait for the
+			// retries of this batch or for other partitions' dead letters.
 			c.release()
+			dead.write(p)
 			if p.failed() {
 				<-p.stopCtx.Done()
 				return
@@ -278,9 +282,10 @@ func (p *Pipeline) upsert(ctx context.Context, d delivery) (*zohoapi.UpsertResul
 	return res, err
 }
 
-// settle handles Zoho's per-record answers: successes are done, permanent
-// rejections are dead-lettered, and the records to try again are returned.
-func (p *Pipeline) settle(d delivery, res *zohoapi.UpsertResult) delivery {
+// settle handles Zoho's per-record answers: successes are done, and it
+// returns the records to try again and the permanent rejections to
+// dead-letter (claimed, for deadLetters.write).
+func (p *Pipeline) settle(d delivery, res *zohoapi.UpsertResult) (delivery, deadLetters) {
 	var retry delivery
 	var dead []dlq.Record
 	var deadSrc []source
@@ -313,10 +318,7 @@ func (p *Pipeline) settle(d delivery, res *zohoapi.UpsertResult) delivery {
 			}
 		}
 	}
-	if len(dead) > 0 {
-		p.writeDeadLetters(dead, deadSrc)
-	}
-	return retry
+	return retry, p.claimDeadLetters(dead, deadSrc)
 }
 
 // isolate handles a request Zoho rejected as a whole without per-record

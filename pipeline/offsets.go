@@ -382,13 +382,3 @@ func (t *offsetTracker) lags() []lag {
 	}
 	return out
 }
-
-// isReleased reports whether this assignment is being revoked, was revoked or was lost.
-func (po *partitionOffsets) isReleased() bool {
-	select {
-	case <-po.released:
-		return true
-	default:
-		return false
-	}
-}

@@ -7,15 +7,18 @@ import (
 	"fmt"
 	"net/http"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/sony/gobreaker/v2"
 	"github.com/tidwall/gjson"
+	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kgo"
 	"go.uber.org/zap/zaptest"
 
 	"github.com/zohosink/zohosink/batcher"
+	"github.com/zohosink/zohosink/dlq"
 	"github.com/zohosink/zohosink/internal/kafkatest"
 	"github.com/zohosink/zohosink/zohoapi"
 	"github.com/zohosink/zohosink/zohoapi/zohosim"
@@ -61,10 +64,23 @@ func waitFor(t *testing.T, timeout time.Duration, what string, cond func() bool)
 	}
 }
 
+// refusingProducer fails every record as too large for the dead-letter topic.
+type refusingProducer struct{ calls atomic.Int32 }
+
+func (r *refusingProducer) ProduceSync(_ context.Context, rs ...*kgo.Record) kgo.ProduceResults {
+	r.calls.Add(1)
+	var out kgo.ProduceResults
+	for _, rec := range rs {
+		out = append(out, kgo.ProduceResult{Record: rec, Err: kerr.MessageTooLarge})
+	}
+	return out
+}
+
 // TestRevokeWaitsOnlyForRevokedPartitions: partition 0's batch is stuck in a
-// slow Zoho call, partition 1's batch waits to retry (a minute's backoff).
+// slow Zoho call; partition 1's batch waits to retry (a minute's backoff) and
+// its rejected record's dead-letter write keeps failing (a minute's backoff).
 // Revoking partition 1 returns at once (nothing of it is under way) and ends
-// its batch's wait; partition 0's call goes on. Revoking partition 0 waits the
+// both waits; partition 0's call goes on. Revoking partition 0 waits the
 // grace for its call, then cuts it off; the cut-off call does not count as a
 // breaker failure.
 func TestRevokeWaitsOnlyForRevokedPartitions(t *testing.T) {
@@ -96,10 +112,15 @@ func TestRevokeWaitsOnlyForRevokedPartitions(t *testing.T) {
 	}
 	add(0, "slow@example.com")
 	add(1, "retry@example.com")
-	waitFor(t, 10*time.Second, "partition 0's call hangs and partition 1's call failed", func() bool {
+	dlqWrites := &refusingProducer{}
+	p.dlq = dlq.NewWriter(dlqWrites, p.o.DLQTopic, dlq.WithBackoff(time.Minute, time.Minute))
+	rejected := &kgo.Record{Topic: topic, Partition: 1, Offset: 1}
+	p.offsets.partition(topic, 1).track(rejected)
+	p.deadLetterAsync([]dlq.Record{{Value: []byte("{"), Code: CodeDecodeError}}, []source{{p.offsets.partition(topic, 1), rejected}})
+	waitFor(t, 10*time.Second, "partition 0's call hangs, partition 1's call and dead-letter write failed", func() bool {
 		slow, _ := z.state("slow@example.com")
 		retry, _ := z.state("retry@example.com")
-		return slow == 1 && retry == 1
+		return slow == 1 && retry == 1 && dlqWrites.calls.Load() == 1
 	})
 
 	start := time.Now()
@@ -107,7 +128,9 @@ func TestRevokeWaitsOnlyForRevokedPartitions(t *testing.T) {
 	if took := time.Since(start); took >= grace/2 {
 		t.Fatalf("revoking partition 1 took %v: it waited for partition 0's call (grace %v)", took, grace)
 	}
-	waitFor(t, 10*time.Second, "partition 1's batch ends its backoff wait", func() bool { return p.batches.Stats().InFlight == 1 })
+	waitFor(t, 10*time.Second, "partition 1's batch and dead-letter write end their backoff waits", func() bool {
+		return p.batches.Stats().InFlight == 1 && len(p.rejects) == 0
+	})
 	if _, cut := z.state("slow@example.com"); cut != nil {
 		t.Fatalf("partition 0's call was cut off (%v) by partition 1's revocation", cut)
 	}
