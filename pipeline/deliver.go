@@ -31,6 +31,9 @@ type delivery struct {
 // is done (acknowledged by Zoho or by the dead-letter topic), its partitions
 // are revoked, or shutdown ends it.
 func (p *Pipeline) send(_ context.Context, b *batcher.Batch[source]) {
+	if p.stopCtx.Err() != nil {
+		return // shutting down: batches not yet sent stay uncommitted
+	}
 	var d delivery
 	for _, e := range b.Entries {
 		if raw, ok := p.encode(e); ok {
