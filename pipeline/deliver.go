@@ -75,6 +75,7 @@ func (c *claim) add(po *partitionOffsets, refused *[]*partitionOffsets) bool {
 	return true
 }
 
+// appendNew appends po to s unless s holds it already.
 func appendNew(s []*partitionOffsets, po *partitionOffsets) []*partitionOffsets {
 	if slices.Contains(s, po) {
 		return s

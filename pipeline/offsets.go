@@ -135,6 +135,7 @@ func (t *offsetTracker) release(revoked map[string][]int32) []*partitionOffsets 
 	return out
 }
 
+// releaseLocked closes released once; po.mu is held.
 func (po *partitionOffsets) releaseLocked() {
 	select {
 	case <-po.released:
