@@ -171,8 +171,11 @@ type Delivery struct {
 	// BreakerOpenTimeout is how long the breaker stays open before a trial call.
 	// Default 30s; must be > 0.
 	BreakerOpenTimeout time.Duration `mapstructure:"breaker_open_timeout" yaml:"breaker_open_timeout" json:"breaker_open_timeout"`
-	// ShutdownGrace is how long in-flight batches may finish after SIGINT/SIGTERM
-	// before they are abandoned (and redelivered after restart). Default 30s.
+	// ShutdownGrace is how long the Zoho calls and dead-letter writes under way
+	// may finish after SIGINT/SIGTERM, and on partition revocation, before they
+	// are cut off (their records stay uncommitted and are delivered again);
+	// retry waits end at once. Default 10s, so that the process exits within
+	// 15s of SIGTERM (Kubernetes' default terminationGracePeriodSeconds is 30).
 	ShutdownGrace time.Duration `mapstructure:"shutdown_grace" yaml:"shutdown_grace" json:"shutdown_grace"`
 }
 
@@ -222,7 +225,7 @@ func Defaults() *Config {
 			ThrottleBackoff:    30 * time.Second,
 			BreakerFailures:    5,
 			BreakerOpenTimeout: 30 * time.Second,
-			ShutdownGrace:      30 * time.Second,
+			ShutdownGrace:      10 * time.Second,
 		},
 		HTTP: HTTP{Listen: "127.0.0.1:9464"},
 		Log:  Log{Level: "info", Format: "console"},

@@ -133,6 +133,17 @@ var errNoResult = errors.New("dlq: producer returned no result for the record")
 // kgo.ErrClientClosed) and the last produce error, and the caller must treat
 // the records as not written.
 func (w *Writer) Write(ctx context.Context, recs ...Record) error {
+	return w.WriteUntil(ctx, ctx, recs...)
+}
+
+// WriteUntil is Write with retrying bounded apart from the attempts: ctx
+// bounds every produce attempt, as in Write, and once retry ends no attempt
+// starts and a wait between attempts ends at once, so only an attempt under
+// way when retry ends goes on (until the broker answers or ctx ends). It
+// gives up with an error that wraps retry.Err() (or ctx.Err()) and the last
+// produce error. The pipeline ends retry when shutdown starts, so that only
+// writes under way get the shutdown grace.
+func (w *Writer) WriteUntil(ctx, retry context.Context, recs ...Record) error {
 	if len(recs) == 0 {
 		return nil
 	}
@@ -171,6 +182,9 @@ func (w *Writer) Write(ctx context.Context, recs ...Record) error {
 		if ctx.Err() != nil {
 			return giveUp(ctx.Err())
 		}
+		if retry.Err() != nil {
+			return giveUp(retry.Err())
+		}
 		wait := bo.NextBackOff()
 		if w.onRetry != nil {
 			w.onRetry(&RetryError{Topic: w.topic, Attempt: attempt, Failed: len(pending), Total: len(recs), Wait: wait, Err: lastErr})
@@ -180,6 +194,9 @@ func (w *Writer) Write(ctx context.Context, recs ...Record) error {
 		case <-ctx.Done():
 			t.Stop()
 			return giveUp(ctx.Err())
+		case <-retry.Done():
+			t.Stop()
+			return giveUp(retry.Err())
 		case <-t.C:
 		}
 	}

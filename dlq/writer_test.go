@@ -164,6 +164,46 @@ func TestWriteGivesUpOnlyWhenContextEnds(t *testing.T) {
 	}
 }
 
+// TestWriteUntilEndsRetriesNotAttempts: when retry ends during an attempt,
+// the attempt goes on (its context is ctx) and is answered, and no retry
+// follows; when retry ends during the wait before a retry, Write returns at
+// once, not after the wait.
+func TestWriteUntilEndsRetriesNotAttempts(t *testing.T) {
+	var calls atomic.Int32
+	release := make(chan struct{})
+	retry, stop := context.WithCancel(context.Background())
+	p := producerFunc(func(ctx context.Context, rs ...*kgo.Record) kgo.ProduceResults {
+		if calls.Add(1) == 1 {
+			stop() // retrying ends while this attempt is under way
+			<-release
+		}
+		var out kgo.ProduceResults
+		for _, r := range rs {
+			out = append(out, kgo.ProduceResult{Record: r, Err: errors.Join(kerr.MessageTooLarge, ctx.Err())})
+		}
+		return out
+	})
+	w := NewWriter(p, "dlq", WithBackoff(time.Hour, time.Hour))
+	done := make(chan error, 1)
+	go func() { done <- w.WriteUntil(context.Background(), retry, recs("a")...) }()
+	close(release)
+	err := <-done
+	if !errors.Is(err, context.Canceled) || !errors.Is(err, kerr.MessageTooLarge) || calls.Load() != 1 {
+		t.Fatalf("err = %v after %d attempts, want context.Canceled wrapping the attempt's MESSAGE_TOO_LARGE after 1", err, calls.Load())
+	}
+
+	calls.Store(1) // no more blocking attempts
+	retry, stop = context.WithCancel(context.Background())
+	w = NewWriter(p, "dlq", WithBackoff(time.Hour, time.Hour), WithOnRetry(func(error) { stop() }))
+	start := time.Now()
+	if err := w.WriteUntil(context.Background(), retry, recs("b")...); !errors.Is(err, context.Canceled) {
+		t.Fatalf("err = %v, want context.Canceled", err)
+	}
+	if took := time.Since(start); took > 10*time.Second {
+		t.Fatalf("WriteUntil took %v: it waited out the backoff after retry ended", took)
+	}
+}
+
 func TestWriteTreatsMissingResultsAsFailed(t *testing.T) {
 	var calls int
 	p := producerFunc(func(_ context.Context, rs ...*kgo.Record) kgo.ProduceResults {

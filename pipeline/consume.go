@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"runtime"
+	"slices"
 	"sync"
 	"time"
 
@@ -205,16 +206,72 @@ func (p *Pipeline) deadLetterAsync(recs []dlq.Record, srcs []source) {
 	}()
 }
 
-// writeDeadLetters writes records to the dead-letter topic, retrying until they
-// are acknowledged (fetching pauses meanwhile), then marks their sources done.
-// When shutdown gives up first, the sources stay pending: not committed.
+// writeDeadLetters writes records to the dead-letter topic and marks their
+// sources done once acknowledged; see claimDeadLetters and deadLetters.write.
 func (p *Pipeline) writeDeadLetters(recs []dlq.Record, srcs []source) {
-	if err := p.dlq.Write(p.sendCtx, recs...); err != nil {
+	p.claimDeadLetters(recs, srcs).write(p)
+}
+
+// deadLetters are dead-letter records grouped by source partition, each group
+// holding a claim on its partition until its write ends.
+type deadLetters []deadLetterGroup
+
+type deadLetterGroup struct {
+	part *partitionOffsets
+	recs []dlq.Record
+	srcs []source
+}
+
+// claimDeadLetters groups records by source partition and claims each
+// partition; records of partitions already released are left to their new owner.
+func (p *Pipeline) claimDeadLetters(recs []dlq.Record, srcs []source) deadLetters {
+	var out deadLetters
+	var refused []*partitionOffsets
+next:
+	for i, src := range srcs {
+		for g := range out {
+			if out[g].part == src.part {
+				out[g].recs, out[g].srcs = append(out[g].recs, recs[i]), append(out[g].srcs, src)
+				continue next
+			}
+		}
+		if slices.Contains(refused, src.part) || !src.part.claim() {
+			refused = appendNew(refused, src.part)
+			continue
+		}
+		out = append(out, deadLetterGroup{part: src.part, recs: []dlq.Record{recs[i]}, srcs: []source{src}})
+	}
+	return out
+}
+
+// write writes each group (concurrently when there are several), retrying
+// until the dead-letter topic acknowledges it (fetching pauses meanwhile),
+// and then marks its sources done. A group's retrying ends at shutdown or when
+// its partition is released, so a revocation waits only for an attempt under
+// way; an attempt goes on until the grace ends. Sources not acknowledged stay
+// pending, uncommitted.
+func (dl deadLetters) write(p *Pipeline) {
+	if len(dl) == 1 {
+		dl[0].write(p)
+		return
+	}
+	var wg sync.WaitGroup
+	for _, g := range dl {
+		wg.Go(func() { g.write(p) })
+	}
+	wg.Wait()
+}
+
+func (g deadLetterGroup) write(p *Pipeline) {
+	defer g.part.unclaim()
+	retry, cancel := untilClosed(p.stopCtx, []<-chan struct{}{g.part.released})
+	defer cancel()
+	if err := p.dlq.WriteUntil(p.sendCtx, retry, g.recs...); err != nil {
 		return
 	}
 	p.setPaused(pauseDLQ, false, nil)
-	for i, r := range recs {
-		srcs[i].part.done(srcs[i].rec.Offset)
+	for i, r := range g.recs {
+		g.srcs[i].part.done(g.srcs[i].rec.Offset)
 		p.m.addDeadLettered(r.Code, 1)
 	}
 }

@@ -28,58 +28,139 @@ type delivery struct {
 
 // send is the batcher's SendFunc: it runs in its own goroutine, holding one of
 // the MaxInFlight slots (and its emails) until every source record of the batch
-// is done (acknowledged by Zoho or by the dead-letter topic) or shutdown
-// abandons it.
+// is done (acknowledged by Zoho or by the dead-letter topic), its partitions
+// are revoked, or shutdown ends it.
 func (p *Pipeline) send(_ context.Context, b *batcher.Batch[source]) {
+	if p.stopCtx.Err() != nil {
+		return // shutting down: batches not yet sent stay uncommitted
+	}
 	var d delivery
 	for _, e := range b.Entries {
-		e = liveEntry(e)
-		if len(e.Items) == 0 {
-			continue // every source's partition was revoked: its new owner sends it
+		if raw, ok := p.encode(e); ok {
+			d.entries = append(d.entries, e)
+			d.records = append(d.records, raw)
 		}
-		raw, err := json.Marshal(e.Merged())
-		if err != nil { // values are strings and numbers from JSON: cannot happen
-			p.log.Error("encoding a Zoho record", zap.Error(err))
-			continue
-		}
-		d.entries = append(d.entries, e)
-		d.records = append(d.records, raw)
 	}
 	if len(d.entries) > 0 {
-		p.deliver(p.sendCtx, d)
+		p.deliver(d)
 	}
 }
 
-// owned returns the entries of d that still have a source in a partition this
-// process owns.
-func (d delivery) owned() delivery {
-	var out delivery
-	for i, e := range d.entries {
-		if len(liveEntry(e).Items) > 0 {
-			out.entries = append(out.entries, e)
-			out.records = append(out.records, d.records[i])
-		}
+// encode returns the Zoho record of e: its merged items.
+func (p *Pipeline) encode(e batcher.Entry[source]) (json.RawMessage, bool) {
+	raw, err := json.Marshal(e.Merged())
+	if err != nil { // values are strings and numbers from JSON: cannot happen
+		p.log.Error("encoding a Zoho record", zap.Error(err))
+		return nil, false
+	}
+	return raw, true
+}
+
+// claim is one attempt's hold on the partitions of its records (see
+// partitionOffsets.claim): a revocation waits until the attempts holding its
+// partitions end.
+type claim []*partitionOffsets
+
+// add claims po once; it reports whether po is claimed (false: released).
+// Claims are few (the partitions of one batch), so a linear search is cheapest.
+func (c *claim) add(po *partitionOffsets, refused *[]*partitionOffsets) bool {
+	if slices.Contains(*c, po) {
+		return true
+	}
+	if slices.Contains(*refused, po) || !po.claim() {
+		*refused = appendNew(*refused, po)
+		return false
+	}
+	*c = append(*c, po)
+	return true
+}
+
+// appendNew appends po to s unless s holds it already.
+func appendNew(s []*partitionOffsets, po *partitionOffsets) []*partitionOffsets {
+	if slices.Contains(s, po) {
+		return s
+	}
+	return append(s, po)
+}
+
+// release ends the claim.
+func (c claim) release() {
+	for _, po := range c {
+		po.unclaim()
+	}
+}
+
+// released returns the channels closed when each claimed partition is released.
+func (c claim) released() []<-chan struct{} {
+	out := make([]<-chan struct{}, len(c))
+	for i, po := range c {
+		out[i] = po.released
 	}
 	return out
 }
 
-// liveEntry drops the items of an entry whose partitions were revoked or lost.
-// The common case, nothing forgotten, returns e as it is.
-func liveEntry(e batcher.Entry[source]) batcher.Entry[source] {
-	for i, it := range e.Items {
-		if !it.Source.part.isForgotten() {
-			continue
-		}
-		live := slices.Clone(e.Items[:i])
-		for _, it := range e.Items[i+1:] {
-			if !it.Source.part.isForgotten() {
-				live = append(live, it)
+// gone returns the channels closed when each claimed partition is forgotten.
+func (c claim) gone() []<-chan struct{} {
+	out := make([]<-chan struct{}, len(c))
+	for i, po := range c {
+		out[i] = po.gone
+	}
+	return out
+}
+
+// claim claims the partitions of d's records for one attempt and returns what
+// may be sent: records of partitions being revoked, revoked or lost belong to
+// their new owner, which may already have sent newer events for the same
+// emails, so they are never sent (again) from here. An entry merged from
+// several partitions keeps the items of the partitions still owned, and its
+// record is merged again from them.
+func (p *Pipeline) claim(d delivery) (delivery, claim) {
+	var c claim
+	var refused []*partitionOffsets
+	var out delivery
+	for i, e := range d.entries {
+		var live []batcher.Item[source]
+		dropped := false
+		for j, it := range e.Items {
+			switch {
+			case c.add(it.Source.part, &refused):
+				if dropped {
+					live = append(live, it)
+				}
+			case !dropped:
+				dropped, live = true, slices.Clone(e.Items[:j])
 			}
 		}
-		e.Items = live
-		break
+		switch {
+		case !dropped: // the common case: every item owned
+			out.entries = append(out.entries, e)
+			out.records = append(out.records, d.records[i])
+		case len(live) > 0:
+			e.Items = live
+			if raw, ok := p.encode(e); ok {
+				out.entries = append(out.entries, e)
+				out.records = append(out.records, raw)
+			}
+		}
 	}
-	return e
+	return out, c
+}
+
+// untilClosed returns a context that ends with parent or once every channel
+// of chans is closed (at once when chans is empty); call cancel when done.
+func untilClosed(parent context.Context, chans []<-chan struct{}) (context.Context, context.CancelFunc) {
+	ctx, cancel := context.WithCancel(parent)
+	go func() {
+		for _, ch := range chans {
+			select {
+			case <-ch:
+			case <-ctx.Done():
+				return
+			}
+		}
+		cancel()
+	}()
+	return ctx, cancel
 }
 
 // deliver upserts d until every record is acknowledged or dead-lettered:
@@ -91,63 +172,87 @@ func liveEntry(e batcher.Entry[source]) batcher.Entry[source] {
 //   - a whole request rejected without per-record results is split in halves
 //     until the bad record is alone, then that record is dead-lettered;
 //   - a configuration error stops delivery: the batch waits, uncommitted, until shutdown.
-func (p *Pipeline) deliver(ctx context.Context, d delivery) {
+//
+// Shutdown (stopCtx) ends every wait at once and starts no new attempt; a
+// call under way goes on until it is answered or the grace ends (sendCtx).
+// Revocation drops the revoked partitions' records before the next attempt,
+// ends waits of a delivery that holds nothing else, and cuts off its calls
+// once the revoked partitions are forgotten. What is not acknowledged then
+// stays uncommitted.
+func (p *Pipeline) deliver(d delivery) {
 	bo := backoff.NewExponentialBackOff()
 	bo.InitialInterval, bo.MaxInterval = p.o.RetryInitial, p.o.RetryMax
-	for ctx.Err() == nil {
-		// Records of partitions revoked (after the grace) or lost meanwhile
-		// belong to their new owner, which may already have sent newer events
-		// for the same emails: never send them again from here.
-		if d = d.owned(); len(d.entries) == 0 {
+	for p.stopCtx.Err() == nil {
+		var c claim
+		if d, c = p.claim(d); len(d.entries) == 0 {
 			return
 		}
-		res, err := p.upsert(ctx, d)
-		if err != nil {
-			if errors.Is(err, gobreaker.ErrOpenState) || errors.Is(err, gobreaker.ErrTooManyRequests) {
-				// No call was made: look again soon, so that the trial call
-				// follows the open timeout closely instead of the backoff.
-				sleep(ctx, min(p.o.BreakerOpenTimeout/10, time.Second))
-				continue
+		call, cancel := untilClosed(p.sendCtx, c.gone())
+		res, err := p.upsert(call, d)
+		cut := call.Err() != nil // by shutdown, or by the revocation of every partition of d
+		cancel()
+		var wait time.Duration
+		switch {
+		case err == nil:
+			p.setPaused(pauseZohoThrottled, false, nil)
+			p.setPaused(pauseTokenBudget, false, nil)
+			var dead deadLetters
+			d, dead = p.settle(d, res)
+			// The answer is settled: a revocation need not wait for the
+			// retries of this batch or for other partitions' dead letters.
+			c.release()
+			dead.write(p)
+			if p.failed() {
+				<-p.stopCtx.Done()
+				return
 			}
+			if len(d.entries) == 0 {
+				return
+			}
+			p.m.retries.Add(1)
+			wait = bo.NextBackOff()
+		case errors.Is(err, gobreaker.ErrOpenState) || errors.Is(err, gobreaker.ErrTooManyRequests):
+			c.release()
+			// No call was made: look again soon, so that the trial call
+			// follows the open timeout closely instead of the backoff.
+			wait = min(p.o.BreakerOpenTimeout/10, time.Second)
+		default:
+			c.release()
 			switch zohoapi.Classify(err) {
 			case zohoapi.ClassConfig:
 				p.fail(err)
-				<-ctx.Done()
+				<-p.stopCtx.Done()
 				return
 			case zohoapi.ClassPermanent:
-				p.isolate(ctx, d, err)
+				p.isolate(d, err)
 				return
 			case zohoapi.ClassThrottled:
 				p.m.retries.Add(1)
-				var wait *zohoapi.MintWaitError
-				if errors.As(err, &wait) {
+				var mint *zohoapi.MintWaitError
+				if errors.As(err, &mint) {
 					// The local token mint budget is spent: wait for it
 					// rather than get the refresh token locked out.
 					p.setPaused(pauseTokenBudget, true, err)
-					sleep(ctx, time.Until(wait.Until)+jitter(time.Second))
-					continue
+					wait = time.Until(mint.Until) + jitter(time.Second)
+				} else {
+					p.lastZohoErr.Store(&err)
+					p.setPaused(pauseZohoThrottled, true, err)
+					wait = jitter(p.o.ThrottleBackoff)
 				}
-				p.lastZohoErr.Store(&err)
-				p.setPaused(pauseZohoThrottled, true, err)
-				sleep(ctx, jitter(p.o.ThrottleBackoff))
-				continue
 			default:
+				if cut {
+					continue // no retry: the loop ends, the records stay uncommitted
+				}
 				p.m.retries.Add(1)
 				p.lastZohoErr.Store(&err)
 				p.log.Debug("zoho call failed, retrying", zap.Error(err))
-				sleep(ctx, bo.NextBackOff())
-				continue
+				wait = bo.NextBackOff()
 			}
 		}
-		p.setPaused(pauseZohoThrottled, false, nil)
-		p.setPaused(pauseTokenBudget, false, nil)
-		retry := p.settle(ctx, d, res)
-		if len(retry.entries) == 0 {
-			return
-		}
-		p.m.retries.Add(1)
-		d = retry
-		sleep(ctx, bo.NextBackOff())
+		// The wait ends at shutdown, or once every partition of d is released.
+		waitCtx, cancel := untilClosed(p.stopCtx, c.released())
+		sleep(waitCtx, wait)
+		cancel()
 	}
 }
 
@@ -181,9 +286,10 @@ func (p *Pipeline) upsert(ctx context.Context, d delivery) (*zohoapi.UpsertResul
 	return res, err
 }
 
-// settle handles Zoho's per-record answers: successes are done, permanent
-// rejections are dead-lettered, and the records to try again are returned.
-func (p *Pipeline) settle(ctx context.Context, d delivery, res *zohoapi.UpsertResult) delivery {
+// settle handles Zoho's per-record answers: successes are done, and it
+// returns the records to try again and the permanent rejections to
+// dead-letter (claimed, for deadLetters.write).
+func (p *Pipeline) settle(d delivery, res *zohoapi.UpsertResult) (delivery, deadLetters) {
 	var retry delivery
 	var dead []dlq.Record
 	var deadSrc []source
@@ -216,24 +322,17 @@ func (p *Pipeline) settle(ctx context.Context, d delivery, res *zohoapi.UpsertRe
 			}
 		}
 	}
-	if len(dead) > 0 {
-		p.writeDeadLetters(dead, deadSrc)
-	}
-	if p.failed() {
-		<-ctx.Done()
-		return delivery{}
-	}
-	return retry
+	return retry, p.claimDeadLetters(dead, deadSrc)
 }
 
 // isolate handles a request Zoho rejected as a whole without per-record
 // results (HTTP 400 without data[]): halves are retried separately so that only
 // the bad record goes to the dead-letter topic, not the 99 good ones.
-func (p *Pipeline) isolate(ctx context.Context, d delivery, err error) {
+func (p *Pipeline) isolate(d delivery, err error) {
 	if len(d.entries) > 1 {
 		half := len(d.entries) / 2
-		p.deliver(ctx, delivery{entries: d.entries[:half], records: d.records[:half]})
-		p.deliver(ctx, delivery{entries: d.entries[half:], records: d.records[half:]})
+		p.deliver(delivery{entries: d.entries[:half], records: d.records[:half]})
+		p.deliver(delivery{entries: d.entries[half:], records: d.records[half:]})
 		return
 	}
 	code, message, details := codeRequestRejected, err.Error(), json.RawMessage(nil)

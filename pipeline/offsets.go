@@ -1,6 +1,7 @@
 package pipeline
 
 import (
+	"context"
 	"sort"
 	"sync"
 	"time"
@@ -24,12 +25,26 @@ type topicPartition struct {
 }
 
 // partitionOffsets is one assignment of one partition. A revoked or lost
-// partition's object is forgotten; completions that still arrive for it are
-// ignored, so a late answer can never move a commit of a partition this process
-// no longer owns. A later assignment of the same partition gets a new object.
+// partition's object is released (no new attempt sends its records) and then
+// forgotten; completions that still arrive for it are ignored, so a late answer
+// can never move a commit of a partition this process no longer owns. A later
+// assignment of the same partition gets a new object.
+//
+// Attempts (Zoho calls and dead-letter writes) hold a claim on the
+// partitions of their records while they are under way, so that a revocation
+// can wait for exactly the work of the partitions it takes away.
 type partitionOffsets struct {
 	tp topicPartition
-	mu sync.Mutex
+	// released is closed when revocation starts (or the partition is lost):
+	// from then on claim fails, and waits of work holding only released
+	// partitions end. gone is closed when the assignment is forgotten: calls
+	// still holding only gone partitions are cut off.
+	released, gone chan struct{}
+	mu             sync.Mutex
+	// claims counts attempts under way with records of this assignment; idle,
+	// when not nil, is closed once claims drops to 0.
+	claims int
+	idle   chan struct{}
 	// pending holds the tracked offsets that are not yet committable, in
 	// fetch order (ascending); head is pending[start].
 	pending []pendingOffset
@@ -64,14 +79,23 @@ func (t *offsetTracker) assign(assigned map[string][]int32) {
 		for _, p := range ps {
 			tp := topicPartition{topic, p}
 			if _, ok := t.parts[tp]; !ok {
-				t.parts[tp] = &partitionOffsets{tp: tp, next: -1, committed: -1, highWatermark: -1}
+				t.parts[tp] = newPartitionOffsets(tp)
 			}
 		}
 	}
 }
 
-// forget stops tracking the given partitions; later completions for records of
-// these assignments are ignored.
+// newPartitionOffsets is a fresh assignment of tp: nothing tracked or committed.
+func newPartitionOffsets(tp topicPartition) *partitionOffsets {
+	return &partitionOffsets{
+		tp: tp, next: -1, committed: -1, highWatermark: -1,
+		released: make(chan struct{}), gone: make(chan struct{}),
+	}
+}
+
+// forget stops tracking the given partitions (releasing them first if
+// revoke did not); later completions for records of these assignments are
+// ignored and calls holding only their records are cut off.
 func (t *offsetTracker) forget(revoked map[string][]int32) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
@@ -80,12 +104,93 @@ func (t *offsetTracker) forget(revoked map[string][]int32) {
 			tp := topicPartition{topic, p}
 			if po, ok := t.parts[tp]; ok {
 				po.mu.Lock()
+				po.releaseLocked()
 				po.forgotten = true
+				close(po.gone)
 				po.mu.Unlock()
 				delete(t.parts, tp)
 			}
 		}
 	}
+}
+
+// release starts the revocation of the given partitions: no new attempt
+// includes their records, and waits of work holding only them end at once.
+// Their tracking goes on (answers still arriving are counted) until forget.
+// It returns the released partitions' states, for waitIdle.
+func (t *offsetTracker) release(revoked map[string][]int32) []*partitionOffsets {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	var out []*partitionOffsets
+	for topic, ps := range revoked {
+		for _, p := range ps {
+			if po, ok := t.parts[topicPartition{topic, p}]; ok {
+				po.mu.Lock()
+				po.releaseLocked()
+				po.mu.Unlock()
+				out = append(out, po)
+			}
+		}
+	}
+	return out
+}
+
+// releaseLocked closes released once; po.mu is held.
+func (po *partitionOffsets) releaseLocked() {
+	select {
+	case <-po.released:
+	default:
+		close(po.released)
+	}
+}
+
+// claim registers an attempt under way with records of this assignment. It
+// reports false, registering nothing, once the assignment is released: the
+// records then belong to the partition's next owner.
+func (po *partitionOffsets) claim() bool {
+	po.mu.Lock()
+	defer po.mu.Unlock()
+	select {
+	case <-po.released:
+		return false
+	default:
+	}
+	po.claims++
+	return true
+}
+
+// unclaim ends one successful claim.
+func (po *partitionOffsets) unclaim() {
+	po.mu.Lock()
+	defer po.mu.Unlock()
+	po.claims--
+	if po.claims == 0 && po.idle != nil {
+		close(po.idle)
+		po.idle = nil
+	}
+}
+
+// waitIdle waits until no attempt holds a claim on any of parts, or ctx ends
+// (returning ctx.Err()).
+func waitIdle(ctx context.Context, parts []*partitionOffsets) error {
+	for _, po := range parts {
+		po.mu.Lock()
+		if po.claims == 0 {
+			po.mu.Unlock()
+			continue
+		}
+		if po.idle == nil {
+			po.idle = make(chan struct{})
+		}
+		idle := po.idle
+		po.mu.Unlock()
+		select {
+		case <-idle:
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+	}
+	return nil
 }
 
 // partition returns the current assignment state of a partition, or nil when the
@@ -277,11 +382,4 @@ func (t *offsetTracker) lags() []lag {
 		po.mu.Unlock()
 	}
 	return out
-}
-
-// isForgotten reports whether this assignment was revoked or lost.
-func (po *partitionOffsets) isForgotten() bool {
-	po.mu.Lock()
-	defer po.mu.Unlock()
-	return po.forgotten
 }

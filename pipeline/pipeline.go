@@ -92,7 +92,8 @@ type Options struct {
 	BreakerFailures    uint32
 	BreakerOpenTimeout time.Duration
 	// ShutdownGrace bounds how long shutdown and partition revocation wait for
-	// in-flight batches before abandoning them uncommitted (default 30s).
+	// the Zoho calls and dead-letter writes under way before cutting them off,
+	// uncommitted (default 10s); waits between retries end at once.
 	ShutdownGrace time.Duration
 
 	// Logger receives one line per state change (default: none).
@@ -114,7 +115,7 @@ func (o *Options) setDefaults() {
 	def(&o.RetryMax, 30*time.Second)
 	def(&o.ThrottleBackoff, 30*time.Second)
 	def(&o.BreakerOpenTimeout, 30*time.Second)
-	def(&o.ShutdownGrace, 30*time.Second)
+	def(&o.ShutdownGrace, 10*time.Second)
 	def(&o.TopicCheckInterval, 15*time.Second)
 	if o.BreakerFailures == 0 {
 		o.BreakerFailures = 5
@@ -156,10 +157,12 @@ type Pipeline struct {
 	m        *metrics
 	reg      *prometheus.Registry
 
-	// sendCtx is the context of upserts and dead-letter writes; it ends when
-	// shutdown gives up on in-flight work.
-	sendCtx    context.Context
-	cancelSend context.CancelFunc
+	// stopCtx ends when shutdown starts: no attempt starts after it, and
+	// every wait (retry backoff, throttle, breaker, dead-letter retry) ends.
+	// sendCtx is the context of upserts and dead-letter writes under way; it
+	// ends when the shutdown grace is over. (A Replayer has one context for both.)
+	stopCtx, sendCtx       context.Context
+	cancelStop, cancelSend context.CancelFunc
 	// rejects bounds records waiting for a dead-letter write issued by the poll loop.
 	rejects   chan struct{}
 	rejectsWG sync.WaitGroup
@@ -219,6 +222,7 @@ func New(o Options) (*Pipeline, error) {
 	}
 	p.m.tokens = o.Tokens
 	p.reg = newRegistry(p.m)
+	p.stopCtx, p.cancelStop = context.WithCancel(context.Background())
 	p.sendCtx, p.cancelSend = context.WithCancel(context.Background())
 	p.batches = batcher.New(o.Batch, p.send)
 	p.rejects = make(chan struct{}, p.batches.Config().MaxBuffered)
@@ -314,10 +318,17 @@ func producerOptions(o Options, limit int32) []kgo.Opt {
 	}
 }
 
-// Run consumes until ctx ends, then shuts down: it stops fetching, waits up to
-// ShutdownGrace for in-flight batches and dead-letter writes, commits what is
-// done, leaves the group and closes the client. It returns nil after a clean
-// shutdown, or the configuration error that stopped delivery.
+// finalCommitTimeout bounds the commit after the shutdown grace, so that
+// shutdown takes at most ShutdownGrace plus a few seconds in every state.
+const finalCommitTimeout = 3 * time.Second
+
+// Run consumes until ctx ends, then shuts down: it stops fetching, ends every
+// retry wait at once (backoff, throttle, breaker, dead-letter retries), waits up
+// to ShutdownGrace for the Zoho calls and dead-letter writes under way, cuts
+// off what is still running, commits what is done, leaves the group and closes
+// the client. Records not acknowledged stay uncommitted: the next run delivers
+// them. It returns nil after a clean shutdown, or the configuration error that
+// stopped delivery.
 func (p *Pipeline) Run(ctx context.Context) error {
 	p.running.Store(true)
 	p.updateReady()
@@ -344,10 +355,11 @@ func (p *Pipeline) Run(ctx context.Context) error {
 		close(watchDone)
 	}
 
-	p.log.Info("shutting down: fetching stopped, finishing in-flight batches", zap.Duration("grace", p.o.ShutdownGrace))
+	p.log.Info("shutting down: fetching stopped, no retries; calls under way may finish", zap.Duration("grace", p.o.ShutdownGrace))
 	p.running.Store(false)
 	p.updateReady()
 	p.cl.PauseFetchTopics(p.o.Topics...)
+	p.cancelStop()   // waits and retries end now; no new attempt starts
 	if !p.failed() { // after a configuration error nothing in flight can finish
 		grace, cancel := context.WithTimeout(context.Background(), p.o.ShutdownGrace)
 		p.finishInFlight(grace)
@@ -357,7 +369,7 @@ func (p *Pipeline) Run(ctx context.Context) error {
 	stopCommits()
 	<-commitDone
 	<-watchDone
-	final, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	final, cancel := context.WithTimeout(context.Background(), finalCommitTimeout)
 	p.commit(final, nil)
 	cancel()
 	p.closing.Store(true)
@@ -373,10 +385,12 @@ func (p *Pipeline) Run(ctx context.Context) error {
 }
 
 // finishInFlight waits, until ctx ends, for the batcher and the poll loop's
-// dead-letter writes to hold nothing.
+// dead-letter writes to hold nothing. Called once stopCtx has ended, it waits
+// only for attempts under way: batches not yet sent, or waiting to retry,
+// end at once.
 func (p *Pipeline) finishInFlight(ctx context.Context) {
 	if err := p.batches.Drain(ctx); err != nil {
-		p.log.Warn("in-flight batches abandoned; their records stay uncommitted and will be consumed again", zap.Error(err))
+		p.log.Warn("calls under way abandoned at the end of the grace; their records stay uncommitted and will be consumed again", zap.Error(err))
 	}
 	done := make(chan struct{})
 	go func() { p.rejectsWG.Wait(); close(done) }()
@@ -634,17 +648,23 @@ func (p *Pipeline) assigned(_ context.Context, _ *kgo.Client, assigned map[strin
 	p.log.Info("rebalance: partitions assigned", zap.Any("partitions", assigned))
 }
 
-// revoked runs between polls (BlockRebalanceOnPoll): it waits up to
-// ShutdownGrace for in-flight work, commits what is done for the revoked
-// partitions, and forgets them, so late answers cannot move their offsets.
+// revoked runs between polls (BlockRebalanceOnPoll): it releases the revoked
+// partitions (no attempt starts with their records, their retry waits end),
+// waits up to ShutdownGrace for the attempts under way that hold their records
+// (other partitions' work is not waited for), commits what is done for them,
+// and forgets them, so late answers cannot move their offsets and calls
+// holding nothing else are cut off.
 func (p *Pipeline) revoked(ctx context.Context, _ *kgo.Client, revoked map[string][]int32) {
 	if len(revoked) == 0 {
 		return
 	}
 	p.log.Info("rebalance: partitions revoked", zap.Any("partitions", revoked))
+	parts := p.offsets.release(revoked)
 	if !p.closing.Load() {
 		grace, cancel := context.WithTimeout(ctx, p.o.ShutdownGrace)
-		p.finishInFlight(grace)
+		if err := waitIdle(grace, parts); err != nil {
+			p.log.Warn("rebalance: calls under way for revoked partitions abandoned at the end of the grace; their records stay uncommitted", zap.Error(err))
+		}
 		cancel()
 	}
 	p.commit(ctx, revoked)

@@ -142,6 +142,7 @@ func NewReplayer(o Options, group string) (*Replayer, error) {
 	}
 	r := &Replayer{p: p, group: group}
 	p.sendCtx, p.cancelSend = context.WithCancel(context.Background())
+	p.stopCtx, p.cancelStop = p.sendCtx, p.cancelSend
 	// A configuration error makes deliver wait for the end of sendCtx (the
 	// pipeline waits for shutdown), and a throttle would make it wait for
 	// minutes: a replay stops on both instead.
@@ -346,7 +347,7 @@ func replaySource(d dlq.Record, mark ReplayMark) source {
 		Offset:    d.SourceOffset,
 		Timestamp: d.SourceTimestamp,
 	}
-	po := &partitionOffsets{tp: topicPartition{d.SourceTopic, d.SourcePartition}, next: -1, committed: -1, highWatermark: -1}
+	po := newPartitionOffsets(topicPartition{d.SourceTopic, d.SourcePartition})
 	po.track(rec)
 	return source{part: po, rec: rec}
 }

@@ -19,7 +19,8 @@ func newRunCommand() *cobra.Command {
 		Short: "Run the pipeline until SIGINT/SIGTERM",
 		Long: `Run joins the consumer group, delivers events to Zoho CRM and serves /healthz,
 /readyz and /metrics on http.listen. On SIGINT or SIGTERM it stops fetching,
-lets in-flight batches finish within delivery.shutdown_grace, commits what is
+ends retry waits at once, lets Zoho calls under way finish within
+delivery.shutdown_grace (default 10s), commits what is
 done and exits 0. A configuration error (bad client secret, revoked refresh
 token, wrong module, data-center mismatch) stops delivery, fails /readyz and
 commits nothing further; the process then exits 1 on SIGTERM.`,

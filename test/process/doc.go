@@ -14,7 +14,10 @@
 //   - no event is lost: once the group's committed offsets reach the log end,
 //     every Lead in the simulator holds the value of its email's last event;
 //   - a committed offset never passes a record Zoho has not acknowledged;
-//   - SIGTERM stops a process cleanly: exit status 0 within the shutdown grace.
+//   - SIGTERM stops a process cleanly: exit status 0 within 15s with default
+//     delivery settings in every state (retrying, throttled, breaker open,
+//     dead-letter writes failing, a Zoho call hanging), committing nothing
+//     that was not acknowledged.
 //
 // Each test writes its configuration into a temporary directory and keeps every
 // process's stderr in a file, printed when the test fails. When the tests run

@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"runtime"
 	"sort"
+	"strconv"
 	"strings"
 	"sync"
 	"syscall"
@@ -116,6 +117,9 @@ type procConfig struct {
 	ShutdownGrace  time.Duration // delivery.shutdown_grace (default 10s)
 	RequestTimeout time.Duration // zoho.request_timeout (default 10s)
 	Listen         string        // http.listen (default 127.0.0.1:0)
+	// DefaultDelivery leaves delivery.* (but max_in_flight) and
+	// zoho.request_timeout to the product's defaults instead of fast test values.
+	DefaultDelivery bool
 }
 
 // writeConfig writes the configuration file of process name and returns its path.
@@ -172,6 +176,10 @@ func (e *env) writeConfig(name string, pc procConfig) string {
 		},
 		"http": map[string]any{"listen": pc.Listen},
 		"log":  map[string]any{"level": "warn"},
+	}
+	if pc.DefaultDelivery {
+		cfg["delivery"] = map[string]any{"max_in_flight": pc.MaxInFlight}
+		delete(cfg["zoho"].(map[string]any), "request_timeout")
 	}
 	b, err := yaml.Marshal(cfg)
 	if err != nil {
@@ -306,6 +314,15 @@ func (e *env) stopAll() {
 			e.t.Logf("---- output of %s (%s) ----\n%s---- end of %s ----", p.name, p.state, out, p.name)
 		}
 	}
+}
+
+// waitLog waits until p's output contains text.
+func (e *env) waitLog(p *proc, timeout time.Duration, text string) {
+	e.t.Helper()
+	e.eventually(timeout, p.name+" logs "+strconv.Quote(text), func() bool {
+		out, _ := os.ReadFile(p.logPath)
+		return bytes.Contains(out, []byte(text))
+	})
 }
 
 // checkAlive fails the test when a process exited without being told to.
