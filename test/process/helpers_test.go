@@ -90,7 +90,13 @@ type env struct {
 
 func newEnv(t *testing.T, partitions int32, simOpts zohosim.Options) *env {
 	t.Helper()
-	brokers := kafkatest.Brokers(t)
+	return newEnvOn(t, kafkatest.Brokers(t), partitions, simOpts)
+}
+
+// newEnvOn is newEnv on the cluster at brokers (a test's own kfake cluster,
+// for a test that stops it).
+func newEnvOn(t *testing.T, brokers []string, partitions int32, simOpts zohosim.Options) *env {
+	t.Helper()
 	e := &env{
 		t:        t,
 		dir:      t.TempDir(),

@@ -188,3 +188,27 @@ func (e *env) setTopicConfigs(topic string, configs map[string]*string) {
 		e.t.Fatalf("set %v on %s: %v", configs, topic, err)
 	}
 }
+
+// TestShutdownWithKafkaUnreachable stops a process with SIGTERM while no
+// broker answers (the cluster went away while a batch was being retried): the
+// final commit and leaving the group cannot succeed, and the process still
+// exits 0 within shutdownBudget. It runs on a kfake cluster of its own, which
+// the test closes, whatever KAFKA_BROKERS names.
+func TestShutdownWithKafkaUnreachable(t *testing.T) {
+	cluster := kafkatest.FakeCluster(t)
+	e := newEnvOn(t, cluster.ListenAddrs(), 2, zohosim.Options{})
+	p := e.start("stop-kafka-down", procConfig{DefaultDelivery: true})
+	s := &stream{users: 20}
+	e.produce(s.take(20))
+	e.waitCommitted(60 * time.Second)
+	e.sim.SetFailRate(1, 500)
+	e.produce(s.take(20))
+	e.eventually(60*time.Second, "Zoho answered 500 to a retry", func() bool { return e.sim.Stats().UpsertCalls >= 3 })
+	cluster.Close()
+	e.waitLog(p, 60*time.Second, "kafka unreachable")
+	start := time.Now()
+	if code := e.terminate(p, shutdownBudget); code != 0 {
+		t.Fatalf("exited with status %d after SIGTERM, want 0", code)
+	}
+	t.Logf("exited %v after SIGTERM with Kafka unreachable", time.Since(start).Round(time.Millisecond))
+}
