@@ -184,6 +184,8 @@ func decodeProblem(k *keyInfo, raw any) string {
 		return "is not a list of {from, to} mappings"
 	case k.typ.Kind() == reflect.String:
 		return "must be a string"
+	case k.typ.Kind() == reflect.Bool:
+		return "is not true or false"
 	}
 	return "invalid value"
 }
@@ -348,21 +350,39 @@ func scanFile(data []byte) (present map[string]bool, problems []error) {
 			}
 			continue
 		}
-		for _, name := range sortedKeys(body) {
-			key := secKey + "." + strings.ToLower(name)
-			if keyIndex[key] == nil {
-				problems = append(problems, unknownKey(key, Keys()))
-				continue
-			}
-			if body[name] != nil {
-				present[key] = true
-			}
-			if key == "mapping.fields" {
-				problems = append(problems, scanFieldMappings(body[name])...)
-			}
-		}
+		problems = append(problems, scanGroup(secKey, body, present)...)
 	}
 	return present, problems
+}
+
+// scanGroup marks the keys of body, the mapping of section or group prefix, as
+// present and reports unknown ones; nested groups (kafka.tls) are scanned
+// alike.
+func scanGroup(prefix string, body map[string]any, present map[string]bool) (problems []error) {
+	for _, name := range sortedKeys(body) {
+		key := prefix + "." + strings.ToLower(name)
+		if groupNames[key] {
+			switch sub := body[name].(type) {
+			case map[string]any:
+				problems = append(problems, scanGroup(key, sub, present)...)
+			case nil:
+			default:
+				problems = append(problems, &FieldError{Key: key, Problem: "must be a mapping of keys"})
+			}
+			continue
+		}
+		if keyIndex[key] == nil {
+			problems = append(problems, unknownKey(key, Keys()))
+			continue
+		}
+		if body[name] != nil {
+			present[key] = true
+		}
+		if key == "mapping.fields" {
+			problems = append(problems, scanFieldMappings(body[name])...)
+		}
+	}
+	return problems
 }
 
 // scanFieldMappings reports unknown keys inside mapping.fields entries.
