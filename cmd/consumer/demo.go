@@ -79,11 +79,7 @@ func runDemo(ctx context.Context, out io.Writer, verbose bool) error {
 	fmt.Fprintf(out, "zohosink demo: %d sample events produced into topic %q of an in-process Kafka broker;\n", produced, "events")
 	fmt.Fprintf(out, "the pipeline delivers them to the Zoho CRM simulator at %s.\n\n", sim.URL())
 
-	zc, err := newZohoClient(cfg, log)
-	if err != nil {
-		return err
-	}
-	p, err := pipeline.New(pipelineOptions(cfg, zc, log))
+	p, err := newPipeline(cfg, log)
 	if err != nil {
 		return err
 	}

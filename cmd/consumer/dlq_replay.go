@@ -190,7 +190,11 @@ type replayTally struct {
 func (r *dlqReplay) run(ctx context.Context) error {
 	r.topic = r.cfg.Kafka.DLQTopic
 	r.tally.skipped = map[string]int{}
-	cl, err := kgo.NewClient(append([]kgo.Opt{kgo.SeedBrokers(r.cfg.Kafka.Brokers...)}, kafkaOpts(r.cfg)...)...)
+	conn, err := kafkaOpts(r.cfg)
+	if err != nil {
+		return err
+	}
+	cl, err := kgo.NewClient(conn...)
 	if err != nil {
 		return err
 	}
@@ -331,7 +335,11 @@ func (r *dlqReplay) visit(ctx context.Context, n int, fn func([]replayItem) erro
 	now := time.Now()
 	var chunk []replayItem
 	seen := 0
-	err := dlq.Read(ctx, r.cfg.Kafka.Brokers, r.topic, r.startPoint(now), r.sel.filter(now), func(d dlq.Record) error {
+	conn, err := kafkaOpts(r.cfg)
+	if err != nil {
+		return err
+	}
+	err = dlq.Read(ctx, r.cfg.Kafka.Brokers, r.topic, r.startPoint(now), r.sel.filter(now), func(d dlq.Record) error {
 		if d.DLQOffset < r.pos[d.DLQPartition] || d.DLQOffset >= r.end[d.DLQPartition] {
 			return nil
 		}
@@ -348,7 +356,7 @@ func (r *dlqReplay) visit(ctx context.Context, n int, fn func([]replayItem) erro
 			return dlq.ErrStop
 		}
 		return nil
-	}, kafkaOpts(r.cfg)...)
+	}, conn...)
 	if err == nil && len(chunk) > 0 {
 		err = fn(chunk)
 	}
@@ -468,11 +476,14 @@ func (r *dlqReplay) commit(ctx context.Context, next map[int32]int64) error {
 
 // toSourceSender produces records back to their source topics.
 func (r *dlqReplay) toSourceSender() (func(), error) {
-	cl, err := kgo.NewClient(append([]kgo.Opt{
-		kgo.SeedBrokers(r.cfg.Kafka.Brokers...),
+	conn, err := kafkaOpts(r.cfg)
+	if err != nil {
+		return nil, err
+	}
+	cl, err := kgo.NewClient(append(conn,
 		kgo.ProducerBatchMaxBytes(r.cfg.Kafka.MaxMessageBytes),
 		kgo.BrokerMaxWriteBytes(max(r.cfg.Kafka.MaxMessageBytes*2, 100<<20)),
-	}, kafkaOpts(r.cfg)...)...)
+	)...)
 	if err != nil {
 		return nil, err
 	}
@@ -535,7 +546,11 @@ func (r *dlqReplay) directSender() (func(), error) {
 	if err != nil {
 		return nil, err
 	}
-	rp, err := pipeline.NewReplayer(pipelineOptions(r.cfg, zc, log), r.group)
+	o := pipelineOptions(r.cfg, zc, log)
+	if o.KafkaOptions, err = kafkaOpts(r.cfg); err != nil {
+		return nil, err
+	}
+	rp, err := pipeline.NewReplayer(o, r.group)
 	if err != nil {
 		return nil, err
 	}

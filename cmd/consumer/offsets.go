@@ -103,11 +103,14 @@ func kafkaKey(key string) bool { return strings.HasPrefix(key, "kafka.") }
 // newKafkaAdmin returns an admin client for the configured brokers and a
 // function that closes it.
 func newKafkaAdmin(cfg *config.Config) (*kadm.Client, func(), error) {
-	cl, err := kgo.NewClient(
-		kgo.SeedBrokers(cfg.Kafka.Brokers...),
+	conn, err := kafkaOpts(cfg)
+	if err != nil {
+		return nil, nil, err
+	}
+	cl, err := kgo.NewClient(append(conn,
 		kgo.ClientID(cfg.Kafka.ClientID+"-admin"),
 		kgo.RetryTimeout(adminTimeout),
-	)
+	)...)
 	if err != nil {
 		return nil, nil, fmt.Errorf("kafka client: %w", err)
 	}

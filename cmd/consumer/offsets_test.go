@@ -22,7 +22,6 @@ import (
 
 	"github.com/zohosink/zohosink/config"
 	"github.com/zohosink/zohosink/internal/kafkatest"
-	"github.com/zohosink/zohosink/pipeline"
 	"github.com/zohosink/zohosink/zohoapi/zohosim"
 )
 
@@ -115,11 +114,7 @@ func (e *opsEnv) startPipeline() func() {
 		e.t.Fatal(err)
 	}
 	log := zaptest.NewLogger(e.t)
-	zc, err := newZohoClient(cfg, log)
-	if err != nil {
-		e.t.Fatal(err)
-	}
-	p, err := pipeline.New(pipelineOptions(cfg, zc, log))
+	p, err := newPipeline(cfg, log)
 	if err != nil {
 		e.t.Fatal(err)
 	}

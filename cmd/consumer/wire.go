@@ -75,7 +75,11 @@ func newPipeline(cfg *config.Config, log *zap.Logger) (*pipeline.Pipeline, error
 	if err != nil {
 		return nil, err
 	}
-	return pipeline.New(pipelineOptions(cfg, zc, log))
+	o := pipelineOptions(cfg, zc, log)
+	if o.KafkaOptions, err = kafkaOpts(cfg); err != nil {
+		return nil, err
+	}
+	return pipeline.New(o)
 }
 
 // pipelineOptions translates the configuration into pipeline options.
