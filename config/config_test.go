@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -136,16 +137,6 @@ func TestEnvSetsEveryKey(t *testing.T) {
 		t.Fatal(err)
 	}
 	env := map[string]string{
-		"kafka.tls.enabled":              "true",
-		"kafka.tls.ca_file":              ca.CAFile,
-		"kafka.tls.cert_file":            ca.ClientCertFile,
-		"kafka.tls.key_file":             ca.ClientKeyFile,
-		"kafka.tls.server_name":          "kafka.internal",
-		"kafka.tls.insecure_skip_verify": "true",
-		"kafka.sasl.mechanism":           "SCRAM-SHA-512",
-		"kafka.sasl.username":            "svc",
-		"kafka.sasl.password":            testSecret,
-		"kafka.sasl.oauth_token_file":    tokenFile,
 		"kafka.brokers":                 "k1:9092, k2:9093",
 		"kafka.topics":                  "web,app",
 		"kafka.group":                   "g2",
@@ -183,6 +174,18 @@ func TestEnvSetsEveryKey(t *testing.T) {
 		"log.level":                     "debug",
 		"log.format":                    "json",
 	}
+	maps.Copy(env, map[string]string{
+		"kafka.tls.enabled":              "true",
+		"kafka.tls.ca_file":              ca.CAFile,
+		"kafka.tls.cert_file":            ca.ClientCertFile,
+		"kafka.tls.key_file":             ca.ClientKeyFile,
+		"kafka.tls.server_name":          "kafka.internal",
+		"kafka.tls.insecure_skip_verify": "true",
+		"kafka.sasl.mechanism":           "SCRAM-SHA-512",
+		"kafka.sasl.username":            "svc",
+		"kafka.sasl.password":            testSecret,
+		"kafka.sasl.oauth_token_file":    tokenFile,
+	})
 	if len(env) != len(Keys()) {
 		t.Fatalf("test covers %d keys, want all %d", len(env), len(Keys()))
 	}

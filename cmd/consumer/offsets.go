@@ -78,6 +78,9 @@ offset shows "-": the group starts it at the log start.`,
 func loadConfigScoped(cmd *cobra.Command, relevant func(key string) bool) (*config.Config, error) {
 	path, _ := cmd.Flags().GetString("config")
 	cfg, err := config.Load(path, cmd.Flags())
+	if cfg != nil && err == nil {
+		warnSecurity(cmd.ErrOrStderr(), cfg)
+	}
 	if cfg == nil || err == nil {
 		return cfg, err
 	}
@@ -94,6 +97,7 @@ func loadConfigScoped(cmd *cobra.Command, relevant func(key string) bool) (*conf
 	if len(problems) > 0 {
 		return nil, fmt.Errorf("configuration is not valid:\n%w", errors.Join(problems...))
 	}
+	warnSecurity(cmd.ErrOrStderr(), cfg)
 	return cfg, nil
 }
 

@@ -61,6 +61,7 @@ func (e *opsEnv) settings() map[string]map[string]any {
 		"kafka": {
 			"brokers": e.brokers, "topics": []string{e.topic}, "group": e.group, "dlq_topic": e.dlqTopic,
 			"commit_interval": "50ms", "session_timeout": "10s",
+			"tls": kafkatest.SecurityYAML(e.brokers)["tls"], "sasl": kafkatest.SecurityYAML(e.brokers)["sasl"],
 		},
 		"zoho": {
 			"api_domain": e.sim.URL(), "accounts_url": e.sim.URL(),
@@ -139,7 +140,7 @@ func (e *opsEnv) startPipeline() func() {
 // waitCommitted waits until the group committed the end of every partition.
 func (e *opsEnv) waitCommitted() {
 	e.t.Helper()
-	if err := waitCommitted(context.Background(), e.brokers, e.group, e.topic, 60*time.Second); err != nil {
+	if err := waitCommitted(context.Background(), kafkatest.ConnOptions(e.t, e.brokers), e.group, e.topic, 60*time.Second); err != nil {
 		e.t.Fatalf("waiting for the group to commit every record: %v", err)
 	}
 }

@@ -21,6 +21,7 @@ func loadConfig(cmd *cobra.Command) (*config.Config, error) {
 	if err != nil {
 		return cfg, fmt.Errorf("configuration is not valid:\n%w", err)
 	}
+	warnSecurity(cmd.ErrOrStderr(), cfg)
 	return cfg, nil
 }
 

@@ -38,8 +38,9 @@ type CA struct {
 	// Server is the server's key pair.
 	Server tls.Certificate
 
-	cert *x509.Certificate
-	key  *ecdsa.PrivateKey
+	cert     *x509.Certificate
+	key      *ecdsa.PrivateKey
+	validity time.Duration
 }
 
 // New generates a CA valid for one day, a server certificate for hosts (plus
@@ -47,44 +48,67 @@ type CA struct {
 // a new t.TempDir(), and returns them. Failures are fatal.
 func New(t testing.TB, hosts ...string) *CA {
 	t.Helper()
-	ca := &CA{Dir: t.TempDir(), Pool: x509.NewCertPool()}
-	var err error
-	ca.key, err = ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	ca, err := Generate(t.TempDir(), 24*time.Hour, hosts...)
 	if err != nil {
 		t.Fatal(err)
 	}
-	tmpl := template("zohosink test CA")
+	return ca
+}
+
+// Generate is New outside a test: it writes the CA (ca.pem), the server's
+// certificate and key (server.pem, server-key.pem) and the client's
+// (client.pem, client-key.pem) into dir, valid for validity.
+func Generate(dir string, validity time.Duration, hosts ...string) (*CA, error) {
+	ca := &CA{Dir: dir, Pool: x509.NewCertPool(), validity: validity}
+	var err error
+	if ca.key, err = ecdsa.GenerateKey(elliptic.P256(), rand.Reader); err != nil {
+		return nil, err
+	}
+	tmpl := ca.template("zohosink test CA")
 	tmpl.IsCA = true
 	tmpl.BasicConstraintsValid = true
 	tmpl.KeyUsage = x509.KeyUsageCertSign | x509.KeyUsageDigitalSignature
 	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &ca.key.PublicKey, ca.key)
 	if err != nil {
-		t.Fatal(err)
+		return nil, err
 	}
 	if ca.cert, err = x509.ParseCertificate(der); err != nil {
-		t.Fatal(err)
+		return nil, err
 	}
 	ca.Pool.AddCert(ca.cert)
-	ca.CAFile = ca.write(t, "ca.pem", "CERTIFICATE", der)
-
-	ca.ServerCertFile, ca.ServerKeyFile = ca.Issue(t, "server", append([]string{"localhost", "127.0.0.1", "::1"}, hosts...), x509.ExtKeyUsageServerAuth)
-	if ca.Server, err = tls.LoadX509KeyPair(ca.ServerCertFile, ca.ServerKeyFile); err != nil {
-		t.Fatal(err)
+	if ca.CAFile, err = ca.write("ca.pem", "CERTIFICATE", der); err != nil {
+		return nil, err
 	}
-	ca.ClientCertFile, ca.ClientKeyFile = ca.Issue(t, "client", nil, x509.ExtKeyUsageClientAuth)
-	return ca
+	if ca.ServerCertFile, ca.ServerKeyFile, err = ca.issue("server", append([]string{"localhost", "127.0.0.1", "::1"}, hosts...), x509.ExtKeyUsageServerAuth); err != nil {
+		return nil, err
+	}
+	if ca.Server, err = tls.LoadX509KeyPair(ca.ServerCertFile, ca.ServerKeyFile); err != nil {
+		return nil, err
+	}
+	if ca.ClientCertFile, ca.ClientKeyFile, err = ca.issue("client", nil, x509.ExtKeyUsageClientAuth); err != nil {
+		return nil, err
+	}
+	return ca, nil
 }
 
 // Issue signs a new certificate named name (CN "zohosink-"+name) for the
 // given DNS names and IP addresses, writes name.pem and name-key.pem (PKCS#8)
-// into Dir, and returns their paths.
+// into Dir, and returns their paths. Failures are fatal.
 func (ca *CA) Issue(t testing.TB, name string, hosts []string, usage x509.ExtKeyUsage) (certFile, keyFile string) {
 	t.Helper()
-	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	certFile, keyFile, err := ca.issue(name, hosts, usage)
 	if err != nil {
 		t.Fatal(err)
 	}
-	tmpl := template("zohosink-" + name)
+	return certFile, keyFile
+}
+
+func (ca *CA) issue(name string, hosts []string, usage x509.ExtKeyUsage) (certFile, keyFile string, err error) {
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		return "", "", err
+	}
+	tmpl := ca.template("zohosink-" + name)
 	tmpl.KeyUsage = x509.KeyUsageDigitalSignature
 	tmpl.ExtKeyUsage = []x509.ExtKeyUsage{usage}
 	for _, h := range hosts {
@@ -96,13 +120,17 @@ func (ca *CA) Issue(t testing.TB, name string, hosts []string, usage x509.ExtKey
 	}
 	der, err := x509.CreateCertificate(rand.Reader, tmpl, ca.cert, &key.PublicKey, ca.key)
 	if err != nil {
-		t.Fatal(err)
+		return "", "", err
 	}
 	pkcs8, err := x509.MarshalPKCS8PrivateKey(key)
 	if err != nil {
-		t.Fatal(err)
+		return "", "", err
 	}
-	return ca.write(t, name+".pem", "CERTIFICATE", der), ca.write(t, name+"-key.pem", "PRIVATE KEY", pkcs8)
+	if certFile, err = ca.write(name+".pem", "CERTIFICATE", der); err != nil {
+		return "", "", err
+	}
+	keyFile, err = ca.write(name+"-key.pem", "PRIVATE KEY", pkcs8)
+	return certFile, keyFile, err
 }
 
 // ServerConfig is a TLS server configuration presenting the server
@@ -116,21 +144,17 @@ func (ca *CA) ServerConfig(clientAuth bool) *tls.Config {
 	return c
 }
 
-func (ca *CA) write(t testing.TB, name, typ string, der []byte) string {
-	t.Helper()
+func (ca *CA) write(name, typ string, der []byte) (string, error) {
 	path := filepath.Join(ca.Dir, name)
-	if err := os.WriteFile(path, pem.EncodeToMemory(&pem.Block{Type: typ, Bytes: der}), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	return path
+	return path, os.WriteFile(path, pem.EncodeToMemory(&pem.Block{Type: typ, Bytes: der}), 0o600)
 }
 
-func template(cn string) *x509.Certificate {
+func (ca *CA) template(cn string) *x509.Certificate {
 	serial, _ := rand.Int(rand.Reader, new(big.Int).Lsh(big.NewInt(1), 62))
 	return &x509.Certificate{
 		SerialNumber: serial,
 		Subject:      pkix.Name{CommonName: cn, Organization: []string{"zohosink tests"}},
 		NotBefore:    time.Now().Add(-time.Hour),
-		NotAfter:     time.Now().Add(24 * time.Hour),
+		NotAfter:     time.Now().Add(ca.validity),
 	}
 }
