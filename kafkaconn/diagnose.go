@@ -9,6 +9,7 @@ import (
 	"io"
 	"net"
 	"strings"
+	"sync"
 	"syscall"
 	"time"
 
@@ -78,6 +79,16 @@ func Diagnose(err error, k config.Kafka) *Failure {
 	}
 	mech := k.SASL.MechanismName()
 
+	var closed *closedInStep
+	if errors.As(err, &closed) {
+		switch {
+		case closed.step == stepSASL:
+			return f(SASLAuthentication, saslKey(mech), fmt.Sprintf("the broker closed the connection while authenticating %s%s: check %s", mech, saslUser(k), saslWhat(mech)))
+		case closed.step == stepTLSHandshake && k.TLS.Enabled:
+			return f(TLSHandshake, "kafka.tls.enabled", "the broker closed the connection during the TLS handshake: this is a PLAINTEXT or SASL_PLAINTEXT listener; use its TLS port or set kafka.tls.enabled: false")
+		}
+	}
+
 	var unknownCA x509.UnknownAuthorityError
 	var hostname x509.HostnameError
 	var invalid x509.CertificateInvalidError
@@ -108,18 +119,7 @@ func Diagnose(err error, k config.Kafka) *Failure {
 		return f(TLSHandshake, "kafka.tls.enabled", "the broker ended the TLS handshake")
 
 	case errors.Is(err, kerr.SaslAuthenticationFailed):
-		who := ""
-		if k.SASL.Username != "" {
-			who = fmt.Sprintf(" as %q", k.SASL.Username)
-		}
-		key, what := "kafka.sasl.password", "kafka.sasl.username and kafka.sasl.password"
-		switch mech {
-		case config.SASLOAuthBearer:
-			key, what = "kafka.sasl.oauth_token_file", "the token in kafka.sasl.oauth_token_file"
-		case config.SASLAWSMSKIAM:
-			key, what = "kafka.sasl.mechanism", "the AWS credentials in "+config.EnvAWSAccessKeyID+"/"+config.EnvAWSSecretAccessKey+"/"+config.EnvAWSSessionToken+" and their IAM policy"
-		}
-		return f(SASLAuthentication, key, fmt.Sprintf("the broker refused %s%s: check %s", mech, who, what))
+		return f(SASLAuthentication, saslKey(mech), fmt.Sprintf("the broker refused %s%s: check %s", mech, saslUser(k), saslWhat(mech)))
 	case errors.Is(err, kerr.UnsupportedSaslMechanism):
 		return f(SASLAuthentication, "kafka.sasl.mechanism", fmt.Sprintf("the broker does not enable mechanism %s on this listener", mech))
 	case errors.Is(err, kerr.IllegalSaslState):
@@ -149,6 +149,40 @@ func Diagnose(err error, k config.Kafka) *Failure {
 		return f(Unreachable, "kafka.brokers", why)
 	}
 	return f(Other, "kafka.brokers", "the broker answered with an error")
+}
+
+// saslKey is the key to fix when the broker refuses the credentials of mech.
+func saslKey(mech string) string {
+	switch mech {
+	case config.SASLOAuthBearer:
+		return "kafka.sasl.oauth_token_file"
+	case config.SASLAWSMSKIAM:
+		return "kafka.sasl.mechanism"
+	}
+	return "kafka.sasl.password"
+}
+
+// saslWhat names the credentials of mech.
+func saslWhat(mech string) string {
+	switch mech {
+	case config.SASLOAuthBearer:
+		return "the token in kafka.sasl.oauth_token_file"
+	case config.SASLAWSMSKIAM:
+		return "the AWS credentials in " + config.EnvAWSAccessKeyID + "/" + config.EnvAWSSecretAccessKey + "/" + config.EnvAWSSessionToken + " and their IAM policy"
+	}
+	return "kafka.sasl.username and kafka.sasl.password"
+}
+
+// saslUser is ` as "user"` for the mechanisms with a user name, else "".
+func saslUser(k config.Kafka) string {
+	if k.SASL.Username == "" {
+		return ""
+	}
+	switch k.SASL.MechanismName() {
+	case config.SASLPlain, config.SASLScramSHA256, config.SASLScramSHA512:
+		return fmt.Sprintf(" as %q", k.SASL.Username)
+	}
+	return ""
 }
 
 // tlsAlert reports whether err is a TLS alert the broker sent ("remote
@@ -193,13 +227,17 @@ func closedByBroker(err error) bool {
 // metadata, once per seed broker, without the retries a long-lived client
 // makes, so a wrong setting is reported within timeout. It returns the
 // brokers the cluster lists, or the Diagnose'd *Failure (or the
-// *config.FieldError of Options).
+// *config.FieldError of Options). Unlike Diagnose alone, Probe also knows at
+// which step a broker closed the connection — during the TLS handshake
+// (a TLS client on a PLAINTEXT listener) or during SASL authentication (a
+// broker that refuses credentials by closing, as kfake does) — and says so.
 func Probe(ctx context.Context, k config.Kafka, timeout time.Duration) (kadm.BrokerDetails, error) {
 	opts, err := Options(k)
 	if err != nil {
 		return nil, err
 	}
-	cl, err := kgo.NewClient(append(opts, kgo.RequestRetries(1), kgo.RetryTimeout(timeout), kgo.DialTimeout(timeout))...)
+	steps := &stepHook{}
+	cl, err := kgo.NewClient(append(opts, kgo.RequestRetries(1), kgo.RetryTimeout(timeout), kgo.DialTimeout(timeout), kgo.WithHooks(steps))...)
 	if err != nil {
 		return nil, Diagnose(err, k)
 	}
@@ -208,7 +246,71 @@ func Probe(ctx context.Context, k config.Kafka, timeout time.Duration) (kadm.Bro
 	defer cancel()
 	md, err := kadm.NewClient(cl).BrokerMetadata(ctx)
 	if err != nil {
-		return nil, Diagnose(err, k)
+		return nil, Diagnose(steps.mark(err), k)
 	}
 	return md.Brokers, nil
 }
+
+// Kafka request keys the probe watches (Kafka protocol, "API keys").
+const (
+	keySASLHandshake    = 17
+	keyApiVersions      = 18
+	keySASLAuthenticate = 36
+)
+
+// stepHook records how far connections got: whether any request was written
+// (so TCP and TLS were up), and whether a SASL request failed.
+type stepHook struct {
+	mu         sync.Mutex
+	wrote      bool
+	saslFailed bool
+}
+
+func (h *stepHook) OnBrokerWrite(_ kgo.BrokerMetadata, key int16, _ int, _, _ time.Duration, err error) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	h.wrote = h.wrote || err == nil
+	if err != nil && (key == keySASLHandshake || key == keySASLAuthenticate) {
+		h.saslFailed = true
+	}
+}
+
+func (h *stepHook) OnBrokerRead(_ kgo.BrokerMetadata, key int16, _ int, _, _ time.Duration, err error) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if err != nil && (key == keySASLHandshake || key == keySASLAuthenticate) {
+		h.saslFailed = true
+	}
+}
+
+// mark wraps a connection closed by the broker with the step it was closed in.
+func (h *stepHook) mark(err error) error {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	switch {
+	case !closedByBroker(err):
+		return err
+	case h.saslFailed:
+		return &closedInStep{step: stepSASL, err: err}
+	case !h.wrote:
+		return &closedInStep{step: stepTLSHandshake, err: err}
+	}
+	return err
+}
+
+// The steps of a connection in which a broker may close it.
+const (
+	stepTLSHandshake = "TLS handshake"
+	stepSASL         = "SASL authentication"
+)
+
+// closedInStep is a connection the broker closed during step.
+type closedInStep struct {
+	step string
+	err  error
+}
+
+func (e *closedInStep) Error() string {
+	return "closed by the broker during " + e.step + ": " + e.err.Error()
+}
+func (e *closedInStep) Unwrap() error { return e.err }
