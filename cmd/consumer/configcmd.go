@@ -407,7 +407,7 @@ func checkKafkaOnline(ctx context.Context, cl *checklist, cfg *config.Config) {
 	}
 	defer closeAdm()
 	names := append(slices.Clone(cfg.Kafka.Topics), cfg.Kafka.DLQTopic)
-	topics, err := adm.ListTopics(kadm.WithAuthorizedOps(ctx), names...)
+	topics, err := listTopicsAuthorized(ctx, adm, names)
 	if err != nil {
 		cl.fail("kafka.brokers: cannot list topics: %v", err)
 		return

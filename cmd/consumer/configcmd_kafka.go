@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"time"
 
 	"github.com/twmb/franz-go/pkg/kadm"
@@ -71,4 +72,30 @@ func checkGroupAccess(ctx context.Context, cl *checklist, adm *kadm.Client, cfg 
 		g := groups[cfg.Kafka.Group]
 		cl.ok("kafka.group: group %q is accessible (%s, %d member(s))", cfg.Kafka.Group, g.State, len(g.Members))
 	}
+}
+
+// listTopicsAuthorized lists names with their authorized operations. A broker
+// answers a metadata request that names a topic the client may not describe
+// with TopicAuthorizationFailed for the whole request; then each topic is
+// asked for alone, and the denied ones carry that error in their
+// TopicDetail.Err.
+func listTopicsAuthorized(ctx context.Context, adm *kadm.Client, names []string) (kadm.TopicDetails, error) {
+	ctx = kadm.WithAuthorizedOps(ctx)
+	topics, err := adm.ListTopics(ctx, names...)
+	if !errors.Is(err, kerr.TopicAuthorizationFailed) {
+		return topics, err
+	}
+	topics = kadm.TopicDetails{}
+	for _, name := range names {
+		one, err := adm.ListTopics(ctx, name)
+		switch {
+		case errors.Is(err, kerr.TopicAuthorizationFailed):
+			topics[name] = kadm.TopicDetail{Topic: name, Err: err}
+		case err != nil:
+			return nil, err
+		default:
+			maps.Copy(topics, one)
+		}
+	}
+	return topics, nil
 }

@@ -40,7 +40,13 @@ type opsEnv struct {
 
 func newOpsEnv(t *testing.T, partitions int32) *opsEnv {
 	t.Helper()
-	brokers := kafkatest.Brokers(t)
+	return newOpsEnvOn(t, kafkatest.Brokers(t), partitions)
+}
+
+// newOpsEnvOn is newOpsEnv on the cluster of brokers (e.g. a
+// kafkatest.SecureFakeCluster).
+func newOpsEnvOn(t *testing.T, brokers []string, partitions int32) *opsEnv {
+	t.Helper()
 	e := &opsEnv{
 		t:        t,
 		brokers:  brokers,
