@@ -65,7 +65,7 @@ func (f *Failure) Unwrap() error { return f.Err }
 // *Failure (nil for a nil error). It looks, with errors.As and errors.Is, for:
 // x509.UnknownAuthorityError, x509.HostnameError, x509.CertificateInvalidError
 // and tls.RecordHeaderError (TLSHandshake); a TLS alert from the broker
-// (client certificate refused); kerr.SaslAuthenticationFailed,
+// (client certificate refused) or in answer to a PLAINTEXT request; kerr.SaslAuthenticationFailed,
 // UnsupportedSaslMechanism and IllegalSaslState (SASLAuthentication);
 // kerr.TopicAuthorizationFailed, GroupAuthorizationFailed,
 // ClusterAuthorizationFailed (NotAuthorized); dial and DNS errors and a
@@ -115,6 +115,9 @@ func Diagnose(err error, k config.Kafka) *Failure {
 			return f(TLSHandshake, "kafka.tls.cert_file", "the broker requires a client certificate (mutual TLS): set kafka.tls.cert_file and kafka.tls.key_file")
 		}
 		return f(TLSHandshake, "kafka.tls.cert_file", "the broker refused the client certificate of kafka.tls.cert_file (not signed by a CA it trusts, or expired)")
+	case !k.TLS.Enabled && strings.Contains(err.Error(), "plaintext connection speaking to a tls endpoint"):
+		// franz-go's guess (no error type) when the answer starts like a TLS alert.
+		return f(TLSHandshake, "kafka.tls.enabled", "the broker answered in TLS: this is an SSL or SASL_SSL listener; set kafka.tls.enabled: true")
 	case tlsAlert(err, ""):
 		return f(TLSHandshake, "kafka.tls.enabled", "the broker ended the TLS handshake")
 

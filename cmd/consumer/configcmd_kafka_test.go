@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"os"
 	"strings"
 	"testing"
 
@@ -89,20 +90,29 @@ func TestConfigValidateOnlineTLSProblems(t *testing.T) {
 }
 
 // TestConfigValidateOnlineNotAuthorized: a user the cluster's ACLs deny is
-// told "not authorized" for the topic or the group, not "does not exist".
+// told "not authorized" for the topic or the group, not "does not exist". On
+// kfake with ACLs, or on scripts/kafka-local's SASL_SSL listener (its user
+// without ACLs).
 func TestConfigValidateOnlineNotAuthorized(t *testing.T) {
-	if kafkatest.External() {
-		t.Skip("runs on in-process kfake clusters")
-	}
-	_, brokers, _ := kafkatest.SecureFakeCluster(t, kafkatest.FakeSecurity{Mechanism: "SCRAM-SHA-256"}, kfake.EnableACLs())
-	e := newOpsEnvOn(t, brokers, 1)
-	adm := kadm.NewClient(kafkatest.Client(t, brokers)) // the superuser
+	var brokers []string
+	var user, password string
 	ctx, cancel := context.WithTimeout(context.Background(), kafkatest.Timeout)
 	defer cancel()
-	const user, password = "limited", "limited-password-1"
-	if _, err := adm.AlterUserSCRAMs(ctx, nil, []kadm.UpsertSCRAM{{User: user, Mechanism: kadm.ScramSha256, Iterations: 4096, Password: password}}); err != nil {
-		t.Fatal(err)
+	switch limited := os.Getenv("KAFKA_SASL_LIMITED_USERNAME"); {
+	case limited != "":
+		brokers = kafkatest.Brokers(t)
+		user, password = limited, kafkatest.Settings(brokers).SASL.Password.Value()
+	case kafkatest.External():
+		t.Skip("needs kfake or the SASL_SSL listener of scripts/kafka-local")
+	default:
+		_, brokers, _ = kafkatest.SecureFakeCluster(t, kafkatest.FakeSecurity{Mechanism: "SCRAM-SHA-512"}, kfake.EnableACLs())
+		user, password = "limited", "limited-password-1"
+		adm := kadm.NewClient(kafkatest.Client(t, brokers)) // the superuser
+		if _, err := adm.AlterUserSCRAMs(ctx, nil, []kadm.UpsertSCRAM{{User: user, Mechanism: kadm.ScramSha512, Iterations: 4096, Password: password}}); err != nil {
+			t.Fatal(err)
+		}
 	}
+	e := newOpsEnvOn(t, brokers, 1)
 	s := e.settings()
 	sasl := s["kafka"]["sasl"].(map[string]any)
 	sasl["username"], sasl["password"] = user, password
@@ -111,18 +121,20 @@ func TestConfigValidateOnlineNotAuthorized(t *testing.T) {
 	out, err := runConsumer(path, "config", "validate", "--online")
 	wantExit1(t, err, out)
 	wantLines(t, out,
-		`✓ kafka.brokers: connected over TLS, authenticated with SASL SCRAM-SHA-256 as "limited"`,
+		`✓ kafka.brokers: connected over TLS, authenticated with SASL SCRAM-SHA-512 as "`+user+`"`,
 		`✗ kafka.topics[0]: topic "`+e.topic+`": not authorized: an ACL denies this client the topic`,
 		`✗ kafka.dlq_topic: topic "`+e.dlqTopic+`": not authorized`,
 		`✗ kafka.group: group "`+e.group+`": not authorized: an ACL denies this client the group`,
 	)
 
 	// Allowed the topics, the group is still denied: told apart.
+	adm := kadm.NewClient(kafkatest.Client(t, brokers))
 	acl := kadm.NewACLs().Allow("User:"+user).Topics(e.topic, e.dlqTopic).
 		Operations(kadm.OpDescribe, kadm.OpRead, kadm.OpWrite).ResourcePatternType(kadm.ACLPatternLiteral)
 	if _, err := adm.CreateACLs(ctx, acl); err != nil {
 		t.Fatal(err)
 	}
+	t.Cleanup(func() { _, _ = adm.DeleteACLs(context.Background(), acl) })
 	out, err = runConsumer(path, "config", "validate", "--online")
 	wantExit1(t, err, out)
 	wantLines(t, out,
