@@ -55,7 +55,9 @@ type Options struct {
 	// MaxMessageBytes is the largest dead-letter record the producer accepts;
 	// set it to the broker's message.max.bytes (default 1048588, Kafka's).
 	MaxMessageBytes int32
-	// KafkaOptions are extra franz-go options (tests use them); they come last.
+	// KafkaOptions are extra franz-go options, added last: the connection's
+	// TLS and SASL (cmd/consumer passes kafkaconn.Options of kafka.*) and
+	// test settings.
 	KafkaOptions []kgo.Opt
 
 	// Module is the Zoho module records are upserted into, e.g. "Leads".
