@@ -2,14 +2,20 @@
 #
 #   make run         the main job on embedded defaults (in-process Kafka, Zoho simulator, sample events)
 #   make build       bin/consumer and bin/zohosim
-#   make test        go vet, the suite on kfake, the SDK contract test, then the suite on a real Apache Kafka broker
+#   make test        go vet, promtool rules, the suite on kfake (plus the end-to-end packages on
+#                    kfake over TLS + SASL), the SDK contract test, then the suite on a real
+#                    Apache Kafka broker, PLAINTEXT and again over SASL_SSL with SCRAM
 #                    (scripts/kafka-local; skipped with a warning when java/mvn are missing,
 #                    a failure when CI=true)
 #   make test-containers  internal/kafkatest on a testcontainers broker (skips without Docker)
 #   make test-contract    Zoho's official Python and Node.js SDKs v8 against the built zohosim
 #                    (installs the pinned SDKs into .cache/venv and test/contract/node; an SDK
 #                    whose runtime is missing is skipped with a warning, a failure when CI=true)
-#   make test-kafka  only the suite on the real broker: start it, run, stop it (even on failure)
+#   make test-kafka  only the suite on the real broker: start it, run it PLAINTEXT, run the Kafka
+#                    packages over its SASL_SSL listener, smoke-test scripts/kafka-local tool,
+#                    stop it (even on failure)
+#   make test-fake-secure  the end-to-end packages on kfake clusters that require TLS and SASL
+#                    (FAKE_SECURITY=SCRAM-SHA-256; also TLS, mTLS, PLAIN, SCRAM-SHA-512)
 #   make test-rules  promtool check/test of deploy/prometheus (skipped with a warning without
 #                    promtool, a failure when CI=true; Debian/Ubuntu: apt-get install prometheus)
 #   make bench       benchmarks
@@ -23,6 +29,11 @@ GO ?= go
 GOTEST_FLAGS ?= -race -count=1
 PKGS ?= ./...
 KAFKA_LOCAL := scripts/kafka-local
+# The packages whose tests talk to Kafka (they import internal/kafkatest): the
+# ones the SASL_SSL run repeats.
+KAFKA_PKGS = $(shell $(GO) list -f '{{.ImportPath}}{{range .TestImports}} {{.}}{{end}}{{range .XTestImports}} {{.}}{{end}}' $(PKGS) | awk '/internal\/kafkatest( |$$)/ { print $$1 }')
+FAKE_SECURITY ?= SCRAM-SHA-256
+FAKE_SECURE_PKGS ?= ./pipeline/... ./cmd/...
 
 # timed NAME, COMMAND: run COMMAND, then print how long it took (also when it fails).
 define timed
@@ -32,7 +43,7 @@ define timed
 	exit $$rc
 endef
 
-.PHONY: run build test test-fake test-kafka test-containers test-contract test-rules vet bench lint clean kafka-start kafka-stop
+.PHONY: run build test test-fake test-fake-secure test-kafka test-containers test-contract test-rules vet bench lint clean kafka-start kafka-stop
 
 run:
 	$(GO) run ./cmd/consumer demo
@@ -46,6 +57,11 @@ vet:
 # The suite on the in-process kfake cluster ($$KAFKA_BROKERS unset on purpose).
 test-fake:
 	$(call timed,tests on kfake,env -u KAFKA_BROKERS -u ZOHOSINK_TESTCONTAINERS $(GO) test $(GOTEST_FLAGS) $(PKGS))
+
+# The end-to-end packages again on kfake clusters that accept only TLS with
+# SASL (internal/kafkatest, KAFKATEST_FAKE_SECURITY).
+test-fake-secure:
+	$(call timed,tests on kfake over TLS + SASL $(FAKE_SECURITY),env -u KAFKA_BROKERS -u ZOHOSINK_TESTCONTAINERS KAFKATEST_FAKE_SECURITY=$(FAKE_SECURITY) $(GO) test $(GOTEST_FLAGS) $(FAKE_SECURE_PKGS))
 
 # The testcontainers path of internal/kafkatest (build tag testcontainers):
 # with a Docker engine its tests run on an Apache Kafka container; without one
@@ -103,6 +119,7 @@ test-rules:
 test: vet
 	@rc=0; $(MAKE) --no-print-directory test-rules || rc=1; \
 	$(MAKE) --no-print-directory test-fake || rc=1; \
+	$(MAKE) --no-print-directory test-fake-secure || rc=1; \
 	$(MAKE) --no-print-directory test-containers || rc=1; \
 	$(MAKE) --no-print-directory test-contract || rc=1; \
 	if $(KAFKA_LOCAL) check; then \
@@ -114,7 +131,10 @@ test: vet
 	fi; \
 	exit $$rc
 
-# Start the local broker, run the suite against it, stop it whatever happened.
+# Start the local broker, run the suite against it (PLAINTEXT), run the Kafka
+# packages again over its SASL_SSL listener (SCRAM-SHA-512, TLS with the CA
+# made at start), smoke-test the Kafka command-line tools, and stop it
+# whatever happened. Each part runs even when an earlier one failed.
 test-kafka:
 	@start=$$(date +%s.%N); \
 	brokers=$$($(KAFKA_LOCAL) start); \
@@ -125,6 +145,18 @@ test-kafka:
 	KAFKA_BROKERS=$$brokers $(GO) test $(GOTEST_FLAGS) $(PKGS) || rc=$$?; \
 	awk -v a=$$t -v b=$$(date +%s.%N) -v rc=$$rc \
 	  'BEGIN { printf "== tests on Apache Kafka: %.1fs%s\n", b - a, (rc ? " (FAILED, exit " rc ")" : "") }'; \
+	secure=$$($(KAFKA_LOCAL) secure-env); \
+	echo "== Kafka packages on Apache Kafka over SASL_SSL at $$(echo "$$secure" | sed -n 's/^KAFKA_BROKERS=//p') (SCRAM-SHA-512)"; \
+	t=$$(date +%s.%N); src=0; \
+	env $$secure $(GO) test $(GOTEST_FLAGS) $(KAFKA_PKGS) || src=$$?; \
+	awk -v a=$$t -v b=$$(date +%s.%N) -v rc=$$src \
+	  'BEGIN { printf "== tests on Apache Kafka over SASL_SSL: %.1fs%s\n", b - a, (rc ? " (FAILED, exit " rc ")" : "") }'; \
+	[ $$src = 0 ] || rc=$$src; \
+	t=$$(date +%s.%N); trc=0; \
+	$(KAFKA_LOCAL) tools-check || trc=$$?; \
+	awk -v a=$$t -v b=$$(date +%s.%N) -v rc=$$trc \
+	  'BEGIN { printf "== scripts/kafka-local tools-check: %.1fs%s\n", b - a, (rc ? " (FAILED, exit " rc ")" : "") }'; \
+	[ $$trc = 0 ] || rc=$$trc; \
 	exit $$rc
 
 kafka-start:

@@ -7,7 +7,8 @@ import (
 )
 
 // Config is zohosink's whole configuration. Each section is a named type; each
-// field's key is "<section tag>.<field tag>" (mapstructure tags), and the same
+// field's key is "<section tag>.<field tag>" (mapstructure tags; a field that is
+// itself a struct nests one level deeper: "kafka.tls.ca_file"), and the same
 // names are used for the YAML file, for Print, and (upper-cased, "." → "_",
 // prefixed with ZOHOSINK_) for the environment. Defaults are those of Defaults.
 type Config struct {
@@ -62,6 +63,10 @@ type Kafka struct {
 	// Connect's default) or "latest" (the log end: only new records).
 	// Default "earliest".
 	StartOffset string `mapstructure:"start_offset" yaml:"start_offset" json:"start_offset"`
+	// TLS encrypts every connection to the brokers (kafka.tls.*); see KafkaTLS.
+	TLS KafkaTLS `mapstructure:"tls" yaml:"tls" json:"tls"`
+	// SASL authenticates every connection to the brokers (kafka.sasl.*); see KafkaSASL.
+	SASL KafkaSASL `mapstructure:"sasl" yaml:"sasl" json:"sasl"`
 }
 
 // Zoho configures the Zoho CRM account, OAuth client and upsert options

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -15,6 +16,8 @@ import (
 	"time"
 
 	"github.com/spf13/pflag"
+
+	"github.com/zohosink/zohosink/internal/tlstest"
 	"github.com/zohosink/zohosink/zohoapi"
 	"gopkg.in/yaml.v3"
 )
@@ -67,6 +70,9 @@ func TestKeysCoverContract(t *testing.T) {
 		"kafka.brokers", "kafka.topics", "kafka.group", "kafka.dlq_topic", "kafka.client_id",
 		"kafka.commit_interval", "kafka.session_timeout", "kafka.fetch_max_bytes", "kafka.max_message_bytes",
 		"kafka.start_offset",
+		"kafka.tls.enabled", "kafka.tls.ca_file", "kafka.tls.cert_file", "kafka.tls.key_file", "kafka.tls.server_name",
+		"kafka.tls.insecure_skip_verify",
+		"kafka.sasl.mechanism", "kafka.sasl.username", "kafka.sasl.password", "kafka.sasl.oauth_token_file",
 		"zoho.data_center", "zoho.api_domain", "zoho.accounts_url", "zoho.module", "zoho.client_id",
 		"zoho.client_secret", "zoho.refresh_token", "zoho.duplicate_check_fields", "zoho.trigger",
 		"zoho.token_cache_file", "zoho.request_timeout",
@@ -126,6 +132,11 @@ func TestLoadEnvOnlyUsesDefaults(t *testing.T) {
 // TestEnvSetsEveryKey sets every key through the environment alone.
 func TestEnvSetsEveryKey(t *testing.T) {
 	cleanEnv(t)
+	ca := tlstest.New(t)
+	tokenFile := filepath.Join(t.TempDir(), "token")
+	if err := os.WriteFile(tokenFile, []byte("eyJ.x.y"), 0o600); err != nil {
+		t.Fatal(err)
+	}
 	env := map[string]string{
 		"kafka.brokers":                 "k1:9092, k2:9093",
 		"kafka.topics":                  "web,app",
@@ -165,6 +176,18 @@ func TestEnvSetsEveryKey(t *testing.T) {
 		"log.level":                     "debug",
 		"log.format":                    "json",
 	}
+	maps.Copy(env, map[string]string{
+		"kafka.tls.enabled":              "true",
+		"kafka.tls.ca_file":              ca.CAFile,
+		"kafka.tls.cert_file":            ca.ClientCertFile,
+		"kafka.tls.key_file":             ca.ClientKeyFile,
+		"kafka.tls.server_name":          "kafka.internal",
+		"kafka.tls.insecure_skip_verify": "true",
+		"kafka.sasl.mechanism":           "SCRAM-SHA-512",
+		"kafka.sasl.username":            "svc",
+		"kafka.sasl.password":            testSecret,
+		"kafka.sasl.oauth_token_file":    tokenFile,
+	})
 	if len(env) != len(Keys()) {
 		t.Fatalf("test covers %d keys, want all %d", len(env), len(Keys()))
 	}
@@ -178,7 +201,10 @@ func TestEnvSetsEveryKey(t *testing.T) {
 	want := &Config{
 		Kafka: Kafka{Brokers: []string{"k1:9092", "k2:9093"}, Topics: []string{"web", "app"}, Group: "g2",
 			DLQTopic: "dead", ClientID: "cid", CommitInterval: 2 * time.Second, SessionTimeout: 20 * time.Second,
-			FetchMaxBytes: 1000, MaxMessageBytes: 2000, StartOffset: "latest"},
+			FetchMaxBytes: 1000, MaxMessageBytes: 2000, StartOffset: "latest",
+			TLS: KafkaTLS{Enabled: true, CAFile: ca.CAFile, CertFile: ca.ClientCertFile, KeyFile: ca.ClientKeyFile,
+				ServerName: "kafka.internal", InsecureSkipVerify: true},
+			SASL: KafkaSASL{Mechanism: "SCRAM-SHA-512", Username: "svc", Password: testSecret, OAuthTokenFile: tokenFile}},
 		Zoho: Zoho{DataCenter: "eu", APIDomain: "www.zohoapis.eu", AccountsURL: "accounts.zoho.eu", Module: "Contacts",
 			ClientID: "1000.X", ClientSecret: testSecret, RefreshToken: testRefresh,
 			DuplicateCheckFields: []string{"Email", "Phone"}, Trigger: []string{}, TokenCacheFile: "/tmp/tok",
@@ -762,7 +788,7 @@ func TestExampleFileLoads(t *testing.T) {
 	}
 	// Every key is documented in the example (trigger only as a comment).
 	for _, k := range Keys() {
-		_, name, _ := strings.Cut(k, ".")
+		name := k[strings.LastIndex(k, ".")+1:]
 		if !strings.Contains(string(data), name+":") {
 			t.Errorf("example.yaml does not mention %s", k)
 		}

@@ -13,7 +13,8 @@
 //
 // Every key of the contract in DESIGN.md ("Contract: configuration") is a field of
 // Config; the key is the snake_case path of mapstructure tags (kafka.dlq_topic,
-// batch.max_records). Load remembers which of the four sources supplied each key,
+// batch.max_records; a struct field is a group one level deeper:
+// kafka.tls.ca_file, kafka.sasl.mechanism, a nested mapping in the file). Load remembers which of the four sources supplied each key,
 // so that Print ("consumer config print") can say so.
 //
 // Guarantees:
@@ -24,9 +25,11 @@
 //     a value that cannot be decoded once, naming its source
 //     ("batch.max_records (from ZOHOSINK_BATCH_MAX_RECORDS): "abc" is not a
 //     whole number"), without Validate's follow-on verdict on its zero value.
-//   - Secrets (zoho.client_secret, zoho.refresh_token) are of type Secret, which
+//   - Secrets (zoho.client_secret, zoho.refresh_token, kafka.sasl.password) are of type Secret, which
 //     redacts itself in fmt, JSON, YAML and text encodings; no error produced by
 //     this package contains a secret's value.
+//   - kafka.tls and kafka.sasl are checked as kafkaconn will use them: files
+//     readable and PEM, pairs complete, each mechanism's credentials present.
 //   - The package imports only zohoapi's data-center helpers, so the hosts are
 //     checked exactly as the client will use them.
 package config

@@ -2,6 +2,7 @@ package config
 
 import (
 	"reflect"
+	"slices"
 	"strings"
 )
 
@@ -48,6 +49,18 @@ var (
 		}
 		return m
 	}()
+	// groupNames are the keys that hold keys rather than a value, below a
+	// section: "kafka.tls", "kafka.sasl".
+	groupNames = func() map[string]bool {
+		m := map[string]bool{}
+		for _, k := range keyList {
+			parts := strings.Split(k.key, ".")
+			for i := 2; i < len(parts); i++ {
+				m[strings.Join(parts[:i], ".")] = true
+			}
+		}
+		return m
+	}()
 )
 
 var secretType = reflect.TypeFor[Secret]()
@@ -60,18 +73,30 @@ func buildKeys() []keyInfo {
 		if !sf.IsExported() {
 			continue
 		}
-		section := sf.Tag.Get("mapstructure")
-		for j := range sf.Type.NumField() {
-			ff := sf.Type.Field(j)
-			key := section + "." + ff.Tag.Get("mapstructure")
-			out = append(out, keyInfo{
-				key:    key,
-				env:    EnvVar(key),
-				index:  []int{i, j},
-				typ:    ff.Type,
-				secret: ff.Type == secretType,
-			})
+		out = appendKeys(out, sf.Tag.Get("mapstructure"), sf.Type, []int{i})
+	}
+	return out
+}
+
+// appendKeys appends the keys of struct type st, whose key path is prefix and
+// field index path index; a struct-typed field is a group of keys one level
+// deeper (kafka.tls → kafka.tls.ca_file).
+func appendKeys(out []keyInfo, prefix string, st reflect.Type, index []int) []keyInfo {
+	for j := range st.NumField() {
+		ff := st.Field(j)
+		key := prefix + "." + ff.Tag.Get("mapstructure")
+		idx := append(slices.Clone(index), j)
+		if ff.Type.Kind() == reflect.Struct {
+			out = appendKeys(out, key, ff.Type, idx)
+			continue
 		}
+		out = append(out, keyInfo{
+			key:    key,
+			env:    EnvVar(key),
+			index:  idx,
+			typ:    ff.Type,
+			secret: ff.Type == secretType,
+		})
 	}
 	return out
 }

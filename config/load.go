@@ -187,6 +187,8 @@ func decodeProblem(k *keyInfo, raw any) string {
 		return "is not a list of {from, to} mappings"
 	case k.typ.Kind() == reflect.String:
 		return "must be a string"
+	case k.typ.Kind() == reflect.Bool:
+		return "is not true or false"
 	}
 	return "invalid value"
 }
@@ -363,25 +365,43 @@ func scanFile(data []byte) (present map[string]bool, problems []error, err error
 			}
 			continue
 		}
-		for j := 0; j+1 < len(secBody.Content); j += 2 {
-			nameNode, val := secBody.Content[j], secBody.Content[j+1]
-			key := secKey + "." + strings.ToLower(nameNode.Value)
-			if keyIndex[key] == nil {
-				problems = append(problems, unknownKey(key, Keys()))
-				continue
-			}
-			if nameNode.Value != strings.ToLower(nameNode.Value) {
-				problems = append(problems, caseProblem(key, nameNode))
-			}
-			if !isNull(val) {
-				present[key] = true
-			}
-			if key == "mapping.fields" {
-				problems = append(problems, scanFieldMappings(val)...)
-			}
-		}
+		problems = append(problems, scanGroup(secKey, secBody, present)...)
 	}
 	return present, problems, nil
+}
+
+// scanGroup marks the keys of body, the YAML mapping of section or group
+// prefix, as present and reports unknown ones and ones not in lower case;
+// nested groups (kafka.tls) are scanned alike.
+func scanGroup(prefix string, body *yaml.Node, present map[string]bool) (problems []error) {
+	for j := 0; j+1 < len(body.Content); j += 2 {
+		nameNode, val := body.Content[j], body.Content[j+1]
+		key := prefix + "." + strings.ToLower(nameNode.Value)
+		known := groupNames[key] || keyIndex[key] != nil
+		if !known {
+			problems = append(problems, unknownKey(key, Keys()))
+			continue
+		}
+		if nameNode.Value != strings.ToLower(nameNode.Value) {
+			problems = append(problems, caseProblem(key, nameNode))
+		}
+		if groupNames[key] {
+			switch {
+			case val.Kind == yaml.MappingNode:
+				problems = append(problems, scanGroup(key, val, present)...)
+			case !isNull(val):
+				problems = append(problems, &FieldError{Key: key, Problem: "must be a mapping of keys"})
+			}
+			continue
+		}
+		if !isNull(val) {
+			present[key] = true
+		}
+		if key == "mapping.fields" {
+			problems = append(problems, scanFieldMappings(val)...)
+		}
+	}
+	return problems
 }
 
 // caseProblem reports a key written in another case than key.

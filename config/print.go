@@ -25,16 +25,11 @@ func Print(w io.Writer, c *Config) error {
 		HeadComment: "zohosink effective configuration (secrets redacted); comments name each value's source",
 		Content:     []*yaml.Node{root},
 	}
-	sections := map[string]*yaml.Node{}
+	groups := map[string]*yaml.Node{"": root}
 	for i := range keyList {
 		k := &keyList[i]
-		secName, name, _ := strings.Cut(k.key, ".")
-		sec := sections[secName]
-		if sec == nil {
-			sec = &yaml.Node{Kind: yaml.MappingNode}
-			sections[secName] = sec
-			root.Content = append(root.Content, &yaml.Node{Kind: yaml.ScalarNode, Value: secName}, sec)
-		}
+		cut := strings.LastIndex(k.key, ".")
+		sec, name := mappingOf(groups, k.key[:cut]), k.key[cut+1:]
 		val := &yaml.Node{}
 		if fv := k.field(c); fv.Kind() == reflect.Slice && fv.IsNil() {
 			// Unset, not empty: for zoho.trigger the difference matters.
@@ -58,6 +53,24 @@ func Print(w io.Writer, c *Config) error {
 		return fmt.Errorf("config: print: %w", err)
 	}
 	return enc.Close()
+}
+
+// mappingOf returns the mapping node of the section or group path ("kafka",
+// "kafka.tls"), adding it (and its parents) to groups and their parents' nodes
+// the first time.
+func mappingOf(groups map[string]*yaml.Node, path string) *yaml.Node {
+	if n := groups[path]; n != nil {
+		return n
+	}
+	parent, name := "", path
+	if cut := strings.LastIndex(path, "."); cut >= 0 {
+		parent, name = path[:cut], path[cut+1:]
+	}
+	n := &yaml.Node{Kind: yaml.MappingNode}
+	p := mappingOf(groups, parent)
+	p.Content = append(p.Content, &yaml.Node{Kind: yaml.ScalarNode, Value: name}, n)
+	groups[path] = n
+	return n
 }
 
 func sourceComment(s Source, key string) string {

@@ -87,7 +87,7 @@ var fieldAPIName = regexp.MustCompile(`^[A-Za-z][A-Za-z0-9_]*$`)
 // Validate checks the whole configuration and returns every problem at once, as
 // errors.Join of *FieldError (nil when valid). Messages name keys, never secret
 // values. Checked: required kafka keys and a dead-letter topic that is not a
-// source topic; required OAuth credentials and module; batch.max_records in
+// source topic; kafka.tls and kafka.sasl (validateKafkaSecurity); required OAuth credentials and module; batch.max_records in
 // 1..100; positive counts and durations; the data center and hosts (as
 // zohoapi.ResolveEndpoints resolves them: a *zohoapi.DataCenterMismatchError is
 // wrapped); field mappings; trigger values; http.listen; log level and format.
@@ -119,6 +119,7 @@ func (c *Config) Validate() error {
 	if c.Kafka.StartOffset != StartEarliest && c.Kafka.StartOffset != StartLatest {
 		p.add("kafka.start_offset", fmt.Sprintf("%q is not one of %s, %s", c.Kafka.StartOffset, StartEarliest, StartLatest))
 	}
+	c.validateKafkaSecurity(&p)
 
 	// zoho
 	c.validateHosts(&p)

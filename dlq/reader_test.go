@@ -54,7 +54,7 @@ func read(t *testing.T, brokers []string, topic string, from StartPoint, f Filte
 	if err := Read(ctx, brokers, topic, from, f, func(r Record) error {
 		keys = append(keys, string(r.Key))
 		return nil
-	}); err != nil {
+	}, kafkatest.ConnOptions(t, brokers)...); err != nil {
 		t.Fatalf("Read(%v, %+v): %v", from, f, err)
 	}
 	return keys
@@ -103,7 +103,7 @@ func TestReadStopsAtSnapshot(t *testing.T) {
 		}
 		keys = append(keys, string(r.Key))
 		return nil
-	})
+	}, kafkatest.ConnOptions(t, brokers)...)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -125,16 +125,16 @@ func TestReadStopAndErrors(t *testing.T) {
 			return ErrStop
 		}
 		return nil
-	}); err != nil || n != 2 {
+	}, kafkatest.ConnOptions(t, brokers)...); err != nil || n != 2 {
 		t.Errorf("ErrStop: err = %v after %d records, want nil after 2", err, n)
 	}
 
 	boom := errors.New("boom")
-	if err := Read(ctx, brokers, topic, FromStart(), Filter{}, func(Record) error { return boom }); !errors.Is(err, boom) {
+	if err := Read(ctx, brokers, topic, FromStart(), Filter{}, func(Record) error { return boom }, kafkatest.ConnOptions(t, brokers)...); !errors.Is(err, boom) {
 		t.Errorf("callback error = %v, want boom", err)
 	}
 
-	err := Read(ctx, brokers, "dlq-does-not-exist-"+topic, FromStart(), Filter{}, func(Record) error { return nil })
+	err := Read(ctx, brokers, "dlq-does-not-exist-"+topic, FromStart(), Filter{}, func(Record) error { return nil }, kafkatest.ConnOptions(t, brokers)...)
 	if !errors.Is(err, kerr.UnknownTopicOrPartition) {
 		t.Errorf("missing topic: err = %v, want UNKNOWN_TOPIC_OR_PARTITION", err)
 	}
@@ -143,7 +143,7 @@ func TestReadStopAndErrors(t *testing.T) {
 	if err := Read(ctx, brokers, empty, FromStart(), Filter{}, func(Record) error {
 		t.Error("called on an empty topic")
 		return nil
-	}); err != nil {
+	}, kafkatest.ConnOptions(t, brokers)...); err != nil {
 		t.Errorf("empty topic: %v", err)
 	}
 }
@@ -153,7 +153,7 @@ func TestCollectStats(t *testing.T) {
 	topic, _ := seed(t, brokers, mixed())
 	ctx, cancel := context.WithTimeout(context.Background(), kafkatest.Timeout)
 	defer cancel()
-	s, err := CollectStats(ctx, brokers, topic, FromStart(), Filter{})
+	s, err := CollectStats(ctx, brokers, topic, FromStart(), Filter{}, kafkatest.ConnOptions(t, brokers)...)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -234,7 +234,7 @@ func readAll(t *testing.T, brokers []string, topic string) []Record {
 	if err := Read(ctx, brokers, topic, FromStart(), Filter{}, func(r Record) error {
 		out = append(out, r)
 		return nil
-	}); err != nil {
+	}, kafkatest.ConnOptions(t, brokers)...); err != nil {
 		t.Fatalf("Read: %v", err)
 	}
 	return out

@@ -57,11 +57,16 @@ func mappedFields(rec map[string]any, like map[string]any) map[string]any {
 // contract's headers), the committed offsets, and that dropped events never
 // reached Zoho.
 func TestDemoEventsEndToEnd(t *testing.T) {
+	checkDemoEndToEnd(t, newHarness(t, 3, zohosim.Options{}))
+}
+
+// checkDemoEndToEnd is TestDemoEventsEndToEnd on h's cluster.
+func checkDemoEndToEnd(t *testing.T, h *harness) {
+	t.Helper()
 	var want demoExpected
 	if err := json.Unmarshal(zohosink.DemoExpected, &want); err != nil {
 		t.Fatal(err)
 	}
-	h := newHarness(t, 3, zohosim.Options{})
 	values := lines(zohosink.DemoEvents)
 	if len(values) != want.Counts.Records {
 		t.Fatalf("%d demo events, expected file says %d", len(values), want.Counts.Records)

@@ -36,7 +36,13 @@ type harness struct {
 
 func newHarness(t *testing.T, partitions int32, simOpts zohosim.Options) *harness {
 	t.Helper()
-	brokers := kafkatest.Brokers(t)
+	return newHarnessOn(t, kafkatest.Brokers(t), partitions, simOpts)
+}
+
+// newHarnessOn is newHarness on the cluster of brokers (e.g. a
+// kafkatest.SecureFakeCluster).
+func newHarnessOn(t *testing.T, brokers []string, partitions int32, simOpts zohosim.Options) *harness {
+	t.Helper()
 	h := &harness{
 		t:        t,
 		brokers:  brokers,
@@ -68,6 +74,7 @@ func (h *harness) zohoClient() *zohoapi.Client {
 func (h *harness) options() pipeline.Options {
 	return pipeline.Options{
 		Brokers:            h.brokers,
+		KafkaOptions:       kafkatest.ConnOptions(h.t, h.brokers),
 		Topics:             []string{h.topic},
 		Group:              h.group,
 		DLQTopic:           h.dlqTopic,

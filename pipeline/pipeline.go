@@ -66,7 +66,9 @@ type Options struct {
 	// TopicCheckInterval is how often the pipeline checks that its source
 	// topics exist, so that a topic created later is consumed (default 15s).
 	TopicCheckInterval time.Duration
-	// KafkaOptions are extra franz-go options (tests use them); they come last.
+	// KafkaOptions are extra franz-go options, added last: the connection's
+	// TLS and SASL (cmd/consumer passes kafkaconn.Options of kafka.*) and
+	// test settings.
 	KafkaOptions []kgo.Opt
 
 	// Module is the Zoho module records are upserted into, e.g. "Leads".

@@ -15,6 +15,7 @@ import (
 
 	"github.com/spf13/cobra"
 	"github.com/twmb/franz-go/pkg/kadm"
+	"github.com/twmb/franz-go/pkg/kerr"
 	"go.uber.org/zap"
 
 	"github.com/zohosink/zohosink/config"
@@ -91,10 +92,15 @@ With --online it also prints a checklist of what a deploy needs, OK or not:
     Phone, Company, Lead_Source, Description and the targets of
     mapping.fields) exists, is writable and takes text, and that the module's
     system-mandatory fields are mapped;
-  - Kafka: the source topics and the dead-letter topic exist, the broker
-    lets zohosink read and write them, and the dead-letter topic accepts
-    records as large as every source topic does (max.message.bytes; a
-    kafka.max_message_bytes below that is a warning).
+  - Kafka: connects as every command does (kafka.brokers, kafka.tls.*,
+    kafka.sasl.*) and tells apart a broker that cannot be reached, a failed
+    TLS handshake (unknown certificate authority, name mismatch, client
+    certificate refused, not a TLS listener), failed SASL authentication and
+    a client an ACL denies a topic or the group; then checks that the source
+    topics and the dead-letter topic exist, that the broker lets zohosink
+    read and write them, that it may use kafka.group, and that the
+    dead-letter topic accepts records as large as every source topic does
+    (max.message.bytes; a kafka.max_message_bytes below that is a warning).
 The last line is the verdict: every check passed, or how many failed.`,
 		Example: `  consumer config validate --config zohosink.yaml
   consumer config validate --online -c zohosink.yaml`,
@@ -122,6 +128,9 @@ The last line is the verdict: every check passed, or how many failed.`,
 			}
 			if !online {
 				fmt.Fprintln(out, "✓ The configuration is valid.")
+				for _, w := range cfg.Kafka.SecurityWarnings() {
+					fmt.Fprintf(out, "  ! %s\n", w)
+				}
 				return nil
 			}
 			// The verdict on the whole comes last, after the online checks.
@@ -400,6 +409,9 @@ func closestField(name string, fields []zohoapi.Field) string {
 // exist and that the broker grants reading and writing them.
 func checkKafkaOnline(ctx context.Context, cl *checklist, cfg *config.Config) {
 	cl.section("Kafka (brokers %s, group %s)", strings.Join(cfg.Kafka.Brokers, ", "), cfg.Kafka.Group)
+	if !checkKafkaConnection(ctx, cl, cfg) {
+		return
+	}
 	adm, closeAdm, err := newKafkaAdmin(cfg)
 	if err != nil {
 		cl.fail("kafka.brokers: %v", err)
@@ -407,7 +419,7 @@ func checkKafkaOnline(ctx context.Context, cl *checklist, cfg *config.Config) {
 	}
 	defer closeAdm()
 	names := append(slices.Clone(cfg.Kafka.Topics), cfg.Kafka.DLQTopic)
-	topics, err := adm.ListTopics(kadm.WithAuthorizedOps(ctx), names...)
+	topics, err := listTopicsAuthorized(ctx, adm, names)
 	if err != nil {
 		cl.fail("kafka.brokers: cannot list topics: %v", err)
 		return
@@ -416,6 +428,8 @@ func checkKafkaOnline(ctx context.Context, cl *checklist, cfg *config.Config) {
 		key := fmt.Sprintf("kafka.topics[%d]", i)
 		td, ok := topics[name]
 		switch {
+		case ok && errors.Is(td.Err, kerr.TopicAuthorizationFailed):
+			cl.fail("%s: topic %q: not authorized: an ACL denies this client the topic (it needs DESCRIBE and READ)", key, name)
 		case !ok || td.Err != nil:
 			cl.fail("%s: topic %q does not exist (or is not visible to this client)", key, name)
 		case !allowed(td, kadm.OpRead):
@@ -426,6 +440,8 @@ func checkKafkaOnline(ctx context.Context, cl *checklist, cfg *config.Config) {
 	}
 	td, ok := topics[cfg.Kafka.DLQTopic]
 	switch {
+	case ok && errors.Is(td.Err, kerr.TopicAuthorizationFailed):
+		cl.fail("kafka.dlq_topic: topic %q: not authorized: an ACL denies this client the topic (it needs DESCRIBE and WRITE)", cfg.Kafka.DLQTopic)
 	case !ok || td.Err != nil:
 		cl.warn("kafka.dlq_topic: topic %q does not exist: `consumer run` creates it with the broker's defaults and a max.message.bytes above the largest source topic's (needs CREATE permission); create it yourself to choose partitions and retention", cfg.Kafka.DLQTopic)
 	case !allowed(td, kadm.OpWrite):
@@ -433,6 +449,7 @@ func checkKafkaOnline(ctx context.Context, cl *checklist, cfg *config.Config) {
 	default:
 		cl.ok("kafka.dlq_topic: topic %q exists (%s) and is writable", cfg.Kafka.DLQTopic, partitionsLabel(len(td.Partitions)))
 	}
+	checkGroupAccess(ctx, cl, adm, cfg)
 	checkRecordSizes(ctx, cl, cfg, adm)
 }
 

@@ -6,6 +6,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -71,19 +72,19 @@ func runDemo(ctx context.Context, out io.Writer, verbose bool) error {
 			return err
 		}
 	}
+	conn, err := kafkaOpts(cfg)
+	if err != nil {
+		return err
+	}
 
-	produced, err := produceDemoEvents(ctx, cfg.Kafka.Brokers, "events", zohosink.DemoEvents)
+	produced, err := produceDemoEvents(ctx, conn, "events", zohosink.DemoEvents)
 	if err != nil {
 		return err
 	}
 	fmt.Fprintf(out, "zohosink demo: %d sample events produced into topic %q of an in-process Kafka broker;\n", produced, "events")
 	fmt.Fprintf(out, "the pipeline delivers them to the Zoho CRM simulator at %s.\n\n", sim.URL())
 
-	zc, err := newZohoClient(cfg, log)
-	if err != nil {
-		return err
-	}
-	p, err := pipeline.New(pipelineOptions(cfg, zc, log))
+	p, err := newPipeline(cfg, log)
 	if err != nil {
 		return err
 	}
@@ -91,14 +92,14 @@ func runDemo(ctx context.Context, out io.Writer, verbose bool) error {
 	defer stop()
 	runErr := make(chan error, 1)
 	go func() { runErr <- p.Run(runCtx) }()
-	waitErr := waitCommitted(runCtx, cfg.Kafka.Brokers, cfg.Kafka.Group, "events", 60*time.Second)
+	waitErr := waitCommitted(runCtx, conn, cfg.Kafka.Group, "events", 60*time.Second)
 	if waitErr == nil {
 		// A repeat submission of the seed's Lead Generated example updates the
 		// existing lead instead of creating a duplicate.
 		seed := bytes.Join(bytes.SplitN(zohosink.DemoEvents, []byte("\n"), 3)[:2], []byte("\n"))
-		if _, waitErr = produceDemoEvents(ctx, cfg.Kafka.Brokers, "events", seed); waitErr == nil {
+		if _, waitErr = produceDemoEvents(ctx, conn, "events", seed); waitErr == nil {
 			fmt.Fprintf(out, "Then Jane Doe's two events are produced again, as a repeat form submission would be.\n\n")
-			waitErr = waitCommitted(runCtx, cfg.Kafka.Brokers, cfg.Kafka.Group, "events", 60*time.Second)
+			waitErr = waitCommitted(runCtx, conn, cfg.Kafka.Group, "events", 60*time.Second)
 		}
 	}
 	stop()
@@ -123,9 +124,9 @@ func runDemo(ctx context.Context, out io.Writer, verbose bool) error {
 
 // produceDemoEvents produces one record per line; an empty line is a tombstone
 // (empty value). Records are keyed by user (userId, else anonymousId), as a
-// tracking pipeline keys them.
-func produceDemoEvents(ctx context.Context, brokers []string, topic string, events []byte) (int, error) {
-	cl, err := kgo.NewClient(kgo.SeedBrokers(brokers...), kgo.DefaultProduceTopic(topic))
+// tracking pipeline keys them. conn are the connection options (kafkaOpts).
+func produceDemoEvents(ctx context.Context, conn []kgo.Opt, topic string, events []byte) (int, error) {
+	cl, err := kgo.NewClient(append(slices.Clone(conn), kgo.DefaultProduceTopic(topic))...)
 	if err != nil {
 		return 0, err
 	}
@@ -152,9 +153,9 @@ func produceDemoEvents(ctx context.Context, brokers []string, topic string, even
 }
 
 // waitCommitted waits until the group's committed offsets reach the end of
-// every partition of the topic.
-func waitCommitted(ctx context.Context, brokers []string, group, topic string, timeout time.Duration) error {
-	cl, err := kgo.NewClient(kgo.SeedBrokers(brokers...))
+// every partition of the topic of the cluster conn connects to (kafkaOpts).
+func waitCommitted(ctx context.Context, conn []kgo.Opt, group, topic string, timeout time.Duration) error {
+	cl, err := kgo.NewClient(conn...)
 	if err != nil {
 		return err
 	}

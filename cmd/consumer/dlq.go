@@ -19,7 +19,6 @@ import (
 	"github.com/olekukonko/tablewriter/tw"
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
-	"github.com/twmb/franz-go/pkg/kgo"
 	"golang.org/x/term"
 
 	"github.com/zohosink/zohosink/config"
@@ -121,11 +120,6 @@ func loadKafkaConfig(cmd *cobra.Command) (*config.Config, error) {
 	return loadConfigScoped(cmd, kafkaKey)
 }
 
-// kafkaOpts are the client options of the dlq commands' Kafka clients.
-func kafkaOpts(cfg *config.Config) []kgo.Opt {
-	return []kgo.Opt{kgo.ClientID(cfg.Kafka.ClientID)}
-}
-
 func newDLQInspectCommand() *cobra.Command {
 	var sel dlqSelection
 	var output string
@@ -176,7 +170,11 @@ func inspectDLQ(ctx context.Context, out io.Writer, cfg *config.Config, sel dlqS
 	var recs []dlq.Record
 	enc := json.NewEncoder(out)
 	n := 0
-	err := dlq.Read(ctx, cfg.Kafka.Brokers, cfg.Kafka.DLQTopic, sel.start(now), sel.filter(now), func(r dlq.Record) error {
+	opts, err := kafkaOpts(cfg)
+	if err != nil {
+		return err
+	}
+	err = dlq.Read(ctx, cfg.Kafka.Brokers, cfg.Kafka.DLQTopic, sel.start(now), sel.filter(now), func(r dlq.Record) error {
 		n++
 		if output == "json" {
 			if err := enc.Encode(newDLQJSON(r)); err != nil {
@@ -189,7 +187,7 @@ func inspectDLQ(ctx context.Context, out io.Writer, cfg *config.Config, sel dlqS
 			return dlq.ErrStop
 		}
 		return nil
-	}, kafkaOpts(cfg)...)
+	}, opts...)
 	if err != nil {
 		return err
 	}
@@ -307,7 +305,11 @@ It joins no consumer group and commits nothing.`,
 
 func statsDLQ(ctx context.Context, out io.Writer, cfg *config.Config, sel dlqSelection) error {
 	now := time.Now()
-	s, err := dlq.CollectStats(ctx, cfg.Kafka.Brokers, cfg.Kafka.DLQTopic, sel.start(now), sel.filter(now), kafkaOpts(cfg)...)
+	opts, err := kafkaOpts(cfg)
+	if err != nil {
+		return err
+	}
+	s, err := dlq.CollectStats(ctx, cfg.Kafka.Brokers, cfg.Kafka.DLQTopic, sel.start(now), sel.filter(now), opts...)
 	if err != nil {
 		return err
 	}

@@ -177,6 +177,7 @@ type dlqReplay struct {
 	progress                 io.Writer // nil: no progress bar
 
 	adm      *kadm.Client
+	conn     []kgo.Opt // the connection of kafka.* (kafkaconn)
 	topic    string
 	pos, end map[int32]int64 // per partition: where this run starts (-1: log start) and stops
 	tally    replayTally
@@ -201,7 +202,12 @@ type replayTally struct {
 func (r *dlqReplay) run(ctx context.Context) error {
 	r.topic = r.cfg.Kafka.DLQTopic
 	r.tally.skipped = map[string]int{}
-	cl, err := kgo.NewClient(append([]kgo.Opt{kgo.SeedBrokers(r.cfg.Kafka.Brokers...)}, kafkaOpts(r.cfg)...)...)
+	conn, err := kafkaOpts(r.cfg)
+	if err != nil {
+		return err
+	}
+	r.conn = conn
+	cl, err := kgo.NewClient(conn...)
 	if err != nil {
 		return err
 	}
@@ -333,7 +339,7 @@ func (r *dlqReplay) loadLatest(ctx context.Context) error {
 			r.latest.Add(d)
 		}
 		return nil
-	}, kafkaOpts(r.cfg)...)
+	}, r.conn...)
 }
 
 // skipReason is why a selected dead letter is not sent: superseded by a later
@@ -391,7 +397,7 @@ func (r *dlqReplay) visit(ctx context.Context, n int, fn func([]replayItem) erro
 			return dlq.ErrStop
 		}
 		return nil
-	}, kafkaOpts(r.cfg)...)
+	}, r.conn...)
 	if err == nil && len(chunk) > 0 {
 		err = fn(chunk)
 	}
@@ -507,12 +513,15 @@ func (r *dlqReplay) commit(ctx context.Context, next map[int32]int64) error {
 
 // toSourceSender produces records back to their source topics.
 func (r *dlqReplay) toSourceSender() (func(), error) {
+	conn, err := kafkaOpts(r.cfg)
+	if err != nil {
+		return nil, err
+	}
 	limit := pipeline.TopicLimits{}.ProducerLimit(r.cfg.Kafka.MaxMessageBytes)
-	cl, err := kgo.NewClient(append([]kgo.Opt{
-		kgo.SeedBrokers(r.cfg.Kafka.Brokers...),
+	cl, err := kgo.NewClient(append(conn,
 		kgo.ProducerBatchMaxBytes(limit),
 		kgo.BrokerMaxWriteBytes(max(limit*2, 100<<20)),
-	}, kafkaOpts(r.cfg)...)...)
+	)...)
 	if err != nil {
 		return nil, err
 	}
@@ -575,7 +584,11 @@ func (r *dlqReplay) directSender() (func(), error) {
 	if err != nil {
 		return nil, err
 	}
-	rp, err := pipeline.NewReplayer(pipelineOptions(r.cfg, zc, log), r.group)
+	o := pipelineOptions(r.cfg, zc, log)
+	if o.KafkaOptions, err = kafkaOpts(r.cfg); err != nil {
+		return nil, err
+	}
+	rp, err := pipeline.NewReplayer(o, r.group)
 	if err != nil {
 		return nil, err
 	}

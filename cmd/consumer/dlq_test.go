@@ -67,7 +67,7 @@ func (e *dlqEnv) deadLetters() []dlq.Record {
 	if err := dlq.Read(ctx, e.brokers, e.dlqTopic, dlq.FromStart(), dlq.Filter{}, func(r dlq.Record) error {
 		out = append(out, r)
 		return nil
-	}); err != nil {
+	}, kafkatest.ConnOptions(e.t, e.brokers)...); err != nil {
 		e.t.Fatal(err)
 	}
 	return out

@@ -78,6 +78,9 @@ offset shows "-": the group starts it at the log start.`,
 func loadConfigScoped(cmd *cobra.Command, relevant func(key string) bool) (*config.Config, error) {
 	path, _ := cmd.Flags().GetString("config")
 	cfg, err := config.Load(path, cmd.Flags())
+	if cfg != nil && err == nil {
+		warnSecurity(cmd.ErrOrStderr(), cfg)
+	}
 	if cfg == nil || err == nil {
 		return cfg, err
 	}
@@ -94,6 +97,7 @@ func loadConfigScoped(cmd *cobra.Command, relevant func(key string) bool) (*conf
 	if len(problems) > 0 {
 		return nil, fmt.Errorf("configuration is not valid:\n%w", errors.Join(problems...))
 	}
+	warnSecurity(cmd.ErrOrStderr(), cfg)
 	return cfg, nil
 }
 
@@ -103,11 +107,14 @@ func kafkaKey(key string) bool { return strings.HasPrefix(key, "kafka.") }
 // newKafkaAdmin returns an admin client for the configured brokers and a
 // function that closes it.
 func newKafkaAdmin(cfg *config.Config) (*kadm.Client, func(), error) {
-	cl, err := kgo.NewClient(
-		kgo.SeedBrokers(cfg.Kafka.Brokers...),
+	conn, err := kafkaOpts(cfg)
+	if err != nil {
+		return nil, nil, err
+	}
+	cl, err := kgo.NewClient(append(conn,
 		kgo.ClientID(cfg.Kafka.ClientID+"-admin"),
 		kgo.RetryTimeout(adminTimeout),
-	)
+	)...)
 	if err != nil {
 		return nil, nil, fmt.Errorf("kafka client: %w", err)
 	}

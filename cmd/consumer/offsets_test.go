@@ -22,7 +22,6 @@ import (
 
 	"github.com/zohosink/zohosink/config"
 	"github.com/zohosink/zohosink/internal/kafkatest"
-	"github.com/zohosink/zohosink/pipeline"
 	"github.com/zohosink/zohosink/zohoapi/zohosim"
 )
 
@@ -41,7 +40,13 @@ type opsEnv struct {
 
 func newOpsEnv(t *testing.T, partitions int32) *opsEnv {
 	t.Helper()
-	brokers := kafkatest.Brokers(t)
+	return newOpsEnvOn(t, kafkatest.Brokers(t), partitions)
+}
+
+// newOpsEnvOn is newOpsEnv on the cluster of brokers (e.g. a
+// kafkatest.SecureFakeCluster).
+func newOpsEnvOn(t *testing.T, brokers []string, partitions int32) *opsEnv {
+	t.Helper()
 	e := &opsEnv{
 		t:        t,
 		brokers:  brokers,
@@ -62,6 +67,7 @@ func (e *opsEnv) settings() map[string]map[string]any {
 		"kafka": {
 			"brokers": e.brokers, "topics": []string{e.topic}, "group": e.group, "dlq_topic": e.dlqTopic,
 			"commit_interval": "50ms", "session_timeout": "10s",
+			"tls": kafkatest.SecurityYAML(e.brokers)["tls"], "sasl": kafkatest.SecurityYAML(e.brokers)["sasl"],
 		},
 		"zoho": {
 			"api_domain": e.sim.URL(), "accounts_url": e.sim.URL(),
@@ -115,11 +121,7 @@ func (e *opsEnv) startPipeline() func() {
 		e.t.Fatal(err)
 	}
 	log := zaptest.NewLogger(e.t)
-	zc, err := newZohoClient(cfg, log)
-	if err != nil {
-		e.t.Fatal(err)
-	}
-	p, err := pipeline.New(pipelineOptions(cfg, zc, log))
+	p, err := newPipeline(cfg, log)
 	if err != nil {
 		e.t.Fatal(err)
 	}
@@ -144,7 +146,7 @@ func (e *opsEnv) startPipeline() func() {
 // waitCommitted waits until the group committed the end of every partition.
 func (e *opsEnv) waitCommitted() {
 	e.t.Helper()
-	if err := waitCommitted(context.Background(), e.brokers, e.group, e.topic, 60*time.Second); err != nil {
+	if err := waitCommitted(context.Background(), kafkatest.ConnOptions(e.t, e.brokers), e.group, e.topic, 60*time.Second); err != nil {
 		e.t.Fatalf("waiting for the group to commit every record: %v", err)
 	}
 }

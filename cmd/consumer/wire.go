@@ -21,6 +21,7 @@ func loadConfig(cmd *cobra.Command) (*config.Config, error) {
 	if err != nil {
 		return cfg, fmt.Errorf("configuration is not valid:\n%w", err)
 	}
+	warnSecurity(cmd.ErrOrStderr(), cfg)
 	return cfg, nil
 }
 
@@ -77,6 +78,9 @@ func newPipeline(cfg *config.Config, log *zap.Logger) (*pipeline.Pipeline, error
 	}
 	o := pipelineOptions(cfg, zc, log)
 	o.Tokens = zc.Tokens()
+	if o.KafkaOptions, err = kafkaOpts(cfg); err != nil {
+		return nil, err
+	}
 	return pipeline.New(o)
 }
 

@@ -40,7 +40,8 @@ const Timeout = 60 * time.Second
 // cluster answers metadata and group-coordinator requests (fatal otherwise).
 // With $ZOHOSINK_TESTCONTAINERS=1, it returns a container broker shared by the
 // whole test binary (see EnvTestcontainers). Otherwise it starts an in-process
-// kfake cluster that t.Cleanup closes; each call gets its own cluster.
+// kfake cluster that t.Cleanup closes; each call gets its own cluster (secured
+// as $KAFKATEST_FAKE_SECURITY says, see EnvFakeSecurity).
 func Brokers(t testing.TB) []string {
 	t.Helper()
 	if env := os.Getenv(EnvBrokers); env != "" {
@@ -96,16 +97,20 @@ func FakeCluster(t testing.TB, opts ...kfake.Opt) *kfake.Cluster {
 
 func fakeBrokers(t testing.TB) []string {
 	t.Helper()
+	if sec := os.Getenv(EnvFakeSecurity); sec != "" {
+		return secureFakeBrokers(t, sec)
+	}
 	return FakeCluster(t).ListenAddrs()
 }
 
-// Client returns a franz-go client for brokers with opts added, closed on
+// Client returns a franz-go client for brokers (connected with ConnOptions:
+// TLS and SASL when the cluster is secured) with opts added, closed on
 // t.Cleanup. Its retries are bounded by Timeout, and it refreshes metadata
 // after 100ms rather than kgo's default 5s, so a topic created a moment ago
 // is seen at once (kgo answers metadata requests from its cache until then).
 func Client(t testing.TB, brokers []string, opts ...kgo.Opt) *kgo.Client {
 	t.Helper()
-	base := []kgo.Opt{kgo.SeedBrokers(brokers...), kgo.RetryTimeout(Timeout), kgo.MetadataMinAge(100 * time.Millisecond)}
+	base := append(ConnOptions(t, brokers), kgo.RetryTimeout(Timeout), kgo.MetadataMinAge(100*time.Millisecond))
 	cl, err := kgo.NewClient(append(base, opts...)...)
 	if err != nil {
 		t.Fatalf("kafkatest: new client: %v", err)
@@ -119,7 +124,11 @@ func Client(t testing.TB, brokers []string, opts ...kgo.Opt) *kgo.Client {
 // (which, on a fresh broker, creates __consumer_offsets). It returns the last
 // error seen, wrapped, when ctx ends first.
 func WaitReady(ctx context.Context, brokers []string) error {
-	cl, err := kgo.NewClient(kgo.SeedBrokers(brokers...), kgo.RequestRetries(0))
+	conn, err := connOptions(brokers)
+	if err != nil {
+		return fmt.Errorf("kafkatest: connection options: %w", err)
+	}
+	cl, err := kgo.NewClient(append(conn, kgo.RequestRetries(0))...)
 	if err != nil {
 		return fmt.Errorf("kafkatest: new client: %w", err)
 	}

@@ -98,13 +98,12 @@ func TestGroupCommitRoundTrip(t *testing.T) {
 
 	consumeGroup := func(n int) []*kgo.Record {
 		t.Helper()
-		cl, err := kgo.NewClient(
-			kgo.SeedBrokers(brokers...),
+		cl, err := kgo.NewClient(append(kafkatest.ConnOptions(t, brokers),
 			kgo.ConsumerGroup(group),
 			kgo.ConsumeTopics(topic),
 			kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()),
 			kgo.DisableAutoCommit(),
-		)
+		)...)
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -158,6 +158,8 @@ func (e *env) writeConfig(name string, pc procConfig) string {
 			"client_id":       name,
 			"commit_interval": "100ms",
 			"session_timeout": pc.SessionTimeout.String(),
+			"tls":             kafkatest.SecurityYAML(e.brokers)["tls"],
+			"sasl":            kafkatest.SecurityYAML(e.brokers)["sasl"],
 		},
 		"zoho": map[string]any{
 			"api_domain":             e.sim.URL(),
