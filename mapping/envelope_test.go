@@ -5,7 +5,6 @@ import (
 	"reflect"
 	"strings"
 	"testing"
-
 )
 
 // These tests pin how the envelope's objects are read in corner cases that

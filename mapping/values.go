@@ -192,4 +192,3 @@ func splitName(name string) (first, last string) {
 	}
 	return strings.Join(words[:len(words)-1], " "), words[len(words)-1]
 }
-
