@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"net"
 	"net/url"
-	"regexp"
 	"slices"
 	"strings"
 	"time"
@@ -78,19 +77,15 @@ var (
 	logFormats = []string{"console", "json"}
 )
 
-// mappingSources are the prefixes a mapping.fields[].from may start with.
-var mappingSources = []string{"traits.", "properties.", "context.traits."}
-
-// fieldAPIName matches Zoho field API names (letters, digits, underscores).
-var fieldAPIName = regexp.MustCompile(`^[A-Za-z][A-Za-z0-9_]*$`)
-
 // Validate checks the whole configuration and returns every problem at once, as
 // errors.Join of *FieldError (nil when valid). Messages name keys, never secret
 // values. Checked: required kafka keys and a dead-letter topic that is not a
 // source topic; kafka.tls and kafka.sasl (validateKafkaSecurity); required OAuth credentials and module; batch.max_records in
 // 1..100; positive counts and durations; the data center and hosts (as
 // zohoapi.ResolveEndpoints resolves them: a *zohoapi.DataCenterMismatchError is
-// wrapped); field mappings; trigger values; http.listen; log level and format.
+// wrapped); consent.required and mapping.* as mapping.NewMapper checks them
+// (each problem a *FieldError wrapping a *mapping.ConfigError); trigger
+// values; http.listen; log level and format.
 func (c *Config) Validate() error {
 	var p problems
 
@@ -136,9 +131,7 @@ func (c *Config) Validate() error {
 	p.positive("zoho.request_timeout", c.Zoho.RequestTimeout)
 
 	// consent, mapping
-	p.list("consent.required", c.Consent.Required, false)
-	c.validateMappings(&p)
-	p.list("mapping.events", c.Mapping.Events, false)
+	c.validateMapping(&p)
 
 	// batch, delivery
 	if c.Batch.MaxRecords < 1 || c.Batch.MaxRecords > 100 {
@@ -241,44 +234,6 @@ func hostProblem(s string) string {
 		return fmt.Sprintf("%q: give a host, not a path", s)
 	}
 	return ""
-}
-
-// validateMappings checks mapping.fields: a supported source path, a field API
-// name, and no two mappings into one field.
-func (c *Config) validateMappings(p *problems) {
-	seen := map[string]int{}
-	for i, m := range c.Mapping.Fields {
-		key := fmt.Sprintf("mapping.fields[%d]", i)
-		from := strings.TrimSpace(m.From)
-		switch {
-		case from == "":
-			p.add(key+".from", "is required (traits.X, properties.X or context.traits.X)")
-		case !validSourcePath(from):
-			p.add(key+".from", fmt.Sprintf("%q is not supported: start with traits., properties. or context.traits. and name a value", m.From))
-		}
-		to := strings.TrimSpace(m.To)
-		switch {
-		case to == "":
-			p.add(key+".to", "is required (a Zoho field API name)")
-		case !fieldAPIName.MatchString(to):
-			p.add(key+".to", fmt.Sprintf("%q is not a Zoho field API name (letters, digits, underscores)", m.To))
-		default:
-			if j, dup := seen[to]; dup {
-				p.add(key+".to", fmt.Sprintf("%q is also the target of mapping.fields[%d]", to, j))
-			} else {
-				seen[to] = i
-			}
-		}
-	}
-}
-
-func validSourcePath(from string) bool {
-	for _, prefix := range mappingSources {
-		if rest, ok := strings.CutPrefix(from, prefix); ok {
-			return rest != "" && !strings.HasPrefix(rest, ".") && !strings.HasSuffix(rest, ".") && !strings.Contains(rest, "..")
-		}
-	}
-	return false
 }
 
 // Endpoints resolves the Zoho base URLs from zoho.data_center, zoho.api_domain

@@ -40,9 +40,9 @@ func mixed() []Record {
 		mk("k0", "MANDATORY_NOT_FOUND", "Last_Name", 0),
 		mk("k1", "INVALID_DATA", "Email", 1),
 		mk("k2", "MANDATORY_NOT_FOUND", "Last_Name", 2),
-		mk("k3", CodeMissingEmail, "", 3),
+		mk("k3", "MISSING_EMAIL", "", 3),
 		mk("k4", "MANDATORY_NOT_FOUND", "Company", 4),
-		mk("k5", CodeDecodeError, "", 5),
+		mk("k5", "DECODE_ERROR", "", 5),
 	}
 }
 
@@ -163,9 +163,9 @@ func TestCollectStats(t *testing.T) {
 	}
 	wantCodes := []Tally{
 		{Code: "MANDATORY_NOT_FOUND", Count: 3, First: at(0), Last: at(4)},
-		{Code: CodeDecodeError, Count: 1, First: at(5), Last: at(5)},
+		{Code: "DECODE_ERROR", Count: 1, First: at(5), Last: at(5)},
 		{Code: "INVALID_DATA", Count: 1, First: at(1), Last: at(1)},
-		{Code: CodeMissingEmail, Count: 1, First: at(3), Last: at(3)},
+		{Code: "MISSING_EMAIL", Count: 1, First: at(3), Last: at(3)},
 	}
 	if got := s.ByCode(); !slices.Equal(got, wantCodes) {
 		t.Errorf("ByCode =\n%+v\nwant\n%+v", got, wantCodes)

@@ -20,7 +20,7 @@ import (
 // records"). Values are UTF-8 strings.
 const (
 	// HeaderErrorCode is Zoho's error code (MANDATORY_NOT_FOUND, INVALID_DATA, …)
-	// or a local one (the Code constants).
+	// or a local one (mapping.CodeDecodeError, …).
 	HeaderErrorCode = "error.code"
 	// HeaderErrorMessage is a one-line human explanation.
 	HeaderErrorMessage = "error.message"
@@ -52,23 +52,12 @@ var Headers = []string{
 	HeaderZohoModule, HeaderZohoRecord, HeaderFailedAt,
 }
 
-// Local error codes, for source records the pipeline rejects before Zoho sees
-// them. Zoho's own codes (MANDATORY_NOT_FOUND, INVALID_DATA, …) are written as
-// Zoho returned them. More local codes may be added; they are upper-case
-// snake_case like Zoho's.
-const (
-	// CodeDecodeError: the record's value is not a JSON object (DESIGN.md,
-	// "Decisions on edge cases").
-	CodeDecodeError = "DECODE_ERROR"
-	// CodeMissingEmail: a CRM event without a trait email.
-	CodeMissingEmail = "MISSING_EMAIL"
-)
-
 // Record is the Go form of one dead-letter record.
 type Record struct {
 	// Key and Value are the source record's, byte for byte (nil stays nil).
 	Key, Value []byte
-	// Code is the error code: Zoho's or a local Code constant.
+	// Code is the error code: Zoho's, or a local one of package mapping
+	// (mapping.CodeDecodeError, mapping.CodeMissingEmail, …).
 	Code string
 	// Message is a human explanation; KafkaRecord folds it onto one line.
 	Message string

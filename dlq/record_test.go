@@ -81,7 +81,7 @@ func TestKafkaRecordFollowsContract(t *testing.T) {
 
 func TestKafkaRecordNormalisesHeaders(t *testing.T) {
 	r := Record{
-		Code:       CodeDecodeError,
+		Code:       "DECODE_ERROR",
 		Message:    "  invalid character 'x'\r\n\tlooking for\u2028value \xff ",
 		Details:    json.RawMessage(" {\n \"a\" : 1 }\n"),
 		ZohoRecord: json.RawMessage("{ \"Email\" :\n \"x@y.z\" }"),

@@ -49,7 +49,7 @@ func (p *scriptedProducer) ProduceSync(_ context.Context, rs ...*kgo.Record) kgo
 func recs(keys ...string) []Record {
 	var out []Record
 	for _, k := range keys {
-		out = append(out, Record{Key: []byte(k), Value: []byte("v-" + k), Code: CodeMissingEmail, Module: "Leads"})
+		out = append(out, Record{Key: []byte(k), Value: []byte("v-" + k), Code: "MISSING_EMAIL", Module: "Leads"})
 	}
 	return out
 }

@@ -45,6 +45,7 @@ import (
 
 	"github.com/zohosink/zohosink/batcher"
 	"github.com/zohosink/zohosink/internal/kafkatest"
+	"github.com/zohosink/zohosink/mapping"
 	"github.com/zohosink/zohosink/pipeline"
 	"github.com/zohosink/zohosink/zohoapi"
 	"github.com/zohosink/zohosink/zohoapi/zohosim"
@@ -288,7 +289,7 @@ func benchOptions(brokers []string, topic, dlqTopic string, zc pipeline.Upserter
 		DLQTopic:       dlqTopic,
 		Module:         "Leads",
 		Zoho:           zc,
-		Mapping:        pipeline.MapperConfig{ConsentRequired: []string{"marketing"}},
+		Mapping:        mapping.MapperConfig{ConsentRequired: []string{"marketing"}},
 		SessionTimeout: 10 * time.Second,
 		ShutdownGrace:  10 * time.Second,
 		KafkaOptions:   []kgo.Opt{kgo.WithHooks(start)},

@@ -13,6 +13,7 @@ import (
 
 	"github.com/zohosink/zohosink/batcher"
 	"github.com/zohosink/zohosink/dlq"
+	"github.com/zohosink/zohosink/mapping"
 )
 
 // pollLoop fetches, decides and hands on records until ctx ends. It only polls
@@ -73,7 +74,7 @@ func (p *Pipeline) pollLoop(ctx context.Context) {
 type polledRecord struct {
 	part *partitionOffsets
 	rec  *kgo.Record
-	m    Mapped
+	m    mapping.Mapped
 }
 
 // mapWorkerMin is the fewest records worth a mapping goroutine of their own.
@@ -127,12 +128,12 @@ func (p *Pipeline) waitForRoom(ctx context.Context) (int, bool) {
 func (p *Pipeline) process(ctx context.Context, pr *polledRecord, dropped *[dropReasons]int64) *dlq.Record {
 	part, r, m := pr.part, pr.rec, &pr.m
 	switch m.Outcome {
-	case OutcomeDrop:
+	case mapping.OutcomeDrop:
 		if part.trackDone(r) {
 			dropped[dropIndex(m.Drop)]++
 		}
 		return nil
-	case OutcomeReject:
+	case mapping.OutcomeReject:
 		if !part.track(r) {
 			return nil
 		}

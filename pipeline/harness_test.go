@@ -18,6 +18,7 @@ import (
 
 	"github.com/zohosink/zohosink/batcher"
 	"github.com/zohosink/zohosink/internal/kafkatest"
+	"github.com/zohosink/zohosink/mapping"
 	"github.com/zohosink/zohosink/pipeline"
 	"github.com/zohosink/zohosink/zohoapi"
 	"github.com/zohosink/zohosink/zohoapi/zohosim"
@@ -80,7 +81,7 @@ func (h *harness) options() pipeline.Options {
 		DLQTopic:           h.dlqTopic,
 		Module:             "Leads",
 		Zoho:               h.zohoClient(),
-		Mapping:            pipeline.MapperConfig{ConsentRequired: []string{"marketing"}},
+		Mapping:            mapping.MapperConfig{ConsentRequired: []string{"marketing"}},
 		Batch:              batcher.Config{MaxRecords: 100, Linger: 50 * time.Millisecond, MaxInFlight: 4},
 		CommitInterval:     50 * time.Millisecond,
 		SessionTimeout:     10 * time.Second,

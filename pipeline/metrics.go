@@ -13,7 +13,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/sony/gobreaker/v2"
 
-	"github.com/zohosink/zohosink/dlq"
+	"github.com/zohosink/zohosink/mapping"
 	"github.com/zohosink/zohosink/zohoapi"
 )
 
@@ -216,7 +216,7 @@ const (
 
 // knownCodes are the dead-letter codes whose series exist from the start: the
 // local ones and Zoho's documented record rejections.
-var knownCodes = append([]string{dlq.CodeDecodeError, dlq.CodeMissingEmail, codeRequestRejected}, zohoapi.PermanentCodes()...)
+var knownCodes = append([]string{mapping.CodeDecodeError, mapping.CodeMissingEmail, codeRequestRejected}, zohoapi.PermanentCodes()...)
 
 // codeRequestRejected is the dead-letter code of a record that Zoho rejected
 // with the whole request and no code of its own.
@@ -298,13 +298,13 @@ func (m *metrics) setRetention(r map[string]time.Duration) {
 }
 
 // dropReasonList orders the drop reasons for the per-poll counters.
-var dropReasonList = [...]DropReason{DropTombstone, DropNotCRM, DropNoConsent}
+var dropReasonList = [...]mapping.DropReason{mapping.DropTombstone, mapping.DropNotCRM, mapping.DropNoConsent}
 
 // dropReasons is the number of drop reasons.
 const dropReasons = len(dropReasonList)
 
 // dropIndex is the position of r in dropReasonList.
-func dropIndex(r DropReason) int {
+func dropIndex(r mapping.DropReason) int {
 	for i, x := range dropReasonList {
 		if x == r {
 			return i

@@ -22,6 +22,7 @@ import (
 
 	"github.com/zohosink/zohosink/batcher"
 	"github.com/zohosink/zohosink/dlq"
+	"github.com/zohosink/zohosink/mapping"
 	"github.com/zohosink/zohosink/zohoapi"
 )
 
@@ -79,7 +80,7 @@ type Options struct {
 	// Zoho is the client upserts go through.
 	Zoho Upserter
 	// Mapping decides which events reach Zoho and how.
-	Mapping MapperConfig
+	Mapping mapping.MapperConfig
 	// Batch sizes and lingers batches; MaxInFlight is the number of concurrent upsert calls.
 	Batch batcher.Config
 
@@ -147,7 +148,7 @@ type Pipeline struct {
 	o       Options
 	log     *zap.Logger
 	cl      *kgo.Client
-	mapper  *Mapper
+	mapper  *mapping.Mapper
 	offsets *offsetTracker
 	batches *batcher.Batcher[source]
 	dlq     *dlq.Writer
@@ -288,7 +289,7 @@ func newZohoBreaker(o Options, onChange func(string, gobreaker.State, gobreaker.
 // checkDelivery checks the options that delivering to Zoho and dead-lettering
 // need (the pipeline's and a Replayer's): brokers, a dead-letter topic, a module,
 // a Zoho client and a valid mapping. It returns the Mapper and every problem found.
-func checkDelivery(o Options) (*Mapper, []error) {
+func checkDelivery(o Options) (*mapping.Mapper, []error) {
 	var problems []error
 	if len(o.Brokers) == 0 {
 		problems = append(problems, errors.New("no Kafka brokers"))
@@ -302,7 +303,7 @@ func checkDelivery(o Options) (*Mapper, []error) {
 	if o.Zoho == nil {
 		problems = append(problems, errors.New("no Zoho client"))
 	}
-	mapper, err := NewMapper(o.Mapping)
+	mapper, err := mapping.NewMapper(o.Mapping)
 	if err != nil {
 		problems = append(problems, err)
 	}

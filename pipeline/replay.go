@@ -15,6 +15,7 @@ import (
 
 	"github.com/zohosink/zohosink/batcher"
 	"github.com/zohosink/zohosink/dlq"
+	"github.com/zohosink/zohosink/mapping"
 	"github.com/zohosink/zohosink/zohoapi"
 )
 
@@ -281,10 +282,10 @@ func (r *Replayer) Replay(ctx context.Context, recs []ReplayRecord) (ReplayResul
 		parts[i] = src.part
 		m := p.mapper.Map(d.Value)
 		switch m.Outcome {
-		case OutcomeDrop:
+		case mapping.OutcomeDrop:
 			src.part.done(src.rec.Offset)
 			res.Skipped[string(m.Drop)]++
-		case OutcomeReject:
+		case mapping.OutcomeReject:
 			rejects = append(rejects, p.deadLetterRecord(src.rec, m.Reject.Code, m.Reject.Message, m.Reject.Field, []byte(m.Reject.Details), nil))
 			rejectSrcs = append(rejectSrcs, src)
 		default:

@@ -15,6 +15,7 @@ import (
 
 	"github.com/zohosink/zohosink/dlq"
 	"github.com/zohosink/zohosink/internal/kafkatest"
+	"github.com/zohosink/zohosink/mapping"
 	"github.com/zohosink/zohosink/pipeline"
 	"github.com/zohosink/zohosink/zohoapi"
 	"github.com/zohosink/zohosink/zohoapi/zohosim"
@@ -59,7 +60,7 @@ func TestReplayerDeliversThroughTheSameDeliveryPath(t *testing.T) {
 		t.Fatal(err)
 	}
 	o := h.options()
-	o.Mapping.Fields = []pipeline.FieldMapping{{From: "traits.plan", To: "Plan"}}
+	o.Mapping.Fields = []mapping.FieldMapping{{From: "traits.plan", To: "Plan"}}
 	r, err := pipeline.NewReplayer(o, replayGroup)
 	if err != nil {
 		t.Fatal(err)
@@ -132,7 +133,7 @@ func TestReplayerDeliversThroughTheSameDeliveryPath(t *testing.T) {
 		!c.SourceTimestamp.Equal(recs[2].SourceTimestamp) || string(c.Value) != string(recs[2].Value) || len(c.ZohoRecord) == 0 {
 		t.Errorf("re-dead-lettered record = %+v", c)
 	}
-	if bad.Code != pipeline.CodeDecodeError || bad.SourceOffset != 13 || string(bad.Value) != "not json" {
+	if bad.Code != mapping.CodeDecodeError || bad.SourceOffset != 13 || string(bad.Value) != "not json" {
 		t.Errorf("undecodable record = %+v", bad)
 	}
 	if s := r.Stats(); s.ZohoCalls != 1 || s.Delivered != 2 {

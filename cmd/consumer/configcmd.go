@@ -19,6 +19,7 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/zohosink/zohosink/config"
+	"github.com/zohosink/zohosink/mapping"
 	"github.com/zohosink/zohosink/pipeline"
 	"github.com/zohosink/zohosink/zohoapi"
 )
@@ -176,25 +177,6 @@ func (c *checklist) warn(format string, args ...any) {
 	c.warned++
 	fmt.Fprintf(c.out, "  ! "+format+"\n", args...)
 }
-
-// presetField is a field the Lead Capture preset writes (DESIGN.md, "Mapping").
-type presetField struct{ api, from string }
-
-// presetFields are the Zoho fields the Lead Capture preset writes, with the
-// event values they come from.
-var presetFields = []presetField{
-	{"Email", "traits.email"},
-	{"First_Name", "traits.firstName"},
-	{"Last_Name", "traits.lastName"},
-	{"Phone", "traits.phone"},
-	{"Company", "traits.company"},
-	{"Lead_Source", "properties.source (Lead Generated)"},
-	{"Description", "properties.form_name (Lead Generated)"},
-}
-
-// textDataTypes are the Zoho data types that take the text values zohosink
-// writes (the mapping turns every value into a string).
-var textDataTypes = []string{"text", "textarea", "email", "phone", "website", "picklist"}
 
 // checkZohoOnline refreshes a token and checks the module's fields.
 func checkZohoOnline(ctx context.Context, cl *checklist, cfg *config.Config) {
@@ -362,8 +344,8 @@ func checkFields(cl *checklist, cfg *config.Config, fields []zohoapi.Field) {
 			cl.fail("%s", msg)
 		case f.ReadOnly:
 			cl.fail("%s: %q is read-only in %s: Zoho will not take the values of %s", key, api, cfg.Zoho.Module, from)
-		case !slices.Contains(textDataTypes, f.DataType):
-			cl.fail("%s: %q is of type %s, but zohosink writes text values: map %s to a field of type %s", key, api, f.DataType, from, strings.Join(textDataTypes, ", "))
+		case !slices.Contains(mapping.WritableDataTypes(!preset), f.DataType):
+			cl.fail("%s: %q is of type %s, which zohosink does not write: map %s to a field of type %s", key, api, f.DataType, from, strings.Join(mapping.WritableDataTypes(!preset), ", "))
 		default:
 			cl.ok("%s ← %s (%s, length %d)", api, from, f.DataType, f.Length)
 		}
@@ -371,8 +353,8 @@ func checkFields(cl *checklist, cfg *config.Config, fields []zohoapi.Field) {
 			mapped[api] = from
 		}
 	}
-	for _, p := range presetFields {
-		check("preset", p.api, p.from, true)
+	for _, p := range mapping.PresetFields() {
+		check("preset", p.APIName, p.From, true)
 	}
 	for i, m := range cfg.Mapping.Fields {
 		check(fmt.Sprintf("mapping.fields[%d].to", i), m.To, m.From, false)

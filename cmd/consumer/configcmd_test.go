@@ -102,6 +102,7 @@ func TestConfigValidateOnlineCatchesFieldProblems(t *testing.T) {
 		{"from": "traits.score", "to": "Score__c"},
 		{"from": "traits.owner", "to": "Lead_Owner_Code"},
 		{"from": "traits.city", "to": "City"},
+		{"from": "traits.newsletter", "to": "Email_Opt_Out"},
 	}}
 	s["kafka"]["topics"] = []string{e.topic, e.topic + "-missing"}
 	s["kafka"]["dlq_topic"] = e.dlqTopic + "-missing"
@@ -109,9 +110,10 @@ func TestConfigValidateOnlineCatchesFieldProblems(t *testing.T) {
 	wantExit1(t, err, out)
 	wantLines(t, out,
 		"✗ mapping.fields[0].to: \"Lead_Sorce\" is not a field of Leads (did you mean \"Lead_Source\"?)",
-		"✗ mapping.fields[1].to: \"Score__c\" is of type integer, but zohosink writes text values",
+		"✗ mapping.fields[1].to: \"Score__c\" is of type integer, which zohosink does not write",
 		"✗ mapping.fields[2].to: \"Lead_Owner_Code\" is read-only in Leads",
 		"✓ City ← traits.city (text, length 100)",
+		"✓ Email_Opt_Out ← traits.newsletter (boolean, length 5)", // configured mappings pass JSON booleans through
 		"✓ kafka.topics[0]",
 		"✗ kafka.topics[1]: topic \""+e.topic+"-missing\" does not exist",
 		"! kafka.dlq_topic: topic \""+e.dlqTopic+"-missing\" does not exist: `consumer run` creates it",

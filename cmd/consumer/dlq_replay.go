@@ -21,6 +21,7 @@ import (
 
 	"github.com/zohosink/zohosink/config"
 	"github.com/zohosink/zohosink/dlq"
+	"github.com/zohosink/zohosink/mapping"
 	"github.com/zohosink/zohosink/pipeline"
 	"github.com/zohosink/zohosink/zohoapi"
 )
@@ -221,7 +222,7 @@ func (r *dlqReplay) run(ctx context.Context) error {
 	}
 	switch {
 	case r.dryRun && r.direct:
-		mapper, err := pipeline.NewMapper(pipelineOptions(r.cfg, nil, nil).Mapping)
+		mapper, err := mapping.NewMapper(pipelineOptions(r.cfg, nil, nil).Mapping)
 		if err != nil {
 			return err
 		}
@@ -610,15 +611,15 @@ func (r *dlqReplay) directSender() (func(), error) {
 
 // previewDirect is what --direct would do with d: the Zoho record today's
 // mapping makes, or why it would be skipped or dead-lettered again.
-func previewDirect(m *pipeline.Mapper, module string, d dlq.Record) string {
+func previewDirect(m *mapping.Mapper, module string, d dlq.Record) string {
 	if d.Module != "" && !strings.EqualFold(d.Module, module) {
 		return "skip: " + pipeline.SkipOtherModule + " (" + d.Module + ")"
 	}
 	mp := m.Map(d.Value)
 	switch mp.Outcome {
-	case pipeline.OutcomeDrop:
+	case mapping.OutcomeDrop:
 		return "skip: " + string(mp.Drop)
-	case pipeline.OutcomeReject:
+	case mapping.OutcomeReject:
 		return "dead-letter again: " + mp.Reject.Code + " " + mp.Reject.Field
 	}
 	b, err := json.Marshal(mp.Record)

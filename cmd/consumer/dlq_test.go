@@ -17,6 +17,7 @@ import (
 
 	"github.com/zohosink/zohosink/dlq"
 	"github.com/zohosink/zohosink/internal/kafkatest"
+	"github.com/zohosink/zohosink/mapping"
 	"github.com/zohosink/zohosink/pipeline"
 	"github.com/zohosink/zohosink/zohoapi"
 	"github.com/zohosink/zohosink/zohoapi/zohosim"
@@ -565,7 +566,7 @@ func TestDLQReplayOneDeadLetterPerSource(t *testing.T) {
 	}
 	// The record without an email failed again once, not once per copy.
 	again := e.deadLetters()[8:]
-	if len(again) != 1 || again[0].Code != dlq.CodeMissingEmail {
+	if len(again) != 1 || again[0].Code != mapping.CodeMissingEmail {
 		t.Fatalf("dead letters written by the replay: %+v", again)
 	}
 }

@@ -86,10 +86,6 @@ func newPipeline(cfg *config.Config, log *zap.Logger) (*pipeline.Pipeline, error
 
 // pipelineOptions translates the configuration into pipeline options.
 func pipelineOptions(cfg *config.Config, zoho pipeline.Upserter, log *zap.Logger) pipeline.Options {
-	fields := make([]pipeline.FieldMapping, len(cfg.Mapping.Fields))
-	for i, f := range cfg.Mapping.Fields {
-		fields[i] = pipeline.FieldMapping{From: f.From, To: f.To}
-	}
 	return pipeline.Options{
 		Brokers:              cfg.Kafka.Brokers,
 		Topics:               cfg.Kafka.Topics,
@@ -105,11 +101,7 @@ func pipelineOptions(cfg *config.Config, zoho pipeline.Upserter, log *zap.Logger
 		DuplicateCheckFields: cfg.Zoho.DuplicateCheckFields,
 		Trigger:              cfg.Zoho.Trigger,
 		Zoho:                 zoho,
-		Mapping: pipeline.MapperConfig{
-			ConsentRequired: cfg.Consent.Required,
-			Fields:          fields,
-			Events:          cfg.Mapping.Events,
-		},
+		Mapping:              cfg.MapperConfig(),
 		Batch: batcher.Config{
 			MaxRecords:  cfg.Batch.MaxRecords,
 			Linger:      cfg.Batch.Linger,

@@ -1,4 +1,4 @@
-package pipeline
+package mapping
 
 import (
 	"bufio"
@@ -514,16 +514,19 @@ func TestDecimalString(t *testing.T) {
 func TestNewMapperErrors(t *testing.T) {
 	_, err := NewMapper(MapperConfig{
 		ConsentRequired: []string{"marketing", " "},
-		Events:          []string{"Signup", " - ", strings.Repeat("x", 200)},
+		Events:          []string{"Signup", " - ", strings.Repeat("x", 200), ""},
 		Fields: []FieldMapping{
 			{From: "traits.plan", To: "Plan"},
-			{From: "plan", To: "Plan"},
-			{From: "traits.", To: "Plan"},
-			{From: "traits.a..b", To: "Plan"},
+			{From: "plan", To: "Plan_1"},
+			{From: "traits.", To: "Plan_2"},
+			{From: "traits.a..b", To: "Plan_3"},
 			{From: "properties.x", To: ""},
 			{From: "properties.x", To: "Bad Name"},
 			{From: "traits.mail", To: "Email"},
-			{From: "userId", To: "User"},
+			{From: "userId", To: "1st"},
+			{From: "traits._", To: "Plan"},
+			{From: "", To: "Plan_4"},
+			{From: "traits." + strings.Repeat("k", 129), To: "Plan_5"},
 		},
 	})
 	if !errors.Is(err, ErrInvalidMapperConfig) {
@@ -533,13 +536,23 @@ func TestNewMapperErrors(t *testing.T) {
 	if !errors.As(err, &joined) {
 		t.Fatalf("not a joined error: %v", err)
 	}
-	if n := len(joined.Unwrap()); n != 10 {
-		t.Errorf("%d problems reported, want 10:\n%v", n, err)
-	}
+	var keys []string
 	for _, e := range joined.Unwrap() {
-		if !errors.Is(e, ErrInvalidMapperConfig) {
-			t.Errorf("%v does not wrap ErrInvalidMapperConfig", e)
+		var ce *ConfigError
+		if !errors.As(e, &ce) || !errors.Is(e, ErrInvalidMapperConfig) || ce.Problem == "" || e.Error() != ce.Key+": "+ce.Problem {
+			t.Errorf("%v is not a *ConfigError wrapping ErrInvalidMapperConfig", e)
+			continue
 		}
+		keys = append(keys, ce.Key)
+	}
+	want := []string{
+		"consent.required[1]", "mapping.events[1]", "mapping.events[2]", "mapping.events[3]",
+		"mapping.fields[1].from", "mapping.fields[2].from", "mapping.fields[3].from", "mapping.fields[4].to",
+		"mapping.fields[5].to", "mapping.fields[6].to", "mapping.fields[7].from", "mapping.fields[7].to",
+		"mapping.fields[8].from", "mapping.fields[8].to", "mapping.fields[9].from", "mapping.fields[10].from",
+	}
+	if !reflect.DeepEqual(keys, want) {
+		t.Errorf("problems at\n %q\nwant\n %q\n%v", keys, want, err)
 	}
 }
 

@@ -1,12 +1,10 @@
-package pipeline
+package mapping
 
 import (
 	"encoding/json"
 	"reflect"
 	"strings"
 	"testing"
-
-	"github.com/tidwall/gjson"
 )
 
 // These tests pin how the envelope's objects are read in corner cases that
@@ -55,21 +53,23 @@ func TestMapObjectReading(t *testing.T) {
 		want  map[string]any // nil: rejected with code
 		code  string
 	}{
-		// Inside traits, context.traits and properties a repeated key means
-		// its last occurrence, even when that one is empty.
-		{"repeated trait key: last wins", consented(`{"email":"a@example.com","email":"b@example.com"}`, "", ""),
-			map[string]any{"Email": "b@example.com"}, ""},
-		{"repeated trait key: last wins even if empty", consented(`{"email":"a@example.com","email":""}`, "", ""),
+		// One rule for repeated keys in the whole envelope: the first
+		// occurrence counts, in traits, context.traits and properties (and
+		// the objects inside them) as at the top level and in context.
+		{"repeated trait key: first wins", consented(`{"email":"a@example.com","email":"b@example.com"}`, "", ""),
+			map[string]any{"Email": "a@example.com"}, ""},
+		{"repeated trait key: first wins even if empty", consented(`{"email":"","email":"b@example.com"}`, "", ""),
 			nil, CodeMissingEmail},
-		{"repeated trait key: last empty, other spelling usable", consented(`{"email":"a@example.com","email":"","Email":"c@example.com"}`, "", ""),
+		{"repeated trait key: first empty, other spelling usable", consented(`{"email":"","email":"b@example.com","Email":"c@example.com"}`, "", ""),
 			map[string]any{"Email": "c@example.com"}, ""},
 		{"repeated company name", consented(`{`+a+`,"company":{"name":"Old","name":"New"}}`, "", ""),
-			map[string]any{"Email": "a@example.com", "Company": "New"}, ""},
+			map[string]any{"Email": "a@example.com", "Company": "Old"}, ""},
 		{"repeated property", consented(`{`+a+`}`, "", `{"plan":"free","plan":"pro"}`),
-			map[string]any{"Email": "a@example.com", "Plan": "pro"}, ""},
+			map[string]any{"Email": "a@example.com", "Plan": "free"}, ""},
 		{"repeated context trait", consented(``, `{`+a+`,"opt_in":true,"opt_in":false}`, ""),
-			map[string]any{"Email": "a@example.com", "Opt_In": false}, ""},
-		// Top-level members: the first occurrence counts.
+			map[string]any{"Email": "a@example.com", "Opt_In": true}, ""},
+		{"repeated key in a nested path", consented(`{`+a+`,"address":{"city":"Oslo","city":"Bergen"}}`, "", ""),
+			map[string]any{"Email": "a@example.com", "City": "Oslo"}, ""},
 		{"repeated traits member: first wins", []byte(`{"type":"identify","traits":{"email":"a@example.com"},"traits":{"email":"b@example.com"},"context":{"consent":{"canonical":["marketing"]}}}`),
 			map[string]any{"Email": "a@example.com"}, ""},
 		{"repeated context.traits member: first wins", []byte(`{"type":"identify","context":{"traits":{"email":"a@example.com"},"traits":{"email":"b@example.com"},"consent":{"canonical":["marketing"]}}}`),
@@ -85,8 +85,8 @@ func TestMapObjectReading(t *testing.T) {
 		// Keys are compared unescaped; over-long keys never match.
 		{"escaped key", consented(`{"e\u006dail":"a@example.com","first\u005fname":"Ann"}`, "", ""),
 			map[string]any{"Email": "a@example.com", "First_Name": "Ann"}, ""},
-		{"escaped and plain spelling of one key: last wins", consented(`{"email":"a@example.com","e\u006dail":"b@example.com"}`, "", ""),
-			map[string]any{"Email": "b@example.com"}, ""},
+		{"escaped and plain spelling of one key: first wins", consented(`{"email":"a@example.com","e\u006dail":"b@example.com"}`, "", ""),
+			map[string]any{"Email": "a@example.com"}, ""},
 		{"key of 128 bytes matches", consented(`{"e`+strings.Repeat("_", 123)+`mail":"a@example.com"}`, "", ""),
 			map[string]any{"Email": "a@example.com"}, ""},
 		{"key over 128 bytes never matches", consented(`{"e`+strings.Repeat("_", 124)+`mail":"a@example.com"}`, "", ""),
@@ -212,39 +212,9 @@ func TestMapRecordDoesNotAliasValue(t *testing.T) {
 	}
 }
 
-// referenceParts is what scanEnvelope must find: encoding/json's Valid (the
-// validation of record values, DESIGN.md "Decisions on edge cases"), then
-// gjson's ForEach over the value and gjson.Get on context.
-func referenceParts(s string) (envelopeParts, bool) {
-	if !json.Valid([]byte(s)) {
-		return envelopeParts{}, false
-	}
-	var p envelopeParts
-	gjson.Parse(s).ForEach(func(k, v gjson.Result) bool {
-		switch k.Str {
-		case "traits":
-			if p.traits == "" {
-				p.traits = v.Raw
-			}
-		case "properties":
-			if p.properties == "" {
-				p.properties = v.Raw
-			}
-		case "context":
-			if p.context == "" {
-				p.context = v.Raw
-			}
-		}
-		return true
-	})
-	p.consent = gjson.Get(p.context, "consent").Raw
-	p.contextTraits = gjson.Get(p.context, "traits").Raw
-	return p, true
-}
-
-// scanCorpus returns JSON-ish inputs for comparing scanEnvelope with
-// referenceParts: the sample and demo events, hand-written corner cases, and
-// every prefix of a few of them (truncation hits every grammar state).
+// scanCorpus returns JSON-ish inputs for comparing Map with encoding/json:
+// the sample and demo events, hand-written corner cases, and every prefix of
+// a few of them (truncation hits every grammar state).
 func scanCorpus(t testing.TB) []string {
 	var c []string
 	for _, f := range []string{"../testdata/samples.ndjson", "../testdata/demo-events.ndjson"} {
@@ -283,37 +253,39 @@ func scanCorpus(t testing.TB) []string {
 	return c
 }
 
-func TestScanEnvelopeMatchesReference(t *testing.T) {
+func TestMapMatchesEncodingJSON(t *testing.T) {
 	m := leadPreset(t)
 	for _, s := range scanCorpus(t) {
-		checkAgainstReference(t, m, s)
+		checkAgainstEncodingJSON(t, m, s)
 	}
 }
 
-// FuzzScanEnvelope compares scanEnvelope with referenceParts, and Map with
-// encoding/json: a value encoding/json rejects is DECODE_ERROR whatever it
-// says it is, one it accepts never is.
-func FuzzScanEnvelope(f *testing.F) {
+// FuzzMapAgainstEncodingJSON compares Map with encoding/json: a value
+// encoding/json rejects is DECODE_ERROR whatever it says it is, one it
+// accepts never is, and an empty value is a tombstone.
+func FuzzMapAgainstEncodingJSON(f *testing.F) {
 	for _, s := range scanCorpus(f) {
 		f.Add(s)
 	}
 	m := leadPreset(f)
-	f.Fuzz(func(t *testing.T, s string) { checkAgainstReference(t, m, s) })
+	f.Fuzz(func(t *testing.T, s string) { checkAgainstEncodingJSON(t, m, s) })
 }
 
-func checkAgainstReference(t *testing.T, m *Mapper, s string) {
+func checkAgainstEncodingJSON(t *testing.T, m *Mapper, s string) {
 	t.Helper()
-	got, gotOK := scanEnvelope(s)
-	want, wantOK := referenceParts(s)
-	if gotOK != wantOK || got != want {
-		t.Errorf("%q:\n got  %v %+v\n want %v %+v", s, gotOK, got, wantOK, want)
-	}
+	mp := m.Map([]byte(s))
 	if s == "" {
-		return // a tombstone
+		if mp.Outcome != OutcomeDrop || mp.Drop != DropTombstone {
+			t.Errorf("empty value: %s %q, want a tombstone drop", mp.Outcome, mp.Drop)
+		}
+		return
 	}
 	valid := json.Valid([]byte(s)) && firstNonSpace([]byte(s)) == '{'
-	if mp := m.Map([]byte(s)); (mp.Reject.Code == CodeDecodeError) == valid {
-		t.Errorf("%q: encoding/json valid object %v, Map: %s %q %q", s, valid, mp.Outcome, mp.Drop, mp.Reject.Code)
+	if (mp.Reject.Code == CodeDecodeError) == valid {
+		t.Errorf("%.200q: encoding/json valid object %v, Map: %s %q %q", s, valid, mp.Outcome, mp.Drop, mp.Reject.Code)
+	}
+	if got := validJSON([]byte(s)); got != json.Valid([]byte(s)) {
+		t.Errorf("%.200q: validJSON %v, encoding/json %v", s, got, !got)
 	}
 }
 
@@ -326,23 +298,23 @@ func BenchmarkMapLeadStages(b *testing.B) {
 			m.crmEvent(peekHead(s))
 		}
 	})
-	b.Run("gjson.Valid", func(b *testing.B) {
+	b.Run("valid", func(b *testing.B) {
 		for b.Loop() {
-			gjson.Valid(s)
+			validJSON(leadEvent)
 		}
 	})
-	b.Run("scan", func(b *testing.B) {
-		for b.Loop() {
-			scanEnvelope(s)
-		}
-	})
-	p, _ := scanEnvelope(s)
+	p := partsOf(s)
 	b.Run("consent", func(b *testing.B) {
 		for b.Loop() {
-			consentGranted(p.consent, m.consent)
+			consentGranted(partsOf(s).consent, m.consent)
 		}
 	})
-	body := bodyOf(p)
+	body := p.body()
+	b.Run("body", func(b *testing.B) {
+		for b.Loop() {
+			p.body()
+		}
+	})
 	b.Run("record", func(b *testing.B) {
 		b.ReportAllocs()
 		for b.Loop() {

@@ -1,0 +1,39 @@
+package config
+
+import (
+	"errors"
+
+	"github.com/zohosink/zohosink/mapping"
+)
+
+// MapperConfig returns consent.required, mapping.fields and mapping.events as
+// mapping.NewMapper takes them.
+func (c *Config) MapperConfig() mapping.MapperConfig {
+	fields := make([]mapping.FieldMapping, len(c.Mapping.Fields))
+	for i, f := range c.Mapping.Fields {
+		fields[i] = mapping.FieldMapping{From: f.From, To: f.To}
+	}
+	return mapping.MapperConfig{
+		ConsentRequired: c.Consent.Required,
+		Fields:          fields,
+		Events:          c.Mapping.Events,
+	}
+}
+
+// validateMapping reports the problems mapping.NewMapper, the one validator
+// of the mapping configuration, finds: one *FieldError per
+// *mapping.ConfigError, with its key (e.g. mapping.fields[2].to) and the
+// ConfigError as Err.
+func (c *Config) validateMapping(p *problems) {
+	_, err := mapping.NewMapper(c.MapperConfig())
+	var joined interface{ Unwrap() []error }
+	if err == nil || !errors.As(err, &joined) {
+		return
+	}
+	for _, e := range joined.Unwrap() {
+		var ce *mapping.ConfigError
+		if errors.As(e, &ce) {
+			*p = append(*p, &FieldError{Key: ce.Key, Problem: ce.Problem, Err: ce})
+		}
+	}
+}

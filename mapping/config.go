@@ -1,0 +1,267 @@
+package mapping
+
+import (
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+)
+
+// FieldMapping maps one event value to one Zoho field, on top of the Lead
+// Capture preset (config key mapping.fields).
+type FieldMapping struct {
+	// From names the source: "traits.X" (the identity traits: context.traits
+	// with traits on top), "context.traits.X" (context.traits only) or
+	// "properties.X". X may be a dotted path into nested objects
+	// ("traits.address.city"); each segment matches keys like trait keys do
+	// (case-insensitively, ignoring white space, '_' and '-').
+	From string
+	// To is the Zoho field API name, e.g. "Lead_Status" or a custom field
+	// such as "Plan". Zoho's Fields metadata API lists valid names; an
+	// unknown name makes Zoho reject the record with INVALID_DATA.
+	To string
+}
+
+// MapperConfig configures a Mapper. The zero value is the Lead Capture preset
+// without a consent check.
+type MapperConfig struct {
+	// ConsentRequired lists the consent categories (e.g. "marketing") that a
+	// CRM event must grant (config key consent.required); empty means no
+	// consent check.
+	ConsentRequired []string
+	// Fields are extra field mappings applied after the preset, in order
+	// (config key mapping.fields); a mapping that yields a usable value
+	// overrides the preset's value of its field.
+	Fields []FieldMapping
+	// Events are extra event names treated as CRM events (plain upsert like
+	// "Signed Up"), e.g. "Signup" (config key mapping.events). They compare
+	// like the preset names.
+	Events []string
+}
+
+// ErrInvalidMapperConfig is wrapped by every error NewMapper returns.
+var ErrInvalidMapperConfig = errors.New("invalid mapper configuration")
+
+// ConfigError is one problem of a MapperConfig, named by its configuration
+// key. It wraps ErrInvalidMapperConfig.
+type ConfigError struct {
+	// Key is the configuration key of the value at fault, as zohosink's
+	// configuration names it: "consent.required[0]", "mapping.events[1]",
+	// "mapping.fields[2].from" or "mapping.fields[2].to".
+	Key string
+	// Problem is a short explanation, e.g. `"Email" is not allowed: the
+	// email comes only from the traits (traits.email)`.
+	Problem string
+}
+
+// Error returns "key: problem".
+func (e *ConfigError) Error() string { return e.Key + ": " + e.Problem }
+
+// Unwrap returns ErrInvalidMapperConfig.
+func (e *ConfigError) Unwrap() error { return ErrInvalidMapperConfig }
+
+// maxFoldedName bounds the folded length of a name looked up on the hot path
+// (fold buffers live on the stack up to this size). Longer folded names never
+// match: NewMapper rejects longer configured names.
+const maxFoldedName = 128
+
+// Mapper decides and maps record values. It is immutable after NewMapper and
+// safe for concurrent use.
+type Mapper struct {
+	consent []string
+	// events: folded track name → label.
+	events map[string]string
+	fields []fieldRule
+}
+
+// fieldRule is a validated FieldMapping.
+type fieldRule struct {
+	source fieldSource
+	path   []string // trait/property path segments, as configured
+	folded []string // path segments folded (foldName), for matching keys
+	to     string
+}
+
+type fieldSource int
+
+const (
+	fromTraits fieldSource = iota + 1
+	fromContextTraits
+	fromProperties
+)
+
+// NewMapper validates c and returns a Mapper. It is the one validator of the
+// mapping configuration: config.Validate reports what it finds. Every problem
+// is reported at once, as errors.Join of *ConfigError:
+//
+//   - consent.required[i]: empty;
+//   - mapping.events[i]: empty once white space, '_' and '-' are ignored,
+//     or longer than 128 bytes that way;
+//   - mapping.fields[i].from: missing; not starting with "traits.",
+//     "context.traits." or "properties."; a path segment that is empty
+//     (ignoring white space, '_' and '-') or longer than 128 bytes;
+//   - mapping.fields[i].to: missing; not a Zoho field API name (a letter,
+//     then letters, digits and '_'); Email (the email comes only from the
+//     traits); the target of an earlier mapping.
+func NewMapper(c MapperConfig) (*Mapper, error) {
+	m := &Mapper{
+		events: map[string]string{
+			"identified":    eventIdentify,
+			"leadgenerated": eventLeadGenerated,
+			"signedup":      eventSignedUp,
+		},
+	}
+	var errs []error
+	bad := func(key, format string, args ...any) {
+		errs = append(errs, &ConfigError{Key: key, Problem: fmt.Sprintf(format, args...)})
+	}
+	for i, cat := range c.ConsentRequired {
+		cat = strings.TrimSpace(cat)
+		if cat == "" {
+			bad(fmt.Sprintf("consent.required[%d]", i), "is empty")
+			continue
+		}
+		m.consent = append(m.consent, cat)
+	}
+	for i, name := range c.Events {
+		key := fmt.Sprintf("mapping.events[%d]", i)
+		folded := foldName(name)
+		switch {
+		case strings.TrimSpace(name) == "":
+			bad(key, "is empty")
+		case folded == "":
+			bad(key, "%q is empty once white space, _ and - are ignored (event names compare that way)", name)
+		case len(folded) > maxFoldedName:
+			bad(key, "is longer than %d bytes", maxFoldedName)
+		default:
+			if _, ok := m.events[folded]; !ok {
+				m.events[folded] = snakeName(name)
+			}
+		}
+	}
+	targets := map[string]int{}
+	for i, f := range c.Fields {
+		key := fmt.Sprintf("mapping.fields[%d]", i)
+		r, fromProblem := parseFrom(f.From)
+		if fromProblem != "" {
+			bad(key+".from", "%s", fromProblem)
+		}
+		r.to = strings.TrimSpace(f.To)
+		toProblem := toProblem(f.To, r.to)
+		if toProblem == "" {
+			if j, dup := targets[r.to]; dup {
+				toProblem = fmt.Sprintf("%q is also the target of mapping.fields[%d]", r.to, j)
+			} else {
+				targets[r.to] = i
+			}
+		}
+		if toProblem != "" {
+			bad(key+".to", "%s", toProblem)
+		}
+		if fromProblem == "" && toProblem == "" {
+			m.fields = append(m.fields, r)
+		}
+	}
+	if len(errs) > 0 {
+		return nil, errors.Join(errs...)
+	}
+	return m, nil
+}
+
+// parseFrom parses a FieldMapping's From; the problem is "" when it is valid.
+func parseFrom(from string) (fieldRule, string) {
+	var r fieldRule
+	trimmed := strings.TrimSpace(from)
+	var rest string
+	switch {
+	case trimmed == "":
+		return r, "is required (traits.X, context.traits.X or properties.X)"
+	case strings.HasPrefix(trimmed, "context.traits."):
+		r.source, rest = fromContextTraits, strings.TrimPrefix(trimmed, "context.traits.")
+	case strings.HasPrefix(trimmed, "traits."):
+		r.source, rest = fromTraits, strings.TrimPrefix(trimmed, "traits.")
+	case strings.HasPrefix(trimmed, "properties."):
+		r.source, rest = fromProperties, strings.TrimPrefix(trimmed, "properties.")
+	default:
+		return r, fmt.Sprintf("%q is not supported: start with traits., context.traits. or properties. and name a value", from)
+	}
+	r.path = strings.Split(rest, ".")
+	for _, seg := range r.path {
+		folded := foldName(seg)
+		switch {
+		case folded == "":
+			return r, fmt.Sprintf("%q has an empty key (keys compare ignoring white space, _ and -)", from)
+		case len(folded) > maxFoldedName:
+			return r, fmt.Sprintf("%q has a key longer than %d bytes, which never matches", from, maxFoldedName)
+		}
+		r.folded = append(r.folded, folded)
+	}
+	return r, ""
+}
+
+// toProblem checks a FieldMapping's To (trimmed: to); "" when it is valid.
+func toProblem(raw, to string) string {
+	switch {
+	case to == "":
+		return "is required (a Zoho field API name)"
+	case !isFieldAPIName(to):
+		return fmt.Sprintf("%q is not a Zoho field API name (a letter, then letters, digits and _)", raw)
+	case strings.EqualFold(to, FieldEmail):
+		return fmt.Sprintf("%q is not allowed: the email comes only from the traits (traits.email)", raw)
+	}
+	return ""
+}
+
+// isFieldAPIName reports whether s has the shape of a Zoho field API name: a
+// letter, then ASCII letters, digits and underscores ("Last_Name", "Plan__c").
+func isFieldAPIName(s string) bool {
+	for i, c := range s {
+		letter := ('a' <= c && c <= 'z') || ('A' <= c && c <= 'Z')
+		if !letter && (i == 0 || !(c == '_' || ('0' <= c && c <= '9'))) {
+			return false
+		}
+	}
+	return s != ""
+}
+
+// PresetField is a Zoho field the Lead Capture preset writes, with the event
+// value it comes from.
+type PresetField struct {
+	// APIName is the Zoho field API name, e.g. "First_Name".
+	APIName string
+	// From describes the source, e.g. "traits.firstName", or
+	// "properties.source (Lead Generated)" for a field only Lead Generated
+	// writes.
+	From string
+}
+
+// PresetFields returns the fields the Lead Capture preset writes (DESIGN.md
+// "Mapping"), always as text.
+func PresetFields() []PresetField {
+	return []PresetField{
+		{FieldEmail, "traits.email"},
+		{"First_Name", "traits.firstName"},
+		{"Last_Name", "traits.lastName"},
+		{"Phone", "traits.phone"},
+		{"Company", "traits.company"},
+		{"Lead_Source", "properties.source (Lead Generated)"},
+		{"Description", "properties.form_name (Lead Generated)"},
+	}
+}
+
+// textDataTypes are the Zoho field data types (Fields metadata API,
+// data_type) that take text values.
+var textDataTypes = []string{"text", "textarea", "email", "phone", "website", "picklist"}
+
+// WritableDataTypes returns the Zoho field data types (Fields metadata API,
+// data_type) that take the values a mapping writes: text, textarea, email,
+// phone, website and picklist take the text the preset and configured
+// mappings write (strings, numbers as decimal strings); with configured
+// true, also boolean (Zoho's checkbox), which takes the JSON booleans a
+// configured mapping passes through.
+func WritableDataTypes(configured bool) []string {
+	if configured {
+		return append(slices.Clone(textDataTypes), "boolean")
+	}
+	return slices.Clone(textDataTypes)
+}

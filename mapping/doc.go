@@ -1,0 +1,56 @@
+// Package mapping decides what happens to one Kafka record value: drop it,
+// reject it (dead-letter it with a local code) or deliver a Zoho record built
+// by the Lead Capture preset of DESIGN.md "Mapping" plus the configured field
+// mappings. It knows nothing of Kafka, offsets, batches or Zoho calls: the
+// pipeline hands it a record value and acts on the Mapped it gets back.
+//
+// The flow (first match wins):
+//
+//	value ──▶ empty ─────────────────────────────────▶ drop tombstone
+//	  │       first non-blank byte is not '{' ───────▶ reject DECODE_ERROR
+//	  │       not valid JSON (as encoding/json says) ▶ reject DECODE_ERROR
+//	  │       type/event: not a CRM event ───────────▶ drop not_crm_event
+//	  │       required consent not granted ──────────▶ drop no_consent
+//	  ▼
+//	identity traits (context.traits, traits on top), properties
+//	  │       no usable email in the traits ─────────▶ reject MISSING_EMAIL
+//	  │       email malformed or over 100 characters ▶ reject INVALID_DATA (Email)
+//	  ▼
+//	deliver: Mapped.Record (field API name → value), Mapped.Key (the email, lower case)
+//
+// Guarantees:
+//
+//   - Pure: Map is a function of the record value and the MapperConfig; a
+//     Mapper is immutable and safe for concurrent use. The result shares no
+//     memory with the value (Kafka clients reuse fetch buffers).
+//   - Total: every value ends as a drop, a rejection or a record; Map never
+//     fails or panics.
+//   - Validation: every value that encoding/json's Valid rejects (syntax, or
+//     objects and arrays nested deeper than 10,000 levels) is DECODE_ERROR,
+//     whatever its type says (Kafka Connect's converter rule, DESIGN.md
+//     "Decisions on edge cases"): a broken producer shows in the dead-letter
+//     topic instead of being dropped as a page view. Every value encoding/json
+//     accepts is read, none is DECODE_ERROR. FuzzMapAgainstEncodingJSON checks
+//     this.
+//   - Repeated keys: wherever the same key occurs twice in one object of the
+//     envelope (the top level, context, context.consent and its categories,
+//     traits, context.traits, properties and the objects inside them), its
+//     first occurrence counts and the later ones are ignored, as with
+//     gjson.Get. Keys compare after unescaping ("tr\u0061its" is traits).
+//   - Forgiving names: event names and trait, property and path keys compare
+//     case-insensitively with white space, '_' and '-' ignored ("Lead
+//     Generated" = "lead_generated"; first_name = FirstName). Where several
+//     spellings of one key are present, the choice never depends on member
+//     order: the exact spelling first, then one equal ignoring case, then the
+//     others in byte order, each until one has a usable value.
+//   - Configuration: NewMapper is the one validator of the mapping
+//     configuration (consent.required, mapping.events, mapping.fields);
+//     config.Validate reports its ConfigErrors under their keys.
+//
+// Cost: JSON is read with gjson straight from the record value, without
+// decoding or copying it. Dropping a page view takes one validating pass
+// (gjson.Valid) and the reading of type, event and action, and allocates
+// nothing; a CRM event's traits and properties are then walked in place and
+// its record's texts copied out in one allocation. See BenchmarkMapPageView and
+// BenchmarkMapLead.
+package mapping

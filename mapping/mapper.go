@@ -1,0 +1,191 @@
+package mapping
+
+import "strings"
+
+// Normalised CRM event labels of the Lead Capture preset.
+const (
+	eventIdentify      = "identify"
+	eventLeadGenerated = "lead_generated"
+	eventSignedUp      = "signed_up"
+)
+
+// Map decides what happens to one Kafka record value (see the flow in the
+// package documentation). It never fails: every value ends as a drop, a
+// rejection or a record. Dropping a non-CRM event takes one validating pass
+// over the value and the reading of type, event and action, and allocates
+// nothing. value is only read during the call and not retained: the result
+// shares no memory with it.
+//
+// not_crm_event is decided before consent: it needs only type and event, and
+// "this is a page view" says more on a dashboard than "no consent" would.
+// Identity traits are context.traits with the top-level traits on top, for
+// every CRM event type (some sources put a track's user traits at the top
+// level; they are the user's traits all the same).
+func (m *Mapper) Map(value []byte) Mapped {
+	if len(value) == 0 {
+		return Mapped{Outcome: OutcomeDrop, Drop: DropTombstone}
+	}
+	if firstNonSpace(value) != '{' {
+		return decodeError("the value is not a JSON object")
+	}
+	s := view(value)
+	label, crm := m.crmEvent(peekHead(s))
+	if !validJSON(value) {
+		r := decodeError("the value is not valid JSON")
+		r.Event = label
+		return r
+	}
+	if !crm {
+		return Mapped{Outcome: OutcomeDrop, Drop: DropNotCRM, Event: label}
+	}
+	parts := partsOf(s)
+	if !consentGranted(parts.consent, m.consent) {
+		return Mapped{Outcome: OutcomeDrop, Drop: DropNoConsent, Event: label}
+	}
+	return m.mapCRM(label, parts.body())
+}
+
+// crmEvent returns the event's label and whether it is a CRM event.
+func (m *Mapper) crmEvent(h envelopeHead) (string, bool) {
+	switch h.kind {
+	case typeIdentify:
+		return eventIdentify, true
+	case typeTrack:
+		if h.event == "" {
+			return typeTrack, false
+		}
+		var buf [maxFoldedName]byte
+		folded := appendFolded(buf[:0], h.event) // spills to the heap only for absurd names
+		if len(folded) > maxFoldedName {
+			return typeTrack, false
+		}
+		if label, ok := m.events[string(folded)]; ok {
+			return label, true
+		}
+		return typeTrack, false
+	case "", "?":
+		return eventOther, false
+	}
+	return h.kind, false
+}
+
+// mapCRM builds the Zoho record of a consented CRM event.
+func (m *Mapper) mapCRM(label string, b envelopeBody) Mapped {
+	// Identity traits: context.traits first, then traits on top (per field:
+	// a usable value in traits wins). The index buffers keep the usual case
+	// (one spelling per slot) off the heap.
+	var topBuf, baseBuf [numSlots]member
+	top, base := indexKeys(b.traits, topBuf[:0]), indexKeys(b.contextTraits, baseBuf[:0])
+	email := preferText(&top, &base, slotEmail)
+	if email == "" {
+		return Mapped{
+			Outcome: OutcomeReject,
+			Event:   label,
+			Reject: Rejection{
+				Code:    CodeMissingEmail,
+				Message: "no email in traits or context.traits (emails in properties, userId or the top level are not identity)",
+				Field:   FieldEmail,
+				Details: `{"api_name":"Email"}`,
+			},
+		}
+	}
+	if rej, ok := checkEmail(email); !ok {
+		return Mapped{Outcome: OutcomeReject, Event: label, Reject: rej}
+	}
+	var fieldsBuf [16]recordField
+	fields := append(fieldsBuf[:0], recordField{name: FieldEmail, text: email})
+	first := preferText(&top, &base, slotFirstName)
+	last := preferText(&top, &base, slotLastName)
+	if first == "" && last == "" {
+		first, last = splitName(preferText(&top, &base, slotName))
+	}
+	fields = appendText(fields, "First_Name", first)
+	fields = appendText(fields, "Last_Name", last)
+	fields = appendText(fields, "Phone", preferText(&top, &base, slotPhone))
+	company := top.company()
+	if company == "" {
+		company = base.company()
+	}
+	fields = appendText(fields, "Company", company)
+	if label == eventLeadGenerated {
+		var propsBuf [numSlots]member
+		props := indexKeys(b.properties, propsBuf[:0])
+		fields = appendText(fields, "Lead_Source", props.text(slotSource))
+		fields = appendText(fields, "Description", props.text(slotFormName))
+	}
+	for _, f := range m.fields {
+		if v, ok := f.value(b); ok {
+			fields = append(fields, v)
+		}
+	}
+	rec := buildRecord(fields)
+	// Email is the first field and no configured mapping may write it
+	// (NewMapper), so this is the record's own copy of the email.
+	email = rec[FieldEmail].(string)
+	return Mapped{Outcome: OutcomeDeliver, Event: label, Key: strings.ToLower(email), Record: rec}
+}
+
+// recordField is one field of a record being built. text may point into the
+// record value until buildRecord copies it.
+type recordField struct {
+	name   string
+	text   string
+	flag   bool
+	isFlag bool // the value is flag (a JSON boolean), not text
+}
+
+// appendText appends a text field unless v is empty.
+func appendText(fields []recordField, name, v string) []recordField {
+	if v == "" {
+		return fields
+	}
+	return append(fields, recordField{name: name, text: v})
+}
+
+// buildRecord returns the record of fields; a later field overrides an
+// earlier one of the same name. The texts are copied into one new string
+// (one allocation instead of one per field) so that the record never shares
+// memory with the record value, whose buffer the Kafka client reuses.
+func buildRecord(fields []recordField) map[string]any {
+	size := 0
+	for _, f := range fields {
+		size += len(f.text)
+	}
+	var sb strings.Builder
+	sb.Grow(size)
+	for _, f := range fields {
+		sb.WriteString(f.text)
+	}
+	all := sb.String()
+	rec := make(map[string]any, len(fields))
+	for _, f := range fields {
+		if f.isFlag {
+			rec[f.name] = f.flag
+			continue
+		}
+		rec[f.name] = all[:len(f.text)]
+		all = all[len(f.text):]
+	}
+	return rec
+}
+
+// value evaluates a configured mapping: text as for the preset, and JSON
+// booleans passed through (for checkbox fields; Zoho rejects them on a text
+// field with INVALID_DATA, which is visible in the dead-letter topic).
+func (f fieldRule) value(b envelopeBody) (recordField, bool) {
+	var v recordField
+	var ok bool
+	switch f.source {
+	case fromTraits:
+		// traits on top of context.traits: the first usable one wins.
+		if v, ok = usableAt(b.traits, f.path, f.folded); !ok {
+			v, ok = usableAt(b.contextTraits, f.path, f.folded)
+		}
+	case fromContextTraits:
+		v, ok = usableAt(b.contextTraits, f.path, f.folded)
+	case fromProperties:
+		v, ok = usableAt(b.properties, f.path, f.folded)
+	}
+	v.name = f.to
+	return v, ok
+}
