@@ -20,6 +20,7 @@ import (
 	"github.com/zohosink/zohosink/batcher"
 	"github.com/zohosink/zohosink/dlq"
 	"github.com/zohosink/zohosink/internal/kafkatest"
+	"github.com/zohosink/zohosink/mapping"
 	"github.com/zohosink/zohosink/zohoapi"
 	"github.com/zohosink/zohosink/zohoapi/zohosim"
 )
@@ -116,7 +117,7 @@ func TestRevokeWaitsOnlyForRevokedPartitions(t *testing.T) {
 	p.dlq = dlq.NewWriter(dlqWrites, p.o.DLQTopic, dlq.WithBackoff(time.Minute, time.Minute))
 	rejected := &kgo.Record{Topic: topic, Partition: 1, Offset: 1}
 	p.offsets.partition(topic, 1).track(rejected)
-	p.deadLetterAsync([]dlq.Record{{Value: []byte("{"), Code: CodeDecodeError}}, []source{{p.offsets.partition(topic, 1), rejected}})
+	p.deadLetterAsync([]dlq.Record{{Value: []byte("{"), Code: mapping.CodeDecodeError}}, []source{{p.offsets.partition(topic, 1), rejected}})
 	waitFor(t, 10*time.Second, "partition 0's call hangs, partition 1's call and dead-letter write failed", func() bool {
 		slow, _ := z.state("slow@example.com")
 		retry, _ := z.state("retry@example.com")
