@@ -214,6 +214,11 @@ func TestStartOffsetLatest(t *testing.T) {
 	o.Logger = zap.New(core)
 	o.StartAtLatest = true
 	h.start(o)
+	// The start log counts the records there at start: produce new ones
+	// only after it, or it may count them too.
+	h.eventually(30*time.Second, "the start log", func() bool {
+		return logs.FilterMessageSnippet("start at the log end").Len() > 0
+	})
 	// Until the group has its position, a new record may still be taken
 	// for an old one: keep producing new ones until one arrives.
 	for i := 0; ; i++ {
