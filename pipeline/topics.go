@@ -261,7 +261,8 @@ func (p *Pipeline) readTopics(ctx context.Context, adm *kadm.Client) (TopicLimit
 		return lim, err
 	}
 	var configs map[string]*string
-	if _, largest := lim.LargestSource(); largest > 0 {
+	_, largest := lim.LargestSource()
+	if largest > 0 {
 		configs = map[string]*string{"max.message.bytes": kadm.StringPtr(strconv.Itoa(int(largest) + dlqHeaderRoom))}
 	}
 	_, err = adm.CreateTopic(ctx, -1, -1, configs, p.o.DLQTopic)
@@ -277,7 +278,14 @@ func (p *Pipeline) readTopics(ctx context.Context, adm *kadm.Client) (TopicLimit
 	default:
 		p.log.Info("created the dead-letter topic", zap.String("topic", p.o.DLQTopic), zap.Stringp("max_message_bytes", configs["max.message.bytes"]))
 	}
-	return DescribeTopics(ctx, adm, p.o.Topics, p.o.DLQTopic)
+	created, err := DescribeTopics(ctx, adm, p.o.Topics, p.o.DLQTopic)
+	if err == nil && created.DLQMissing && configs != nil {
+		// A broker may not describe a topic it created a moment ago (its
+		// metadata is still propagating): it has the limit just given.
+		created.DLQMissing = false
+		created.MaxMessageBytes[p.o.DLQTopic] = largest + dlqHeaderRoom
+	}
+	return created, err
 }
 
 // watchTopics checks every TopicCheckInterval, until ctx ends, which source
