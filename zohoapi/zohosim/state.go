@@ -37,8 +37,9 @@ type Stats struct {
 	// Status counts upsert calls by HTTP status; 0 means no answer (hung or
 	// abandoned by the client).
 	Status map[int]int
-	// FieldsCalls counts fields-metadata requests that passed authorization.
-	FieldsCalls int
+	// FieldsCalls and LayoutsCalls count fields-metadata and layouts
+	// requests that passed authorization.
+	FieldsCalls, LayoutsCalls int
 	// TokenRequests counts token-endpoint requests; TokenMints the access
 	// tokens issued; TokenErrors the HTTP-200 "error" answers (invalid_client,
 	// invalid_client_secret, invalid_code, unsupported_grant_type);
