@@ -258,6 +258,12 @@ func TestConvertByType(t *testing.T) {
 			{in: `"2026-11-28T10:31:43"`, reason: ReasonBadDate},
 			{in: `"2026-11-28 10:31:43+00:00"`, reason: ReasonBadDate},
 			{in: `"soon"`, reason: ReasonBadDate},
+			{in: `"2026-11-28T10:31:43.+00:00"`, reason: ReasonBadDate},
+			{in: `"2026-11-28T25:00:00Z"`, reason: ReasonBadDate},
+			{in: `"2026-02-30T10:00:00Z"`, reason: ReasonBadDate},
+			{in: `"2026-11-28T10:31:43+24:00"`, reason: ReasonBadDate},
+			{in: `"2026-11-28T10:31:43+0530"`, reason: ReasonBadDate},
+			{in: `"2026-11-28t10:31:43Z"`, reason: ReasonBadDate},
 			{in: `["2026-11-28T10:31:43Z"]`, reason: ReasonWrongType},
 		})
 	})
