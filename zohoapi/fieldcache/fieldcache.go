@@ -283,4 +283,3 @@ func newSnapshot(module string, fields []zohoapi.Field, at time.Time, gen uint64
 	}
 	return s
 }
-
