@@ -21,7 +21,7 @@ type Stats struct {
 	// (MULTIPLE_OR_MULTI_ERRORS counts once, under that code).
 	RecordErrorCodes map[string]int
 	// Credits is the number of API credits charged (upsert: 1 per 10 records;
-	// fields, users, org: 1).
+	// fields, layouts, users, org: 1).
 	Credits int
 	// CreditsRemaining is the rest of the rolling-24 h budget, -1 without one.
 	CreditsRemaining int
