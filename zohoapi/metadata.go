@@ -22,8 +22,8 @@ type Field struct {
 	// fileupload, formula, autonumber, … (crm-oas v8.0/fields.json).
 	DataType string
 	// JSONType is Zoho's json_type, the JSON type of a value: string, integer,
-	// double, boolean, jsonarray, jsonobject (bigint: "long" or "string";
-	// both are seen, so converters go by DataType).
+	// double, boolean, jsonarray, jsonobject, … (mapping/fieldvalue converts
+	// by DataType, which is finer: currency and percent are both double).
 	JSONType string
 	// Length is the maximum length: characters for text types, digits for
 	// numbers (0 when not given). Zoho gives every field a positive length.
@@ -172,9 +172,10 @@ func (c *Client) Layouts(ctx context.Context, module string) ([]Layout, error) {
 }
 
 // LayoutMandatory returns the fields that an insert without a "Layout" field
-// must carry beyond the system-mandatory ones: the Required fields of the
-// first active default layout (the first active layout when none is marked
-// default); nil when there is no active layout.
+// must carry (the system-mandatory ones included, as layouts mark them
+// required too): the Required fields of the first active default layout (the
+// first active layout when none is marked default); nil when there is no
+// active layout.
 func LayoutMandatory(layouts []Layout) []string {
 	var first *Layout
 	for i := range layouts {
