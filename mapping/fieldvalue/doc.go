@@ -60,6 +60,7 @@
 //   - Errors never contain the value (it may be personal data): only the
 //     field's API name, the reason and Zoho's expected_data_type.
 //   - Append writes valid JSON or nothing: on error dst is returned unchanged.
-//   - Converters are immutable and safe for concurrent use; the text, integer
-//     and datetime paths do not allocate (BenchmarkAppend).
+//   - Converters are immutable and safe for concurrent use. Append does not
+//     allocate for values without JSON escapes or exponents (BenchmarkAppend:
+//     text, integer, datetime, currency, multiselect).
 package fieldvalue

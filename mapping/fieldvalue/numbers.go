@@ -103,22 +103,39 @@ func (c *Converter) appendDecimal(dst []byte, v gjson.Result) ([]byte, Reason) {
 		}
 		neg, intPart, frac, _ = splitDecimal(strconv.FormatFloat(f, 'f', -1, 64))
 	}
-	if c.decimals >= 0 {
-		intPart, frac = roundHalfUp(intPart, frac, c.decimals)
+	limit := c.length - max(c.decimals, 0)
+	if c.decimals < 0 || len(frac) <= c.decimals {
+		return appendNumber(dst, neg, intPart, frac, limit)
 	}
-	intPart = strings.TrimLeft(intPart, "0")
-	frac = strings.TrimRight(frac, "0")
-	if limit := c.length - max(c.decimals, 0); len(intPart) > limit {
+	if len(strings.TrimLeft(intPart, "0")) > limit {
+		return dst, ReasonOutOfRange // before rounding copies the digits
+	}
+	var buf [48]byte
+	digits, split := roundHalfUp(buf[:0], intPart, frac, c.decimals)
+	return appendNumber(dst, neg, digits[:split], digits[split:], limit)
+}
+
+// appendNumber appends the JSON number [-]intPart[.frac], leading zeros of
+// intPart and trailing zeros of frac dropped ("-0" as 0), or refuses more
+// than limit integer digits.
+func appendNumber[T ~string | ~[]byte](dst []byte, neg bool, intPart, frac T, limit int) ([]byte, Reason) {
+	for len(intPart) > 0 && intPart[0] == '0' {
+		intPart = intPart[1:]
+	}
+	for len(frac) > 0 && frac[len(frac)-1] == '0' {
+		frac = frac[:len(frac)-1]
+	}
+	if len(intPart) > limit {
 		return dst, ReasonOutOfRange
 	}
-	if neg && (intPart != "" || frac != "") {
+	if neg && (len(intPart) > 0 || len(frac) > 0) {
 		dst = append(dst, '-')
 	}
-	if intPart == "" {
+	if len(intPart) == 0 {
 		dst = append(dst, '0')
 	}
 	dst = append(dst, intPart...)
-	if frac != "" {
+	if len(frac) > 0 {
 		dst = append(append(dst, '.'), frac...)
 	}
 	return dst, ""
@@ -137,31 +154,26 @@ func splitDecimal(s string) (neg bool, intPart, frac string, ok bool) {
 	return neg, intPart, frac, true
 }
 
-// roundHalfUp rounds the decimal intPart.frac to places digits, half away
-// from zero. The result may carry into a new leading digit.
-func roundHalfUp(intPart, frac string, places int) (string, string) {
-	if len(frac) <= places {
-		return intPart, frac
-	}
+// roundHalfUp appends the digits of intPart.frac rounded to places decimal
+// places, half away from zero, to buf, and returns them with the index where
+// the fraction starts (the rounding may carry into a new leading digit).
+func roundHalfUp(buf []byte, intPart, frac string, places int) ([]byte, int) {
 	up := frac[places] >= '5'
-	frac = frac[:places]
-	if !up {
-		return intPart, frac
-	}
-	digits := []byte(intPart + frac)
-	i := len(digits) - 1
-	for ; i >= 0; i-- {
-		if digits[i] < '9' {
-			digits[i]++
-			break
+	digits := append(append(buf, intPart...), frac[:places]...)
+	if up {
+		i := len(digits) - 1
+		for ; i >= 0 && digits[i] == '9'; i-- {
+			digits[i] = '0'
 		}
-		digits[i] = '0'
+		if i >= 0 {
+			digits[i]++
+		} else {
+			digits = append(digits, 0)
+			copy(digits[1:], digits)
+			digits[0] = '1'
+		}
 	}
-	if i < 0 {
-		digits = append([]byte{'1'}, digits...)
-	}
-	split := len(digits) - places
-	return string(digits[:split]), string(digits[split:])
+	return digits, len(digits) - places
 }
 
 // appendBoolean appends true or false from a JSON boolean, the strings
