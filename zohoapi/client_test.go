@@ -529,7 +529,9 @@ func TestFields(t *testing.T) {
 	 {"api_name":"Email","data_type":"email","json_type":"string","length":100,"system_mandatory":false,"read_only":false,"unique":{"casesensitive":"false"}},
 	 {"api_name":"Lead_Source","data_type":"picklist","json_type":"string","length":120,"system_mandatory":false,"read_only":false,"unique":{},
 	  "pick_list_values":[{"display_value":"-None-","actual_value":"-None-"},{"display_value":"Web Site","actual_value":"Website"},{"display_value":"Advertisement"}]},
-	 {"api_name":"Created_Time","data_type":"datetime","json_type":"string","read_only":true}
+	 {"api_name":"Created_Time","data_type":"datetime","json_type":"string","read_only":true},
+	 {"api_name":"Amount__c","display_label":"Amount","field_label":"Amount (old)","data_type":"currency","json_type":"double","length":16,"decimal_place":2,"custom_field":true,"unique":{}},
+	 {"api_name":"Score__c","field_label":"Score","data_type":"integer","json_type":"integer","length":9,"decimal_place":null,"field_read_only":true}
 	]}`
 	api := newFakeAPI(t, reply(200, body))
 	cl, _, _ := newTestClient(t, api, 0)
@@ -542,10 +544,12 @@ func TestFields(t *testing.T) {
 		t.Errorf("request %+v", c)
 	}
 	want := []Field{
-		{APIName: "Last_Name", DataType: "text", JSONType: "string", Length: 80, SystemMandatory: true},
-		{APIName: "Email", DataType: "email", JSONType: "string", Length: 100, Unique: true},
-		{APIName: "Lead_Source", DataType: "picklist", JSONType: "string", Length: 120, PicklistValues: []string{"-None-", "Website", "Advertisement"}},
-		{APIName: "Created_Time", DataType: "datetime", JSONType: "string", ReadOnly: true},
+		{APIName: "Last_Name", DataType: "text", JSONType: "string", Length: 80, DecimalPlace: -1, SystemMandatory: true},
+		{APIName: "Email", DataType: "email", JSONType: "string", Length: 100, DecimalPlace: -1, Unique: true},
+		{APIName: "Lead_Source", DataType: "picklist", JSONType: "string", Length: 120, DecimalPlace: -1, PicklistValues: []string{"-None-", "Website", "Advertisement"}},
+		{APIName: "Created_Time", DataType: "datetime", JSONType: "string", DecimalPlace: -1, ReadOnly: true},
+		{APIName: "Amount__c", Label: "Amount", DataType: "currency", JSONType: "double", Length: 16, DecimalPlace: 2, Custom: true},
+		{APIName: "Score__c", Label: "Score", DataType: "integer", JSONType: "integer", Length: 9, DecimalPlace: -1, ReadOnly: true},
 	}
 	if fmt.Sprintf("%+v", got) != fmt.Sprintf("%+v", want) {
 		t.Errorf("fields\n got %+v\nwant %+v", got, want)
@@ -599,4 +603,56 @@ func BenchmarkEncodeParse100(b *testing.B) {
 		}
 	}
 	b.ReportMetric(float64(time.Since(start).Microseconds())/float64(b.N), "µs/upsert")
+}
+
+func TestLayoutMandatory(t *testing.T) {
+	for _, tc := range []struct {
+		name    string
+		layouts []Layout
+		want    string
+	}{
+		{"none", nil, "[]"},
+		{"default wins", []Layout{{Name: "A", Status: "active", Required: []string{"X"}}, {Name: "B", Status: "active", Default: true, Required: []string{"Y"}}}, "[Y]"},
+		{"first active without default", []Layout{{Name: "A", Status: "inactive", Default: true, Required: []string{"X"}}, {Name: "B", Status: "active", Required: []string{"Y"}}}, "[Y]"},
+		{"only inactive", []Layout{{Name: "A", Status: "inactive", Required: []string{"X"}}}, "[]"},
+	} {
+		if got := fmt.Sprint(LayoutMandatory(tc.layouts)); got != tc.want {
+			t.Errorf("%s: %s, want %s", tc.name, got, tc.want)
+		}
+	}
+}
+
+func TestLayouts(t *testing.T) {
+	body := `{"layouts":[{"id":"1","name":"Standard","status":"active","profiles":[{"default":true,"name":"Administrator","id":"9"}],
+	 "sections":[{"api_name":"Lead_Information","fields":[
+	  {"api_name":"Last_Name","data_type":"text","json_type":"string","length":80,"system_mandatory":true,"required":true},
+	  {"api_name":"Company","data_type":"text","json_type":"string","length":200,"required":true},
+	  {"api_name":"Phone","data_type":"phone","json_type":"string","length":30,"required":false}]},
+	  {"api_name":"Address","fields":[{"api_name":"City","data_type":"text","json_type":"string","length":100}]}]}]}`
+	api := newFakeAPI(t, reply(200, body))
+	cl, _, _ := newTestClient(t, api, 0)
+	got, err := cl.Layouts(context.Background(), "Leads")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c := api.Calls()[0]; c.Method != http.MethodGet || c.Path != "/crm/v8/settings/layouts" || c.Query != "module=Leads" {
+		t.Errorf("request %+v", c)
+	}
+	if len(got) != 1 || got[0].ID != "1" || !got[0].Default || fmt.Sprint(got[0].Required) != "[Last_Name Company]" || len(got[0].Fields) != 4 || got[0].Fields[3].APIName != "City" {
+		t.Fatalf("layouts %+v", got)
+	}
+	for _, tt := range []struct {
+		status int
+		body   string
+		class  Class
+	}{
+		{400, `{"code":"INVALID_MODULE","details":{},"message":"the module name given seems to be invalid","status":"error"}`, ClassConfig},
+		{200, `{"layouts":{}}`, ClassTransient},
+	} {
+		api := newFakeAPI(t, reply(tt.status, tt.body))
+		cl, _, _ := newTestClient(t, api, 0)
+		if _, err := cl.Layouts(context.Background(), "Leads"); Classify(err) != tt.class {
+			t.Errorf("%d %s: err %v class %v", tt.status, tt.body, err, Classify(err))
+		}
+	}
 }

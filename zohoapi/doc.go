@@ -1,6 +1,7 @@
 // Package zohoapi is zohosink's Zoho CRM client: data centers, the OAuth token
-// source, the Upsert Records and Fields metadata calls, response parsing and
-// the classification of every failure.
+// source, the Upsert Records call, the Fields metadata and Layouts calls
+// (metadata.go; cached by zohoapi/fieldcache), response parsing and the
+// classification of every failure.
 //
 // Its part of the flow:
 //

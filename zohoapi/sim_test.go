@@ -267,6 +267,57 @@ func TestSimFields(t *testing.T) {
 	}
 }
 
+// TestSimFieldsOfEveryType reads the metadata of a custom module with a
+// field of every data type through the client: types, lengths, decimal places
+// and picklist values arrive typed.
+func TestSimFieldsOfEveryType(t *testing.T) {
+	sim, c, _ := simClient(t, zohosim.Options{}, 0)
+	sim.AddModule("Subscriptions", zohosim.FieldsOfEveryType())
+	fields, err := c.Fields(context.Background(), "Subscriptions")
+	if err != nil {
+		t.Fatal(err)
+	}
+	by := map[string]zohoapi.Field{}
+	for _, f := range fields {
+		by[f.APIName] = f
+	}
+	for _, want := range []zohoapi.Field{
+		{APIName: "Currency_Field", Label: "Currency Field", DataType: "currency", JSONType: "double", Length: 16, DecimalPlace: 2, Custom: true},
+		{APIName: "Integer_Field", Label: "Integer Field", DataType: "integer", JSONType: "integer", Length: 9, DecimalPlace: -1, Custom: true},
+		{APIName: "Multiselectpicklist_Field", Label: "Multiselectpicklist Field", DataType: "multiselectpicklist", JSONType: "jsonarray", Length: 2000, DecimalPlace: -1, Custom: true, PicklistValues: []string{"Red", "Green", "Blue"}},
+	} {
+		if got := by[want.APIName]; fmt.Sprintf("%+v", got) != fmt.Sprintf("%+v", want) {
+			t.Errorf("got  %+v\nwant %+v", got, want)
+		}
+	}
+}
+
+// TestSimLayouts: the default Leads layout marks Company required, which the
+// Fields API does not (zoho-crm-api.md "Fields metadata").
+func TestSimLayouts(t *testing.T) {
+	_, c, _ := simClient(t, zohosim.Options{}, 0)
+	layouts, err := c.Layouts(context.Background(), "Leads")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(layouts) != 1 || layouts[0].Name != "Standard" || !layouts[0].Default || layouts[0].Status != "active" {
+		t.Fatalf("layouts %+v", layouts)
+	}
+	if got := zohoapi.LayoutMandatory(layouts); fmt.Sprint(got) != "[Last_Name Company]" {
+		t.Fatalf("LayoutMandatory = %v", got)
+	}
+	if len(layouts[0].Fields) < 20 || layouts[0].Fields[0].APIName != "Last_Name" {
+		t.Fatalf("layout fields %+v", layouts[0].Fields)
+	}
+	contacts, err := c.Layouts(context.Background(), "Contacts")
+	if err != nil || fmt.Sprint(zohoapi.LayoutMandatory(contacts)) != "[Last_Name]" {
+		t.Fatalf("Contacts: %v %v", zohoapi.LayoutMandatory(contacts), err)
+	}
+	if _, err := c.Layouts(context.Background(), "NoSuchModule"); zohoapi.Classify(err) != zohoapi.ClassConfig {
+		t.Errorf("unknown module: %v (%v)", err, zohoapi.Classify(err))
+	}
+}
+
 func TestSimRequestFailures(t *testing.T) {
 	tests := []struct {
 		name   string

@@ -38,6 +38,7 @@ var Cases = []string{
 	"upsert 101 records",
 	"fields metadata Leads",
 	"fields metadata Contacts",
+	"layouts Leads",
 }
 
 // Self Client credentials of the simulator processes (simulator values, not
@@ -47,7 +48,7 @@ const (
 	clientID     = "1000.CONTRACTTEST"
 	clientSecret = "contract-test-secret"
 	refreshToken = "1000.contract.refresh"
-	scope        = "ZohoCRM.modules.ALL,ZohoCRM.settings.fields.READ,ZohoCRM.users.READ,ZohoCRM.org.READ"
+	scope        = "ZohoCRM.modules.ALL,ZohoCRM.settings.fields.READ,ZohoCRM.settings.layouts.READ,ZohoCRM.users.READ,ZohoCRM.org.READ"
 )
 
 func TestPythonSDK(t *testing.T) {

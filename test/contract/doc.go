@@ -14,8 +14,8 @@
 // refresh-token grant (with the SDKs' users/org look-up), upsert of valid
 // records, of a mixed batch (MANDATORY_NOT_FOUND, INVALID_DATA,
 // DUPLICATE_DATA, MULTIPLE_OR_MULTI_ERRORS), a same-email update and 101
-// records (400 LIMIT_EXCEEDED), and the fields metadata of Leads and
-// Contacts. Each answer must parse into the SDK's model classes, and the
+// records (400 LIMIT_EXCEEDED), the fields metadata of Leads and Contacts,
+// and the layouts of Leads (Company required in the layout). Each answer must parse into the SDK's model classes, and the
 // scripts assert on the parsed objects (codes, statuses, ids).
 //
 // The SDKs are fixtures of this test, not dependencies of zohosink. Their

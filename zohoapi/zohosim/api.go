@@ -53,7 +53,8 @@ func (s *Server) handleNotFound(w http.ResponseWriter, r *http.Request) {
 	writeAPIError(w, http.StatusNotFound, "INVALID_URL_PATTERN", msgURLPattern, nil)
 }
 
-// handleAPI routes /crm/…: /crm/v8/settings/fields, /crm/v8/{module}/upsert,
+// handleAPI routes /crm/…: /crm/v8/settings/fields, /crm/v8/settings/layouts,
+// /crm/v8/{module}/upsert,
 // and /crm/v8/users and /crm/v8/org (which Zoho's SDKs call after minting a
 // token). Anything else is 404 INVALID_URL_PATTERN (other Zoho APIs are not
 // simulated).
@@ -63,6 +64,10 @@ func (s *Server) handleAPI(w http.ResponseWriter, r *http.Request) {
 	case len(parts) == 4 && parts[1] == "v8" && parts[2] == "settings" && parts[3] == "fields":
 		if s.checkAuth(w, r, "") {
 			s.handleFields(w, r)
+		}
+	case len(parts) == 4 && parts[1] == "v8" && parts[2] == "settings" && parts[3] == "layouts":
+		if s.checkAuth(w, r, "") {
+			s.handleLayouts(w, r)
 		}
 	case len(parts) == 4 && parts[1] == "v8" && parts[3] == "upsert" && parts[2] != "":
 		s.handleUpsert(w, r, parts[2])

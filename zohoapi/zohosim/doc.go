@@ -1,6 +1,7 @@
 // Package zohosim is an in-memory simulator of the parts of Zoho CRM that
 // zohosink talks to: the accounts (OAuth) token endpoint, the v8 Upsert Records
-// API and the Fields metadata API, plus the Get Users (type=CurrentUser) and
+// API (values checked by field type, as Zoho does), the Fields metadata API and
+// the Layouts API, plus the Get Users (type=CurrentUser) and
 // Get Organization calls Zoho's official SDKs make after minting a token. Tests,
 // the demo and local development point the real client (or Zoho's SDKs, see
 // test/contract) at it instead of Zoho.
@@ -9,7 +10,8 @@
 //	       ◀── access_token, api_domain=URL() ── │ tokens: 10 mints/10 min, 15 live per refresh token, expiry   │
 //	       ──POST /crm/v8/{module}/upsert──────▶ │ auth → module → concurrency → faults → latency → validate    │
 //	       ◀── 200 / 207 / 400 data[] ────────── │ records (dedupe on Email), credits, stats, calls             │
-//	       ──GET /crm/v8/settings/fields───────▶ │ field metadata (Leads, Contacts, + AddField)                 │
+//	       ──GET /crm/v8/settings/fields───────▶ │ field metadata (Leads, Contacts, + AddField, AddModule)      │
+//	       ──GET /crm/v8/settings/layouts──────▶ │ one "Standard" layout per module, required fields            │
 //	       ──GET /crm/v8/users, /crm/v8/org────▶ │ the one simulated user and org (scope users/org READ)        │
 //	                                             └──────────────────────────────────────────────────────────────┘
 //

@@ -46,12 +46,60 @@ type Field struct {
 	// crm-oas v8.0/fields.json and the SDKs' Unique model type it); non-unique
 	// fields report "unique":{}.
 	Unique bool
-	// PicklistValues are the actual values of a picklist field.
+	// DecimalPlace is the decimal_place of a double, decimal, currency or
+	// percent field: 0 means 2 (Zoho's default for currency), [NoDecimals]
+	// means none. Other types report decimal_place null.
+	DecimalPlace int
+	// PicklistValues are the actual values of a picklist or
+	// multiselectpicklist field.
 	PicklistValues []string
 	// Custom marks a user-defined field (custom_field in metadata).
 	Custom bool
 
 	id string
+}
+
+// NoDecimals as [Field.DecimalPlace] makes a number field report
+// decimal_place 0.
+const NoDecimals = -1
+
+// decimalPlace is the decimal_place the field reports, -1 for null.
+func (f *Field) decimalPlace() int {
+	switch f.DataType {
+	case "double", "decimal", "currency", "percent":
+		switch {
+		case f.DecimalPlace == 0:
+			return 2
+		case f.DecimalPlace < 0:
+			return 0
+		}
+		return f.DecimalPlace
+	}
+	return -1
+}
+
+// FieldsOfEveryType returns one custom field of each data type the simulator
+// checks (see "Value checks by data type"), named after its type
+// ("Text_Field", "Bigint_Field", …), for a custom module made with
+// [Server.AddModule]: text (length 20), textarea, email, phone, website,
+// picklist (values "Free", "Pro"), multiselectpicklist (values "Red",
+// "Green", "Blue"), integer, bigint, double, decimal, currency (2 decimal
+// places), percent, boolean, date, datetime, plus a lookup to Accounts.
+// The first, Text_Field, is system-mandatory.
+func FieldsOfEveryType() []Field {
+	f := func(dataType string) Field {
+		name := strings.ToUpper(dataType[:1]) + dataType[1:] + "_Field"
+		return Field{APIName: name, DataType: dataType, Custom: true}
+	}
+	fields := []Field{}
+	for _, t := range []string{"text", "textarea", "email", "phone", "website", "picklist", "multiselectpicklist",
+		"integer", "bigint", "double", "decimal", "currency", "percent", "boolean", "date", "datetime", "lookup"} {
+		fields = append(fields, f(t))
+	}
+	fields[0].Length, fields[0].SystemMandatory = 20, true
+	fields[5].PicklistValues = []string{"Free", "Pro"}
+	fields[6].PicklistValues = []string{"Red", "Green", "Blue"}
+	return fields
 }
 
 // ErrUnknownModule is returned by [Server.AddField] for a module the simulator
@@ -211,6 +259,9 @@ func defaultModules() map[string]*module {
 		text("First_Name", 40),
 		{APIName: "Email", DataType: "email", Length: 100, Unique: true},
 		{APIName: "Secondary_Email", DataType: "email", Length: 100},
+		// Account_Name is a lookup to Accounts: {"id": …} (or {"name": …},
+		// unconfirmed), never a string.
+		{APIName: "Account_Name", DataType: "lookup"},
 		{APIName: "Phone", DataType: "phone", Length: 30},
 		{APIName: "Mobile", DataType: "phone", Length: 30},
 		{APIName: "Home_Phone", DataType: "phone", Length: 30},
@@ -304,7 +355,9 @@ func (m *module) dependencyErrors(vals map[string]any, match *record, path func(
 }
 
 // AddModule adds a module with the given fields (module names are
-// case-sensitive API names, e.g. "Deals"). It is a no-op returning false if the
+// case-sensitive API names, e.g. "Deals" or a custom "Subscriptions"; see
+// [FieldsOfEveryType]). The Fields and Layouts APIs answer for it and upserts
+// check its fields like those of Leads. It is a no-op returning false if the
 // module exists.
 func (s *Server) AddModule(name string, fields []Field) bool {
 	s.mu.Lock()
@@ -368,6 +421,10 @@ func (f *Field) metadata() map[string]any {
 			"id":              fmt.Sprintf("%s%03d", f.id[:16], i),
 		})
 	}
+	var decimals any // null, as Zoho reports for non-number fields
+	if d := f.decimalPlace(); d >= 0 {
+		decimals = d
+	}
 	return map[string]any{
 		"api_name":         f.APIName,
 		"field_label":      f.Label,
@@ -375,8 +432,10 @@ func (f *Field) metadata() map[string]any {
 		"data_type":        f.DataType,
 		"json_type":        jsonType(f.DataType),
 		"length":           f.Length,
+		"decimal_place":    decimals,
 		"system_mandatory": f.SystemMandatory,
 		"read_only":        f.ReadOnly,
+		"field_read_only":  f.ReadOnly,
 		"custom_field":     f.Custom,
 		"visible":          true,
 		"unique":           unique,
@@ -421,4 +480,62 @@ func (s *Server) fieldsAnswer(h http.Header, name string) (int, any) {
 		out[i] = f.metadata()
 	}
 	return http.StatusOK, map[string]any{"fields": out}
+}
+
+// handleLayouts implements GET /crm/v8/settings/layouts?module=M (Zoho
+// "Layouts API" v8; crm-oas v8.0/layouts.json): one active layout
+// "Standard", the default of the Administrator profile, with one section
+// holding every field of the module as the Fields API reports it plus
+// "required" (system-mandatory or [Field.LayoutMandatory]: Company in Leads).
+// Errors and credits as for the Fields API.
+func (s *Server) handleLayouts(w http.ResponseWriter, r *http.Request) {
+	if r.Method != http.MethodGet {
+		writeAPIError(w, http.StatusBadRequest, "INVALID_REQUEST_METHOD", msgInvalidMethod, nil)
+		return
+	}
+	if !s.sleepUntil(r, s.answerTime(time.Now())) {
+		return
+	}
+	status, body := s.layoutsAnswer(w.Header(), r.URL.Query().Get("module"))
+	writeJSON(w, status, body)
+}
+
+func (s *Server) layoutsAnswer(h http.Header, name string) (int, any) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.stats.LayoutsCalls++
+	if name == "" {
+		return http.StatusBadRequest, errorItem("REQUIRED_PARAM_MISSING", "One of the expected parameter is missing", map[string]any{"param": "module"})
+	}
+	m, ok := s.modules[name]
+	if !ok {
+		return http.StatusBadRequest, errorItem("INVALID_MODULE", msgInvalidModule, map[string]any{"param_name": "module"})
+	}
+	if !s.chargeLocked(h, 1) {
+		return http.StatusTooManyRequests, errorItem("TOO_MANY_REQUESTS", msgCreditsExhaust, nil)
+	}
+	fields := make([]map[string]any, len(m.fields))
+	for i, f := range m.fields {
+		md := f.metadata()
+		md["required"] = f.SystemMandatory || f.LayoutMandatory
+		md["sequence_number"] = i + 1
+		md["section_id"] = 1
+		fields[i] = md
+	}
+	layoutID := m.id[:13] + "000091" // the id MANDATORY_NOT_FOUND's layout_rule names
+	return http.StatusOK, map[string]any{"layouts": []any{map[string]any{
+		"id": layoutID, "name": "Standard", "display_label": "Standard", "api_name": "Standard",
+		"status": "active", "visible": true, "source": "crm", "generated_type": "default",
+		"has_more_profiles": false, "show_business_card": false, "mode": nil,
+		"profiles": []any{map[string]any{
+			"default": true, "name": "Administrator", "id": m.id[:13] + "015972",
+			"_default_view": map[string]any{"name": "Standard", "id": layoutID, "type": "layout"},
+		}},
+		"sections": []any{map[string]any{
+			"api_name": m.name + "_Information", "display_label": m.name + " Information",
+			"name": m.name + " Information", "sequence_number": 1, "isSubformSection": false,
+			"column_count": 2, "tab_traversal": "left_to_right", "type": "used",
+			"generated_type": "default", "id": m.id[:13] + "000092", "fields": fields,
+		}},
+	}}}
 }

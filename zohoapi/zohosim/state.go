@@ -21,7 +21,7 @@ type Stats struct {
 	// (MULTIPLE_OR_MULTI_ERRORS counts once, under that code).
 	RecordErrorCodes map[string]int
 	// Credits is the number of API credits charged (upsert: 1 per 10 records;
-	// fields, users, org: 1).
+	// fields, layouts, users, org: 1).
 	Credits int
 	// CreditsRemaining is the rest of the rolling-24 h budget, -1 without one.
 	CreditsRemaining int
@@ -37,8 +37,9 @@ type Stats struct {
 	// Status counts upsert calls by HTTP status; 0 means no answer (hung or
 	// abandoned by the client).
 	Status map[int]int
-	// FieldsCalls counts fields-metadata requests that passed authorization.
-	FieldsCalls int
+	// FieldsCalls and LayoutsCalls count fields-metadata and layouts
+	// requests that passed authorization.
+	FieldsCalls, LayoutsCalls int
 	// TokenRequests counts token-endpoint requests; TokenMints the access
 	// tokens issued; TokenErrors the HTTP-200 "error" answers (invalid_client,
 	// invalid_client_secret, invalid_code, unsupported_grant_type);

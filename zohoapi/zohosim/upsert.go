@@ -5,9 +5,11 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"math"
 	"net/http"
 	"regexp"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 	"unicode/utf8"
@@ -344,7 +346,7 @@ func normValue(v any) string {
 // and its Email value (for Call.Emails).
 func (s *Server) upsertOneLocked(m *module, i int, raw json.RawMessage, checkFields []string, seen map[string]map[string]*record, now time.Time) (map[string]any, string) {
 	path := func(api string) string { return fmt.Sprintf("$.data[%d].%s", i, api) }
-	keys, vals, okObj := parseObject(raw)
+	keys, vals, raws, okObj := parseObject(raw)
 	if !okObj {
 		return errorItem("INVALID_DATA", msgInvalidData,
 			map[string]any{"json_path": fmt.Sprintf("$.data[%d]", i), "expected_data_type": "jsonobject"}), ""
@@ -358,7 +360,7 @@ func (s *Server) upsertOneLocked(m *module, i int, raw json.RawMessage, checkFie
 			errs = append(errs, errorItem("INVALID_DATA", msgInvalidFieldName, map[string]any{"api_name": k, "json_path": path(k)}))
 			continue
 		}
-		if e := s.checkValue(f, vals[k], i); e != nil {
+		if e := s.checkValue(f, raws[k], i); e != nil {
 			errs = append(errs, e)
 		}
 	}
@@ -522,34 +524,70 @@ func (m *module) set(r *record, keys []string, vals map[string]any) {
 
 // parseObject decodes a JSON object keeping the order of its keys (so errors
 // come in input order). A repeated key keeps its last value. Values decode as
-// encoding/json would into any (numbers as float64).
-func parseObject(raw json.RawMessage) ([]string, map[string]any, bool) {
+// encoding/json would into any (numbers as float64); raws keeps each value's
+// JSON as sent, for the type checks (a bigint beyond 2^53 is checked exactly).
+func parseObject(raw json.RawMessage) ([]string, map[string]any, map[string]gjson.Result, bool) {
 	if !gjson.ValidBytes(raw) {
-		return nil, nil, false
+		return nil, nil, nil, false
 	}
 	obj := gjson.ParseBytes(raw)
 	if !obj.IsObject() {
-		return nil, nil, false
+		return nil, nil, nil, false
 	}
 	var keys []string
 	vals := map[string]any{}
+	raws := map[string]gjson.Result{}
 	obj.ForEach(func(k, v gjson.Result) bool {
 		key := k.String()
 		if _, dup := vals[key]; !dup {
 			keys = append(keys, key)
 		}
 		vals[key] = v.Value()
+		raws[key] = v
 		return true
 	})
-	return keys, vals, true
+	return keys, vals, raws, true
 }
 
-// checkValue validates one value of record number index: JSON type, format
-// and maximum length. Errors are INVALID_DATA with details.expected_data_type,
-// details.maximum_length or details.supported_values. null always passes here
-// (it clears the field; mandatory checks come later).
-func (s *Server) checkValue(f *Field, v any, index int) map[string]any {
-	if v == nil {
+// Value checks by data type (Zoho "Fields Metadata" data types; formats as in
+// zoho-crm-api.md "Fields metadata"). Every refusal is INVALID_DATA, "invalid
+// data", with details api_name, json_path and one of:
+//   - expected_data_type: the field's data_type ("jsonarray" for a
+//     multiselectpicklist, "jsonobject" for a lookup) for a value of the
+//     wrong JSON type or format:
+//     text, textarea, email, phone, website, picklist: a JSON string (Zoho's
+//     coercion of numbers into text fields is unconfirmed: refused); email:
+//     local@domain.tld;
+//     integer, bigint: a JSON number without fraction or exponent, within
+//     32-bit (integer) or 64-bit (bigint) signed range (Zoho's coercion of
+//     strings of digits is unconfirmed: refused);
+//     double, decimal, currency, percent: a JSON number;
+//     boolean: true or false;
+//     date: "yyyy-MM-dd"; datetime: "yyyy-MM-ddTHH:mm:ss±HH:mm", the
+//     documented format (other ISO 8601 forms such as "Z" or fractions:
+//     unconfirmed, refused);
+//     multiselectpicklist: a JSON array of strings;
+//     lookup, ownerlookup: a JSON object with a string "id" (or "name";
+//     unconfirmed);
+//   - maximum_length: the field's length, for text longer than length
+//     characters, integers with more than length digits, and numbers whose
+//     integer part has more than length−decimal_place digits;
+//   - supported_values (only with [Options.StrictPicklists]): the list, for a
+//     picklist value outside it.
+//
+// Other data types are accepted without checks. null always passes here (it
+// clears the field; mandatory checks come later).
+
+// datetimePattern is Zoho's documented date-time format.
+var datetimePattern = regexp.MustCompile(`^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}[+-]\d{2}:\d{2}$`)
+
+// integerPattern is a JSON integer: no fraction, no exponent.
+var integerPattern = regexp.MustCompile(`^-?(0|[1-9][0-9]*)$`)
+
+// checkValue validates one value (raw JSON v) of record number index; see
+// "Value checks by data type" above.
+func (s *Server) checkValue(f *Field, v gjson.Result, index int) map[string]any {
+	if v.Type == gjson.Null {
 		return nil
 	}
 	bad := func(extra string, val any) map[string]any {
@@ -558,11 +596,10 @@ func (s *Server) checkValue(f *Field, v any, index int) map[string]any {
 	}
 	switch f.DataType {
 	case "text", "textarea", "email", "phone", "website", "picklist", "date", "datetime":
-		str, ok := v.(string)
-		if !ok {
-			// Zoho's coercion of numbers into text fields is unconfirmed: refused.
+		if v.Type != gjson.String {
 			return bad("expected_data_type", f.DataType)
 		}
+		str := v.Str
 		if f.Length > 0 && utf8.RuneCountInString(str) > f.Length {
 			return bad("maximum_length", f.Length)
 		}
@@ -572,40 +609,52 @@ func (s *Server) checkValue(f *Field, v any, index int) map[string]any {
 			return bad("expected_data_type", "email")
 		case f.DataType == "date" && !parses("2006-01-02", str):
 			return bad("expected_data_type", "date")
-		case f.DataType == "datetime" && !parses(time.RFC3339, str):
+		case f.DataType == "datetime" && !(datetimePattern.MatchString(str) && parses(time.RFC3339, str)):
 			return bad("expected_data_type", "datetime")
 		case f.DataType == "picklist" && s.opts.StrictPicklists && !slices.Contains(f.PicklistValues, str):
 			return bad("supported_values", f.PicklistValues)
 		}
 	case "multiselectpicklist":
-		arr, ok := v.([]any)
-		if !ok {
+		if !v.IsArray() {
 			return bad("expected_data_type", "jsonarray")
 		}
-		for _, e := range arr {
-			str, ok := e.(string)
-			if !ok {
+		for _, e := range v.Array() {
+			if e.Type != gjson.String {
 				return bad("expected_data_type", "jsonarray")
 			}
-			if s.opts.StrictPicklists && !slices.Contains(f.PicklistValues, str) {
+			if s.opts.StrictPicklists && !slices.Contains(f.PicklistValues, e.Str) {
 				return bad("supported_values", f.PicklistValues)
 			}
 		}
 	case "integer", "bigint":
-		n, ok := v.(float64)
-		if !ok || n != float64(int64(n)) {
+		if v.Type != gjson.Number || !integerPattern.MatchString(v.Raw) {
 			return bad("expected_data_type", f.DataType)
 		}
-		if f.Length > 0 && len(fmt.Sprint(int64(n))) > f.Length {
+		bits := 32
+		if f.DataType == "bigint" {
+			bits = 64
+		}
+		if _, err := strconv.ParseInt(v.Raw, 10, bits); err != nil {
+			return bad("expected_data_type", f.DataType)
+		}
+		if f.Length > 0 && len(strings.TrimPrefix(v.Raw, "-")) > f.Length {
 			return bad("maximum_length", f.Length)
 		}
 	case "double", "currency", "decimal", "percent":
-		if _, ok := v.(float64); !ok {
+		if v.Type != gjson.Number {
 			return bad("expected_data_type", f.DataType)
 		}
+		intDigits := len(strconv.FormatFloat(math.Trunc(math.Abs(v.Num)), 'f', 0, 64))
+		if limit := f.Length - max(f.decimalPlace(), 0); f.Length > 0 && intDigits > limit {
+			return bad("maximum_length", f.Length)
+		}
 	case "boolean":
-		if _, ok := v.(bool); !ok {
+		if v.Type != gjson.True && v.Type != gjson.False {
 			return bad("expected_data_type", "boolean")
+		}
+	case "lookup", "ownerlookup":
+		if !v.IsObject() || (v.Get("id").Type != gjson.String && v.Get("name").Type != gjson.String) {
+			return bad("expected_data_type", "jsonobject")
 		}
 	}
 	return nil

@@ -197,6 +197,19 @@ async function checkFields(module, extra) {
   }
 }
 
+async function checkLayouts() {
+  const params = new Z.ParameterMap();
+  await params.add(Z.Layouts.GetLayoutsParam.MODULE, "Leads");
+  const resp = await new Z.Layouts.LayoutsOperations().getLayouts(params);
+  check(resp.getStatusCode() === 200, `HTTP ${resp.getStatusCode()}`);
+  const obj = resp.getObject();
+  check(obj instanceof Z.Layouts.ResponseWrapper, `answer parsed as ${obj?.constructor?.name}`);
+  const layouts = obj.getLayouts();
+  check(layouts.length === 1 && layouts[0].getStatus() === "active", `layouts ${layouts.length}`);
+  const required = layouts[0].getSections().flatMap((s) => s.getFields()).filter((f) => f.getRequired()).map((f) => f.getAPIName());
+  check(required.join(",") === "Last_Name,Company", `required ${required}`);
+}
+
 // The grant-code exchange runs first: the SDK cannot initialize with a
 // grant-code-only token once another token is initialized in the same process
 // (Initializer.getEncodedKey reads the new token's missing refresh token).
@@ -210,6 +223,7 @@ const CASES = [
   ["upsert 101 records", caseUpsert101Records],
   ["fields metadata Leads", () => checkFields("Leads", { Company: 200, Description: 32000 })],
   ["fields metadata Contacts", () => checkFields("Contacts", { Date_of_Birth: 20 })],
+  ["layouts Leads", checkLayouts],
 ];
 
 let failed = 0;

@@ -26,6 +26,8 @@ from zohocrmsdk.src.com.zoho.crm.api.dc.data_center import DataCenter
 from zohocrmsdk.src.com.zoho.crm.api.fields import FieldsOperations, GetFieldsParam
 from zohocrmsdk.src.com.zoho.crm.api.fields import ResponseWrapper as FieldsResponseWrapper
 from zohocrmsdk.src.com.zoho.crm.api.initializer import Initializer
+from zohocrmsdk.src.com.zoho.crm.api.layouts import GetLayoutsParam, LayoutsOperations
+from zohocrmsdk.src.com.zoho.crm.api.layouts import ResponseWrapper as LayoutsResponseWrapper
 from zohocrmsdk.src.com.zoho.crm.api.record import (
     ActionWrapper,
     APIException,
@@ -245,6 +247,19 @@ def case_fields_contacts():
     check_fields("Contacts", {"Date_of_Birth": 20})
 
 
+def case_layouts_leads():
+    params = ParameterMap()
+    params.add(GetLayoutsParam.module, "Leads")
+    resp = LayoutsOperations().get_layouts(params)
+    check(resp.get_status_code() == 200, "HTTP %s" % resp.get_status_code())
+    obj = resp.get_object()
+    check(isinstance(obj, LayoutsResponseWrapper), "answer parsed as %r" % type(obj))
+    layouts = obj.get_layouts()
+    check(len(layouts) == 1 and layouts[0].get_status() == "active", "layouts %r" % layouts)
+    required = [f.get_api_name() for s in layouts[0].get_sections() for f in s.get_fields() if f.get_required()]
+    check(required == ["Last_Name", "Company"], "required %r" % required)
+
+
 # Same order as ../node/contract.mjs: the grant-code exchange first, then the
 # refresh-token grant initializes the Self Client the upsert cases use.
 CASES = [
@@ -256,6 +271,7 @@ CASES = [
     ("upsert 101 records", case_upsert_101_records),
     ("fields metadata Leads", case_fields_leads),
     ("fields metadata Contacts", case_fields_contacts),
+    ("layouts Leads", case_layouts_leads),
 ]
 
 

@@ -1,0 +1,105 @@
+package fieldvalue_test
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"testing"
+
+	"github.com/tidwall/gjson"
+
+	"github.com/zohosink/zohosink/mapping/fieldvalue"
+	"github.com/zohosink/zohosink/zohoapi"
+	"github.com/zohosink/zohosink/zohoapi/zohosim"
+)
+
+// TestConvertedValuesAcceptedBySimulator reads the metadata of a custom
+// module with a field of every type from the simulator, converts one
+// event value per field that Zoho would refuse as sent, and upserts the
+// record: the simulator (which checks values by type as Zoho does) accepts
+// it and stores the converted values. Sent unconverted, every value is
+// refused with INVALID_DATA naming its field.
+func TestConvertedValuesAcceptedBySimulator(t *testing.T) {
+	sim := zohosim.New(zohosim.Options{})
+	t.Cleanup(sim.Close)
+	sim.AddModule("Subscriptions", zohosim.FieldsOfEveryType())
+	eps, err := zohoapi.ResolveEndpoints("", sim.URL(), sim.URL())
+	if err != nil {
+		t.Fatal(err)
+	}
+	ts := zohoapi.NewTokenSource(zohoapi.TokenSourceOptions{Endpoints: eps,
+		Credentials: zohoapi.Credentials{ClientID: sim.ClientID(), ClientSecret: sim.ClientSecret(), RefreshToken: sim.RefreshToken()}})
+	client := zohoapi.NewClient(zohoapi.ClientOptions{Endpoints: eps, Tokens: ts})
+	ctx := context.Background()
+	fields, err := client.Fields(ctx, "Subscriptions")
+	if err != nil {
+		t.Fatal(err)
+	}
+	event := map[string]struct{ in, stored string }{ // field → event value, stored value (JSON)
+		"Text_Field":                {`"  Acme  "`, `"Acme"`},
+		"Textarea_Field":            {`42`, `"42"`},
+		"Email_Field":               {`" jane@example.com "`, `"jane@example.com"`},
+		"Phone_Field":               {`442079460000`, `"442079460000"`},
+		"Website_Field":             {`" https://example.com "`, `"https://example.com"`},
+		"Picklist_Field":            {`7`, `"7"`},
+		"Multiselectpicklist_Field": {`"Red, Blue"`, `["Red","Blue"]`},
+		"Integer_Field":             {`"12"`, `12`},
+		"Bigint_Field":              {`"1234567"`, `1234567`},
+		"Double_Field":              {`"3.25"`, `3.25`},
+		"Decimal_Field":             {`"2.5"`, `2.5`},
+		"Currency_Field":            {`"1999.999"`, `2000`},
+		"Percent_Field":             {`"12.5%"`, `12.5`},
+		"Boolean_Field":             {`"yes"`, `true`},
+		"Date_Field":                {`"2026-11-28T10:00:00+01:00"`, `"2026-11-28"`},
+		"Datetime_Field":            {`"2026-11-28T10:00:00.250Z"`, `"2026-11-28T10:00:00+00:00"`},
+	}
+	converted, raw := []byte{'{'}, []byte{'{'}
+	for _, f := range fields {
+		e, ok := event[f.APIName]
+		c, err := fieldvalue.New(f)
+		if !ok {
+			var fe *fieldvalue.Error
+			if f.APIName != "Lookup_Field" || !errors.As(err, &fe) || fe.Reason != fieldvalue.ReasonUnsupportedType {
+				t.Fatalf("%s: %v", f.APIName, err)
+			}
+			continue
+		}
+		if err != nil {
+			t.Fatalf("%s: %v", f.APIName, err)
+		}
+		if len(converted) > 1 {
+			converted, raw = append(converted, ','), append(raw, ',')
+		}
+		converted = append(gjson.AppendJSONString(converted, f.APIName), ':')
+		if converted, _, err = c.Append(converted, gjson.Parse(e.in)); err != nil {
+			t.Fatalf("%s: %v", f.APIName, err)
+		}
+		raw = append(append(gjson.AppendJSONString(raw, f.APIName), ':'), e.in...)
+	}
+	converted, raw = append(converted, '}'), append(raw, '}')
+
+	res, err := client.Upsert(ctx, zohoapi.UpsertRequest{Module: "Subscriptions", Records: []json.RawMessage{raw}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Zoho takes padded text as sent; every other value is refused as sent.
+	const refused = "Textarea_Field,Email_Field,Phone_Field,Picklist_Field,Multiselectpicklist_Field,Integer_Field,Bigint_Field," +
+		"Double_Field,Decimal_Field,Currency_Field,Percent_Field,Boolean_Field,Date_Field,Datetime_Field"
+	if re := res.Results[0].Err; re == nil || re.Code != "INVALID_DATA" || re.Field != refused {
+		t.Fatalf("unconverted record: %+v", res.Results[0])
+	}
+
+	res, err = client.Upsert(ctx, zohoapi.UpsertRequest{Module: "Subscriptions", Records: []json.RawMessage{converted}})
+	if err != nil || res.Results[0].Err != nil {
+		t.Fatalf("converted record %s: %v %+v", converted, err, res.Results[0].Err)
+	}
+	stored, _ := sim.Record("Subscriptions", res.Results[0].ID)
+	for name, e := range event {
+		got, _ := json.Marshal(stored[name])
+		var want any
+		_ = json.Unmarshal([]byte(e.stored), &want)
+		if w, _ := json.Marshal(want); string(got) != string(w) {
+			t.Errorf("%s stored %s, want %s", name, got, w)
+		}
+	}
+}

@@ -1,0 +1,172 @@
+package fieldcache_test
+
+import (
+	"context"
+	"errors"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/zohosink/zohosink/zohoapi"
+	"github.com/zohosink/zohosink/zohoapi/fieldcache"
+	"github.com/zohosink/zohosink/zohoapi/zohosim"
+)
+
+// counting is a Source that counts fetches of the real client.
+type counting struct {
+	c *zohoapi.Client
+	n atomic.Int32
+}
+
+func (s *counting) Fields(ctx context.Context, module string) ([]zohoapi.Field, error) {
+	s.n.Add(1)
+	return s.c.Fields(ctx, module)
+}
+
+func simSource(t *testing.T) (*zohosim.Server, *counting) {
+	t.Helper()
+	sim := zohosim.New(zohosim.Options{})
+	t.Cleanup(sim.Close)
+	eps, err := zohoapi.ResolveEndpoints("", sim.URL(), sim.URL())
+	if err != nil {
+		t.Fatal(err)
+	}
+	ts := zohoapi.NewTokenSource(zohoapi.TokenSourceOptions{Endpoints: eps,
+		Credentials: zohoapi.Credentials{ClientID: sim.ClientID(), ClientSecret: sim.ClientSecret(), RefreshToken: sim.RefreshToken()}})
+	return sim, &counting{c: zohoapi.NewClient(zohoapi.ClientOptions{Endpoints: eps, Tokens: ts, Timeout: 10 * time.Second})}
+}
+
+// eventually waits up to 10 s for cond.
+func eventually(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out waiting for %s", what)
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+}
+
+func TestRefreshKeepsGenerationsAndLastGood(t *testing.T) {
+	sim, src := simSource(t)
+	var mu sync.Mutex
+	var reported []error
+	c, err := fieldcache.New(fieldcache.Options{Source: src, Modules: []string{"Leads"}, OnRefresh: func(m string, err error) {
+		mu.Lock()
+		defer mu.Unlock()
+		reported = append(reported, err)
+	}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	if c.Snapshot("Leads") != nil {
+		t.Fatal("snapshot before the first fetch")
+	}
+	if err := c.Refresh(ctx, "Leads"); err != nil {
+		t.Fatal(err)
+	}
+	s1 := c.Snapshot("Leads")
+	if f, ok := s1.Field("No_of_Employees"); s1.Generation != 1 || !ok || f.DataType != "integer" {
+		t.Fatalf("snapshot %+v %+v", s1.Generation, f)
+	}
+	if err := c.Refresh(ctx, "Leads"); err != nil || c.Snapshot("Leads").Generation != 1 {
+		t.Fatalf("unchanged fields: generation %d, %v", c.Snapshot("Leads").Generation, err)
+	}
+	if err := sim.AddField("Leads", zohosim.Field{APIName: "Seats__c", DataType: "integer", Length: 5, Custom: true}); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.Refresh(ctx, "Leads"); err != nil {
+		t.Fatal(err)
+	}
+	s2 := c.Snapshot("Leads")
+	if f, ok := s2.Field("Seats__c"); s2.Generation != 2 || !ok || f.Length != 5 {
+		t.Fatalf("after AddField: generation %d, %+v", s2.Generation, f)
+	}
+
+	// Metadata unreachable: the last good copy stays, the error is reported.
+	sim.SetNoPermission(true)
+	err = c.Refresh(ctx, "Leads")
+	var ae *zohoapi.APIError
+	if !errors.As(err, &ae) || ae.Code != "NO_PERMISSION" {
+		t.Fatalf("refresh without permission: %v", err)
+	}
+	if st := c.Status("Leads"); st.Snapshot != s2 || !errors.Is(st.Err, err) || st.LastAttempt.IsZero() {
+		t.Fatalf("status %+v", st)
+	}
+	sim.SetNoPermission(false)
+	if err := c.Refresh(ctx, "Leads"); err != nil || c.Status("Leads").Err != nil {
+		t.Fatalf("recovered: %v %v", err, c.Status("Leads").Err)
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if len(reported) != 5 || reported[3] == nil || reported[4] != nil {
+		t.Fatalf("OnRefresh %v", reported)
+	}
+	if err := c.Refresh(ctx, "Contacts"); !errors.Is(err, fieldcache.ErrUnknownModule) {
+		t.Fatalf("module not kept: %v", err)
+	}
+}
+
+func TestNoMetadataBeforeFirstGoodFetch(t *testing.T) {
+	sim, src := simSource(t)
+	sim.Close() // Zoho unreachable
+	c, _ := fieldcache.New(fieldcache.Options{Source: src, Modules: []string{"Leads"}})
+	if err := c.Refresh(context.Background(), "Leads"); err == nil {
+		t.Fatal("refresh from a closed simulator succeeded")
+	}
+	if st := c.Status("Leads"); st.Snapshot != nil || st.Err == nil || c.Snapshot("Leads") != nil {
+		t.Fatalf("status %+v", st)
+	}
+}
+
+// TestStaleIsCoalescedAndRateLimited: a burst of Stale costs one fetch; the
+// next one waits for MinStaleInterval.
+func TestStaleIsCoalescedAndRateLimited(t *testing.T) {
+	sim, src := simSource(t)
+	var mu sync.Mutex
+	now := time.Date(2026, 11, 28, 10, 0, 0, 0, time.UTC)
+	clock := func() time.Time { mu.Lock(); defer mu.Unlock(); return now }
+	c, _ := fieldcache.New(fieldcache.Options{Source: src, Modules: []string{"Leads"}, MinStaleInterval: time.Hour, Now: clock})
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error)
+	go func() { done <- c.Run(ctx) }()
+	for range 20 {
+		c.Stale("Leads")
+	}
+	eventually(t, "the first fetch", func() bool { return c.Snapshot("Leads") != nil })
+	_ = sim.AddField("Leads", zohosim.Field{APIName: "Plan__c", DataType: "picklist", PicklistValues: []string{"Free"}})
+	c.Stale("Leads") // within the hour: waits
+	eventually(t, "the Stale request deferred", func() bool { return !c.Status("Leads").StaleDue.IsZero() })
+	if st := c.Status("Leads"); st.Snapshot.Generation != 1 || !st.StaleDue.Equal(clock().Add(time.Hour)) {
+		t.Fatalf("deferred: generation %d, due %v", st.Snapshot.Generation, st.StaleDue)
+	}
+	mu.Lock()
+	now = now.Add(time.Hour)
+	mu.Unlock()
+	c.Stale("Leads") // due now
+	eventually(t, "the second fetch", func() bool { return c.Snapshot("Leads").Generation == 2 })
+	if n := src.n.Load(); n != 2 || !c.Status("Leads").StaleDue.IsZero() {
+		t.Fatalf("%d fetches for 22 Stale calls, want 2 (status %+v)", n, c.Status("Leads"))
+	}
+	cancel()
+	if err := <-done; !errors.Is(err, context.Canceled) {
+		t.Fatalf("Run: %v", err)
+	}
+}
+
+func TestRunRefreshesPeriodically(t *testing.T) {
+	sim, src := simSource(t)
+	c, _ := fieldcache.New(fieldcache.Options{Source: src, Modules: []string{"Leads", "Contacts"}, Interval: 20 * time.Millisecond})
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	go func() { _ = c.Run(ctx) }()
+	eventually(t, "both modules", func() bool { return c.Snapshot("Leads") != nil && c.Snapshot("Contacts") != nil })
+	_ = sim.AddField("Contacts", zohosim.Field{APIName: "Tier__c", DataType: "text"})
+	eventually(t, "the new Contacts field", func() bool {
+		_, ok := c.Snapshot("Contacts").Field("Tier__c")
+		return ok
+	})
+}
