@@ -70,6 +70,7 @@ func goTool() string {
 	}
 	return "go"
 }
+
 // env is one test's world: a broker, a fresh source topic, dead-letter topic
 // and group, a Zoho simulator, and the consumer processes started so far.
 type env struct {
