@@ -42,6 +42,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kfake"
 	"github.com/twmb/franz-go/pkg/kgo"
+	"github.com/twmb/franz-go/pkg/kmsg"
 
 	"github.com/zohosink/zohosink/batcher"
 	"github.com/zohosink/zohosink/internal/kafkatest"
@@ -308,7 +309,7 @@ type firstFetch struct {
 
 // OnBrokerWrite implements kgo.HookBrokerWrite.
 func (f *firstFetch) OnBrokerWrite(_ kgo.BrokerMetadata, key int16, _ int, _, _ time.Duration, err error) {
-	if key == 1 && err == nil && !f.set.Load() && f.set.CompareAndSwap(false, true) { // 1: Fetch
+	if kmsg.Key(key) == kmsg.Fetch && err == nil && !f.set.Load() && f.set.CompareAndSwap(false, true) {
 		f.at.Store(time.Now().UnixNano())
 	}
 }

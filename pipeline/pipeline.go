@@ -560,8 +560,7 @@ type brokerHook struct{ p *Pipeline }
 
 // OnBrokerRead implements kgo.HookBrokerRead.
 func (h brokerHook) OnBrokerRead(_ kgo.BrokerMetadata, key int16, _ int, _, _ time.Duration, err error) {
-	const fetch, heartbeat = 1, 12 // Kafka API keys
-	if err == nil && (key == fetch || key == heartbeat) {
+	if k := kmsg.Key(key); err == nil && (k == kmsg.Fetch || k == kmsg.Heartbeat) {
 		h.p.kafkaOK.Store(time.Now().UnixNano())
 		h.p.setKafkaErr(nil)
 	}
