@@ -24,6 +24,7 @@ import (
 	"github.com/zohosink/zohosink/config"
 	"github.com/zohosink/zohosink/dlq"
 	"github.com/zohosink/zohosink/pipeline"
+	"github.com/zohosink/zohosink/wiring"
 	"github.com/zohosink/zohosink/zohoapi/zohosim"
 )
 
@@ -87,7 +88,7 @@ func runDemo(ctx context.Context, out io.Writer, verbose bool) error {
 	fmt.Fprintf(out, "zohosink demo: %d sample events produced into topic %q of an in-process Kafka broker;\n", produced, "events")
 	fmt.Fprintf(out, "the pipeline delivers them to the Zoho CRM simulator at %s.\n\n", sim.URL())
 
-	p, err := newPipeline(cfg, log)
+	p, err := wiring.NewPipeline(cfg, log)
 	if err != nil {
 		return err
 	}

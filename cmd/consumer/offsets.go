@@ -11,10 +11,10 @@ import (
 
 	"github.com/spf13/cobra"
 	"github.com/twmb/franz-go/pkg/kadm"
-	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/zohosink/zohosink/config"
 	"github.com/zohosink/zohosink/groupoffsets"
+	"github.com/zohosink/zohosink/kafkaconn"
 )
 
 // adminTimeout bounds every admin request of the operators' commands.
@@ -101,21 +101,10 @@ func loadConfigScoped(cmd *cobra.Command, relevant func(key string) bool) (*conf
 // kafkaKey selects the kafka.* keys for loadConfigScoped.
 func kafkaKey(key string) bool { return strings.HasPrefix(key, "kafka.") }
 
-// newKafkaAdmin returns an admin client for the configured brokers and a
-// function that closes it.
+// newKafkaAdmin is the operators' commands' admin client (kafkaconn.Admin
+// with adminTimeout) and a function that closes it.
 func newKafkaAdmin(cfg *config.Config) (*kadm.Client, func(), error) {
-	conn, err := kafkaOpts(cfg)
-	if err != nil {
-		return nil, nil, err
-	}
-	cl, err := kgo.NewClient(append(conn,
-		kgo.ClientID(cfg.Kafka.ClientID+"-admin"),
-		kgo.RetryTimeout(adminTimeout),
-	)...)
-	if err != nil {
-		return nil, nil, fmt.Errorf("kafka client: %w", err)
-	}
-	return kadm.NewClient(cl), cl.Close, nil
+	return kafkaconn.Admin(cfg.Kafka, adminTimeout)
 }
 
 // printGroup writes the group's state and members.

@@ -23,6 +23,7 @@ import (
 	"github.com/zohosink/zohosink/config"
 	"github.com/zohosink/zohosink/groupoffsets"
 	"github.com/zohosink/zohosink/internal/kafkatest"
+	"github.com/zohosink/zohosink/wiring"
 	"github.com/zohosink/zohosink/zohoapi/zohosim"
 )
 
@@ -122,7 +123,7 @@ func (e *opsEnv) startPipeline() func() {
 		e.t.Fatal(err)
 	}
 	log := zaptest.NewLogger(e.t)
-	p, err := newPipeline(cfg, log)
+	p, err := wiring.NewPipeline(cfg, log)
 	if err != nil {
 		e.t.Fatal(err)
 	}

@@ -11,6 +11,8 @@ import (
 
 	"github.com/spf13/cobra"
 	"go.uber.org/zap"
+
+	"github.com/zohosink/zohosink/wiring"
 )
 
 func newRunCommand() *cobra.Command {
@@ -37,7 +39,7 @@ commits nothing further; the process then exits 1 on SIGTERM.`,
 				return err
 			}
 			defer func() { _ = log.Sync() }()
-			p, err := newPipeline(cfg, log)
+			p, err := wiring.NewPipeline(cfg, log)
 			if err != nil {
 				return err
 			}
