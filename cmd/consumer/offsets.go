@@ -14,6 +14,7 @@ import (
 
 	"github.com/zohosink/zohosink/config"
 	"github.com/zohosink/zohosink/groupoffsets"
+	"github.com/zohosink/zohosink/internal/tables"
 	"github.com/zohosink/zohosink/kafkaconn"
 )
 
@@ -125,7 +126,7 @@ func printGroup(out io.Writer, s *groupoffsets.Snapshot) {
 
 // printOffsets writes the offsets table with totals, then the group.
 func printOffsets(out io.Writer, s *groupoffsets.Snapshot) {
-	t := newTable(out)
+	t := tables.New(out)
 	t.Header("Topic", "Partition", "Committed", "Log start", "Log end", "Lag")
 	for _, p := range s.Partitions {
 		committed := "-"
@@ -135,7 +136,7 @@ func printOffsets(out io.Writer, s *groupoffsets.Snapshot) {
 		_ = t.Append(p.Topic, p.Partition, committed, p.Start, p.End, p.Lag())
 	}
 	records, lag, uncommitted := s.Totals()
-	_ = t.Append("total", partitionsLabel(len(s.Partitions)), "", "", fmt.Sprintf("%d records", records), lag)
+	_ = t.Append("total", tables.Partitions(len(s.Partitions)), "", "", fmt.Sprintf("%d records", records), lag)
 	_ = t.Render()
 	if uncommitted {
 		fmt.Fprintln(out, `"-": nothing committed yet; the group starts at the log start (the lag counts from there).`)
@@ -254,7 +255,7 @@ func runOffsetsReset(ctx context.Context, out io.Writer, adm *kadm.Client, group
 
 // printPlan writes the plan table, its total and the credit estimate.
 func printPlan(out io.Writer, plan groupoffsets.Plan) {
-	t := newTable(out)
+	t := tables.New(out)
 	t.Header("Topic", "Partition", "Current", "Target", "To replay", "To skip", "Note")
 	for _, r := range plan {
 		current := strconv.FormatInt(r.Current, 10)
@@ -264,19 +265,11 @@ func printPlan(out io.Writer, plan groupoffsets.Plan) {
 		_ = t.Append(r.Topic, r.Partition, current, r.Target, r.Replay, r.Skip, r.Note)
 	}
 	replay, skip := plan.Totals()
-	_ = t.Append("total", partitionsLabel(len(plan)), "", "", replay, skip, "")
+	_ = t.Append("total", tables.Partitions(len(plan)), "", "", replay, skip, "")
 	_ = t.Render()
 	fmt.Fprintf(out, "Records to replay: %d; estimated Zoho API credits: at most %d (1 credit per 10 records; dropped events cost nothing, records merged by email cost less).\n",
 		replay, plan.Credits())
 	if skip > 0 {
 		fmt.Fprintf(out, "Records skipped: %d (never delivered to Zoho).\n", skip)
 	}
-}
-
-// partitionsLabel is "1 partition" or "N partitions".
-func partitionsLabel(n int) string {
-	if n == 1 {
-		return "1 partition"
-	}
-	return fmt.Sprintf("%d partitions", n)
 }

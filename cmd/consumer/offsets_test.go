@@ -21,6 +21,7 @@ import (
 	"gopkg.in/yaml.v3"
 
 	"github.com/zohosink/zohosink/config"
+	"github.com/zohosink/zohosink/demo"
 	"github.com/zohosink/zohosink/groupoffsets"
 	"github.com/zohosink/zohosink/internal/kafkatest"
 	"github.com/zohosink/zohosink/wiring"
@@ -148,7 +149,7 @@ func (e *opsEnv) startPipeline() func() {
 // waitCommitted waits until the group committed the end of every partition.
 func (e *opsEnv) waitCommitted() {
 	e.t.Helper()
-	if err := waitCommitted(context.Background(), kafkatest.ConnOptions(e.t, e.brokers), e.group, e.topic, 60*time.Second); err != nil {
+	if err := demo.WaitCommitted(context.Background(), kafkatest.ConnOptions(e.t, e.brokers), e.group, e.topic, 60*time.Second); err != nil {
 		e.t.Fatalf("waiting for the group to commit every record: %v", err)
 	}
 }

@@ -7,6 +7,8 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/zohosink/zohosink/config"
+	"github.com/zohosink/zohosink/dlq"
+	"github.com/zohosink/zohosink/internal/tables"
 	"github.com/zohosink/zohosink/pipeline"
 	"github.com/zohosink/zohosink/wiring"
 )
@@ -27,7 +29,15 @@ func loadConfig(cmd *cobra.Command) (*config.Config, error) {
 var (
 	newLogger     = wiring.Logger
 	newZohoClient = wiring.ZohoClient
+	renderFitted  = tables.Fitted
+	tableWidth    = tables.Width
+	formatTime    = tables.Time
+	printable     = tables.Printable
 )
+
+// dlqPlace is a dead-letter record's offset, with its partition when not 0
+// (tables.Offset), for dlq_replay.go.
+func dlqPlace(r dlq.Record) string { return tables.Offset(r.DLQPartition, r.DLQOffset) }
 
 // pipelineOptions is wiring.PipelineOptions for dlq_replay.go, which sets
 // KafkaOptions itself (kafkaOpts, reporting the error this drops).

@@ -10,6 +10,7 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/zohosink/zohosink/config"
+	"github.com/zohosink/zohosink/internal/tables"
 	"github.com/zohosink/zohosink/preflight"
 	"github.com/zohosink/zohosink/wiring"
 	"github.com/zohosink/zohosink/zohoapi"
@@ -70,7 +71,7 @@ credit; the refresh token needs scope ZohoCRM.settings.fields.READ.`,
 				return fmt.Errorf("fields of module %s: %s", module, preflight.FieldsProblem(err, module))
 			}
 			out := cmd.OutOrStdout()
-			t := newTable(out)
+			t := tables.New(out)
 			t.Header("api_name", "data_type", "length", "mandatory", "read-only", "unique")
 			yes := func(b bool) string {
 				if b {

@@ -139,3 +139,12 @@ func Shorten(s string, n int) string {
 	}
 	return s
 }
+
+// Offset is a record's place in a topic: the offset, prefixed by its
+// partition and ":" when the partition is not 0 ("1200", "2:37").
+func Offset(partition int32, offset int64) string {
+	if partition == 0 {
+		return strconv.FormatInt(offset, 10)
+	}
+	return fmt.Sprintf("%d:%d", partition, offset)
+}
