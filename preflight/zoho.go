@@ -247,3 +247,26 @@ func ExchangeProblem(err error, cfg *config.Config, eps zohoapi.Endpoints) strin
 	}
 	return TokenProblem(err, cfg, eps)
 }
+
+// FieldsCallError explains a failed field-metadata call of `consumer zoho
+// fields` for module: "access token: …" (TokenProblem) when no token could be
+// had (*zohoapi.TokenError, *zohoapi.DataCenterMismatchError), else "fields of module M: …" (FieldsProblem). The error wraps err.
+func FieldsCallError(err error, cfg *config.Config, module string) error {
+	var te *zohoapi.TokenError
+	var dc *zohoapi.DataCenterMismatchError
+	if errors.As(err, &te) || errors.As(err, &dc) {
+		eps, _ := cfg.Endpoints() // resolved already: the client was built from them
+		return &explained{msg: "access token: " + TokenProblem(err, cfg, eps), err: err}
+	}
+	return &explained{msg: fmt.Sprintf("fields of module %s: %s", module, FieldsProblem(err, module)), err: err}
+}
+
+// explained is an error whose message is written for the operator; the
+// error it explains stays reachable with errors.Is and errors.As.
+type explained struct {
+	msg string
+	err error
+}
+
+func (e *explained) Error() string { return e.msg }
+func (e *explained) Unwrap() error { return e.err }

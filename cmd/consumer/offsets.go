@@ -53,7 +53,7 @@ offset shows "-": the group starts it at the log start.`,
 			if err != nil {
 				return err
 			}
-			adm, closeAdm, err := newKafkaAdmin(cfg)
+			adm, closeAdm, err := kafkaconn.Admin(cfg.Kafka, adminTimeout)
 			if err != nil {
 				return err
 			}
@@ -71,29 +71,19 @@ offset shows "-": the group starts it at the log start.`,
 }
 
 // loadConfigScoped loads the configuration like loadConfig but reports only the
-// problems of keys that relevant accepts, so that a command needing only Kafka
-// runs on an operator's machine without the Zoho secrets.
+// problems of keys that relevant accepts (config.Scope), so that a command
+// needing only Kafka runs on an operator's machine without the Zoho secrets.
 func loadConfigScoped(cmd *cobra.Command, relevant func(key string) bool) (*config.Config, error) {
 	path, _ := cmd.Flags().GetString("config")
 	cfg, err := config.Load(path, cmd.Flags())
-	if cfg != nil && err == nil {
-		warnSecurity(cmd.ErrOrStderr(), cfg)
-	}
-	if cfg == nil || err == nil {
-		return cfg, err
-	}
-	fes := config.FieldErrors(err)
-	if len(fes) == 0 {
+	if cfg == nil {
 		return nil, err
 	}
-	var problems []error
-	for _, fe := range fes {
-		if relevant(fe.Key) {
-			problems = append(problems, fe)
+	if err := config.Scope(err, relevant); err != nil {
+		if len(config.FieldErrors(err)) == 0 {
+			return nil, err
 		}
-	}
-	if len(problems) > 0 {
-		return nil, fmt.Errorf("configuration is not valid:\n%w", errors.Join(problems...))
+		return nil, fmt.Errorf("configuration is not valid:\n%w", err)
 	}
 	warnSecurity(cmd.ErrOrStderr(), cfg)
 	return cfg, nil
@@ -101,12 +91,6 @@ func loadConfigScoped(cmd *cobra.Command, relevant func(key string) bool) (*conf
 
 // kafkaKey selects the kafka.* keys for loadConfigScoped.
 func kafkaKey(key string) bool { return strings.HasPrefix(key, "kafka.") }
-
-// newKafkaAdmin is the operators' commands' admin client (kafkaconn.Admin
-// with adminTimeout) and a function that closes it.
-func newKafkaAdmin(cfg *config.Config) (*kadm.Client, func(), error) {
-	return kafkaconn.Admin(cfg.Kafka, adminTimeout)
-}
 
 // printGroup writes the group's state and members.
 func printGroup(out io.Writer, s *groupoffsets.Snapshot) {
@@ -204,7 +188,7 @@ zoho.trigger is [].`,
 			if err != nil {
 				return err
 			}
-			adm, closeAdm, err := newKafkaAdmin(cfg)
+			adm, closeAdm, err := kafkaconn.Admin(cfg.Kafka, adminTimeout)
 			if err != nil {
 				return err
 			}

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"errors"
 	"fmt"
 	"net/http"
 	"strings"
@@ -60,15 +59,9 @@ credit; the refresh token needs scope ZohoCRM.settings.fields.READ.`,
 			if err != nil {
 				return err
 			}
-			eps, _ := cfg.Endpoints()
 			fields, err := client.Fields(cmd.Context(), module)
 			if err != nil {
-				var te *zohoapi.TokenError
-				var dc *zohoapi.DataCenterMismatchError
-				if errors.As(err, &te) || errors.As(err, &dc) {
-					return fmt.Errorf("access token: %s", preflight.TokenProblem(err, cfg, eps))
-				}
-				return fmt.Errorf("fields of module %s: %s", module, preflight.FieldsProblem(err, module))
+				return preflight.FieldsCallError(err, cfg, module)
 			}
 			out := cmd.OutOrStdout()
 			t := tables.New(out)
