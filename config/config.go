@@ -4,6 +4,8 @@ import (
 	"os"
 	"path/filepath"
 	"time"
+
+	"github.com/zohosink/zohosink/zohoapi"
 )
 
 // Config is zohosink's whole configuration. Each section is a named type; each
@@ -267,4 +269,15 @@ func (c *Config) EffectiveMaxBuffered() int {
 		return c.Batch.MaxBuffered
 	}
 	return c.Batch.MaxRecords * (c.Delivery.MaxInFlight + 2)
+}
+
+// Credentials are the configured OAuth client and refresh token
+// (zoho.client_id, zoho.client_secret, zoho.refresh_token) as the Zoho token
+// source takes them; the secrets leave their Secret wrapping only here.
+func (c *Config) Credentials() zohoapi.Credentials {
+	return zohoapi.Credentials{
+		ClientID:     c.Zoho.ClientID,
+		ClientSecret: c.Zoho.ClientSecret.Value(),
+		RefreshToken: c.Zoho.RefreshToken.Value(),
+	}
 }

@@ -17,7 +17,6 @@ import (
 
 	"github.com/zohosink/zohosink/config"
 	"github.com/zohosink/zohosink/mapping"
-	"github.com/zohosink/zohosink/wiring"
 	"github.com/zohosink/zohosink/zohoapi"
 )
 
@@ -37,7 +36,7 @@ func checkZoho(ctx context.Context, r *Report, cfg *config.Config) {
 	hc := &http.Client{Timeout: cfg.Zoho.RequestTimeout, Transport: rec}
 	tokens := zohoapi.NewTokenSource(zohoapi.TokenSourceOptions{
 		Endpoints:   eps,
-		Credentials: wiring.ZohoCredentials(cfg),
+		Credentials: cfg.Credentials(),
 		HTTPClient:  hc,
 		CacheFile:   cfg.Zoho.TokenCacheFile,
 		Logger:      zap.NewNop(),

@@ -11,13 +11,15 @@
 //	     │                             from kafkaconn)
 //	     ├──ZohoClient──▶ zohoapi.Client + TokenSource (zoho.* hosts, OAuth
 //	     │                client, token cache, request timeout)
-//	     └──Logger──────▶ zap.Logger (log.level, log.format)
+//	     ├──Logger──────▶ zap.Logger (log.level, log.format)
+//	     └──ServeHTTP───▶ /healthz, /readyz, /metrics on http.listen
 //
 // Guarantees:
 //
 //   - Defaults come from config only (config.Defaults fills every key);
 //     wiring copies values, it has none of its own, and the packages it
 //     feeds refuse missing values instead of guessing.
-//   - Secrets (zoho.client_secret, zoho.refresh_token) go from config.Secret
-//     straight into zohoapi.Credentials; nothing here logs or formats them.
+//   - Secrets (zoho.client_secret, zoho.refresh_token) go from
+//     config.Config.Credentials straight into the token source; nothing here
+//     logs or formats them.
 package wiring

@@ -30,16 +30,6 @@ func Logger(level, format string) (*zap.Logger, error) {
 	return zc.Build()
 }
 
-// ZohoCredentials are the configured OAuth client and refresh token
-// (zoho.client_id, zoho.client_secret, zoho.refresh_token).
-func ZohoCredentials(cfg *config.Config) zohoapi.Credentials {
-	return zohoapi.Credentials{
-		ClientID:     cfg.Zoho.ClientID,
-		ClientSecret: cfg.Zoho.ClientSecret.Value(),
-		RefreshToken: cfg.Zoho.RefreshToken.Value(),
-	}
-}
-
 // ZohoClient builds the Zoho client and its token source from zoho.*: the
 // hosts (cfg.Endpoints; its error when they do not resolve), the
 // credentials, zoho.token_cache_file and zoho.request_timeout (for each
@@ -52,7 +42,7 @@ func ZohoClient(cfg *config.Config, log *zap.Logger) (*zohoapi.Client, error) {
 	hc := &http.Client{Timeout: cfg.Zoho.RequestTimeout}
 	tokens := zohoapi.NewTokenSource(zohoapi.TokenSourceOptions{
 		Endpoints:   eps,
-		Credentials: ZohoCredentials(cfg),
+		Credentials: cfg.Credentials(),
 		HTTPClient:  hc,
 		CacheFile:   cfg.Zoho.TokenCacheFile,
 		Logger:      log,
