@@ -176,17 +176,21 @@ func EnvCredentials() (aws.Auth, error) {
 	return a, nil
 }
 
+// AdminTimeout bounds every admin request of the operators' commands
+// (offsets, config validate --online), retries included.
+const AdminTimeout = 30 * time.Second
+
 // Admin returns an admin client connected as Options(k) connects, with
-// client id k.ClientID+"-admin" and requests retried for up to retryTimeout,
+// client id k.ClientID+"-admin" and requests retried for up to AdminTimeout,
 // and a function that closes it. Its error is Options' or the client's.
-func Admin(k config.Kafka, retryTimeout time.Duration) (*kadm.Client, func(), error) {
+func Admin(k config.Kafka) (*kadm.Client, func(), error) {
 	conn, err := Options(k)
 	if err != nil {
 		return nil, nil, err
 	}
 	cl, err := kgo.NewClient(append(conn,
 		kgo.ClientID(k.ClientID+"-admin"),
-		kgo.RetryTimeout(retryTimeout),
+		kgo.RetryTimeout(AdminTimeout),
 	)...)
 	if err != nil {
 		return nil, nil, fmt.Errorf("kafka client: %w", err)

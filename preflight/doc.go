@@ -26,6 +26,6 @@
 //   - Every check runs that can: a failed token skips only the field check,
 //     a failed Kafka connection skips only the Kafka checks after it.
 //   - Bounded: every call is bounded by the caller's context; the Kafka
-//     connection probe by ProbeTimeout.
+//     connection probe by 15 s.
 //   - No secret appears in a message (zohoapi and kafkaconn errors carry none).
 package preflight

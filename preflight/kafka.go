@@ -25,7 +25,7 @@ func checkKafka(ctx context.Context, r *Report, cfg *config.Config) {
 	if !checkKafkaConnection(ctx, r, cfg) {
 		return
 	}
-	adm, closeAdm, err := kafkaconn.Admin(cfg.Kafka, ProbeTimeout)
+	adm, closeAdm, err := kafkaconn.Admin(cfg.Kafka)
 	if err != nil {
 		r.fail("kafka.brokers: %v", err)
 		return
@@ -97,8 +97,8 @@ func allowed(td kadm.TopicDetail, op kadm.ACLOperation) bool {
 	return slices.Contains(td.AuthorizedOperations, op) || slices.Contains(td.AuthorizedOperations, kadm.OpAll)
 }
 
-// ProbeTimeout bounds the connection check and each admin request's retries.
-const ProbeTimeout = 15 * time.Second
+// probeTimeout bounds the connection check (kafkaconn.Probe).
+const probeTimeout = 15 * time.Second
 
 // checkKafkaConnection prints the kafka.tls / kafka.sasl warnings, connects
 // as every command does (kafkaconn) and reports the connection, or why it
@@ -108,7 +108,7 @@ func checkKafkaConnection(ctx context.Context, r *Report, cfg *config.Config) bo
 	for _, w := range cfg.Kafka.SecurityWarnings() {
 		r.warn("%s", w)
 	}
-	brokers, err := kafkaconn.Probe(ctx, cfg.Kafka, ProbeTimeout)
+	brokers, err := kafkaconn.Probe(ctx, cfg.Kafka, probeTimeout)
 	if err != nil {
 		r.fail("%v", err)
 		return false

@@ -8,6 +8,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/zohosink/zohosink/config"
+	"github.com/zohosink/zohosink/kafkaconn"
 	"github.com/zohosink/zohosink/preflight"
 )
 
@@ -123,7 +124,7 @@ The last line is the verdict: every check passed, or how many failed.`,
 			}
 			// The verdict on the whole comes last, after the online checks.
 			fmt.Fprintln(out, "✓ The configuration is valid (offline checks).")
-			ctx, cancel := context.WithTimeout(cmd.Context(), adminTimeout)
+			ctx, cancel := context.WithTimeout(cmd.Context(), kafkaconn.AdminTimeout)
 			defer cancel()
 			report := preflight.Run(ctx, cfg)
 			printReport(out, report)

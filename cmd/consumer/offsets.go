@@ -7,7 +7,6 @@ import (
 	"io"
 	"strconv"
 	"strings"
-	"time"
 
 	"github.com/spf13/cobra"
 	"github.com/twmb/franz-go/pkg/kadm"
@@ -17,9 +16,6 @@ import (
 	"github.com/zohosink/zohosink/internal/tables"
 	"github.com/zohosink/zohosink/kafkaconn"
 )
-
-// adminTimeout bounds every admin request of the operators' commands.
-const adminTimeout = 30 * time.Second
 
 func newOffsetsCommand() *cobra.Command {
 	cmd := &cobra.Command{
@@ -53,12 +49,12 @@ offset shows "-": the group starts it at the log start.`,
 			if err != nil {
 				return err
 			}
-			adm, closeAdm, err := kafkaconn.Admin(cfg.Kafka, adminTimeout)
+			adm, closeAdm, err := kafkaconn.Admin(cfg.Kafka)
 			if err != nil {
 				return err
 			}
 			defer closeAdm()
-			ctx, cancel := context.WithTimeout(cmd.Context(), adminTimeout)
+			ctx, cancel := context.WithTimeout(cmd.Context(), kafkaconn.AdminTimeout)
 			defer cancel()
 			snap, err := groupoffsets.Take(ctx, adm, cfg.Kafka.Group, cfg.Kafka.Topics)
 			if err != nil {
@@ -188,12 +184,12 @@ zoho.trigger is [].`,
 			if err != nil {
 				return err
 			}
-			adm, closeAdm, err := kafkaconn.Admin(cfg.Kafka, adminTimeout)
+			adm, closeAdm, err := kafkaconn.Admin(cfg.Kafka)
 			if err != nil {
 				return err
 			}
 			defer closeAdm()
-			ctx, cancel := context.WithTimeout(cmd.Context(), adminTimeout)
+			ctx, cancel := context.WithTimeout(cmd.Context(), kafkaconn.AdminTimeout)
 			defer cancel()
 			return runOffsetsReset(ctx, cmd.OutOrStdout(), adm, cfg.Kafka.Group, selection, target, execute)
 		},
