@@ -201,8 +201,11 @@ type Log struct {
 	Format string `mapstructure:"format" yaml:"format" json:"format"`
 }
 
-// Defaults returns a new Config holding every default. Its secrets and
-// zoho.client_id are empty, so it does not validate until they are set.
+// Defaults returns a new Config holding every default. It is zohosink's one
+// set of defaults: the pipeline, the batcher and the Zoho client take their
+// settings from a Config (package wiring copies them) and have none of their
+// own. Its secrets and zoho.client_id are empty, so it does not validate
+// until they are set.
 func Defaults() *Config {
 	return &Config{
 		Kafka: Kafka{
