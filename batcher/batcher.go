@@ -88,9 +88,8 @@ type batch[S any] struct {
 	deadline time.Time // when Linger has passed (only if !due)
 }
 
-// New returns a running Batcher that hands sealed batches to send. c's zero
-// fields take their documented defaults and out-of-range values are clamped
-// (see Config). It starts one goroutine for the Linger timer, which Close stops.
+// New returns a running Batcher that hands sealed batches to send. c's
+// out-of-range values are clamped (see Config). It starts one goroutine for the Linger timer, which Close stops.
 // New panics if send is nil.
 func New[S any](c Config, send SendFunc[S]) *Batcher[S] {
 	if send == nil {
@@ -98,7 +97,7 @@ func New[S any](c Config, send SendFunc[S]) *Batcher[S] {
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	b := &Batcher[S]{
-		cfg:      c.withDefaults(),
+		cfg:      c.clamped(),
 		send:     send,
 		ctx:      ctx,
 		cancel:   cancel,
@@ -112,7 +111,7 @@ func New[S any](c Config, send SendFunc[S]) *Batcher[S] {
 	return b
 }
 
-// Config returns the effective configuration, defaults applied.
+// Config returns the effective configuration, out-of-range values clamped.
 func (b *Batcher[S]) Config() Config { return b.cfg }
 
 // Add takes one item. If an item with the same key is in the open batch, it is

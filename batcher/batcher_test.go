@@ -91,14 +91,16 @@ func (c *collector) all() []*Batch[int] {
 	return slices.Clone(c.batches)
 }
 
-func TestConfigDefaults(t *testing.T) {
+// TestConfigClamps: New has no defaults (package config holds them); it
+// only brings out-of-range values to the nearest valid one.
+func TestConfigClamps(t *testing.T) {
 	noop := func(context.Context, *Batch[int]) {}
 	cases := []struct {
 		in, want Config
 	}{
-		{Config{}, Config{MaxRecords: 100, MaxInFlight: 4, MaxBuffered: 600}},
-		{Config{MaxRecords: 500, Linger: -time.Second, MaxInFlight: -1}, Config{MaxRecords: 100, MaxInFlight: 4, MaxBuffered: 600}},
-		{Config{MaxRecords: 10, Linger: time.Second, MaxInFlight: 2}, Config{MaxRecords: 10, Linger: time.Second, MaxInFlight: 2, MaxBuffered: 40}},
+		{Config{}, Config{MaxRecords: 1, MaxInFlight: 1, MaxBuffered: 1}},
+		{Config{MaxRecords: 500, Linger: -time.Second, MaxInFlight: -1, MaxBuffered: -3}, Config{MaxRecords: 100, MaxInFlight: 1, MaxBuffered: 1}},
+		{Config{MaxRecords: 10, Linger: time.Second, MaxInFlight: 2, MaxBuffered: 40}, Config{MaxRecords: 10, Linger: time.Second, MaxInFlight: 2, MaxBuffered: 40}},
 		{Config{MaxRecords: 10, MaxInFlight: 1, MaxBuffered: 3}, Config{MaxRecords: 10, MaxInFlight: 1, MaxBuffered: 3}},
 	}
 	for _, c := range cases {
@@ -121,7 +123,7 @@ func TestNewNilSendPanics(t *testing.T) {
 
 func TestSizeFlush(t *testing.T) {
 	c := newCollector(false)
-	b := New(Config{MaxRecords: 3, Linger: time.Hour}, c.send)
+	b := New(Config{MaxRecords: 3, Linger: time.Hour, MaxInFlight: 4, MaxBuffered: 18}, c.send)
 	defer b.Close()
 	ctx := context.Background()
 	for i, k := range []string{"a", "b", "a"} {
@@ -147,7 +149,7 @@ func TestLingerFlush(t *testing.T) {
 	for _, linger := range []time.Duration{0, 2 * time.Millisecond} {
 		t.Run(fmt.Sprint(linger), func(t *testing.T) {
 			c := newCollector(false)
-			b := New(Config{MaxRecords: 100, Linger: linger}, c.send)
+			b := New(Config{MaxRecords: 100, Linger: linger, MaxInFlight: 4, MaxBuffered: 600}, c.send)
 			defer b.Close()
 			if err := b.Add(context.Background(), item("a", 1)); err != nil {
 				t.Fatal(err)
@@ -171,7 +173,7 @@ func TestLingerFlush(t *testing.T) {
 
 func TestMerge(t *testing.T) {
 	c := newCollector(false)
-	b := New(Config{MaxRecords: 10, Linger: time.Hour}, c.send)
+	b := New(Config{MaxRecords: 10, Linger: time.Hour, MaxInFlight: 4, MaxBuffered: 60}, c.send)
 	defer b.Close()
 	items := []Item[int]{
 		{Key: "jane", Record: map[string]any{"First_Name": "Jane", "Last_Name": "D", "Phone": "1"}, Source: 10},
@@ -223,7 +225,7 @@ func TestFullBatchesUnderBacklog(t *testing.T) {
 		mu.Unlock()
 		time.Sleep(time.Duration(rand.IntN(300)) * time.Microsecond)
 	}
-	b := New(Config{MaxRecords: maxRecords, Linger: time.Hour, MaxInFlight: 3}, send)
+	b := New(Config{MaxRecords: maxRecords, Linger: time.Hour, MaxInFlight: 3, MaxBuffered: 5 * maxRecords}, send)
 	defer b.Close()
 	blocked := false
 	for i := range n {
@@ -254,8 +256,8 @@ func TestFullBatchesUnderBacklog(t *testing.T) {
 // at once.
 func TestPerKeyOrdering(t *testing.T) {
 	for _, cfg := range []Config{
-		{MaxRecords: 10, Linger: 0, MaxInFlight: 4},
-		{MaxRecords: 10, Linger: 200 * time.Microsecond, MaxInFlight: 4},
+		{MaxRecords: 10, Linger: 0, MaxInFlight: 4, MaxBuffered: 60},
+		{MaxRecords: 10, Linger: 200 * time.Microsecond, MaxInFlight: 4, MaxBuffered: 60},
 		{MaxRecords: 7, Linger: time.Hour, MaxInFlight: 4, MaxBuffered: 20},
 	} {
 		t.Run(fmt.Sprintf("%+v", cfg), func(t *testing.T) {
@@ -345,7 +347,7 @@ func TestPerKeyOrdering(t *testing.T) {
 func TestBackpressure(t *testing.T) {
 	c := newCollector(true)
 	// MaxBuffered defaults to 2 × (1 + 2) = 6.
-	b := New(Config{MaxRecords: 2, Linger: time.Hour, MaxInFlight: 1}, c.send)
+	b := New(Config{MaxRecords: 2, Linger: time.Hour, MaxInFlight: 1, MaxBuffered: 6}, c.send)
 	defer b.Close()
 	ctx := context.Background()
 	for i := range 6 {
@@ -426,7 +428,7 @@ func TestBackpressureLongLinger(t *testing.T) {
 func TestDrain(t *testing.T) {
 	ctx := context.Background()
 	t.Run("empty", func(t *testing.T) {
-		b := New(Config{}, func(context.Context, *Batch[int]) { t.Error("send called") })
+		b := New(Config{MaxRecords: 100, MaxInFlight: 4, MaxBuffered: 600}, func(context.Context, *Batch[int]) { t.Error("send called") })
 		defer b.Close()
 		if err := b.Drain(ctx); err != nil {
 			t.Fatal(err)
@@ -435,7 +437,7 @@ func TestDrain(t *testing.T) {
 
 	t.Run("parked items follow", func(t *testing.T) {
 		c := newCollector(true)
-		b := New(Config{MaxRecords: 5, Linger: time.Hour, MaxInFlight: 1}, c.send)
+		b := New(Config{MaxRecords: 5, Linger: time.Hour, MaxInFlight: 1, MaxBuffered: 15}, c.send)
 		defer b.Close()
 		if err := b.Add(ctx, item("a", 1)); err != nil {
 			t.Fatal(err)
@@ -468,7 +470,7 @@ func TestDrain(t *testing.T) {
 
 	t.Run("context ends", func(t *testing.T) {
 		c := newCollector(true)
-		b := New(Config{Linger: time.Hour}, c.send)
+		b := New(Config{MaxRecords: 100, Linger: time.Hour, MaxInFlight: 4, MaxBuffered: 600}, c.send)
 		defer b.Close()
 		if err := b.Add(ctx, item("a", 1)); err != nil {
 			t.Fatal(err)
@@ -497,7 +499,7 @@ func TestCloseLeavesNoGoroutine(t *testing.T) {
 		defer running.Add(-1)
 		<-ctx.Done()
 	}
-	b := New(Config{MaxRecords: 2, Linger: time.Millisecond, MaxInFlight: 3}, send)
+	b := New(Config{MaxRecords: 2, Linger: time.Millisecond, MaxInFlight: 3, MaxBuffered: 10}, send)
 	for i := range b.Config().MaxBuffered {
 		if err := b.Add(ctx, item(fmt.Sprint("k", i%5), i)); err != nil {
 			t.Fatal(err)
@@ -527,7 +529,7 @@ func TestCloseLeavesNoGoroutine(t *testing.T) {
 
 	// Normal life: Drain, then Close.
 	c := newCollector(false)
-	b2 := New(Config{MaxRecords: 3, Linger: time.Millisecond}, c.send)
+	b2 := New(Config{MaxRecords: 3, Linger: time.Millisecond, MaxInFlight: 4, MaxBuffered: 18}, c.send)
 	for i := range 50 {
 		if err := b2.Add(ctx, item(fmt.Sprint("k", i%7), i)); err != nil {
 			t.Fatal(err)

@@ -32,7 +32,7 @@ func BenchmarkAdd(bm *testing.B) {
 				keys[i] = fmt.Sprintf("user%d@example.com", i)
 			}
 			rec := map[string]any{"Email": "x", "Last_Name": "Doe"}
-			b := New(Config{Linger: time.Second}, func(context.Context, *Batch[source]) {})
+			b := New(Config{MaxRecords: 100, Linger: time.Second, MaxInFlight: 4, MaxBuffered: 600}, func(context.Context, *Batch[source]) {})
 			defer b.Close()
 			ctx := context.Background()
 			bm.ReportAllocs()

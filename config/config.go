@@ -4,6 +4,8 @@ import (
 	"os"
 	"path/filepath"
 	"time"
+
+	"github.com/zohosink/zohosink/zohoapi"
 )
 
 // Config is zohosink's whole configuration. Each section is a named type; each
@@ -199,8 +201,11 @@ type Log struct {
 	Format string `mapstructure:"format" yaml:"format" json:"format"`
 }
 
-// Defaults returns a new Config holding every default. Its secrets and
-// zoho.client_id are empty, so it does not validate until they are set.
+// Defaults returns a new Config holding every default. It is zohosink's one
+// set of defaults: the pipeline, the batcher and the Zoho client take their
+// settings from a Config (package wiring copies them) and have none of their
+// own. Its secrets and zoho.client_id are empty, so it does not validate
+// until they are set.
 func Defaults() *Config {
 	return &Config{
 		Kafka: Kafka{
@@ -267,4 +272,15 @@ func (c *Config) EffectiveMaxBuffered() int {
 		return c.Batch.MaxBuffered
 	}
 	return c.Batch.MaxRecords * (c.Delivery.MaxInFlight + 2)
+}
+
+// Credentials are the configured OAuth client and refresh token
+// (zoho.client_id, zoho.client_secret, zoho.refresh_token) as the Zoho token
+// source takes them; the secrets leave their Secret wrapping only here.
+func (c *Config) Credentials() zohoapi.Credentials {
+	return zohoapi.Credentials{
+		ClientID:     c.Zoho.ClientID,
+		ClientSecret: c.Zoho.ClientSecret.Value(),
+		RefreshToken: c.Zoho.RefreshToken.Value(),
+	}
 }

@@ -16,6 +16,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kgo"
+	"github.com/twmb/franz-go/pkg/kmsg"
 
 	"github.com/zohosink/zohosink/config"
 )
@@ -254,13 +255,6 @@ func Probe(ctx context.Context, k config.Kafka, timeout time.Duration) (kadm.Bro
 	return md.Brokers, nil
 }
 
-// Kafka request keys the probe watches (Kafka protocol, "API keys").
-const (
-	keySASLHandshake    = 17
-	keyApiVersions      = 18
-	keySASLAuthenticate = 36
-)
-
 // stepHook records how far connections got: whether any request was written
 // (so TCP and TLS were up), and whether a SASL request failed.
 type stepHook struct {
@@ -273,7 +267,7 @@ func (h *stepHook) OnBrokerWrite(_ kgo.BrokerMetadata, key int16, _ int, _, _ ti
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	h.wrote = h.wrote || err == nil
-	if err != nil && (key == keySASLHandshake || key == keySASLAuthenticate) {
+	if err != nil && isSASL(key) {
 		h.saslFailed = true
 	}
 }
@@ -281,9 +275,16 @@ func (h *stepHook) OnBrokerWrite(_ kgo.BrokerMetadata, key int16, _ int, _, _ ti
 func (h *stepHook) OnBrokerRead(_ kgo.BrokerMetadata, key int16, _ int, _, _ time.Duration, err error) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
-	if err != nil && (key == keySASLHandshake || key == keySASLAuthenticate) {
+	if err != nil && isSASL(key) {
 		h.saslFailed = true
 	}
+}
+
+// isSASL reports whether the Kafka API key is a SASL request's
+// (SaslHandshake or SaslAuthenticate).
+func isSASL(key int16) bool {
+	k := kmsg.Key(key)
+	return k == kmsg.SASLHandshake || k == kmsg.SASLAuthenticate
 }
 
 // mark wraps a connection closed by the broker with the step it was closed in.

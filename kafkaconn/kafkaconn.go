@@ -33,7 +33,9 @@ import (
 	"fmt"
 	"os"
 	"strings"
+	"time"
 
+	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kgo"
 	"github.com/twmb/franz-go/pkg/sasl"
 	"github.com/twmb/franz-go/pkg/sasl/aws"
@@ -172,4 +174,26 @@ func EnvCredentials() (aws.Auth, error) {
 		return aws.Auth{}, errors.New("AWS_MSK_IAM: " + config.EnvAWSAccessKeyID + " and " + config.EnvAWSSecretAccessKey + " must be set")
 	}
 	return a, nil
+}
+
+// AdminTimeout bounds every admin request of the operators' commands
+// (offsets, config validate --online), retries included.
+const AdminTimeout = 30 * time.Second
+
+// Admin returns an admin client connected as Options(k) connects, with
+// client id k.ClientID+"-admin" and requests retried for up to AdminTimeout,
+// and a function that closes it. Its error is Options' or the client's.
+func Admin(k config.Kafka) (*kadm.Client, func(), error) {
+	conn, err := Options(k)
+	if err != nil {
+		return nil, nil, err
+	}
+	cl, err := kgo.NewClient(append(conn,
+		kgo.ClientID(k.ClientID+"-admin"),
+		kgo.RetryTimeout(AdminTimeout),
+	)...)
+	if err != nil {
+		return nil, nil, fmt.Errorf("kafka client: %w", err)
+	}
+	return kadm.NewClient(cl), cl.Close, nil
 }

@@ -42,11 +42,12 @@ import (
 	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kfake"
 	"github.com/twmb/franz-go/pkg/kgo"
+	"github.com/twmb/franz-go/pkg/kmsg"
 
-	"github.com/zohosink/zohosink/batcher"
+	"github.com/zohosink/zohosink/config"
 	"github.com/zohosink/zohosink/internal/kafkatest"
-	"github.com/zohosink/zohosink/mapping"
 	"github.com/zohosink/zohosink/pipeline"
+	"github.com/zohosink/zohosink/wiring"
 	"github.com/zohosink/zohosink/zohoapi"
 	"github.com/zohosink/zohosink/zohoapi/zohosim"
 )
@@ -128,10 +129,14 @@ func benchZohoBound(b *testing.B, backlog int, fetchMaxBytes int32, idealZoho bo
 			up = &waitingZoho{}
 		}
 		start := &firstFetch{}
-		o := benchOptions(brokers, topic, dlqTopic, up, start)
-		o.Batch = batcher.Config{MaxRecords: 100, Linger: time.Second, MaxInFlight: zohoConcurrency}
-		o.CommitInterval = 100 * time.Millisecond
-		o.FetchMaxBytes = fetchMaxBytes
+		o := benchOptions(b, brokers, topic, dlqTopic, up, start, func(c *config.Config) {
+			c.Batch.Linger = time.Second
+			c.Delivery.MaxInFlight = zohoConcurrency
+			c.Kafka.CommitInterval = 100 * time.Millisecond
+			if fetchMaxBytes > 0 {
+				c.Kafka.FetchMaxBytes = fetchMaxBytes
+			}
+		})
 		p, err := pipeline.New(o)
 		if err != nil {
 			b.Fatal(err)
@@ -243,12 +248,13 @@ func BenchmarkPipelineMix(b *testing.B) {
 		sim := zohosim.New(zohosim.Options{MaxConcurrency: -1})
 		zc, closeZoho := benchZohoClient(b, sim)
 		start := &firstFetch{}
-		o := benchOptions(fx.brokers, fx.topic, fx.dlqTopic, zc, start)
 		// A short linger and commit interval, so that the end of a finite
 		// topic (the last partial batch waiting for its linger, the last
 		// offsets for the next commit) costs little of the measured time.
-		o.Batch = batcher.Config{MaxRecords: 100, Linger: 10 * time.Millisecond, MaxInFlight: 4}
-		o.CommitInterval = 10 * time.Millisecond
+		o := benchOptions(b, fx.brokers, fx.topic, fx.dlqTopic, zc, start, func(c *config.Config) {
+			c.Batch.Linger = 10 * time.Millisecond
+			c.Kafka.CommitInterval = 10 * time.Millisecond
+		})
 		p, err := pipeline.New(o)
 		if err != nil {
 			b.Fatal(err)
@@ -278,22 +284,23 @@ func BenchmarkPipelineMix(b *testing.B) {
 	b.ReportMetric(float64(received)/float64(calls), "records/call")
 }
 
-// benchOptions are production-like pipeline options (marketing consent
-// required, default retries) for one run with a fresh consumer group; start
-// learns when the first fetch request is sent. Callers set Batch and CommitInterval.
-func benchOptions(brokers []string, topic, dlqTopic string, zc pipeline.Upserter, start *firstFetch) pipeline.Options {
-	return pipeline.Options{
-		Brokers:        brokers,
-		Topics:         []string{topic},
-		Group:          fmt.Sprintf("%s.bench-pipeline-%d", topic, groupSeq.Add(1)),
-		DLQTopic:       dlqTopic,
-		Module:         "Leads",
-		Zoho:           zc,
-		Mapping:        mapping.MapperConfig{ConsentRequired: []string{"marketing"}},
-		SessionTimeout: 10 * time.Second,
-		ShutdownGrace:  10 * time.Second,
-		KafkaOptions:   []kgo.Opt{kgo.WithHooks(start)},
+// benchOptions are production-like pipeline options: config.Defaults() as
+// `consumer run` wires them (wiring.PipelineOptions), for one run with a
+// fresh consumer group, changed by tune; start learns when the first fetch
+// request is sent.
+func benchOptions(tb testing.TB, brokers []string, topic, dlqTopic string, zc pipeline.Upserter, start *firstFetch, tune func(*config.Config)) pipeline.Options {
+	tb.Helper()
+	cfg := config.Defaults()
+	cfg.Kafka.Brokers, cfg.Kafka.Topics, cfg.Kafka.DLQTopic = brokers, []string{topic}, dlqTopic
+	cfg.Kafka.Group = fmt.Sprintf("%s.bench-pipeline-%d", topic, groupSeq.Add(1))
+	cfg.Kafka.SessionTimeout = 10 * time.Second
+	tune(cfg)
+	o, err := wiring.PipelineOptions(cfg, zc, nil)
+	if err != nil {
+		tb.Fatal(err)
 	}
+	o.KafkaOptions = append(o.KafkaOptions, kgo.WithHooks(start))
+	return o
 }
 
 // groupSeq numbers the consumer groups of this process: every run starts fresh.
@@ -308,7 +315,7 @@ type firstFetch struct {
 
 // OnBrokerWrite implements kgo.HookBrokerWrite.
 func (f *firstFetch) OnBrokerWrite(_ kgo.BrokerMetadata, key int16, _ int, _, _ time.Duration, err error) {
-	if key == 1 && err == nil && !f.set.Load() && f.set.CompareAndSwap(false, true) { // 1: Fetch
+	if kmsg.Key(key) == kmsg.Fetch && err == nil && !f.set.Load() && f.set.CompareAndSwap(false, true) {
 		f.at.Store(time.Now().UnixNano())
 	}
 }

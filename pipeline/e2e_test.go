@@ -211,6 +211,7 @@ func TestPerEmailOrderWithRandomLatency(t *testing.T) {
 	o.Batch.MaxRecords = 10
 	o.Batch.Linger = 5 * time.Millisecond
 	o.Batch.MaxInFlight = 4
+	o.Batch.MaxBuffered = 60
 	rz := &recordingZoho{next: o.Zoho}
 	o.Zoho = rz
 	r := h.start(o)

@@ -239,7 +239,7 @@ func TestKafkaUnreachableIsNotReady(t *testing.T) {
 	t.Cleanup(h.sim.Close)
 	h.brokers, h.topic, h.dlqTopic, h.group = []string{"127.0.0.1:1"}, "events", "events.dlq", "g"
 	o := h.options()
-	o.SessionTimeout = 0
+	o.SessionTimeout = 45 * time.Second // kafka.session_timeout's default
 	r := h.start(o)
 	h.eventually(30*time.Second, "readiness reports Kafka unreachable", func() bool {
 		err := r.p.Ready()

@@ -82,7 +82,7 @@ func (h *harness) options() pipeline.Options {
 		Module:             "Leads",
 		Zoho:               h.zohoClient(),
 		Mapping:            mapping.MapperConfig{ConsentRequired: []string{"marketing"}},
-		Batch:              batcher.Config{MaxRecords: 100, Linger: 50 * time.Millisecond, MaxInFlight: 4},
+		Batch:              batcher.Config{MaxRecords: 100, Linger: 50 * time.Millisecond, MaxInFlight: 4, MaxBuffered: 600},
 		CommitInterval:     50 * time.Millisecond,
 		SessionTimeout:     10 * time.Second,
 		RetryInitial:       10 * time.Millisecond,

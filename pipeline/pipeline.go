@@ -32,8 +32,12 @@ type Upserter interface {
 	Upsert(ctx context.Context, r zohoapi.UpsertRequest) (*zohoapi.UpsertResult, error)
 }
 
-// Options configure a Pipeline. Zero durations and sizes take the defaults
-// written next to them.
+// Options configure a Pipeline. The settings that are configuration keys
+// take their values from the caller: their defaults live in package config
+// (config.Defaults), and cmd/consumer copies them here. New refuses zero or
+// negative durations and counts among them, naming each; only
+// TopicCheckInterval and Logger, which are not configuration keys, have a
+// zero value of their own.
 type Options struct {
 	// Brokers are the Kafka seed brokers ("host:port").
 	Brokers []string
@@ -46,13 +50,13 @@ type Options struct {
 	// max.message.bytes of the largest source topic's plus room for the
 	// dead-letter headers.
 	DLQTopic string
-	// ClientID is the Kafka client id (default "zohosink").
+	// ClientID is the Kafka client id (kafka.client_id); "" sends none.
 	ClientID string
-	// CommitInterval is how often done offsets are committed (default 1s).
+	// CommitInterval is how often done offsets are committed; > 0.
 	CommitInterval time.Duration
-	// SessionTimeout is the consumer group session timeout (default 45s).
+	// SessionTimeout is the consumer group session timeout; > 0.
 	SessionTimeout time.Duration
-	// FetchMaxBytes bounds one fetch response (default 50 MiB, franz-go's).
+	// FetchMaxBytes bounds one fetch response; 0 keeps franz-go's (50 MiB).
 	FetchMaxBytes int32
 	// MaxMessageBytes caps the dead-letter producer's record batches, in
 	// bytes. Zero (the default): the producer is sized from the dead-letter
@@ -81,22 +85,24 @@ type Options struct {
 	Zoho Upserter
 	// Mapping decides which events reach Zoho and how.
 	Mapping mapping.MapperConfig
-	// Batch sizes and lingers batches; MaxInFlight is the number of concurrent upsert calls.
+	// Batch sizes and lingers batches; MaxInFlight is the number of concurrent
+	// upsert calls. MaxRecords, MaxInFlight and MaxBuffered must be ≥ 1
+	// (config.Config.EffectiveMaxBuffered gives batch.max_buffered's value).
 	Batch batcher.Config
 
 	// RetryInitial and RetryMax bound the exponential backoff (with jitter)
-	// between attempts after a transient failure (defaults 500ms, 30s).
+	// between attempts after a transient failure; > 0, RetryMax ≥ RetryInitial.
 	RetryInitial, RetryMax time.Duration
 	// ThrottleBackoff is the wait after Zoho answers 429 TOO_MANY_REQUESTS or
-	// throttles token refreshes (default 30s; Zoho sends no Retry-After).
+	// throttles token refreshes (Zoho sends no Retry-After); > 0.
 	ThrottleBackoff time.Duration
 	// BreakerFailures consecutive transient failures open the circuit breaker
-	// (default 5); it half-opens after BreakerOpenTimeout (default 30s).
+	// (≥ 1); it half-opens after BreakerOpenTimeout (> 0).
 	BreakerFailures    uint32
 	BreakerOpenTimeout time.Duration
 	// ShutdownGrace bounds how long shutdown and partition revocation wait for
 	// the Zoho calls and dead-letter writes under way before cutting them off,
-	// uncommitted (default 10s); waits between retries end at once.
+	// uncommitted; waits between retries end at once. > 0.
 	ShutdownGrace time.Duration
 
 	// Logger receives one line per state change (default: none).
@@ -106,29 +112,44 @@ type Options struct {
 	Tokens TokenStats
 }
 
-func (o *Options) setDefaults() {
-	def := func(d *time.Duration, v time.Duration) {
-		if *d <= 0 {
-			*d = v
-		}
-	}
-	def(&o.CommitInterval, time.Second)
-	def(&o.SessionTimeout, 45*time.Second)
-	def(&o.RetryInitial, 500*time.Millisecond)
-	def(&o.RetryMax, 30*time.Second)
-	def(&o.ThrottleBackoff, 30*time.Second)
-	def(&o.BreakerOpenTimeout, 30*time.Second)
-	def(&o.ShutdownGrace, 10*time.Second)
-	def(&o.TopicCheckInterval, 15*time.Second)
-	if o.BreakerFailures == 0 {
-		o.BreakerFailures = 5
-	}
-	if o.ClientID == "" {
-		o.ClientID = "zohosink"
+// defaultTopicCheckInterval is Options.TopicCheckInterval's zero value.
+const defaultTopicCheckInterval = 15 * time.Second
+
+// check applies the zero values of TopicCheckInterval and Logger and
+// returns a problem for every setting below its minimum, named by its
+// Options field.
+func (o *Options) check() []error {
+	if o.TopicCheckInterval <= 0 {
+		o.TopicCheckInterval = defaultTopicCheckInterval
 	}
 	if o.Logger == nil {
 		o.Logger = zap.NewNop()
 	}
+	var problems []error
+	positive := func(name string, d time.Duration) {
+		if d <= 0 {
+			problems = append(problems, fmt.Errorf("%s must be > 0 (got %v)", name, d))
+		}
+	}
+	atLeastOne := func(name string, n int) {
+		if n < 1 {
+			problems = append(problems, fmt.Errorf("%s must be ≥ 1 (got %d)", name, n))
+		}
+	}
+	positive("CommitInterval", o.CommitInterval)
+	positive("SessionTimeout", o.SessionTimeout)
+	positive("RetryInitial", o.RetryInitial)
+	positive("ThrottleBackoff", o.ThrottleBackoff)
+	positive("BreakerOpenTimeout", o.BreakerOpenTimeout)
+	positive("ShutdownGrace", o.ShutdownGrace)
+	if o.RetryMax < o.RetryInitial {
+		problems = append(problems, fmt.Errorf("RetryMax (%v) must be ≥ RetryInitial (%v)", o.RetryMax, o.RetryInitial))
+	}
+	atLeastOne("BreakerFailures", int(o.BreakerFailures))
+	atLeastOne("Batch.MaxRecords", o.Batch.MaxRecords)
+	atLeastOne("Batch.MaxInFlight", o.Batch.MaxInFlight)
+	atLeastOne("Batch.MaxBuffered", o.Batch.MaxBuffered)
+	return problems
 }
 
 // Pause reasons: fetching is paused while any of them holds.
@@ -201,8 +222,9 @@ type source struct {
 // New validates the options and connects a franz-go client (cooperative-sticky
 // consumer group, manual commits). It does not start consuming: call Run.
 func New(o Options) (*Pipeline, error) {
-	o.setDefaults()
-	mapper, problems := checkDelivery(o)
+	problems := o.check()
+	mapper, more := checkDelivery(o)
+	problems = append(problems, more...)
 	if len(o.Topics) == 0 {
 		problems = append(problems, errors.New("no source topics"))
 	}
@@ -560,8 +582,7 @@ type brokerHook struct{ p *Pipeline }
 
 // OnBrokerRead implements kgo.HookBrokerRead.
 func (h brokerHook) OnBrokerRead(_ kgo.BrokerMetadata, key int16, _ int, _, _ time.Duration, err error) {
-	const fetch, heartbeat = 1, 12 // Kafka API keys
-	if err == nil && (key == fetch || key == heartbeat) {
+	if k := kmsg.Key(key); err == nil && (k == kmsg.Fetch || k == kmsg.Heartbeat) {
 		h.p.kafkaOK.Store(time.Now().UnixNano())
 		h.p.setKafkaErr(nil)
 	}

@@ -120,12 +120,13 @@ type Replayer struct {
 // topic; group (required) is written as replay.group on every dead-letter
 // record the Replayer writes. It uses o's Brokers, ClientID, MaxMessageBytes, KafkaOptions,
 // DLQTopic, Module, DuplicateCheckFields, Trigger, Zoho, Mapping, Batch, retry
-// and breaker settings and Logger, with the defaults documented on Options;
-// Topics, Group and the consumer settings are ignored.
+// and breaker settings and Logger, checked as New checks them; Topics and
+// Group are ignored.
 func NewReplayer(o Options, group string) (*Replayer, error) {
-	o.setDefaults()
+	problems := o.check()
 	o.Topics, o.Group = nil, ""
-	mapper, problems := checkDelivery(o)
+	mapper, more := checkDelivery(o)
+	problems = append(problems, more...)
 	if group == "" {
 		problems = append(problems, errors.New("no replay group"))
 	}

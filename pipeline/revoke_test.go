@@ -15,6 +15,7 @@ import (
 	"github.com/tidwall/gjson"
 	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kgo"
+	"go.uber.org/zap"
 	"go.uber.org/zap/zaptest"
 
 	"github.com/zohosink/zohosink/batcher"
@@ -92,9 +93,10 @@ func TestRevokeWaitsOnlyForRevokedPartitions(t *testing.T) {
 	p, err := New(Options{
 		Brokers: brokers, Topics: []string{topic}, Group: topic + "-group", DLQTopic: topic + "-dlq",
 		Module: "Leads", Zoho: z,
-		Batch:        batcher.Config{MaxRecords: 1, MaxInFlight: 4},
-		RetryInitial: time.Minute, RetryMax: time.Minute,
-		BreakerFailures: 100, ShutdownGrace: grace,
+		Batch:          batcher.Config{MaxRecords: 1, MaxInFlight: 4, MaxBuffered: 6},
+		CommitInterval: time.Second, SessionTimeout: 10 * time.Second,
+		RetryInitial: time.Minute, RetryMax: time.Minute, ThrottleBackoff: time.Minute,
+		BreakerFailures: 100, BreakerOpenTimeout: time.Minute, ShutdownGrace: grace,
 		Logger: zaptest.NewLogger(t),
 	})
 	if err != nil {
@@ -172,9 +174,9 @@ func TestCancelledCallIsNotABreakerFailure(t *testing.T) {
 		Credentials: zohoapi.Credentials{ClientID: sim.ClientID(), ClientSecret: sim.ClientSecret(), RefreshToken: sim.RefreshToken()},
 		HTTPClient:  hc,
 	})
-	o := Options{Module: "Leads", Zoho: zohoapi.NewClient(zohoapi.ClientOptions{Endpoints: eps, Tokens: ts, Timeout: 10 * time.Second}), BreakerFailures: 1}
-	o.setDefaults()
-	p := &Pipeline{o: o, log: o.Logger, m: newMetrics()}
+	o := Options{Module: "Leads", Zoho: zohoapi.NewClient(zohoapi.ClientOptions{Endpoints: eps, Tokens: ts, Timeout: 10 * time.Second}),
+		BreakerFailures: 1, BreakerOpenTimeout: time.Minute}
+	p := &Pipeline{o: o, log: zap.NewNop(), m: newMetrics()}
 	p.breaker = newZohoBreaker(o, nil)
 	d := delivery{records: []json.RawMessage{[]byte(`{"Email":"a@example.com","Last_Name":"A","Company":"C"}`)}}
 

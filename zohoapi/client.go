@@ -14,15 +14,13 @@ import (
 	"github.com/tidwall/gjson"
 )
 
-// Limits and defaults of the CRM API client.
+// Limits of the CRM API client.
 const (
 	// MaxRecordsPerUpsert is Zoho's limit on data[] in one upsert call.
 	MaxRecordsPerUpsert = 100
 	// RecordsPerCredit: an upsert costs one API credit per 10 records, rounded up
 	// (Zoho "API Limits").
 	RecordsPerCredit = 10
-	// DefaultTimeout bounds one HTTP attempt when ClientOptions.Timeout is zero.
-	DefaultTimeout = 30 * time.Second
 	// maxResponseBody bounds what is read from a CRM API response.
 	maxResponseBody = 32 << 20
 )
@@ -45,7 +43,9 @@ type ClientOptions struct {
 	// HTTPClient; nil = a client whose transport keeps enough idle connections
 	// per host for concurrent upserts.
 	HTTPClient *http.Client
-	// Timeout bounds each HTTP attempt (a 401 retry gets its own). Default 30 s.
+	// Timeout bounds each HTTP attempt (a 401 retry gets its own);
+	// zohosink's value is zoho.request_timeout. Zero: no bound of its own,
+	// the caller's context bounds the call.
 	Timeout time.Duration
 }
 
@@ -67,9 +67,6 @@ func NewClient(o ClientOptions) *Client {
 		tr := http.DefaultTransport.(*http.Transport).Clone()
 		tr.MaxIdleConnsPerHost = 64
 		hc = &http.Client{Transport: tr}
-	}
-	if o.Timeout <= 0 {
-		o.Timeout = DefaultTimeout
 	}
 	return &Client{api: o.Endpoints.API, tokens: o.Tokens, hc: hc, timeout: o.Timeout}
 }
@@ -221,10 +218,13 @@ func (c *Client) do(ctx context.Context, method, u string, body []byte) (int, ht
 	}
 }
 
-// send performs one HTTP attempt bounded by c.timeout.
+// send performs one HTTP attempt bounded by c.timeout (when set).
 func (c *Client) send(ctx context.Context, method, u, tok string, body []byte) (int, http.Header, []byte, error) {
-	ctx, cancel := context.WithTimeout(ctx, c.timeout)
-	defer cancel()
+	if c.timeout > 0 {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, c.timeout)
+		defer cancel()
+	}
 	var rd io.Reader
 	if body != nil {
 		rd = bytes.NewReader(body)

@@ -33,6 +33,7 @@ import (
 	sigsyaml "sigs.k8s.io/yaml"
 
 	"github.com/zohosink/zohosink/config"
+	"github.com/zohosink/zohosink/wiring"
 )
 
 const (
@@ -385,7 +386,7 @@ func checkBase(t *testing.T, m manifests, secret corev1.Secret) *config.Config {
 		t.Errorf("a startup probe is not needed: /healthz answers at once")
 	}
 	// The pipeline serves those paths (and /metrics) on that listener.
-	p, err := newPipeline(cfg, zap.NewNop())
+	p, err := wiring.NewPipeline(cfg, zap.NewNop())
 	if err != nil {
 		t.Fatalf("the ConfigMap's configuration does not make a pipeline: %v", err)
 	}

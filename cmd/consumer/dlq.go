@@ -2,32 +2,20 @@ package main
 
 import (
 	"context"
-	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
-	"os"
 	"strconv"
-	"strings"
 	"time"
-	"unicode"
-	"unicode/utf8"
 
-	"github.com/mattn/go-runewidth"
-	"github.com/olekukonko/tablewriter"
-	"github.com/olekukonko/tablewriter/tw"
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
-	"golang.org/x/term"
 
 	"github.com/zohosink/zohosink/config"
 	"github.com/zohosink/zohosink/dlq"
+	"github.com/zohosink/zohosink/internal/tables"
 )
-
-// defaultTableWidth is the width tables are shortened to when stdout is not a
-// terminal (and $COLUMNS is not set).
-const defaultTableWidth = 120
 
 func newDLQCommand() *cobra.Command {
 	cmd := &cobra.Command{
@@ -89,29 +77,16 @@ func (s *dlqSelection) check(cmd *cobra.Command) error {
 	return nil
 }
 
-// sinceTime is the earliest failed.at selected by --since, zero when unset.
-func (s *dlqSelection) sinceTime(now time.Time) time.Time {
-	if s.since <= 0 {
-		return time.Time{}
-	}
-	return now.Add(-s.since)
+// selection is the flags' values as a dlq.Selection.
+func (s *dlqSelection) selection() dlq.Selection {
+	return dlq.Selection{Code: s.code, Field: s.field, Since: s.since, From: s.from}
 }
 
-// start is where reading starts: --from, --since (by the dead-letter record's
-// Kafka timestamp, never later than its failed.at) or the beginning.
-func (s *dlqSelection) start(now time.Time) dlq.StartPoint {
-	switch {
-	case s.from >= 0:
-		return dlq.FromOffset(s.from)
-	case s.since > 0:
-		return dlq.FromTime(s.sinceTime(now))
-	}
-	return dlq.FromStart()
-}
+// start is where reading starts (dlq.Selection.Start).
+func (s *dlqSelection) start(now time.Time) dlq.StartPoint { return s.selection().Start(now) }
 
-func (s *dlqSelection) filter(now time.Time) dlq.Filter {
-	return dlq.Filter{Code: s.code, Field: s.field, Since: s.sinceTime(now)}
-}
+// filter is the record filter (dlq.Selection.Filter).
+func (s *dlqSelection) filter(now time.Time) dlq.Filter { return s.selection().Filter(now) }
 
 // loadKafkaConfig loads the configuration for commands that only talk to
 // Kafka: problems outside kafka.* (a missing Zoho secret on an operator's
@@ -157,7 +132,7 @@ It joins no consumer group and commits nothing.`,
 			if err != nil {
 				return err
 			}
-			return inspectDLQ(cmd.Context(), cmd.OutOrStdout(), cfg, sel, output, tableWidth(cmd.OutOrStdout()))
+			return inspectDLQ(cmd.Context(), cmd.OutOrStdout(), cfg, sel, output, tables.Width(cmd.OutOrStdout()))
 		},
 	}
 	sel.bind(cmd.Flags(), true)
@@ -177,7 +152,7 @@ func inspectDLQ(ctx context.Context, out io.Writer, cfg *config.Config, sel dlqS
 	err = dlq.Read(ctx, cfg.Kafka.Brokers, cfg.Kafka.DLQTopic, sel.start(now), sel.filter(now), func(r dlq.Record) error {
 		n++
 		if output == "json" {
-			if err := enc.Encode(newDLQJSON(r)); err != nil {
+			if err := enc.Encode(dlq.NewRecordJSON(r)); err != nil {
 				return err
 			}
 		} else {
@@ -201,72 +176,13 @@ func inspectDLQ(ctx context.Context, out io.Writer, cfg *config.Config, sel dlqS
 	header := []string{"Offset", "Failed at", "Code", "Field", "Message", "Source", "Key", "Zoho record"}
 	rows := make([][]string, len(recs))
 	for i, r := range recs {
-		rows[i] = []string{dlqPlace(r), formatTime(r.FailedAt), r.Code, r.Field, r.Message,
-			fmt.Sprintf("%s/%d@%d", r.SourceTopic, r.SourcePartition, r.SourceOffset), printable(r.Key), string(r.ZohoRecord)}
+		rows[i] = []string{tables.Offset(r.DLQPartition, r.DLQOffset), tables.Time(r.FailedAt), r.Code, r.Field, r.Message,
+			fmt.Sprintf("%s/%d@%d", r.SourceTopic, r.SourcePartition, r.SourceOffset), tables.Printable(r.Key), string(r.ZohoRecord)}
 	}
 	// Offset, time and code stay whole; the others shrink, the widest first.
-	renderFitted(out, width, header, rows, []bool{false, false, false, true, true, true, true, true})
+	tables.Fitted(out, width, header, rows, []bool{false, false, false, true, true, true, true, true})
 	fmt.Fprintf(out, "%d records (dead-letter topic %s)\n", len(recs), cfg.Kafka.DLQTopic)
 	return nil
-}
-
-// dlqJSON is one line of "dlq inspect -o json": the whole dead-letter record.
-type dlqJSON struct {
-	FailedAt        string          `json:"failed_at"`
-	Code            string          `json:"code"`
-	Message         string          `json:"message"`
-	Field           string          `json:"field"`
-	Details         json.RawMessage `json:"details"`
-	SourceTopic     string          `json:"source_topic"`
-	SourcePartition int32           `json:"source_partition"`
-	SourceOffset    int64           `json:"source_offset"`
-	SourceTimestamp string          `json:"source_timestamp"`
-	Module          string          `json:"module"`
-	Key             *string         `json:"key"`
-	KeyBase64       string          `json:"key_base64,omitempty"`
-	Value           *string         `json:"value"`
-	ValueBase64     string          `json:"value_base64,omitempty"`
-	ZohoRecord      json.RawMessage `json:"zoho_record"`
-	DLQPartition    int32           `json:"dlq_partition"`
-	DLQOffset       int64           `json:"dlq_offset"`
-}
-
-func newDLQJSON(r dlq.Record) dlqJSON {
-	j := dlqJSON{
-		FailedAt: formatTimeNano(r.FailedAt), Code: r.Code, Message: r.Message, Field: r.Field,
-		Details:     rawOr(r.Details, `{}`),
-		SourceTopic: r.SourceTopic, SourcePartition: r.SourcePartition, SourceOffset: r.SourceOffset,
-		SourceTimestamp: formatTimeNano(r.SourceTimestamp), Module: r.Module,
-		ZohoRecord:   rawOr(r.ZohoRecord, `null`),
-		DLQPartition: r.DLQPartition, DLQOffset: r.DLQOffset,
-	}
-	j.Key, j.KeyBase64 = bytesJSON(r.Key)
-	j.Value, j.ValueBase64 = bytesJSON(r.Value)
-	return j
-}
-
-// bytesJSON is b as a JSON string when it is UTF-8, else as base64; nil is null.
-func bytesJSON(b []byte) (*string, string) {
-	if b == nil {
-		return nil, ""
-	}
-	if utf8.Valid(b) {
-		s := string(b)
-		return &s, ""
-	}
-	return nil, base64.StdEncoding.EncodeToString(b)
-}
-
-// rawOr returns raw when it is valid JSON, empty as def, and anything else as a JSON string.
-func rawOr(raw json.RawMessage, def string) json.RawMessage {
-	switch {
-	case len(raw) == 0:
-		return json.RawMessage(def)
-	case json.Valid(raw):
-		return raw
-	}
-	s, _ := json.Marshal(string(raw))
-	return s
 }
 
 func newDLQStatsCommand() *cobra.Command {
@@ -318,7 +234,7 @@ func statsDLQ(ctx context.Context, out io.Writer, cfg *config.Config, sel dlqSel
 		return nil
 	}
 	fmt.Fprintf(out, "Dead-letter topic %s: %d records of %d distinct source records, first failed %s, last %s\n",
-		cfg.Kafka.DLQTopic, s.All.Count, s.SourceRecords(), formatTime(s.All.First), formatTime(s.All.Last))
+		cfg.Kafka.DLQTopic, s.All.Count, s.SourceRecords(), tables.Time(s.All.First), tables.Time(s.All.Last))
 	for _, g := range []struct {
 		title  string
 		header []string
@@ -330,10 +246,10 @@ func statsDLQ(ctx context.Context, out io.Writer, cfg *config.Config, sel dlqSel
 		{"By code and field", []string{"Code", "Field", "Count", "First", "Last"}, s.ByCodeAndField(), func(t dlq.Tally) []string { return []string{t.Code, orDash(t.Field)} }},
 	} {
 		fmt.Fprintf(out, "\n%s\n", g.title)
-		t := newTable(out)
+		t := tables.New(out)
 		t.Header(g.header)
 		for _, r := range g.rows {
-			_ = t.Append(append(g.cells(r), strconv.Itoa(r.Count), formatTime(r.First), formatTime(r.Last)))
+			_ = t.Append(append(g.cells(r), strconv.Itoa(r.Count), tables.Time(r.First), tables.Time(r.Last)))
 		}
 		if err := t.Render(); err != nil {
 			return err
@@ -347,105 +263,4 @@ func orDash(s string) string {
 		return "-"
 	}
 	return s
-}
-
-// dlqPlace is a dead-letter record's offset, with its partition when not 0.
-func dlqPlace(r dlq.Record) string {
-	if r.DLQPartition == 0 {
-		return strconv.FormatInt(r.DLQOffset, 10)
-	}
-	return fmt.Sprintf("%d:%d", r.DLQPartition, r.DLQOffset)
-}
-
-func formatTime(t time.Time) string {
-	if t.IsZero() {
-		return "-"
-	}
-	return t.UTC().Format(time.RFC3339)
-}
-
-func formatTimeNano(t time.Time) string {
-	if t.IsZero() {
-		return ""
-	}
-	return t.UTC().Format(time.RFC3339Nano)
-}
-
-// printable shows a key as text, or quoted when it holds control or invalid bytes.
-func printable(b []byte) string {
-	if b == nil {
-		return "-"
-	}
-	s := string(b)
-	if !utf8.ValidString(s) || strings.ContainsFunc(s, func(r rune) bool { return !unicode.IsPrint(r) }) {
-		return strconv.Quote(s)
-	}
-	return s
-}
-
-// tableWidth is the terminal width of out, else $COLUMNS, else defaultTableWidth.
-func tableWidth(out io.Writer) int {
-	if f, ok := out.(*os.File); ok && term.IsTerminal(int(f.Fd())) {
-		if w, _, err := term.GetSize(int(f.Fd())); err == nil && w > 0 {
-			return w
-		}
-	}
-	if n, err := strconv.Atoi(os.Getenv("COLUMNS")); err == nil && n > 0 {
-		return n
-	}
-	return defaultTableWidth
-}
-
-// renderFitted renders a table no wider than width: cells are made one line,
-// and shrinkable columns are cut (with "…"), the widest first, until the table
-// fits. Columns never shrink below a few characters, so a very narrow width
-// yields a table somewhat wider than asked.
-func renderFitted(out io.Writer, width int, header []string, rows [][]string, shrink []bool) {
-	const minWidth = 6
-	widths := make([]int, len(header))
-	for i, h := range header {
-		widths[i] = runewidth.StringWidth(h)
-	}
-	for _, row := range rows {
-		for i := range row {
-			row[i] = strings.Join(strings.Fields(row[i]), " ")
-			widths[i] = max(widths[i], runewidth.StringWidth(row[i]))
-		}
-	}
-	// A box table adds "│ " before each column, " " after it and a final "│".
-	budget := width - 3*len(header) - 1
-	total := 0
-	for _, w := range widths {
-		total += w
-	}
-	for total > budget {
-		widest := -1
-		for i, w := range widths {
-			if shrink[i] && w > minWidth && (widest < 0 || w > widths[widest]) {
-				widest = i
-			}
-		}
-		if widest < 0 {
-			break
-		}
-		widths[widest]--
-		total--
-	}
-	t := tablewriter.NewTable(out,
-		tablewriter.WithHeaderAutoFormat(tw.Off),
-		tablewriter.WithRowAutoWrap(tw.WrapNone),
-		tablewriter.WithHeaderAutoWrap(tw.WrapNone),
-	)
-	cut := func(cells []string) []string {
-		outCells := make([]string, len(cells))
-		for i, c := range cells {
-			outCells[i] = runewidth.Truncate(c, widths[i], "…")
-		}
-		return outCells
-	}
-	t.Header(cut(header))
-	for _, row := range rows {
-		_ = t.Append(cut(row))
-	}
-	_ = t.Render()
 }

@@ -17,6 +17,7 @@ import (
 
 	"github.com/zohosink/zohosink/dlq"
 	"github.com/zohosink/zohosink/internal/kafkatest"
+	"github.com/zohosink/zohosink/internal/tables"
 	"github.com/zohosink/zohosink/mapping"
 	"github.com/zohosink/zohosink/pipeline"
 	"github.com/zohosink/zohosink/zohoapi"
@@ -148,8 +149,8 @@ func TestDLQStatsAndInspect(t *testing.T) {
 	t.Setenv("COLUMNS", "")
 	table := mustRun(t, e.cfgPath, "dlq", "inspect", "--code", "invalid_data", "--field", "plan_typo")
 	for _, line := range strings.Split(strings.TrimSpace(table), "\n") {
-		if w := runewidth.StringWidth(line); w > defaultTableWidth {
-			t.Errorf("line of %d columns (> %d): %s", w, defaultTableWidth, line)
+		if w := runewidth.StringWidth(line); w > tables.DefaultWidth {
+			t.Errorf("line of %d columns (> %d): %s", w, tables.DefaultWidth, line)
 		}
 	}
 	if !strings.Contains(table, "…") {
@@ -182,10 +183,10 @@ func TestDLQStatsAndInspect(t *testing.T) {
 
 	// -o json: one complete object per line, equal to what dlq.Read returns.
 	js := mustRun(t, e.cfgPath, "dlq", "inspect", "-o", "json")
-	var got []dlqJSON
+	var got []dlq.RecordJSON
 	sc := bufio.NewScanner(strings.NewReader(js))
 	for sc.Scan() {
-		var j dlqJSON
+		var j dlq.RecordJSON
 		if err := json.Unmarshal(sc.Bytes(), &j); err != nil {
 			t.Fatalf("line %q: %v", sc.Text(), err)
 		}
@@ -195,12 +196,12 @@ func TestDLQStatsAndInspect(t *testing.T) {
 		t.Fatalf("%d JSON lines, want %d:\n%s", len(got), len(dead), js)
 	}
 	for i, d := range dead {
-		j := got[i]
+		j, want := got[i], dlq.NewRecordJSON(d)
 		if j.Key == nil || *j.Key != string(d.Key) || j.Value == nil || *j.Value != string(d.Value) ||
 			j.Code != d.Code || j.Field != d.Field || j.Message != d.Message || j.Module != d.Module ||
 			j.SourceTopic != d.SourceTopic || j.SourcePartition != d.SourcePartition || j.SourceOffset != d.SourceOffset ||
-			j.DLQOffset != d.DLQOffset || j.FailedAt != formatTimeNano(d.FailedAt) || j.SourceTimestamp != formatTimeNano(d.SourceTimestamp) ||
-			string(j.Details) != string(rawOr(d.Details, "{}")) || string(j.ZohoRecord) != string(rawOr(d.ZohoRecord, "null")) {
+			j.DLQOffset != d.DLQOffset || j.FailedAt != want.FailedAt || j.SourceTimestamp != want.SourceTimestamp || j.FailedAt == "" ||
+			string(j.Details) != string(want.Details) || string(j.ZohoRecord) != string(want.ZohoRecord) {
 			t.Errorf("JSON line %d = %+v\nrecord = %+v", i, j, d)
 		}
 	}

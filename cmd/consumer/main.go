@@ -1,7 +1,9 @@
 // Command consumer is zohosink's binary: the Kafka → Zoho CRM delivery worker
 // (`consumer run`), a self-contained demo (`consumer demo`), and the operators'
-// commands. It only wires packages together; the behaviour lives in pipeline,
-// batcher, zohoapi, dlq and config.
+// commands. It holds cobra commands, flags and the rendering of what the
+// packages return; the behaviour lives in wiring (config into the running
+// parts), pipeline, groupoffsets (offsets show/reset), preflight (config
+// validate --online), demo, dlq and config.
 package main
 
 import (

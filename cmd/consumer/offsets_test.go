@@ -21,7 +21,10 @@ import (
 	"gopkg.in/yaml.v3"
 
 	"github.com/zohosink/zohosink/config"
+	"github.com/zohosink/zohosink/demo"
+	"github.com/zohosink/zohosink/groupoffsets"
 	"github.com/zohosink/zohosink/internal/kafkatest"
+	"github.com/zohosink/zohosink/wiring"
 	"github.com/zohosink/zohosink/zohoapi/zohosim"
 )
 
@@ -121,7 +124,7 @@ func (e *opsEnv) startPipeline() func() {
 		e.t.Fatal(err)
 	}
 	log := zaptest.NewLogger(e.t)
-	p, err := newPipeline(cfg, log)
+	p, err := wiring.NewPipeline(cfg, log)
 	if err != nil {
 		e.t.Fatal(err)
 	}
@@ -146,7 +149,7 @@ func (e *opsEnv) startPipeline() func() {
 // waitCommitted waits until the group committed the end of every partition.
 func (e *opsEnv) waitCommitted() {
 	e.t.Helper()
-	if err := waitCommitted(context.Background(), kafkatest.ConnOptions(e.t, e.brokers), e.group, e.topic, 60*time.Second); err != nil {
+	if err := demo.WaitCommitted(context.Background(), kafkatest.ConnOptions(e.t, e.brokers), e.group, e.topic, 60*time.Second); err != nil {
 		e.t.Fatalf("waiting for the group to commit every record: %v", err)
 	}
 }
@@ -281,9 +284,9 @@ func TestOffsetsResetRefusedWhileGroupActive(t *testing.T) {
 	before := e.committed()
 
 	out, err := e.run("offsets", "reset", "--to", "earliest", "--execute")
-	var active *groupActiveError
+	var active *groupoffsets.GroupActiveError
 	if !errors.As(err, &active) {
-		t.Fatalf("reset on an active group: err = %v, want a groupActiveError\n%s", err, out)
+		t.Fatalf("reset on an active group: err = %v, want a GroupActiveError\n%s", err, out)
 	}
 	msg := err.Error()
 	for _, want := range []string{"Stable", "1 active member", "Stop every `consumer run` of group \"" + e.group + "\" first", "Nothing was changed"} {
@@ -409,93 +412,6 @@ func mapsEqual(a, b map[int32]int64) bool {
 		}
 	}
 	return true
-}
-
-func TestPlanReset(t *testing.T) {
-	part := func(committed, start, end, atTime int64) []resetInput {
-		return []resetInput{{partitionState: partitionState{Topic: "events", Partition: 0, Committed: committed, Start: start, End: end}, AtTime: atTime}}
-	}
-	cases := []struct {
-		name         string
-		target       string
-		in           []resetInput
-		target0      int64
-		replay, skip int64
-		noteContains string
-	}{
-		{"earliest", "earliest", part(80, 10, 100, -1), 10, 70, 0, ""},
-		{"latest skips the lag", "latest", part(80, 10, 100, -1), 100, 0, 20, "skips 20 record(s)"},
-		{"offset inside", "offset=50", part(80, 10, 100, -1), 50, 30, 0, ""},
-		{"offset below start is clamped", "offset=3", part(80, 10, 100, -1), 10, 70, 0, "3 is before the log start: clamped to 10"},
-		{"offset past end is clamped", "offset=500", part(80, 10, 100, -1), 100, 0, 20, "500 is past the log end: clamped to 100"},
-		{"shift back", "shift=-30", part(80, 10, 100, -1), 50, 30, 0, ""},
-		{"shift forward", "shift=+5", part(80, 10, 100, -1), 85, 0, 5, "skips 5"},
-		{"shift back past start", "shift=-1000", part(80, 10, 100, -1), 10, 70, 0, "clamped to 10"},
-		{"shift without commit starts at log start", "shift=-5", part(-1, 10, 100, -1), 10, 0, 0, "nothing committed"},
-		{"datetime", "datetime=2026-11-28T10:00:00Z", part(80, 10, 100, 42), 42, 38, 0, ""},
-		{"datetime after the last record", "datetime=2026-11-28T10:00:00Z", part(80, 10, 100, 100), 100, 0, 20, "no record at or after the time"},
-		{"expired commit", "earliest", part(5, 10, 100, -1), 10, 0, 0, "committed 5 expired"},
-	}
-	for _, c := range cases {
-		t.Run(c.name, func(t *testing.T) {
-			target, err := parseResetTarget(c.target)
-			if err != nil {
-				t.Fatal(err)
-			}
-			rows := planReset(target, c.in)
-			if len(rows) != 1 {
-				t.Fatalf("%d rows", len(rows))
-			}
-			r := rows[0]
-			if r.Target != c.target0 || r.Replay != c.replay || r.Skip != c.skip {
-				t.Errorf("target %d, replay %d, skip %d; want %d, %d, %d", r.Target, r.Replay, r.Skip, c.target0, c.replay, c.skip)
-			}
-			var out strings.Builder
-			printPlan(&out, rows)
-			for _, line := range strings.Split(out.String(), "\n") {
-				// │ Topic │ Partition │ Current │ Target │ To replay │ To skip │ Note │
-				if cells := strings.Split(line, "│"); len(cells) == 9 && (strings.HasPrefix(strings.TrimSpace(cells[5]), "-") || strings.HasPrefix(strings.TrimSpace(cells[6]), "-")) {
-					t.Errorf("the plan shows a negative count:\n%s", out.String())
-				}
-			}
-			if c.noteContains == "" && r.Note != "" || !strings.Contains(r.Note, c.noteContains) {
-				t.Errorf("note %q, want it to contain %q", r.Note, c.noteContains)
-			}
-		})
-	}
-}
-
-func TestParseResetTarget(t *testing.T) {
-	for _, ok := range []string{"earliest", "latest", "LATEST", "datetime=2026-11-28T10:00:00Z", "datetime=2026-11-28T10:00:00.5+01:00", "offset=0", "shift=-3", "shift=+3", "shift=3"} {
-		if _, err := parseResetTarget(ok); err != nil {
-			t.Errorf("%q: %v", ok, err)
-		}
-	}
-	for _, bad := range []string{"", "earliest=1", "datetime=yesterday", "datetime=2026-11-28", "offset=-1", "offset=x", "shift=", "begin"} {
-		if _, err := parseResetTarget(bad); err == nil {
-			t.Errorf("%q is accepted", bad)
-		}
-	}
-}
-
-func TestParseTopicSelection(t *testing.T) {
-	configured := []string{"events", "signups"}
-	sel, err := parseTopicSelection([]string{"events:0,2", "events:2,3"}, configured)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if !slices.Equal(sel.topics(), []string{"events"}) || !sel.has("events", 3) || sel.has("events", 1) || sel.has("signups", 0) {
-		t.Errorf("selection %+v", sel)
-	}
-	sel, _ = parseTopicSelection(nil, configured)
-	if !sel.has("signups", 7) || !sel.has("events", 0) {
-		t.Errorf("no --topic does not select every configured topic: %+v", sel)
-	}
-	for _, bad := range [][]string{{"other"}, {"events:x"}, {"events:-1"}} {
-		if _, err := parseTopicSelection(bad, configured); err == nil {
-			t.Errorf("%v is accepted", bad)
-		}
-	}
 }
 
 // TestOffsetsNeedOnlyKafkaConfig: an operator's machine without the Zoho

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"errors"
 	"fmt"
 	"net/http"
 	"strings"
@@ -10,6 +9,9 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/zohosink/zohosink/config"
+	"github.com/zohosink/zohosink/internal/tables"
+	"github.com/zohosink/zohosink/preflight"
+	"github.com/zohosink/zohosink/wiring"
 	"github.com/zohosink/zohosink/zohoapi"
 )
 
@@ -53,24 +55,16 @@ credit; the refresh token needs scope ZohoCRM.settings.fields.READ.`,
 			if module == "" {
 				module = cfg.Zoho.Module
 			}
-			client, err := newZohoClient(cfg, zap.NewNop())
+			client, err := wiring.ZohoClient(cfg, zap.NewNop())
 			if err != nil {
 				return err
 			}
-			eps, _ := cfg.Endpoints()
 			fields, err := client.Fields(cmd.Context(), module)
 			if err != nil {
-				var te *zohoapi.TokenError
-				var dc *zohoapi.DataCenterMismatchError
-				if errors.As(err, &te) || errors.As(err, &dc) {
-					return fmt.Errorf("access token: %s", tokenProblem(err, cfg, eps))
-				}
-				c := *cfg
-				c.Zoho.Module = module
-				return fmt.Errorf("fields of module %s: %s", module, fieldsProblem(err, &c))
+				return preflight.FieldsCallError(err, cfg, module)
 			}
 			out := cmd.OutOrStdout()
-			t := newTable(out)
+			t := tables.New(out)
 			t.Header("api_name", "data_type", "length", "mandatory", "read-only", "unique")
 			yes := func(b bool) string {
 				if b {
@@ -125,7 +119,7 @@ history and files others can read.`,
 			hc := &http.Client{Timeout: cfg.Zoho.RequestTimeout}
 			refresh, err := zohoapi.ExchangeCode(cmd.Context(), hc, eps, cfg.Zoho.ClientID, cfg.Zoho.ClientSecret.Value(), strings.TrimSpace(code))
 			if err != nil {
-				return fmt.Errorf("grant code exchange at %s: %s", eps.Accounts, exchangeProblem(err, cfg, eps))
+				return fmt.Errorf("grant code exchange at %s: %s", eps.Accounts, preflight.ExchangeProblem(err, cfg, eps))
 			}
 			out := cmd.OutOrStdout()
 			fmt.Fprintf(out, "Refresh token for client %s (accounts %s, API %s):\n\n", cfg.Zoho.ClientID, eps.Accounts, eps.API)
@@ -143,13 +137,4 @@ the whole setup: consumer config validate --online
 	cmd.Flags().StringVar(&code, "code", "", "the Self Client grant code (required; single use, valid a few minutes)")
 	_ = cmd.MarkFlagRequired("code")
 	return cmd
-}
-
-// exchangeProblem explains a failed grant-code exchange in plain words.
-func exchangeProblem(err error, cfg *config.Config, eps zohoapi.Endpoints) string {
-	var te *zohoapi.TokenError
-	if errors.As(err, &te) && te.Code == "invalid_code" {
-		return fmt.Sprintf("the grant code was refused (Zoho error invalid_code): a code works once and only for a few minutes, and only at the accounts server of the data center where it was generated (%s here); generate a new one and run this command at once", eps.Accounts)
-	}
-	return tokenProblem(err, cfg, eps)
 }

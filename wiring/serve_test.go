@@ -1,4 +1,4 @@
-package main
+package wiring
 
 import (
 	"errors"
@@ -19,7 +19,7 @@ func TestServeHTTPBindErrorNamesKey(t *testing.T) {
 	}
 	defer ln.Close()
 	addr := ln.Addr().String()
-	stop, err := serveHTTP(addr, http.NotFoundHandler(), zap.NewNop())
+	stop, err := ServeHTTP(addr, http.NotFoundHandler(), zap.NewNop())
 	if err == nil {
 		stop()
 		t.Fatal("listening on an address in use succeeded")

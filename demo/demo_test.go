@@ -1,4 +1,4 @@
-package main
+package demo
 
 import (
 	"bytes"
@@ -7,14 +7,16 @@ import (
 	"regexp"
 	"strings"
 	"testing"
+
+	"go.uber.org/zap"
 )
 
-// TestDemo runs `consumer demo` as a newcomer would and checks its summary:
+// TestDemo runs the demo (`consumer demo`) as a newcomer would and checks its summary:
 // the seed's Jane Doe lead with the seed payload's fields, its update by the
 // repeat submission, the dead-letter codes, and the counts.
 func TestDemo(t *testing.T) {
 	var out bytes.Buffer
-	if err := runDemo(context.Background(), &out, false); err != nil {
+	if err := Run(context.Background(), &out, zap.NewNop()); err != nil {
 		t.Fatalf("demo: %v\n%s", err, out.String())
 	}
 	s := out.String()
@@ -48,7 +50,7 @@ func TestDemo(t *testing.T) {
 // the dead-letter sources, and so the column widths).
 func checkREADMEExcerpt(t *testing.T, out string) {
 	t.Helper()
-	readme, err := os.ReadFile("../../README.md")
+	readme, err := os.ReadFile("../README.md")
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -1,0 +1,113 @@
+package wiring
+
+import (
+	"net/http"
+
+	"go.uber.org/zap"
+	"go.uber.org/zap/zapcore"
+
+	"github.com/zohosink/zohosink/batcher"
+	"github.com/zohosink/zohosink/config"
+	"github.com/zohosink/zohosink/kafkaconn"
+	"github.com/zohosink/zohosink/pipeline"
+	"github.com/zohosink/zohosink/zohoapi"
+)
+
+// Logger builds a zap logger of the given level (debug|info|warn|error) and
+// format (json: zap's production encoder; anything else: the console
+// encoder, without stack traces). An unknown level is an error.
+func Logger(level, format string) (*zap.Logger, error) {
+	lvl, err := zapcore.ParseLevel(level)
+	if err != nil {
+		return nil, err
+	}
+	zc := zap.NewProductionConfig()
+	if format != "json" {
+		zc = zap.NewDevelopmentConfig()
+		zc.DisableStacktrace = true
+	}
+	zc.Level = zap.NewAtomicLevelAt(lvl)
+	return zc.Build()
+}
+
+// ZohoClient builds the Zoho client and its token source from zoho.*: the
+// hosts (cfg.Endpoints; its error when they do not resolve), the
+// credentials, zoho.token_cache_file and zoho.request_timeout (for each
+// token request and each API attempt).
+func ZohoClient(cfg *config.Config, log *zap.Logger) (*zohoapi.Client, error) {
+	eps, err := cfg.Endpoints()
+	if err != nil {
+		return nil, err
+	}
+	hc := &http.Client{Timeout: cfg.Zoho.RequestTimeout}
+	tokens := zohoapi.NewTokenSource(zohoapi.TokenSourceOptions{
+		Endpoints:   eps,
+		Credentials: cfg.Credentials(),
+		HTTPClient:  hc,
+		CacheFile:   cfg.Zoho.TokenCacheFile,
+		Logger:      log,
+	})
+	// No HTTPClient: the client's own transport keeps an idle connection per
+	// concurrent upsert (net/http's default keeps 2 per host, so every call
+	// past the second would open a new TLS connection to Zoho).
+	return zohoapi.NewClient(zohoapi.ClientOptions{Endpoints: eps, Tokens: tokens, Timeout: cfg.Zoho.RequestTimeout}), nil
+}
+
+// PipelineOptions translates the configuration into pipeline options: every
+// setting from its key, the Kafka connection from kafkaconn.Options (its
+// error when a kafka.tls file cannot be read), zoho as the upsert client and
+// log as the logger. Tokens is left for the caller (NewPipeline sets it from
+// the Zoho client).
+func PipelineOptions(cfg *config.Config, zoho pipeline.Upserter, log *zap.Logger) (pipeline.Options, error) {
+	conn, err := kafkaconn.Options(cfg.Kafka)
+	if err != nil {
+		return pipeline.Options{}, err
+	}
+	return pipeline.Options{
+		Brokers:              cfg.Kafka.Brokers,
+		Topics:               cfg.Kafka.Topics,
+		Group:                cfg.Kafka.Group,
+		DLQTopic:             cfg.Kafka.DLQTopic,
+		ClientID:             cfg.Kafka.ClientID,
+		CommitInterval:       cfg.Kafka.CommitInterval,
+		SessionTimeout:       cfg.Kafka.SessionTimeout,
+		FetchMaxBytes:        cfg.Kafka.FetchMaxBytes,
+		MaxMessageBytes:      cfg.Kafka.MaxMessageBytes,
+		StartAtLatest:        cfg.Kafka.StartOffset == config.StartLatest,
+		KafkaOptions:         conn,
+		Module:               cfg.Zoho.Module,
+		DuplicateCheckFields: cfg.Zoho.DuplicateCheckFields,
+		Trigger:              cfg.Zoho.Trigger,
+		Zoho:                 zoho,
+		Mapping:              cfg.MapperConfig(),
+		Batch: batcher.Config{
+			MaxRecords:  cfg.Batch.MaxRecords,
+			Linger:      cfg.Batch.Linger,
+			MaxInFlight: cfg.Delivery.MaxInFlight,
+			MaxBuffered: cfg.EffectiveMaxBuffered(),
+		},
+		RetryInitial:       cfg.Delivery.RetryInitial,
+		RetryMax:           cfg.Delivery.RetryMax,
+		ThrottleBackoff:    cfg.Delivery.ThrottleBackoff,
+		BreakerFailures:    uint32(cfg.Delivery.BreakerFailures),
+		BreakerOpenTimeout: cfg.Delivery.BreakerOpenTimeout,
+		ShutdownGrace:      cfg.Delivery.ShutdownGrace,
+		Logger:             log,
+	}, nil
+}
+
+// NewPipeline builds the pipeline as `consumer run` runs it: the Zoho client
+// (ZohoClient), PipelineOptions with that client, and its token source on
+// /metrics. Errors are ZohoClient's, PipelineOptions' and pipeline.New's.
+func NewPipeline(cfg *config.Config, log *zap.Logger) (*pipeline.Pipeline, error) {
+	zc, err := ZohoClient(cfg, log)
+	if err != nil {
+		return nil, err
+	}
+	o, err := PipelineOptions(cfg, zc, log)
+	if err != nil {
+		return nil, err
+	}
+	o.Tokens = zc.Tokens()
+	return pipeline.New(o)
+}
