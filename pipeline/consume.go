@@ -157,7 +157,7 @@ func (p *Pipeline) process(ctx context.Context, pr *polledRecord, dropped *[drop
 // max.message.bytes, see prepareTopics), zoho.record is left out and the message says so: a
 // record the source topic accepted must fit the dead-letter topic too.
 func (p *Pipeline) deadLetterRecord(r *kgo.Record, code, message, field string, details, zohoRecord []byte) dlq.Record {
-	if len(r.Key)+len(r.Value)+len(details)+len(zohoRecord)+dlqHeaderRoom > int(p.dlqLimit.Load()) && len(zohoRecord) > 0 {
+	if len(r.Key)+len(r.Value)+len(details)+len(zohoRecord)+topics.DLQHeaderRoom > int(p.dlqLimit.Load()) && len(zohoRecord) > 0 {
 		zohoRecord = nil
 		message += " (zoho.record left out: the dead-letter record would exceed the dead-letter topic's max.message.bytes)"
 	}

@@ -161,7 +161,7 @@ func NewReplayer(o Options, group string) (*Replayer, error) {
 	})
 	p.batches = batcher.New(o.Batch, p.send)
 	var err error
-	limit := TopicLimits{}.ProducerLimit(o.MaxMessageBytes)
+	limit := topics.Limits{}.ProducerLimit(o.MaxMessageBytes)
 	p.dlqLimit.Store(limit)
 	p.cl, err = kgo.NewClient(append(producerOptions(o, limit), o.KafkaOptions...)...)
 	if err != nil {

@@ -23,6 +23,7 @@ import (
 	"github.com/zohosink/zohosink/dlq"
 	"github.com/zohosink/zohosink/mapping"
 	"github.com/zohosink/zohosink/pipeline"
+	"github.com/zohosink/zohosink/topics"
 	"github.com/zohosink/zohosink/zohoapi"
 )
 
@@ -518,7 +519,7 @@ func (r *dlqReplay) toSourceSender() (func(), error) {
 	if err != nil {
 		return nil, err
 	}
-	limit := pipeline.TopicLimits{}.ProducerLimit(r.cfg.Kafka.MaxMessageBytes)
+	limit := topics.Limits{}.ProducerLimit(r.cfg.Kafka.MaxMessageBytes)
 	cl, err := kgo.NewClient(append(conn,
 		kgo.ProducerBatchMaxBytes(limit),
 		kgo.BrokerMaxWriteBytes(max(limit*2, 100<<20)),
