@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"sync/atomic"
 	"time"
 
@@ -39,8 +40,9 @@ type Source struct {
 	Rec  *kgo.Record
 }
 
-// Options configure a Sender. Zero durations and counts take the defaults
-// written next to them.
+// Options configure a Sender. The settings that are configuration keys
+// (delivery.*) take their values from the caller: their defaults live in
+// package config. Check names every one out of range.
 type Options struct {
 	// Zoho is the client upserts go through; required.
 	Zoho Upserter
@@ -49,51 +51,55 @@ type Options struct {
 	// DuplicateCheckFields and Trigger are passed to Zoho's upsert as given
 	// (nil: omitted, Zoho's defaults apply).
 	DuplicateCheckFields, Trigger []string
-	// DeadLetters writes the records Zoho rejects; required.
+	// DeadLetters writes the records Zoho rejects; required by New.
 	DeadLetters DeadLetterWriter
 	// DLQLimit is the dead-letter topic's max.message.bytes, in bytes: a dead
-	// letter that would exceed it leaves out zoho.record (default
+	// letter that would exceed it leaves out zoho.record (0:
 	// topics.DefaultMaxMessageBytes).
 	DLQLimit int32
 	// RetryInitial and RetryMax bound the exponential backoff (with jitter)
-	// between attempts after a transient failure (defaults 500ms, 30s).
+	// between attempts after a transient failure; > 0, RetryMax ≥ RetryInitial.
 	RetryInitial, RetryMax time.Duration
 	// ThrottleBackoff is the wait after Zoho answers 429 TOO_MANY_REQUESTS or
-	// throttles token refreshes (default 30s; Zoho sends no Retry-After).
+	// throttles token refreshes (Zoho sends no Retry-After); > 0.
 	ThrottleBackoff time.Duration
-	// BreakerFailures consecutive outages open the circuit breaker (default
-	// 5); it half-opens after BreakerOpenTimeout (default 30s).
+	// BreakerFailures consecutive outages open the circuit breaker (≥ 1); it
+	// half-opens after BreakerOpenTimeout (> 0).
 	BreakerFailures    uint32
 	BreakerOpenTimeout time.Duration
-	// Observer learns what the Sender does (default: nothing).
+	// Observer learns what the Sender does (nil: NopObserver).
 	Observer Observer
-	// Logger receives debug lines about retries (default: none).
+	// Logger receives debug lines about retries (nil: none).
 	Logger *zap.Logger
 }
 
-// SetDefaults fills the zero durations and counts with their defaults.
-func (o *Options) SetDefaults() {
-	def := func(d *time.Duration, v time.Duration) {
-		if *d <= 0 {
-			*d = v
+// Check returns a problem for every option out of range, named by its
+// field: no Zoho client or module, a duration ≤ 0, RetryMax below
+// RetryInitial, BreakerFailures 0. DeadLetters is New's to check (the
+// pipeline makes its writer later).
+func (o Options) Check() []error {
+	var problems []error
+	if o.Zoho == nil {
+		problems = append(problems, errors.New("no Zoho client"))
+	}
+	if o.Module == "" {
+		problems = append(problems, errors.New("no Zoho module"))
+	}
+	positive := func(name string, d time.Duration) {
+		if d <= 0 {
+			problems = append(problems, fmt.Errorf("%s must be > 0 (got %v)", name, d))
 		}
 	}
-	def(&o.RetryInitial, 500*time.Millisecond)
-	def(&o.RetryMax, 30*time.Second)
-	def(&o.ThrottleBackoff, 30*time.Second)
-	def(&o.BreakerOpenTimeout, 30*time.Second)
-	if o.BreakerFailures == 0 {
-		o.BreakerFailures = 5
+	positive("RetryInitial", o.RetryInitial)
+	positive("ThrottleBackoff", o.ThrottleBackoff)
+	positive("BreakerOpenTimeout", o.BreakerOpenTimeout)
+	if o.RetryMax < o.RetryInitial {
+		problems = append(problems, fmt.Errorf("RetryMax (%v) must be ≥ RetryInitial (%v)", o.RetryMax, o.RetryInitial))
 	}
-	if o.DLQLimit <= 0 {
-		o.DLQLimit = topics.DefaultMaxMessageBytes
+	if o.BreakerFailures < 1 {
+		problems = append(problems, fmt.Errorf("BreakerFailures must be ≥ 1 (got %d)", o.BreakerFailures))
 	}
-	if o.Observer == nil {
-		o.Observer = NopObserver{}
-	}
-	if o.Logger == nil {
-		o.Logger = zap.NewNop()
-	}
+	return problems
 }
 
 // Sender delivers batches to Zoho until every record is acknowledged or
@@ -114,16 +120,18 @@ type Sender struct {
 	lastErr atomic.Pointer[error]
 }
 
-// New checks o (a Zoho client, a module and a dead-letter writer are
-// required; every problem is returned at once) and returns a Sender.
+// New checks o (Check, and a dead-letter writer is required; every problem
+// is returned at once) and returns a Sender.
 func New(o Options) (*Sender, error) {
-	o.SetDefaults()
-	var problems []error
-	if o.Zoho == nil {
-		problems = append(problems, errors.New("no Zoho client"))
+	problems := o.Check()
+	if o.DLQLimit <= 0 {
+		o.DLQLimit = topics.DefaultMaxMessageBytes
 	}
-	if o.Module == "" {
-		problems = append(problems, errors.New("no Zoho module"))
+	if o.Observer == nil {
+		o.Observer = NopObserver{}
+	}
+	if o.Logger == nil {
+		o.Logger = zap.NewNop()
 	}
 	if o.DeadLetters == nil {
 		problems = append(problems, errors.New("no dead-letter writer"))

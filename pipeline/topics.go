@@ -15,6 +15,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kgo"
 	"go.uber.org/zap"
 
+	"github.com/zohosink/zohosink/delivery"
 	"github.com/zohosink/zohosink/dlq"
 	"github.com/zohosink/zohosink/topics"
 	"github.com/zohosink/zohosink/zohoapi"
@@ -42,7 +43,7 @@ func (e *MissingTopicsError) Error() string {
 // and an error when no producer could be made for the limit.
 func (p *Pipeline) prepareTopics(ctx context.Context) (bool, error) {
 	adm := kadm.NewClient(p.cl)
-	bo := &backoff.ExponentialBackOff{InitialInterval: p.o.RetryInitial, RandomizationFactor: 0.5, Multiplier: 2, MaxInterval: p.o.RetryMax}
+	bo := &backoff.ExponentialBackOff{InitialInterval: p.delivery.RetryInitial, RandomizationFactor: 0.5, Multiplier: 2, MaxInterval: p.delivery.RetryMax}
 	bo.Reset()
 	var lim topics.Limits
 	for logged := false; ; {
@@ -78,15 +79,19 @@ func (p *Pipeline) prepareTopics(ctx context.Context) (bool, error) {
 		p.m.dlqTooSmall.WithLabelValues(e.Source).Set(1)
 	}
 	p.m.dlqMaxBytes.Set(float64(limit))
-	p.dlqLimit.Store(limit)
 	producer, err := kgo.NewClient(append(append([]kgo.Opt{kgo.SeedBrokers(p.o.Brokers...), kgo.ClientID(p.o.ClientID)}, topics.ProducerOpts(limit)...), p.o.KafkaOptions...)...)
 	if err != nil {
 		return false, fmt.Errorf("dead-letter producer for max.message.bytes %d: %w", limit, err)
 	}
 	p.producer = producer
-	p.dlq = dlq.NewWriter(producer, p.o.DLQTopic, dlq.WithOnRetry(func(err error) {
-		p.setPaused(pauseDLQ, true, err)
+	d := p.delivery
+	d.DLQLimit = limit
+	d.DeadLetters = dlq.NewWriter(producer, p.o.DLQTopic, dlq.WithOnRetry(func(err error) {
+		p.setPaused(delivery.PauseDLQ, true, err)
 	}), dlq.WithOnAttempt(p.m.observeDLQAttempt))
+	if p.sender, err = delivery.New(d); err != nil {
+		return false, err // cannot happen: New checked the options
+	}
 	p.log.Info("dead-letter producer ready", zap.String("topic", p.o.DLQTopic), zap.Int32("max_message_bytes", limit))
 	p.setMissingSources(lim.MissingSources)
 	p.m.setRetention(lim.Retention)

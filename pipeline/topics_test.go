@@ -19,6 +19,7 @@ import (
 
 	"github.com/zohosink/zohosink/internal/kafkatest"
 	"github.com/zohosink/zohosink/pipeline"
+	"github.com/zohosink/zohosink/topics"
 	"github.com/zohosink/zohosink/zohoapi"
 	"github.com/zohosink/zohosink/zohoapi/zohosim"
 )

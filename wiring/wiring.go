@@ -8,6 +8,7 @@ import (
 
 	"github.com/zohosink/zohosink/batcher"
 	"github.com/zohosink/zohosink/config"
+	"github.com/zohosink/zohosink/delivery"
 	"github.com/zohosink/zohosink/kafkaconn"
 	"github.com/zohosink/zohosink/pipeline"
 	"github.com/zohosink/zohosink/zohoapi"
@@ -58,7 +59,7 @@ func ZohoClient(cfg *config.Config, log *zap.Logger) (*zohoapi.Client, error) {
 // error when a kafka.tls file cannot be read), zoho as the upsert client and
 // log as the logger. Tokens is left for the caller (NewPipeline sets it from
 // the Zoho client).
-func PipelineOptions(cfg *config.Config, zoho pipeline.Upserter, log *zap.Logger) (pipeline.Options, error) {
+func PipelineOptions(cfg *config.Config, zoho delivery.Upserter, log *zap.Logger) (pipeline.Options, error) {
 	conn, err := kafkaconn.Options(cfg.Kafka)
 	if err != nil {
 		return pipeline.Options{}, err

@@ -193,7 +193,7 @@ type dlqReplay struct {
 // replayItem is a dead-letter record with its replay marks.
 type replayItem struct {
 	dlq.Record
-	mark pipeline.ReplayMark
+	mark dlq.ReplayMark
 }
 
 type replayTally struct {
@@ -386,7 +386,7 @@ func (r *dlqReplay) visit(ctx context.Context, n int, fn func([]replayItem) erro
 		if d.DLQOffset < r.pos[d.DLQPartition] || d.DLQOffset >= r.end[d.DLQPartition] {
 			return nil
 		}
-		chunk = append(chunk, replayItem{Record: d, mark: pipeline.ReplayMarkOf(d.Extra)})
+		chunk = append(chunk, replayItem{Record: d, mark: dlq.ReplayMarkOf(d.Extra)})
 		seen++
 		if len(chunk) == n || (r.sel.limit > 0 && seen >= r.sel.limit) {
 			err := fn(chunk)
@@ -540,7 +540,7 @@ func (r *dlqReplay) toSourceSender() (func(), error) {
 			}
 			// The marks travel with the record: the pipeline copies them onto
 			// its dead letter if it fails again, and this group then skips it.
-			mark := pipeline.ReplayMark{Group: r.group, Count: it.mark.Count + 1}
+			mark := dlq.ReplayMark{Group: r.group, Count: it.mark.Count + 1}
 			kr := &kgo.Record{Topic: d.SourceTopic, Key: d.Key, Value: d.Value, Headers: mark.Headers()}
 			index[kr] = i
 			krs = append(krs, kr)

@@ -372,11 +372,11 @@ func TestDLQReplayDirect(t *testing.T) {
 
 // replayMarks are the replay marks of every record of topic, in offset order
 // (n records expected).
-func (e *dlqEnv) replayMarks(topic string, n int) []pipeline.ReplayMark {
+func (e *dlqEnv) replayMarks(topic string, n int) []dlq.ReplayMark {
 	e.t.Helper()
-	var out []pipeline.ReplayMark
+	var out []dlq.ReplayMark
 	for _, kr := range kafkatest.Consume(e.t, e.brokers, topic, n) {
-		out = append(out, pipeline.ReplayMarkOf(kr.Headers))
+		out = append(out, dlq.ReplayMarkOf(kr.Headers))
 	}
 	return out
 }
@@ -411,7 +411,7 @@ func TestDLQReplayDirectTwiceSendsNothingNew(t *testing.T) {
 		t.Fatalf("%d dead-letter records after the first replay, want 5", len(dead))
 	}
 	marks := e.replayMarks(e.dlqTopic, 5)
-	for i, want := range []pipeline.ReplayMark{{}, {}, {}, {Group: group, Count: 1}, {Group: group, Count: 1}} {
+	for i, want := range []dlq.ReplayMark{{}, {}, {}, {Group: group, Count: 1}, {Group: group, Count: 1}} {
 		if marks[i] != want {
 			t.Errorf("dead letter %d (%s %s) has marks %+v, want %+v", i, dead[i].Key, dead[i].Code, marks[i], want)
 		}
@@ -451,7 +451,7 @@ func TestDLQReplayDirectTwiceSendsNothingNew(t *testing.T) {
 	}
 	marks = e.replayMarks(e.dlqTopic, 7)
 	for _, m := range marks[5:] {
-		if m != (pipeline.ReplayMark{Group: group + ".again", Count: 2}) {
+		if m != (dlq.ReplayMark{Group: group + ".again", Count: 2}) {
 			t.Errorf("marks of a record replayed twice = %+v", m)
 		}
 	}
@@ -465,7 +465,7 @@ func TestDLQReplayToSourceMarksRecords(t *testing.T) {
 	group := e.group + ".dlq-replay"
 	own := dlq.Record{Key: []byte("u2"), Value: planEvent("u2", "bob@example.com", "", "team").Value, Code: "MANDATORY_NOT_FOUND",
 		SourceTopic: e.topic, SourceOffset: 7, Module: "Leads"}.KafkaRecord(e.dlqTopic)
-	own.Headers = append(own.Headers, pipeline.ReplayMark{Group: group, Count: 1}.Headers()...)
+	own.Headers = append(own.Headers, dlq.ReplayMark{Group: group, Count: 1}.Headers()...)
 	kafkatest.Produce(t, e.brokers, e.dlqTopic, own)
 
 	out := mustRun(t, e.cfgPath, "dlq", "replay", "--to-source")
@@ -476,7 +476,7 @@ func TestDLQReplayToSourceMarksRecords(t *testing.T) {
 		}
 	}
 	marks := e.replayMarks(e.topic, 2)
-	if marks[0] != (pipeline.ReplayMark{}) || marks[1] != (pipeline.ReplayMark{Group: group, Count: 1}) {
+	if marks[0] != (dlq.ReplayMark{}) || marks[1] != (dlq.ReplayMark{Group: group, Count: 1}) {
 		t.Errorf("source topic marks = %+v, want none on the original and group %s count 1 on the replayed record", marks, group)
 	}
 }

@@ -4,6 +4,7 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/zohosink/zohosink/config"
+	"github.com/zohosink/zohosink/delivery"
 	"github.com/zohosink/zohosink/dlq"
 	"github.com/zohosink/zohosink/internal/tables"
 	"github.com/zohosink/zohosink/pipeline"
@@ -31,7 +32,7 @@ func dlqPlace(r dlq.Record) string { return tables.Offset(r.DLQPartition, r.DLQO
 
 // pipelineOptions is wiring.PipelineOptions for dlq_replay.go, which sets
 // KafkaOptions itself (kafkaOpts, reporting the error this drops).
-func pipelineOptions(cfg *config.Config, zoho pipeline.Upserter, log *zap.Logger) pipeline.Options {
+func pipelineOptions(cfg *config.Config, zoho delivery.Upserter, log *zap.Logger) pipeline.Options {
 	o, _ := wiring.PipelineOptions(cfg, zoho, log)
 	return o
 }
