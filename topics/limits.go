@@ -169,6 +169,30 @@ func (t Limits) ProducerLimit(setting int32) int32 {
 	return d
 }
 
+// SourceProducerLimit is the record batch limit in bytes of a producer
+// writing back to the source topics (dead-letter replay --to-source): the
+// smallest max.message.bytes of the existing source topics, so that no batch
+// exceeds what any of them accepts, capped by setting when it is > 0. When
+// no source topic's limit is known, it is setting, or
+// DefaultMaxMessageBytes when setting is 0.
+func (t Limits) SourceProducerLimit(setting int32) int32 {
+	var limit int32
+	for _, s := range t.Sources {
+		if n, ok := t.MaxMessageBytes[s]; ok && (limit == 0 || n < limit) {
+			limit = n
+		}
+	}
+	switch {
+	case limit == 0 && setting > 0:
+		return setting
+	case limit == 0:
+		return DefaultMaxMessageBytes
+	case setting > 0:
+		return min(setting, limit)
+	}
+	return limit
+}
+
 // ProducerOpts size a dead-letter producer (or any producer writing records
 // of up to limit bytes): record batches of at most limit bytes
 // (kgo.ProducerBatchMaxBytes) and requests large enough to carry them.

@@ -16,10 +16,10 @@ import (
 	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/zohosink/zohosink/dlq"
+	"github.com/zohosink/zohosink/dlq/replay"
 	"github.com/zohosink/zohosink/internal/kafkatest"
 	"github.com/zohosink/zohosink/internal/tables"
 	"github.com/zohosink/zohosink/mapping"
-	"github.com/zohosink/zohosink/pipeline"
 	"github.com/zohosink/zohosink/zohoapi"
 	"github.com/zohosink/zohosink/zohoapi/zohosim"
 )
@@ -420,12 +420,12 @@ func TestDLQReplayDirectTwiceSendsNothingNew(t *testing.T) {
 	// Second run: the two new dead letters are this group's own: skipped.
 	calls := e.sim.Stats().UpsertCalls
 	dry := mustRun(t, e.cfgPath, "dlq", "replay", "--direct", "--dry-run")
-	if strings.Count(dry, "skip: "+skipAlreadyReplayed) != 2 {
+	if strings.Count(dry, "skip: "+replay.SkipAlreadyReplayed) != 2 {
 		t.Errorf("dry run of the second replay:\n%s", dry)
 	}
 	second := mustRun(t, e.cfgPath, "dlq", "replay", "--direct")
 	for _, re := range []*regexp.Regexp{tallyLine("selected", 2), tallyLine("sent", 0), tallyLine("failed again", 0), tallyLine("skipped", 2),
-		regexp.MustCompile(`(?m)^    ` + skipAlreadyReplayed + ` +2$`)} {
+		regexp.MustCompile(`(?m)^    ` + replay.SkipAlreadyReplayed + ` +2$`)} {
 		if !re.MatchString(second) {
 			t.Errorf("second replay lacks %s:\n%s", re, second)
 		}
@@ -470,7 +470,7 @@ func TestDLQReplayToSourceMarksRecords(t *testing.T) {
 
 	out := mustRun(t, e.cfgPath, "dlq", "replay", "--to-source")
 	for _, re := range []*regexp.Regexp{tallyLine("selected", 2), tallyLine("sent", 1), tallyLine("skipped", 1),
-		regexp.MustCompile(`(?m)^    ` + skipAlreadyReplayed + ` +1$`)} {
+		regexp.MustCompile(`(?m)^    ` + replay.SkipAlreadyReplayed + ` +1$`)} {
 		if !re.MatchString(out) {
 			t.Errorf("replay lacks %s:\n%s", re, out)
 		}
@@ -498,7 +498,7 @@ func TestDLQReplayDirectStopsWhenZohoThrottlesTokens(t *testing.T) {
 	calls := e.sim.Stats().UpsertCalls
 
 	out, err := runConsumer(e.cfgPath, "dlq", "replay", "--direct")
-	var te *pipeline.ThrottledError
+	var te *replay.ThrottledError
 	if !errors.As(err, &te) || !te.Token || zohoapi.Classify(err) != zohoapi.ClassThrottled {
 		t.Fatalf("replay: err = %v, want a token throttle\n%s", err, out)
 	}
@@ -548,13 +548,13 @@ func TestDLQReplayOneDeadLetterPerSource(t *testing.T) {
 	}
 	e.cfgPath = e.fixedCfg
 	dry := mustRun(t, e.cfgPath, "dlq", "replay", "--direct", "--dry-run")
-	if n := strings.Count(dry, "skip: "+skipSuperseded); n != 4 {
+	if n := strings.Count(dry, "skip: "+replay.SkipSuperseded); n != 4 {
 		t.Errorf("dry run shows %d superseded, want 4:\n%s", n, dry)
 	}
 	received := e.sim.Stats().RecordsReceived
 	out := mustRun(t, e.cfgPath, "dlq", "replay", "--direct")
 	for _, re := range []*regexp.Regexp{tallyLine("selected", 8), tallyLine("sent", 3), tallyLine("failed again", 1), tallyLine("skipped", 4),
-		regexp.MustCompile(`(?m)^    ` + skipSuperseded + ` +4$`)} {
+		regexp.MustCompile(`(?m)^    ` + replay.SkipSuperseded + ` +4$`)} {
 		if !re.MatchString(out) {
 			t.Errorf("replay tally lacks %s:\n%s", re, out)
 		}
