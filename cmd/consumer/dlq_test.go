@@ -7,11 +7,13 @@ import (
 	"errors"
 	"fmt"
 	"regexp"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/mattn/go-runewidth"
+	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kgo"
 
@@ -569,5 +571,47 @@ func TestDLQReplayOneDeadLetterPerSource(t *testing.T) {
 	again := e.deadLetters()[8:]
 	if len(again) != 1 || again[0].Code != mapping.CodeMissingEmail {
 		t.Fatalf("dead letters written by the replay: %+v", again)
+	}
+}
+
+// TestDLQReplayProducersSizedFromTopics: with source and dead-letter topics
+// that accept 16 MiB and no kafka.max_message_bytes set, a dead letter of a
+// 2 MiB record goes back to its source topic (--to-source), and, replayed
+// --direct, is dead-lettered again (today's mapping rejects it): both
+// producers are sized from the topics, not from Kafka's 1 MiB default.
+func TestDLQReplayProducersSizedFromTopics(t *testing.T) {
+	const big = 16 << 20
+	e := newOpsEnv(t, 1)
+	configs := map[string]*string{"max.message.bytes": kadm.StringPtr(strconv.Itoa(big))}
+	e.topic = kafkatest.CreateTopicWithConfigs(t, e.brokers, 1, configs)
+	e.dlqTopic = kafkatest.CreateTopicWithConfigs(t, e.brokers, 1, configs)
+	e.group = e.topic + "-group"
+	e.cfgPath = e.writeConfig(e.settings())
+
+	value := []byte(strings.Repeat("x", 2<<20)) // not JSON: DECODE_ERROR again when replayed --direct
+	d := dlq.Record{Key: []byte("k"), Value: value, Code: "DECODE_ERROR", Message: "not JSON",
+		SourceTopic: e.topic, SourcePartition: 0, SourceOffset: 7, Module: "Leads", FailedAt: time.Now().UTC()}
+	cl := kafkatest.Client(t, e.brokers, kgo.ProducerBatchMaxBytes(big))
+	ctx, cancel := context.WithTimeout(context.Background(), kafkatest.Timeout)
+	defer cancel()
+	if err := cl.ProduceSync(ctx, d.KafkaRecord(e.dlqTopic)).FirstErr(); err != nil {
+		t.Fatal(err)
+	}
+
+	out := mustRun(t, e.cfgPath, "dlq", "replay", "--to-source")
+	if !tallyLine("sent", 1).MatchString(out) {
+		t.Errorf("--to-source did not send the 2 MiB record:\n%s", out)
+	}
+	if ends := e.endOffsets(); ends[0] != 1 {
+		t.Errorf("source topic end = %d, want 1 (the record produced back)", ends[0])
+	}
+
+	out = mustRun(t, e.cfgPath, "dlq", "replay", "--direct", "--group", e.group+".direct")
+	if !tallyLine("failed again", 1).MatchString(out) {
+		t.Errorf("--direct did not dead-letter the 2 MiB record again:\n%s", out)
+	}
+	dead := kafkatest.Consume(t, e.brokers, e.dlqTopic, 2)
+	if again, err := dlq.Parse(dead[1]); err != nil || len(again.Value) != len(value) || again.Code != pipeline.CodeDecodeError {
+		t.Errorf("second dead letter = %v (%v), want the 2 MiB value with DECODE_ERROR", again.Code, err)
 	}
 }
