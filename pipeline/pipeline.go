@@ -52,7 +52,7 @@ type Options struct {
 	FetchMaxBytes int32
 	// MaxMessageBytes caps the dead-letter producer's record batches, in
 	// bytes. Zero (the default): the producer is sized from the dead-letter
-	// topic's max.message.bytes, read at start (DefaultMaxMessageBytes when
+	// topic's max.message.bytes, read at start (topics.DefaultMaxMessageBytes when
 	// the cluster does not say). A value below the largest source topic's
 	// max.message.bytes is logged as a warning.
 	MaxMessageBytes int32

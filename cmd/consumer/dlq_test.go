@@ -611,7 +611,7 @@ func TestDLQReplayProducersSizedFromTopics(t *testing.T) {
 		t.Errorf("--direct did not dead-letter the 2 MiB record again:\n%s", out)
 	}
 	dead := kafkatest.Consume(t, e.brokers, e.dlqTopic, 2)
-	if again, err := dlq.Parse(dead[1]); err != nil || len(again.Value) != len(value) || again.Code != pipeline.CodeDecodeError {
+	if again, err := dlq.Parse(dead[1]); err != nil || len(again.Value) != len(value) || again.Code != mapping.CodeDecodeError {
 		t.Errorf("second dead letter = %v (%v), want the 2 MiB value with DECODE_ERROR", again.Code, err)
 	}
 }
