@@ -69,13 +69,26 @@ type Observer interface {
 	Failed(err error)
 }
 
-// NopObserver observes nothing.
+// NopObserver observes nothing (the default Observer).
 type NopObserver struct{}
 
-func (NopObserver) Called(Call)                                            {}
-func (NopObserver) Retried()                                               {}
-func (NopObserver) Acknowledged(int, string)                               {}
-func (NopObserver) DeadLettered(string, int)                               {}
-func (NopObserver) Paused(PauseReason, bool, error)                        {}
+// Called implements Observer.
+func (NopObserver) Called(Call) {}
+
+// Retried implements Observer.
+func (NopObserver) Retried() {}
+
+// Acknowledged implements Observer.
+func (NopObserver) Acknowledged(int, string) {}
+
+// DeadLettered implements Observer.
+func (NopObserver) DeadLettered(string, int) {}
+
+// Paused implements Observer.
+func (NopObserver) Paused(PauseReason, bool, error) {}
+
+// BreakerChanged implements Observer.
 func (NopObserver) BreakerChanged(gobreaker.State, gobreaker.State, error) {}
-func (NopObserver) Failed(error)                                           {}
+
+// Failed implements Observer.
+func (NopObserver) Failed(error) {}
