@@ -56,7 +56,7 @@ func (h *harness) options() replay.Options {
 	return replay.Options{
 		Group:        replayGroup,
 		DLQTopic:     h.dlqTopic,
-		KafkaOptions: []kgo.Opt{kgo.SeedBrokers(h.brokers...)},
+		KafkaOptions: kafkatest.ConnOptions(h.t, h.brokers),
 		Delivery: delivery.Options{
 			Zoho: h.zohoClient(), Module: "Leads",
 			RetryInitial: 10 * time.Millisecond, RetryMax: 100 * time.Millisecond, ThrottleBackoff: 100 * time.Millisecond,
