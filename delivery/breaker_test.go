@@ -48,8 +48,9 @@ func TestCancelledCallIsNotABreakerFailure(t *testing.T) {
 		Credentials: zohoapi.Credentials{ClientID: sim.ClientID(), ClientSecret: sim.ClientSecret(), RefreshToken: sim.RefreshToken()},
 		HTTPClient:  hc,
 	})
-	s, err := New(Options{Module: "Leads", Zoho: zohoapi.NewClient(zohoapi.ClientOptions{Endpoints: eps, Tokens: ts, Timeout: 10 * time.Second}),
-		DeadLetters: nopWriter{}, BreakerFailures: 1})
+	o := testOptions(zohoapi.NewClient(zohoapi.ClientOptions{Endpoints: eps, Tokens: ts, Timeout: 10 * time.Second}), nopWriter{})
+	o.BreakerFailures, o.BreakerOpenTimeout = 1, time.Minute
+	s, err := New(o)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -37,6 +37,13 @@ func (w *recordingWriter) WriteUntil(_, _ context.Context, recs ...dlq.Record) e
 	return nil
 }
 
+// testOptions are valid options with zoho and w, and fast retries.
+func testOptions(zoho Upserter, w DeadLetterWriter) Options {
+	return Options{Zoho: zoho, Module: "Leads", DeadLetters: w,
+		RetryInitial: 10 * time.Millisecond, RetryMax: 100 * time.Millisecond, ThrottleBackoff: 100 * time.Millisecond,
+		BreakerFailures: 5, BreakerOpenTimeout: 200 * time.Millisecond}
+}
+
 // batchOf is a batch of one entry per email, each from its own offset of po.
 func batchOf(po *watermark.Partition, emails ...string) *batcher.Batch[Source] {
 	b := &batcher.Batch[Source]{}
@@ -68,7 +75,7 @@ func TestSplitDeadLettersOnlyTheRejectedRecord(t *testing.T) {
 		return res, nil
 	})
 	w := &recordingWriter{}
-	s, err := New(Options{Zoho: zoho, Module: "Leads", DeadLetters: w})
+	s, err := New(testOptions(zoho, w))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -97,7 +104,9 @@ func TestStopEndsRetryWaits(t *testing.T) {
 		calls.Add(1)
 		return nil, errors.New("zoho request: connection reset by peer")
 	})
-	s, err := New(Options{Zoho: zoho, Module: "Leads", DeadLetters: &recordingWriter{}, RetryInitial: time.Minute, RetryMax: time.Minute, BreakerFailures: 100})
+	o := testOptions(zoho, &recordingWriter{})
+	o.RetryInitial, o.RetryMax, o.BreakerFailures = time.Minute, time.Minute, 100
+	s, err := New(o)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -116,5 +125,15 @@ func TestStopEndsRetryWaits(t *testing.T) {
 	}
 	if po.PendingCount() != 1 || calls.Load() != 1 {
 		t.Errorf("pending %d, calls %d; want the record not done and no call after Stop", po.PendingCount(), calls.Load())
+	}
+}
+
+// TestCheckNamesEveryProblem: New refuses options out of range, naming each.
+func TestCheckNamesEveryProblem(t *testing.T) {
+	_, err := New(Options{RetryInitial: time.Second, RetryMax: time.Millisecond})
+	for _, want := range []string{"no Zoho client", "no Zoho module", "no dead-letter writer", "ThrottleBackoff", "BreakerOpenTimeout", "RetryMax", "BreakerFailures"} {
+		if err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("New error %v does not name %q", err, want)
+		}
 	}
 }

@@ -9,6 +9,7 @@ import (
 	"github.com/zohosink/zohosink/batcher"
 	"github.com/zohosink/zohosink/config"
 	"github.com/zohosink/zohosink/delivery"
+	"github.com/zohosink/zohosink/dlq/replay"
 	"github.com/zohosink/zohosink/kafkaconn"
 	"github.com/zohosink/zohosink/pipeline"
 	"github.com/zohosink/zohosink/zohoapi"
@@ -94,6 +95,21 @@ func PipelineOptions(cfg *config.Config, zoho delivery.Upserter, log *zap.Logger
 		BreakerOpenTimeout: cfg.Delivery.BreakerOpenTimeout,
 		ShutdownGrace:      cfg.Delivery.ShutdownGrace,
 		Logger:             log,
+	}, nil
+}
+
+// ReplayOptions are the options of a dead-letter replay of group (`consumer
+// dlq replay --direct`), from the same settings as PipelineOptions:
+// the delivery settings, the mapping, the batches, the Kafka connection;
+// dlqLimit is its dead-letter producer's limit (topics.Limits.ProducerLimit).
+func ReplayOptions(cfg *config.Config, zoho delivery.Upserter, log *zap.Logger, group string, dlqLimit int32) (replay.Options, error) {
+	po, err := PipelineOptions(cfg, zoho, log)
+	if err != nil {
+		return replay.Options{}, err
+	}
+	return replay.Options{
+		Group: group, DLQTopic: po.DLQTopic, DLQLimit: dlqLimit, KafkaOptions: po.KafkaOptions,
+		Delivery: po.DeliveryOptions(), Mapping: po.Mapping, Batch: po.Batch, Logger: log,
 	}, nil
 }
 

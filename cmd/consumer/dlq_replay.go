@@ -19,7 +19,9 @@ import (
 	"github.com/zohosink/zohosink/config"
 	"github.com/zohosink/zohosink/dlq"
 	"github.com/zohosink/zohosink/dlq/replay"
+	"github.com/zohosink/zohosink/internal/tables"
 	"github.com/zohosink/zohosink/mapping"
+	"github.com/zohosink/zohosink/wiring"
 	"github.com/zohosink/zohosink/zohoapi"
 )
 
@@ -181,10 +183,9 @@ func (r *dlqReplay) run(ctx context.Context) error {
 	}
 	defer cl.Close()
 	adm := kadm.NewClient(cl)
-	now := time.Now()
 	run, err := replay.Open(ctx, adm, replay.Config{
 		Brokers: r.cfg.Kafka.Brokers, KafkaOptions: conn, DLQTopic: r.cfg.Kafka.DLQTopic, Group: r.group,
-		Selection:       replay.Selection{Start: r.sel.start(now), Filter: r.sel.filter(now), Limit: r.sel.limit},
+		Selection:       replay.Selection{Selection: r.sel.selection(), Limit: r.sel.limit},
 		IncludeReplayed: r.includeReplayed, Chunk: r.chunkSize(),
 	})
 	if err != nil {
@@ -193,7 +194,7 @@ func (r *dlqReplay) run(ctx context.Context) error {
 	if r.dryRun {
 		var preview func(dlq.Record) string
 		if r.direct {
-			mapper, err := mapping.NewMapper(pipelineOptions(r.cfg, nil, nil).Mapping)
+			mapper, err := mapping.NewMapper(r.cfg.MapperConfig())
 			if err != nil {
 				return err
 			}
@@ -233,7 +234,7 @@ func (r *dlqReplay) run(ctx context.Context) error {
 // the source topics for --to-source; both producers are sized from the
 // topics' max.message.bytes (capped by kafka.max_message_bytes).
 func (r *dlqReplay) target(ctx context.Context, adm *kadm.Client, conn []kgo.Opt) (replay.Target, func(), error) {
-	log, err := newLogger(r.cfg.Log.Level, r.cfg.Log.Format)
+	log, err := wiring.Logger(r.cfg.Log.Level, r.cfg.Log.Format)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -248,15 +249,15 @@ func (r *dlqReplay) target(ctx context.Context, adm *kadm.Client, conn []kgo.Opt
 		}
 		return ts, func() { ts.Close(); _ = log.Sync() }, nil
 	}
-	zc, err := newZohoClient(r.cfg, log)
+	zc, err := wiring.ZohoClient(r.cfg, log)
 	if err != nil {
 		return nil, nil, err
 	}
-	po := pipelineOptions(r.cfg, zc, log)
-	rp, err := replay.NewReplayer(replay.Options{
-		Group: r.group, DLQTopic: po.DLQTopic, DLQLimit: lim.ProducerLimit(po.MaxMessageBytes), KafkaOptions: conn,
-		Delivery: po.DeliveryOptions(), Mapping: po.Mapping, Batch: po.Batch, Logger: log,
-	})
+	o, err := wiring.ReplayOptions(r.cfg, zc, log, r.group, lim.ProducerLimit(r.cfg.Kafka.MaxMessageBytes))
+	if err != nil {
+		return nil, nil, err
+	}
+	rp, err := replay.NewReplayer(o)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -313,10 +314,10 @@ func (r *dlqReplay) reportDryRun(run *replay.Run, planned []replay.Planned) {
 		rows := make([][]string, len(planned))
 		for i, p := range planned {
 			d := p.Record
-			rows[i] = []string{dlqPlace(d), formatTime(d.FailedAt), d.Code, d.Field,
-				fmt.Sprintf("%s/%d@%d", d.SourceTopic, d.SourcePartition, d.SourceOffset), printable(d.Key), p.Action}
+			rows[i] = []string{tables.Offset(d.DLQPartition, d.DLQOffset), tables.Time(d.FailedAt), d.Code, d.Field,
+				fmt.Sprintf("%s/%d@%d", d.SourceTopic, d.SourcePartition, d.SourceOffset), tables.Printable(d.Key), p.Action}
 		}
-		renderFitted(r.out, tableWidth(r.out), []string{"Offset", "Failed at", "Code", "Field", "Source", "Key", "Would send"}, rows,
+		tables.Fitted(r.out, tables.Width(r.out), []string{"Offset", "Failed at", "Code", "Field", "Source", "Key", "Would send"}, rows,
 			[]bool{false, false, false, true, true, true, true})
 	}
 	fmt.Fprintf(r.out, "Dry run: %d dead-letter records would be replayed to %s. Nothing was sent; the position of group %s was not moved (%s).\n",

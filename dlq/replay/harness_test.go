@@ -63,7 +63,7 @@ func (h *harness) options() replay.Options {
 			BreakerFailures: 5, BreakerOpenTimeout: 200 * time.Millisecond,
 		},
 		Mapping: mapping.MapperConfig{ConsentRequired: []string{"marketing"}},
-		Batch:   batcher.Config{MaxRecords: 100, Linger: 50 * time.Millisecond, MaxInFlight: 4},
+		Batch:   batcher.Config{MaxRecords: 100, Linger: 50 * time.Millisecond, MaxInFlight: 4, MaxBuffered: 600},
 		Logger:  zaptest.NewLogger(h.t),
 	}
 }

@@ -45,8 +45,9 @@ type Options struct {
 	// KafkaOptions connect the dead-letter producer (seed brokers, client
 	// id, security); the Replayer adds the producer's sizing.
 	KafkaOptions []kgo.Opt
-	// Delivery configures the Sender (Zoho, Module, retries, breaker); its
-	// DeadLetters, DLQLimit, Observer and Logger are the Replayer's.
+	// Delivery configures the Sender (Zoho, Module, retries, breaker; checked
+	// by delivery.Options.Check); its DeadLetters, DLQLimit, Observer and
+	// Logger are the Replayer's.
 	Delivery delivery.Options
 	// Mapping is today's mapping, applied to every record's value.
 	Mapping mapping.MapperConfig
@@ -98,7 +99,6 @@ type Replayer struct {
 
 // NewReplayer checks o (every problem at once) and connects the dead-letter producer.
 func NewReplayer(o Options) (*Replayer, error) {
-	o.Delivery.SetDefaults()
 	if o.Logger == nil {
 		o.Logger = zap.NewNop()
 	}
@@ -109,12 +109,7 @@ func NewReplayer(o Options) (*Replayer, error) {
 	if o.DLQTopic == "" {
 		problems = append(problems, errors.New("no dead-letter topic"))
 	}
-	if o.Delivery.Zoho == nil {
-		problems = append(problems, errors.New("no Zoho client"))
-	}
-	if o.Delivery.Module == "" {
-		problems = append(problems, errors.New("no Zoho module"))
-	}
+	problems = append(problems, o.Delivery.Check()...)
 	mapper, err := mapping.NewMapper(o.Mapping)
 	if err != nil {
 		problems = append(problems, err)

@@ -35,13 +35,11 @@ const (
 	SkipSuperseded = "superseded"
 )
 
-// Selection is which dead letters a run considers.
+// Selection is which dead letters a run considers: the operator's
+// selection (where reading starts, code, field, failed.at; taken at Open)
+// and a limit.
 type Selection struct {
-	// Start is where reading starts in every partition (dlq.FromStart,
-	// FromOffset, FromTime); the group's position moves it further on.
-	Start dlq.StartPoint
-	// Filter selects records by code, field and failed.at.
-	Filter dlq.Filter
+	dlq.Selection
 	// Limit stops the run after this many selected records (0: no limit).
 	Limit int
 }
@@ -119,6 +117,8 @@ type Position struct {
 // that running it again sends nothing twice. The group never has members.
 type Run struct {
 	c        Config
+	start    dlq.StartPoint // the selection's, at Open
+	filter   dlq.Filter     // the selection's, at Open
 	adm      *kadm.Client
 	pos, end map[int32]int64
 	latest   dlq.LatestBySource
@@ -133,7 +133,9 @@ func Open(ctx context.Context, adm *kadm.Client, c Config) (*Run, error) {
 	if c.Chunk <= 0 {
 		c.Chunk = 100
 	}
-	r := &Run{c: c, adm: adm, done: watermark.New(), tally: Tally{Skipped: map[string]int{}}}
+	now := time.Now()
+	r := &Run{c: c, adm: adm, done: watermark.New(), tally: Tally{Skipped: map[string]int{}},
+		start: c.Selection.Start(now), filter: c.Selection.Filter(now)}
 	if err := r.loadPosition(ctx); err != nil {
 		return nil, err
 	}
@@ -200,7 +202,7 @@ func (r *Run) loadLatest(ctx context.Context) error {
 // to the group's position when every partition has one further on. Records
 // before a partition's own position are skipped by visit.
 func (r *Run) startPoint() dlq.StartPoint {
-	start := r.c.Selection.Start
+	start := r.start
 	minPos := int64(-1)
 	for _, p := range r.pos {
 		if p < 0 {
@@ -234,7 +236,7 @@ func (r *Run) skipReason(it Item) string {
 func (r *Run) visit(ctx context.Context, n int, fn func([]Item) error) error {
 	var chunk []Item
 	seen, limit := 0, r.c.Selection.Limit
-	err := dlq.Read(ctx, r.c.Brokers, r.c.DLQTopic, r.startPoint(), r.c.Selection.Filter, func(d dlq.Record) error {
+	err := dlq.Read(ctx, r.c.Brokers, r.c.DLQTopic, r.startPoint(), r.filter, func(d dlq.Record) error {
 		if d.DLQOffset < r.pos[d.DLQPartition] || d.DLQOffset >= r.end[d.DLQPartition] {
 			return nil
 		}
