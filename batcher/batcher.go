@@ -236,6 +236,15 @@ func (b *Batcher[S]) Stats() Stats {
 	return s
 }
 
+// Changed returns a channel closed at the next change that can free room:
+// a SendFunc returning (its items released) or Close. Take it, then check
+// Stats, then wait on it: a change in between closes the channel taken.
+func (b *Batcher[S]) Changed() <-chan struct{} {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.waitChan()
+}
+
 // openBatch returns the open batch, starting one (and its Linger clock) if none.
 func (b *Batcher[S]) openBatch() *batch[S] {
 	if b.open != nil {

@@ -544,3 +544,30 @@ func TestCloseLeavesNoGoroutine(t *testing.T) {
 		return runtime.NumGoroutine() <= before
 	})
 }
+
+// TestChangedClosesWhenItemsAreReleased: the channel Changed returns stays
+// open while a batch is in flight and closes when its SendFunc returns, so a
+// caller waiting for room needs no polling.
+func TestChangedClosesWhenItemsAreReleased(t *testing.T) {
+	c := newCollector(true)
+	b := New(Config{MaxRecords: 1, MaxInFlight: 1, MaxBuffered: 1, Linger: time.Hour}, c.send)
+	defer b.Close()
+	if err := b.Add(context.Background(), item("a", 1)); err != nil {
+		t.Fatal(err)
+	}
+	recv(t, c.calls) // in flight, held at the gate
+	changed := b.Changed()
+	if b.Stats().Held != 1 {
+		t.Fatalf("held %d, want 1", b.Stats().Held)
+	}
+	select {
+	case <-changed:
+		t.Fatal("Changed closed while nothing was released")
+	default:
+	}
+	close(c.gate)
+	recv(t, changed)
+	if s := b.Stats(); s.Held != 0 {
+		t.Fatalf("after Changed closed, held %d, want 0", s.Held)
+	}
+}

@@ -32,6 +32,12 @@ func FromOffset(o int64) StartPoint { return StartPoint{offset: max(o, 0), set: 
 // timestamp (the time of the dead-letter write) is at or after t.
 func FromTime(t time.Time) StartPoint { return StartPoint{since: t} }
 
+// Offset returns the offset of a FromOffset start point; ok is false for the others.
+func (s StartPoint) Offset() (o int64, ok bool) { return s.offset, s.set }
+
+// Time returns the time of a FromTime start point, zero for the others.
+func (s StartPoint) Time() time.Time { return s.since }
+
 // String describes the start point: "start", "offset N" or "time RFC3339".
 func (s StartPoint) String() string {
 	switch {

@@ -45,6 +45,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kmsg"
 
 	"github.com/zohosink/zohosink/config"
+	"github.com/zohosink/zohosink/delivery"
 	"github.com/zohosink/zohosink/internal/kafkatest"
 	"github.com/zohosink/zohosink/pipeline"
 	"github.com/zohosink/zohosink/wiring"
@@ -124,7 +125,7 @@ func benchZohoBound(b *testing.B, backlog int, fetchMaxBytes int32, idealZoho bo
 	for range b.N {
 		sim := zohosim.New(zohosim.Options{Latency: zohoLatency, MaxConcurrency: zohoConcurrency})
 		zc, closeZoho := benchZohoClient(b, sim)
-		var up pipeline.Upserter = zc
+		var up delivery.Upserter = zc
 		if idealZoho {
 			up = &waitingZoho{}
 		}
@@ -198,7 +199,7 @@ func benchZohoBound(b *testing.B, backlog int, fetchMaxBytes int32, idealZoho bo
 // zohoLatency and acknowledges every record (as inserted).
 type waitingZoho struct{}
 
-// Upsert implements pipeline.Upserter.
+// Upsert implements delivery.Upserter.
 func (*waitingZoho) Upsert(ctx context.Context, r zohoapi.UpsertRequest) (*zohoapi.UpsertResult, error) {
 	t := time.NewTimer(zohoLatency)
 	defer t.Stop()
@@ -288,7 +289,7 @@ func BenchmarkPipelineMix(b *testing.B) {
 // `consumer run` wires them (wiring.PipelineOptions), for one run with a
 // fresh consumer group, changed by tune; start learns when the first fetch
 // request is sent.
-func benchOptions(tb testing.TB, brokers []string, topic, dlqTopic string, zc pipeline.Upserter, start *firstFetch, tune func(*config.Config)) pipeline.Options {
+func benchOptions(tb testing.TB, brokers []string, topic, dlqTopic string, zc delivery.Upserter, start *firstFetch, tune func(*config.Config)) pipeline.Options {
 	tb.Helper()
 	cfg := config.Defaults()
 	cfg.Kafka.Brokers, cfg.Kafka.Topics, cfg.Kafka.DLQTopic = brokers, []string{topic}, dlqTopic

@@ -4,16 +4,16 @@ import (
 	"context"
 	"errors"
 	"runtime"
-	"slices"
 	"sync"
-	"time"
 
 	"github.com/twmb/franz-go/pkg/kgo"
 	"go.uber.org/zap"
 
 	"github.com/zohosink/zohosink/batcher"
+	"github.com/zohosink/zohosink/delivery"
 	"github.com/zohosink/zohosink/dlq"
 	"github.com/zohosink/zohosink/mapping"
+	"github.com/zohosink/zohosink/watermark"
 )
 
 // pollLoop fetches, decides and hands on records until ctx ends. It only polls
@@ -40,11 +40,11 @@ func (p *Pipeline) pollLoop(ctx context.Context) {
 		})
 		polled = polled[:0]
 		fetches.EachPartition(func(fp kgo.FetchTopicPartition) {
-			part := p.offsets.partition(fp.Topic, fp.Partition)
+			part := p.offsets.Partition(fp.Topic, fp.Partition)
 			if part == nil {
 				return // revoked while this fetch was buffered
 			}
-			part.setHighWatermark(fp.HighWatermark)
+			part.SetHighWatermark(fp.HighWatermark)
 			for _, r := range fp.Records {
 				polled = append(polled, polledRecord{part: part, rec: r})
 			}
@@ -52,12 +52,12 @@ func (p *Pipeline) pollLoop(ctx context.Context) {
 		p.mapAll(polled)
 		p.m.consumed.Add(int64(len(polled)))
 		var rejects []dlq.Record
-		var rejectSources []source
+		var rejectSources []delivery.Source
 		var dropped [dropReasons]int64
 		for i := range polled {
 			if d := p.process(ctx, &polled[i], &dropped); d != nil {
 				rejects = append(rejects, *d)
-				rejectSources = append(rejectSources, source{polled[i].part, polled[i].rec})
+				rejectSources = append(rejectSources, delivery.Source{Part: polled[i].part, Rec: polled[i].rec})
 			}
 		}
 		p.m.addDropped(dropped)
@@ -72,7 +72,7 @@ func (p *Pipeline) pollLoop(ctx context.Context) {
 // polledRecord is one record of a poll, with its partition assignment and the
 // mapper's decision.
 type polledRecord struct {
-	part *partitionOffsets
+	part *watermark.Partition
 	rec  *kgo.Record
 	m    mapping.Mapped
 }
@@ -106,20 +106,29 @@ func (p *Pipeline) mapAll(polled []polledRecord) {
 }
 
 // waitForRoom returns how many records the next poll may take: the room left
-// in the batcher and in the dead-letter queue. It waits while there is none.
+// in the batcher and in the dead-letter queue. While there is none it waits
+// for the batcher to release items or a dead-letter write to end.
 func (p *Pipeline) waitForRoom(ctx context.Context) (int, bool) {
 	for {
-		s := p.batches.Stats()
-		room := min(p.batches.Config().MaxBuffered-s.Held, cap(p.rejects)-len(p.rejects))
-		if room > 0 {
+		if room := p.room(); room > 0 {
+			return room, true
+		}
+		changed := p.batches.Changed()
+		if room := p.room(); room > 0 { // released before Changed was taken
 			return room, true
 		}
 		select {
 		case <-ctx.Done():
 			return 0, false
-		case <-time.After(2 * time.Millisecond):
+		case <-changed:
+		case <-p.rejectsFreed:
 		}
 	}
+}
+
+// room is how many records the batcher and the dead-letter queue can take now.
+func (p *Pipeline) room() int {
+	return min(p.batches.Config().MaxBuffered-p.batches.Stats().Held, cap(p.rejects)-len(p.rejects))
 }
 
 // process hands on one mapped record: dropped records are done at once (and
@@ -129,69 +138,30 @@ func (p *Pipeline) process(ctx context.Context, pr *polledRecord, dropped *[drop
 	part, r, m := pr.part, pr.rec, &pr.m
 	switch m.Outcome {
 	case mapping.OutcomeDrop:
-		if part.trackDone(r) {
+		if part.TrackDone(r) {
 			dropped[dropIndex(m.Drop)]++
 		}
 		return nil
 	case mapping.OutcomeReject:
-		if !part.track(r) {
+		if !part.Track(r) {
 			return nil
 		}
-		d := p.deadLetterRecord(r, m.Reject.Code, m.Reject.Message, m.Reject.Field, []byte(m.Reject.Details), nil)
+		d := p.sender.DeadLetterRecord(r, m.Reject.Code, m.Reject.Message, m.Reject.Field, []byte(m.Reject.Details), nil)
 		return &d
 	}
-	if !part.track(r) {
+	if !part.Track(r) {
 		return nil
 	}
 	// The poll took no more records than the batcher has room for, so Add does not block.
-	if err := p.batches.Add(ctx, batcher.Item[source]{Key: m.Key, Record: m.Record, Source: source{part, r}}); err != nil {
+	if err := p.batches.Add(ctx, batcher.Item[delivery.Source]{Key: m.Key, Record: m.Record, Source: delivery.Source{Part: part, Rec: r}}); err != nil {
 		p.log.Debug("record not batched: shutting down", zap.Error(err))
-	}
-	return nil
-}
-
-// deadLetterRecord builds the dead-letter record of a source record (the
-// contract's headers, key and value byte for byte). When the Zoho record sent
-// (which repeats the value's content) would make the dead-letter record larger
-// than the dead-letter producer's limit (the dead-letter topic's
-// max.message.bytes, see prepareTopics), zoho.record is left out and the message says so: a
-// record the source topic accepted must fit the dead-letter topic too.
-func (p *Pipeline) deadLetterRecord(r *kgo.Record, code, message, field string, details, zohoRecord []byte) dlq.Record {
-	if len(r.Key)+len(r.Value)+len(details)+len(zohoRecord)+dlqHeaderRoom > int(p.dlqLimit.Load()) && len(zohoRecord) > 0 {
-		zohoRecord = nil
-		message += " (zoho.record left out: the dead-letter record would exceed the dead-letter topic's max.message.bytes)"
-	}
-	return dlq.Record{
-		Key:             r.Key,
-		Value:           r.Value,
-		Code:            code,
-		Message:         message,
-		Field:           field,
-		Details:         details,
-		SourceTopic:     r.Topic,
-		SourcePartition: r.Partition,
-		SourceOffset:    r.Offset,
-		SourceTimestamp: r.Timestamp,
-		Module:          p.o.Module,
-		ZohoRecord:      zohoRecord,
-		FailedAt:        time.Now().UTC(),
-		Extra:           replayMarks(r.Headers),
-	}
-}
-
-// replayMarks are the replay headers of a record that `consumer dlq replay
-// --to-source` put back on its source topic, so that its new dead letter names
-// the replay and the same replay does not offer it again; nil for others.
-func replayMarks(headers []kgo.RecordHeader) []kgo.RecordHeader {
-	if m := ReplayMarkOf(headers); m.Group != "" {
-		return m.Headers()
 	}
 	return nil
 }
 
 // deadLetterAsync writes records the poll loop rejected, without blocking the
 // poll loop; each is done once the dead-letter topic acknowledged it.
-func (p *Pipeline) deadLetterAsync(recs []dlq.Record, srcs []source) {
+func (p *Pipeline) deadLetterAsync(recs []dlq.Record, srcs []delivery.Source) {
 	for range recs {
 		p.rejects <- struct{}{} // never blocks: the poll took no more than there was room for
 	}
@@ -202,77 +172,11 @@ func (p *Pipeline) deadLetterAsync(recs []dlq.Record, srcs []source) {
 			for range recs {
 				<-p.rejects
 			}
-		}()
-		p.writeDeadLetters(recs, srcs)
-	}()
-}
-
-// writeDeadLetters writes records to the dead-letter topic and marks their
-// sources done once acknowledged; see claimDeadLetters and deadLetters.write.
-func (p *Pipeline) writeDeadLetters(recs []dlq.Record, srcs []source) {
-	p.claimDeadLetters(recs, srcs).write(p)
-}
-
-// deadLetters are dead-letter records grouped by source partition, each group
-// holding a claim on its partition until its write ends.
-type deadLetters []deadLetterGroup
-
-type deadLetterGroup struct {
-	part *partitionOffsets
-	recs []dlq.Record
-	srcs []source
-}
-
-// claimDeadLetters groups records by source partition and claims each
-// partition; records of partitions already released are left to their new owner.
-func (p *Pipeline) claimDeadLetters(recs []dlq.Record, srcs []source) deadLetters {
-	var out deadLetters
-	var refused []*partitionOffsets
-next:
-	for i, src := range srcs {
-		for g := range out {
-			if out[g].part == src.part {
-				out[g].recs, out[g].srcs = append(out[g].recs, recs[i]), append(out[g].srcs, src)
-				continue next
+			select { // wake the poll loop if it waits for room
+			case p.rejectsFreed <- struct{}{}:
+			default:
 			}
-		}
-		if slices.Contains(refused, src.part) || !src.part.claim() {
-			refused = appendNew(refused, src.part)
-			continue
-		}
-		out = append(out, deadLetterGroup{part: src.part, recs: []dlq.Record{recs[i]}, srcs: []source{src}})
-	}
-	return out
-}
-
-// write writes each group (concurrently when there are several), retrying
-// until the dead-letter topic acknowledges it (fetching pauses meanwhile),
-// and then marks its sources done. A group's retrying ends at shutdown or when
-// its partition is released, so a revocation waits only for an attempt under
-// way; an attempt goes on until the grace ends. Sources not acknowledged stay
-// pending, uncommitted.
-func (dl deadLetters) write(p *Pipeline) {
-	if len(dl) == 1 {
-		dl[0].write(p)
-		return
-	}
-	var wg sync.WaitGroup
-	for _, g := range dl {
-		wg.Go(func() { g.write(p) })
-	}
-	wg.Wait()
-}
-
-func (g deadLetterGroup) write(p *Pipeline) {
-	defer g.part.unclaim()
-	retry, cancel := untilClosed(p.stopCtx, []<-chan struct{}{g.part.released})
-	defer cancel()
-	if err := p.dlq.WriteUntil(p.sendCtx, retry, g.recs...); err != nil {
-		return
-	}
-	p.setPaused(pauseDLQ, false, nil)
-	for i, r := range g.recs {
-		g.srcs[i].part.done(g.srcs[i].rec.Offset)
-		p.m.addDeadLettered(r.Code, 1)
-	}
+		}()
+		p.sender.DeadLetter(recs, srcs)
+	}()
 }

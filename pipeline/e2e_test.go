@@ -13,7 +13,7 @@ import (
 	"time"
 
 	"github.com/zohosink/zohosink"
-	"github.com/zohosink/zohosink/pipeline"
+	"github.com/zohosink/zohosink/delivery"
 	"github.com/zohosink/zohosink/zohoapi"
 	"github.com/zohosink/zohosink/zohoapi/zohosim"
 )
@@ -244,7 +244,7 @@ func TestPerEmailOrderWithRandomLatency(t *testing.T) {
 // recordingZoho records every record of every successful upsert, in the order
 // the calls completed.
 type recordingZoho struct {
-	next pipeline.Upserter
+	next delivery.Upserter
 	mu   sync.Mutex
 	recs []json.RawMessage
 }

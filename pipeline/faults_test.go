@@ -12,6 +12,8 @@ import (
 	"github.com/tidwall/gjson"
 	"github.com/twmb/franz-go/pkg/kgo"
 
+	"github.com/zohosink/zohosink/delivery"
+	"github.com/zohosink/zohosink/dlq"
 	"github.com/zohosink/zohosink/internal/kafkatest"
 	"github.com/zohosink/zohosink/pipeline"
 	"github.com/zohosink/zohosink/zohoapi"
@@ -61,8 +63,7 @@ func TestBreakerOpenPausesFetching(t *testing.T) {
 	o.BreakerOpenTimeout = 300 * time.Millisecond
 	r := h.start(o)
 	h.eventually(20*time.Second, "the breaker opens and fetching pauses", func() bool {
-		err := r.p.Ready()
-		return err != nil && strings.Contains(err.Error(), "zoho_breaker_open")
+		return pausedBy(r.p, delivery.PauseBreakerOpen)
 	})
 	h.produce(leads("later", 5)...) // arrives while paused
 	if c := h.committed(); c[0] != 0 {
@@ -106,8 +107,7 @@ func TestConfigurationErrorStopsDelivery(t *testing.T) {
 	h.produce(append(leads("cfg", 3), event("page", "", nil, nil, "p"))...)
 	r := h.start(h.options())
 	h.eventually(20*time.Second, "the configuration error shows in readiness", func() bool {
-		err := r.p.Ready()
-		return err != nil && strings.Contains(err.Error(), "configuration error")
+		return notReady(r.p.Ready()) == pipeline.NotReadyConfig
 	})
 	calls := h.sim.Stats().UpsertCalls
 	time.Sleep(300 * time.Millisecond) // several retry intervals: no retry loop
@@ -161,7 +161,7 @@ func TestPartialBatch207(t *testing.T) {
 // any call that contains the poison email, as Zoho does for some malformed
 // bodies; other calls go to the simulator.
 type poisonZoho struct {
-	next   pipeline.Upserter
+	next   delivery.Upserter
 	poison string
 	calls  atomic.Int64
 }
@@ -242,8 +242,7 @@ func TestKafkaUnreachableIsNotReady(t *testing.T) {
 	o.SessionTimeout = 45 * time.Second // kafka.session_timeout's default
 	r := h.start(o)
 	h.eventually(30*time.Second, "readiness reports Kafka unreachable", func() bool {
-		err := r.p.Ready()
-		return err != nil && strings.Contains(err.Error(), "kafka unreachable")
+		return notReady(r.p.Ready()) == pipeline.NotReadyKafka
 	})
 }
 
@@ -252,7 +251,7 @@ func TestKafkaUnreachableIsNotReady(t *testing.T) {
 // dead letter naming the same replay, so that replay does not offer it again.
 func TestDeadLetterKeepsReplayMarks(t *testing.T) {
 	h := newHarness(t, 1, zohosim.Options{})
-	mark := pipeline.ReplayMark{Group: "zohosink.dlq-replay", Count: 2}
+	mark := dlq.ReplayMark{Group: "zohosink.dlq-replay", Count: 2}
 	kafkatest.Produce(t, h.brokers, h.topic, &kgo.Record{
 		Key:     []byte("u1"),
 		Value:   event("identify", "", map[string]any{"firstName": "No Email"}, nil, "u1"),
@@ -262,7 +261,7 @@ func TestDeadLetterKeepsReplayMarks(t *testing.T) {
 	h.waitCommitted(30 * time.Second)
 	r.shutdown()
 	dead := h.deadLetters(1)
-	if got := pipeline.ReplayMarkOf(dead[0].Headers); got != mark || headers(dead[0])["error.code"] != "MISSING_EMAIL" {
+	if got := dlq.ReplayMarkOf(dead[0].Headers); got != mark || headers(dead[0])["error.code"] != "MISSING_EMAIL" {
 		t.Fatalf("dead letter %v: replay marks %+v, want %+v", headers(dead[0]), got, mark)
 	}
 }

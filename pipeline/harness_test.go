@@ -5,8 +5,10 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"net/http"
+	"slices"
 	"sync"
 	"testing"
 	"time"
@@ -17,6 +19,7 @@ import (
 	"go.uber.org/zap/zaptest"
 
 	"github.com/zohosink/zohosink/batcher"
+	"github.com/zohosink/zohosink/delivery"
 	"github.com/zohosink/zohosink/internal/kafkatest"
 	"github.com/zohosink/zohosink/mapping"
 	"github.com/zohosink/zohosink/pipeline"
@@ -245,4 +248,20 @@ func event(typ, name string, traits map[string]any, props map[string]any, userID
 	}
 	b, _ := json.Marshal(m)
 	return b
+}
+
+// notReady is the reason of a *pipeline.NotReadyError in err ("" when err is nil).
+func notReady(err error) pipeline.NotReady {
+	var nr *pipeline.NotReadyError
+	if errors.As(err, &nr) {
+		return nr.Reason
+	}
+	return ""
+}
+
+// pausedBy reports whether p's fetching is paused for reason (and only
+// paused: readiness fails for no other reason first).
+func pausedBy(p *pipeline.Pipeline, reason delivery.PauseReason) bool {
+	var nr *pipeline.NotReadyError
+	return errors.As(p.Ready(), &nr) && nr.Reason == pipeline.NotReadyPaused && slices.Contains(nr.Paused, reason)
 }

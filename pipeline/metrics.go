@@ -13,7 +13,9 @@ import (
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/sony/gobreaker/v2"
 
+	"github.com/zohosink/zohosink/delivery"
 	"github.com/zohosink/zohosink/mapping"
+	"github.com/zohosink/zohosink/watermark"
 	"github.com/zohosink/zohosink/zohoapi"
 )
 
@@ -216,11 +218,7 @@ const (
 
 // knownCodes are the dead-letter codes whose series exist from the start: the
 // local ones and Zoho's documented record rejections.
-var knownCodes = append([]string{mapping.CodeDecodeError, mapping.CodeMissingEmail, codeRequestRejected}, zohoapi.PermanentCodes()...)
-
-// codeRequestRejected is the dead-letter code of a record that Zoho rejected
-// with the whole request and no code of its own.
-const codeRequestRejected = "REQUEST_REJECTED"
+var knownCodes = append([]string{mapping.CodeDecodeError, mapping.CodeMissingEmail, delivery.CodeRequestRejected}, zohoapi.PermanentCodes()...)
 
 // buildLabels are the labels of zohosink_build_info: the main module's version,
 // the Go version and the VCS revision ("unknown" when not stamped).
@@ -356,25 +354,25 @@ func (m *metrics) snapshot() Stats {
 // setLags publishes every assigned partition's lag, in records and in time
 // (and as a share of its topic's retention); partitions no longer assigned
 // lose their series.
-func (m *metrics) setLags(lags []lag, now time.Time) {
+func (m *metrics) setLags(lags []watermark.Lag, now time.Time) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	for _, v := range []*prometheus.GaugeVec{m.commitLag, m.lagSeconds, m.lagShare} {
 		v.Reset()
 	}
 	for _, l := range lags {
-		part := strconv.Itoa(int(l.partition))
-		m.commitLag.WithLabelValues(l.topic, part).Set(float64(l.records))
+		part := strconv.Itoa(int(l.Partition))
+		m.commitLag.WithLabelValues(l.Topic, part).Set(float64(l.Records))
 		age := time.Duration(0)
-		if !l.oldest.IsZero() {
-			age = max(now.Sub(l.oldest), 0)
+		if !l.Oldest.IsZero() {
+			age = max(now.Sub(l.Oldest), 0)
 		}
-		m.lagSeconds.WithLabelValues(l.topic, part).Set(age.Seconds())
+		m.lagSeconds.WithLabelValues(l.Topic, part).Set(age.Seconds())
 		share := 0.0
-		if r := m.retentionByTopic[l.topic]; r > 0 {
+		if r := m.retentionByTopic[l.Topic]; r > 0 {
 			share = age.Seconds() / r.Seconds()
 		}
-		m.lagShare.WithLabelValues(l.topic, part).Set(share)
+		m.lagShare.WithLabelValues(l.Topic, part).Set(share)
 	}
 }
 

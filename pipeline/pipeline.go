@@ -7,8 +7,6 @@ import (
 	"net"
 	"net/http"
 	"slices"
-	"sort"
-	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -21,16 +19,10 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/zohosink/zohosink/batcher"
-	"github.com/zohosink/zohosink/dlq"
+	"github.com/zohosink/zohosink/delivery"
 	"github.com/zohosink/zohosink/mapping"
-	"github.com/zohosink/zohosink/zohoapi"
+	"github.com/zohosink/zohosink/watermark"
 )
-
-// Upserter is the part of the Zoho client the pipeline uses: one upsert call
-// of 1..100 records (zohoapi.Client satisfies it).
-type Upserter interface {
-	Upsert(ctx context.Context, r zohoapi.UpsertRequest) (*zohoapi.UpsertResult, error)
-}
 
 // Options configure a Pipeline. The settings that are configuration keys
 // take their values from the caller: their defaults live in package config
@@ -60,7 +52,7 @@ type Options struct {
 	FetchMaxBytes int32
 	// MaxMessageBytes caps the dead-letter producer's record batches, in
 	// bytes. Zero (the default): the producer is sized from the dead-letter
-	// topic's max.message.bytes, read at start (DefaultMaxMessageBytes when
+	// topic's max.message.bytes, read at start (topics.DefaultMaxMessageBytes when
 	// the cluster does not say). A value below the largest source topic's
 	// max.message.bytes is logged as a warning.
 	MaxMessageBytes int32
@@ -82,7 +74,7 @@ type Options struct {
 	// (nil: omitted, Zoho's defaults apply).
 	DuplicateCheckFields, Trigger []string
 	// Zoho is the client upserts go through.
-	Zoho Upserter
+	Zoho delivery.Upserter
 	// Mapping decides which events reach Zoho and how.
 	Mapping mapping.MapperConfig
 	// Batch sizes and lingers batches; MaxInFlight is the number of concurrent
@@ -90,16 +82,13 @@ type Options struct {
 	// (config.Config.EffectiveMaxBuffered gives batch.max_buffered's value).
 	Batch batcher.Config
 
-	// RetryInitial and RetryMax bound the exponential backoff (with jitter)
-	// between attempts after a transient failure; > 0, RetryMax ≥ RetryInitial.
-	RetryInitial, RetryMax time.Duration
-	// ThrottleBackoff is the wait after Zoho answers 429 TOO_MANY_REQUESTS or
-	// throttles token refreshes (Zoho sends no Retry-After); > 0.
-	ThrottleBackoff time.Duration
-	// BreakerFailures consecutive transient failures open the circuit breaker
-	// (≥ 1); it half-opens after BreakerOpenTimeout (> 0).
-	BreakerFailures    uint32
-	BreakerOpenTimeout time.Duration
+	// RetryInitial, RetryMax, ThrottleBackoff, BreakerFailures and
+	// BreakerOpenTimeout are the delivery.Options of the same names, checked
+	// by delivery.Options.Check; RetryInitial and RetryMax also bound the
+	// retries of reading the topics' configuration at start.
+	RetryInitial, RetryMax, ThrottleBackoff time.Duration
+	BreakerFailures                         uint32
+	BreakerOpenTimeout                      time.Duration
 	// ShutdownGrace bounds how long shutdown and partition revocation wait for
 	// the Zoho calls and dead-letter writes under way before cutting them off,
 	// uncommitted; waits between retries end at once. > 0.
@@ -117,7 +106,8 @@ const defaultTopicCheckInterval = 15 * time.Second
 
 // check applies the zero values of TopicCheckInterval and Logger and
 // returns a problem for every setting below its minimum, named by its
-// Options field.
+// Options field (the delivery settings and the Zoho client and module by
+// delivery.Options.Check).
 func (o *Options) check() []error {
 	if o.TopicCheckInterval <= 0 {
 		o.TopicCheckInterval = defaultTopicCheckInterval
@@ -138,30 +128,13 @@ func (o *Options) check() []error {
 	}
 	positive("CommitInterval", o.CommitInterval)
 	positive("SessionTimeout", o.SessionTimeout)
-	positive("RetryInitial", o.RetryInitial)
-	positive("ThrottleBackoff", o.ThrottleBackoff)
-	positive("BreakerOpenTimeout", o.BreakerOpenTimeout)
 	positive("ShutdownGrace", o.ShutdownGrace)
-	if o.RetryMax < o.RetryInitial {
-		problems = append(problems, fmt.Errorf("RetryMax (%v) must be ≥ RetryInitial (%v)", o.RetryMax, o.RetryInitial))
-	}
-	atLeastOne("BreakerFailures", int(o.BreakerFailures))
+	problems = append(problems, o.DeliveryOptions().Check()...)
 	atLeastOne("Batch.MaxRecords", o.Batch.MaxRecords)
 	atLeastOne("Batch.MaxInFlight", o.Batch.MaxInFlight)
 	atLeastOne("Batch.MaxBuffered", o.Batch.MaxBuffered)
 	return problems
 }
-
-// Pause reasons: fetching is paused while any of them holds.
-const (
-	pauseBreakerOpen   = "zoho_breaker_open"
-	pauseZohoThrottled = "zoho_throttled"
-	// pauseTokenBudget: an access token is needed but the local mint budget
-	// (Zoho's 10 tokens per 10 minutes per refresh token) is spent.
-	pauseTokenBudget = "zoho_token_mint_budget"
-	pauseDLQ         = "dead_letter_write_failing"
-	pauseConfig      = "configuration_error"
-)
 
 // Pipeline is the consumer group that moves events from the source topics to
 // Zoho. Create it with New, run it with Run; Handler serves its health and metrics.
@@ -170,30 +143,26 @@ type Pipeline struct {
 	log     *zap.Logger
 	cl      *kgo.Client
 	mapper  *mapping.Mapper
-	offsets *offsetTracker
-	batches *batcher.Batcher[source]
-	dlq     *dlq.Writer
-	// producer writes dead letters; Run creates it once the dead-letter
-	// topic's limit is known (prepareTopics). dlqLimit is that limit in bytes.
+	offsets *watermark.Tracker
+	batches *batcher.Batcher[delivery.Source]
+	// delivery are the Sender's options; Run creates the
+	// Sender and the dead-letter producer once the dead-letter topic's limit
+	// is known (prepareTopics).
+	delivery delivery.Options
+	sender   *delivery.Sender
 	producer *kgo.Client
-	dlqLimit atomic.Int32
-	breaker  *gobreaker.CircuitBreaker[*zohoapi.UpsertResult]
 	m        *metrics
 	reg      *prometheus.Registry
 
-	// stopCtx ends when shutdown starts: no attempt starts after it, and
-	// every wait (retry backoff, throttle, breaker, dead-letter retry) ends.
-	// sendCtx is the context of upserts and dead-letter writes under way; it
-	// ends when the shutdown grace is over. (A Replayer has one context for both.)
-	stopCtx, sendCtx       context.Context
-	cancelStop, cancelSend context.CancelFunc
-	// rejects bounds records waiting for a dead-letter write issued by the poll loop.
-	rejects   chan struct{}
-	rejectsWG sync.WaitGroup
-	commitMu  sync.Mutex
+	// rejects bounds records waiting for a dead-letter write issued by the
+	// poll loop; rejectsFreed wakes the poll loop when one ends.
+	rejects      chan struct{}
+	rejectsFreed chan struct{}
+	rejectsWG    sync.WaitGroup
+	commitMu     sync.Mutex
 
 	stateMu   sync.Mutex
-	pausedFor map[string]bool
+	pausedFor map[delivery.PauseReason]bool
 	configErr error
 	// missingSources are the source topics that do not exist (last check).
 	missingSources []string
@@ -204,27 +173,26 @@ type Pipeline struct {
 	kafkaDown atomic.Bool
 	// kafkaOK is when a broker last answered a fetch or heartbeat (UnixNano; 0: never).
 	kafkaOK atomic.Int64
-	// lastZohoErr is the last transient Zoho error, logged when the breaker opens.
-	lastZohoErr atomic.Pointer[error]
-	running     atomic.Bool
+	running atomic.Bool
 	// closing is set once in-flight work was finished or abandoned at
 	// shutdown, so that the revocation that Close triggers does not wait again.
 	closing atomic.Bool
-}
-
-// source is where a record in a batch came from: its partition assignment
-// (for marking it done) and the Kafka record (for the dead-letter topic).
-type source struct {
-	part *partitionOffsets
-	rec  *kgo.Record
 }
 
 // New validates the options and connects a franz-go client (cooperative-sticky
 // consumer group, manual commits). It does not start consuming: call Run.
 func New(o Options) (*Pipeline, error) {
 	problems := o.check()
-	mapper, more := checkDelivery(o)
-	problems = append(problems, more...)
+	if len(o.Brokers) == 0 {
+		problems = append(problems, errors.New("no Kafka brokers"))
+	}
+	if o.DLQTopic == "" {
+		problems = append(problems, errors.New("no dead-letter topic"))
+	}
+	mapper, err := mapping.NewMapper(o.Mapping)
+	if err != nil {
+		problems = append(problems, err)
+	}
 	if len(o.Topics) == 0 {
 		problems = append(problems, errors.New("no source topics"))
 	}
@@ -241,18 +209,18 @@ func New(o Options) (*Pipeline, error) {
 		o:         o,
 		log:       o.Logger,
 		mapper:    mapper,
-		offsets:   newOffsetTracker(),
+		offsets:   watermark.New(),
 		m:         newMetrics(),
-		pausedFor: map[string]bool{},
+		pausedFor: map[delivery.PauseReason]bool{},
+		delivery:  o.DeliveryOptions(),
 	}
+	p.delivery.Observer = observer{p}
 	p.m.tokens = o.Tokens
 	p.reg = newRegistry(p.m)
-	p.stopCtx, p.cancelStop = context.WithCancel(context.Background())
-	p.sendCtx, p.cancelSend = context.WithCancel(context.Background())
 	p.batches = batcher.New(o.Batch, p.send)
 	p.rejects = make(chan struct{}, p.batches.Config().MaxBuffered)
+	p.rejectsFreed = make(chan struct{}, 1)
 	p.m.batcherStats = func() (int, int) { s := p.batches.Stats(); return s.InFlight, s.Held }
-	p.breaker = newZohoBreaker(o, p.breakerChanged)
 	start := kgo.NewOffset().AtStart()
 	if o.StartAtLatest {
 		start = kgo.NewOffset().AtEnd()
@@ -274,7 +242,6 @@ func New(o Options) (*Pipeline, error) {
 	if o.FetchMaxBytes > 0 {
 		opts = append(opts, kgo.FetchMaxBytes(o.FetchMaxBytes))
 	}
-	var err error
 	p.cl, err = kgo.NewClient(append(opts, o.KafkaOptions...)...)
 	if err != nil {
 		p.batches.Close()
@@ -283,64 +250,21 @@ func New(o Options) (*Pipeline, error) {
 	return p, nil
 }
 
-// newZohoBreaker is the circuit breaker in front of Zoho with the settings New
-// gives the pipeline's: BreakerFailures consecutive outages (transient or
-// throttled errors) open it for BreakerOpenTimeout; record rejections and
-// configuration errors count as successes; cancellations and waits for the
-// token mint budget (no call was made) are ignored.
-func newZohoBreaker(o Options, onChange func(string, gobreaker.State, gobreaker.State)) *gobreaker.CircuitBreaker[*zohoapi.UpsertResult] {
-	return gobreaker.NewCircuitBreaker[*zohoapi.UpsertResult](gobreaker.Settings{
-		Name:        "zoho",
-		Timeout:     o.BreakerOpenTimeout,
-		ReadyToTrip: func(c gobreaker.Counts) bool { return c.ConsecutiveFailures >= o.BreakerFailures },
-		IsSuccessful: func(err error) bool {
-			if err == nil {
-				return true
-			}
-			c := zohoapi.Classify(err)
-			return c != zohoapi.ClassTransient && c != zohoapi.ClassThrottled
-		},
-		IsExcluded: func(err error) bool {
-			var wait *zohoapi.MintWaitError
-			return errors.Is(err, context.Canceled) || errors.As(err, &wait)
-		},
-		OnStateChange: onChange,
-	})
+// DeliveryOptions are the delivery.Sender options of o: Zoho, Module,
+// DuplicateCheckFields, Trigger, the retry and breaker settings and Logger
+// (dead-letter writer, DLQLimit and Observer unset).
+func (o Options) DeliveryOptions() delivery.Options {
+	return delivery.Options{
+		Zoho: o.Zoho, Module: o.Module, DuplicateCheckFields: o.DuplicateCheckFields, Trigger: o.Trigger,
+		RetryInitial: o.RetryInitial, RetryMax: o.RetryMax, ThrottleBackoff: o.ThrottleBackoff,
+		BreakerFailures: o.BreakerFailures, BreakerOpenTimeout: o.BreakerOpenTimeout,
+		Logger: o.Logger,
+	}
 }
 
-// checkDelivery checks the options that delivering to Zoho and dead-lettering
-// need (the pipeline's and a Replayer's): brokers, a dead-letter topic, a module,
-// a Zoho client and a valid mapping. It returns the Mapper and every problem found.
-func checkDelivery(o Options) (*mapping.Mapper, []error) {
-	var problems []error
-	if len(o.Brokers) == 0 {
-		problems = append(problems, errors.New("no Kafka brokers"))
-	}
-	if o.DLQTopic == "" {
-		problems = append(problems, errors.New("no dead-letter topic"))
-	}
-	if o.Module == "" {
-		problems = append(problems, errors.New("no Zoho module"))
-	}
-	if o.Zoho == nil {
-		problems = append(problems, errors.New("no Zoho client"))
-	}
-	mapper, err := mapping.NewMapper(o.Mapping)
-	if err != nil {
-		problems = append(problems, err)
-	}
-	return mapper, problems
-}
-
-// producerOptions connect a client that writes dead-letter record batches of
-// up to limit bytes (the dead-letter topic's max.message.bytes).
-func producerOptions(o Options, limit int32) []kgo.Opt {
-	return []kgo.Opt{
-		kgo.SeedBrokers(o.Brokers...),
-		kgo.ClientID(o.ClientID),
-		kgo.ProducerBatchMaxBytes(limit),
-		kgo.BrokerMaxWriteBytes(max(limit*2, 100<<20)),
-	}
+// send is the batcher's SendFunc: the Sender, created before the first poll.
+func (p *Pipeline) send(ctx context.Context, b *batcher.Batch[delivery.Source]) {
+	p.sender.Send(ctx, b)
 }
 
 // finalCommitTimeout bounds the commit after the shutdown grace, so that
@@ -384,13 +308,15 @@ func (p *Pipeline) Run(ctx context.Context) error {
 	p.running.Store(false)
 	p.updateReady()
 	p.cl.PauseFetchTopics(p.o.Topics...)
-	p.cancelStop()   // waits and retries end now; no new attempt starts
-	if !p.failed() { // after a configuration error nothing in flight can finish
-		grace, cancel := context.WithTimeout(context.Background(), p.o.ShutdownGrace)
-		p.finishInFlight(grace)
-		cancel()
+	if p.sender != nil {
+		p.sender.Stop()  // waits and retries end now; no new attempt starts
+		if !p.failed() { // after a configuration error nothing in flight can finish
+			grace, cancel := context.WithTimeout(context.Background(), p.o.ShutdownGrace)
+			p.finishInFlight(grace)
+			cancel()
+		}
+		p.sender.Abandon()
 	}
-	p.cancelSend()
 	stopCommits()
 	<-commitDone
 	<-watchDone
@@ -410,7 +336,7 @@ func (p *Pipeline) Run(ctx context.Context) error {
 }
 
 // finishInFlight waits, until ctx ends, for the batcher and the poll loop's
-// dead-letter writes to hold nothing. Called once stopCtx has ended, it waits
+// dead-letter writes to hold nothing. Called once the Sender stopped, it waits
 // only for attempts under way: batches not yet sent, or waiting to retry,
 // end at once.
 func (p *Pipeline) finishInFlight(ctx context.Context) {
@@ -428,31 +354,34 @@ func (p *Pipeline) finishInFlight(ctx context.Context) {
 // Stats returns what the pipeline has done so far.
 func (p *Pipeline) Stats() Stats { return p.m.snapshot() }
 
-// Ready returns nil while the pipeline consumes and delivers normally, or the
-// reason it does not: not running, fetching paused (and why), or a configuration error.
+// Ready returns nil while the pipeline consumes and delivers normally, or a
+// *NotReadyError saying why it does not.
 func (p *Pipeline) Ready() error {
 	p.stateMu.Lock()
 	defer p.stateMu.Unlock()
-	return p.readyLocked()
+	if r := p.readyLocked(); r != nil {
+		return r
+	}
+	return nil
 }
 
-func (p *Pipeline) readyLocked() error {
+func (p *Pipeline) readyLocked() *NotReadyError {
 	switch {
 	case p.configErr != nil:
-		return fmt.Errorf("configuration error, delivery stopped: %w", p.configErr)
+		return &NotReadyError{Reason: NotReadyConfig, Err: p.configErr}
 	case !p.running.Load():
-		return errors.New("not consuming")
+		return &NotReadyError{Reason: NotReadyStopped}
 	case p.kafkaErr != nil:
-		return fmt.Errorf("kafka unreachable: %w", p.kafkaErr)
+		return &NotReadyError{Reason: NotReadyKafka, Err: p.kafkaErr}
 	case len(p.missingSources) > 0:
-		return &MissingTopicsError{Topics: slices.Clone(p.missingSources)}
+		return &NotReadyError{Reason: NotReadyMissingTopics, Err: &MissingTopicsError{Topics: slices.Clone(p.missingSources)}}
 	case len(p.pausedFor) > 0:
-		reasons := make([]string, 0, len(p.pausedFor))
+		paused := make([]delivery.PauseReason, 0, len(p.pausedFor))
 		for r := range p.pausedFor {
-			reasons = append(reasons, r)
+			paused = append(paused, r)
 		}
-		sort.Strings(reasons)
-		return fmt.Errorf("fetching paused: %s", strings.Join(reasons, ", "))
+		slices.Sort(paused)
+		return &NotReadyError{Reason: NotReadyPaused, Paused: paused}
 	}
 	return nil
 }
@@ -489,7 +418,7 @@ func (p *Pipeline) Handler() http.Handler {
 // setPaused adds or removes a reason to pause fetching, pausing or resuming
 // all source topics on the first reason added or the last one removed, and
 // logging each change once.
-func (p *Pipeline) setPaused(reason string, on bool, cause error) {
+func (p *Pipeline) setPaused(reason delivery.PauseReason, on bool, cause error) {
 	p.stateMu.Lock()
 	if p.pausedFor[reason] == on {
 		p.stateMu.Unlock()
@@ -502,22 +431,19 @@ func (p *Pipeline) setPaused(reason string, on bool, cause error) {
 	}
 	n := len(p.pausedFor)
 	p.stateMu.Unlock()
-	if len(p.o.Topics) == 0 {
-		return // a Replayer fetches nothing: there is nothing to pause, and it logs its own lines
-	}
 	switch {
 	case on && n == 1:
 		p.cl.PauseFetchTopics(p.o.Topics...)
 		p.m.paused.Set(1)
-		p.log.Warn("fetching paused", zap.String("reason", reason), zap.Error(cause))
+		p.log.Warn("fetching paused", zap.String("reason", string(reason)), zap.Error(cause))
 	case on:
-		p.log.Warn("fetching stays paused", zap.String("reason", reason), zap.Error(cause))
+		p.log.Warn("fetching stays paused", zap.String("reason", string(reason)), zap.Error(cause))
 	case n == 0:
 		p.cl.ResumeFetchTopics(p.o.Topics...)
 		p.m.paused.Set(0)
-		p.log.Info("fetching resumed", zap.String("cleared", reason))
+		p.log.Info("fetching resumed", zap.String("cleared", string(reason)))
 	default:
-		p.log.Info("pause reason cleared, fetching stays paused", zap.String("cleared", reason))
+		p.log.Info("pause reason cleared, fetching stays paused", zap.String("cleared", string(reason)))
 	}
 	p.updateReady()
 }
@@ -533,7 +459,7 @@ func (p *Pipeline) fail(err error) {
 	p.stateMu.Unlock()
 	if first {
 		p.log.Error("configuration error: delivery stopped, nothing more is committed; fix the configuration and restart", zap.Error(err))
-		p.setPaused(pauseConfig, true, err)
+		p.setPaused(delivery.PauseConfig, true, err)
 	}
 }
 
@@ -595,18 +521,18 @@ func (h brokerHook) OnBrokerConnect(_ kgo.BrokerMetadata, _ time.Duration, _ net
 	}
 }
 
-func (p *Pipeline) breakerChanged(_ string, from, to gobreaker.State) {
+func (p *Pipeline) breakerChanged(from, to gobreaker.State, cause error) {
 	fields := []zap.Field{zap.String("from", from.String()), zap.String("to", to.String())}
-	if last := p.lastZohoErr.Load(); to == gobreaker.StateOpen && last != nil {
-		fields = append(fields, zap.NamedError("cause", *last))
+	if cause != nil {
+		fields = append(fields, zap.NamedError("cause", cause))
 	}
 	p.log.Warn("zoho circuit breaker", fields...)
 	p.m.breakerEntered(to)
 	switch to {
 	case gobreaker.StateOpen:
-		p.setPaused(pauseBreakerOpen, true, nil)
+		p.setPaused(delivery.PauseBreakerOpen, true, nil)
 	case gobreaker.StateClosed:
-		p.setPaused(pauseBreakerOpen, false, nil)
+		p.setPaused(delivery.PauseBreakerOpen, false, nil)
 	}
 }
 
@@ -620,7 +546,7 @@ func (p *Pipeline) commitLoop(ctx context.Context) {
 			return
 		case <-t.C:
 			p.commit(ctx, nil)
-			p.m.setLags(p.offsets.lags(), time.Now())
+			p.m.setLags(p.offsets.Lags(), time.Now())
 		}
 	}
 }
@@ -634,7 +560,7 @@ func (p *Pipeline) commit(ctx context.Context, only map[string][]int32) {
 	if p.failed() {
 		return
 	}
-	offsets := p.offsets.toCommit(only)
+	offsets := p.offsets.ToCommit(only)
 	if len(offsets) == 0 {
 		return
 	}
@@ -662,13 +588,13 @@ func (p *Pipeline) commit(ctx context.Context, only map[string][]int32) {
 				ok[t.Topic][pt.Partition] = offsets[t.Topic][pt.Partition]
 			}
 		}
-		p.offsets.committed(ok)
+		p.offsets.Committed(ok)
 	})
 }
 
 func (p *Pipeline) assigned(_ context.Context, _ *kgo.Client, assigned map[string][]int32) {
-	p.offsets.assign(assigned)
-	p.m.setLags(p.offsets.lags(), time.Now()) // the new partitions' series exist from now
+	p.offsets.Assign(assigned)
+	p.m.setLags(p.offsets.Lags(), time.Now()) // the new partitions' series exist from now
 	p.log.Info("rebalance: partitions assigned", zap.Any("partitions", assigned))
 }
 
@@ -683,16 +609,16 @@ func (p *Pipeline) revoked(ctx context.Context, _ *kgo.Client, revoked map[strin
 		return
 	}
 	p.log.Info("rebalance: partitions revoked", zap.Any("partitions", revoked))
-	parts := p.offsets.release(revoked)
+	parts := p.offsets.Release(revoked)
 	if !p.closing.Load() {
 		grace, cancel := context.WithTimeout(ctx, p.o.ShutdownGrace)
-		if err := waitIdle(grace, parts); err != nil {
+		if err := watermark.WaitIdle(grace, parts); err != nil {
 			p.log.Warn("rebalance: calls under way for revoked partitions abandoned at the end of the grace; their records stay uncommitted", zap.Error(err))
 		}
 		cancel()
 	}
 	p.commit(ctx, revoked)
-	p.offsets.forget(revoked)
+	p.offsets.Forget(revoked)
 }
 
 // lost forgets partitions without committing: another member may own them already.
@@ -701,5 +627,5 @@ func (p *Pipeline) lost(_ context.Context, _ *kgo.Client, lost map[string][]int3
 		return
 	}
 	p.log.Warn("rebalance: partitions lost; nothing is committed for them", zap.Any("partitions", lost))
-	p.offsets.forget(lost)
+	p.offsets.Forget(lost)
 }

@@ -2,28 +2,24 @@ package pipeline
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
-	"net/http"
 	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
 
-	"github.com/sony/gobreaker/v2"
 	"github.com/tidwall/gjson"
 	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kgo"
-	"go.uber.org/zap"
 	"go.uber.org/zap/zaptest"
 
 	"github.com/zohosink/zohosink/batcher"
+	"github.com/zohosink/zohosink/delivery"
 	"github.com/zohosink/zohosink/dlq"
 	"github.com/zohosink/zohosink/internal/kafkatest"
 	"github.com/zohosink/zohosink/mapping"
 	"github.com/zohosink/zohosink/zohoapi"
-	"github.com/zohosink/zohosink/zohoapi/zohosim"
 )
 
 // byEmailZoho answers upserts by the first record's Email: "slow@…" calls
@@ -102,24 +98,28 @@ func TestRevokeWaitsOnlyForRevokedPartitions(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { p.cancelSend(); p.batches.Close(); p.cl.Close() })
+	dlqWrites := &refusingProducer{}
+	d := p.delivery
+	d.DeadLetters = dlq.NewWriter(dlqWrites, p.o.DLQTopic, dlq.WithBackoff(time.Minute, time.Minute))
+	if p.sender, err = delivery.New(d); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { p.sender.Abandon(); p.batches.Close(); p.cl.Close() })
 
-	p.offsets.assign(map[string][]int32{topic: {0, 1}})
+	p.offsets.Assign(map[string][]int32{topic: {0, 1}})
 	add := func(partition int32, email string) {
-		part := p.offsets.partition(topic, partition)
+		part := p.offsets.Partition(topic, partition)
 		r := &kgo.Record{Topic: topic, Partition: partition, Offset: 0}
-		part.track(r)
-		if err := p.batches.Add(context.Background(), batcher.Item[source]{Key: email, Record: map[string]any{"Email": email}, Source: source{part, r}}); err != nil {
+		part.Track(r)
+		if err := p.batches.Add(context.Background(), batcher.Item[delivery.Source]{Key: email, Record: map[string]any{"Email": email}, Source: delivery.Source{Part: part, Rec: r}}); err != nil {
 			t.Fatal(err)
 		}
 	}
 	add(0, "slow@example.com")
 	add(1, "retry@example.com")
-	dlqWrites := &refusingProducer{}
-	p.dlq = dlq.NewWriter(dlqWrites, p.o.DLQTopic, dlq.WithBackoff(time.Minute, time.Minute))
 	rejected := &kgo.Record{Topic: topic, Partition: 1, Offset: 1}
-	p.offsets.partition(topic, 1).track(rejected)
-	p.deadLetterAsync([]dlq.Record{{Value: []byte("{"), Code: mapping.CodeDecodeError}}, []source{{p.offsets.partition(topic, 1), rejected}})
+	p.offsets.Partition(topic, 1).Track(rejected)
+	p.deadLetterAsync([]dlq.Record{{Value: []byte("{"), Code: mapping.CodeDecodeError}}, []delivery.Source{{Part: p.offsets.Partition(topic, 1), Rec: rejected}})
 	waitFor(t, 10*time.Second, "partition 0's call hangs, partition 1's call and dead-letter write failed", func() bool {
 		slow, _ := z.state("slow@example.com")
 		retry, _ := z.state("retry@example.com")
@@ -141,7 +141,7 @@ func TestRevokeWaitsOnlyForRevokedPartitions(t *testing.T) {
 		t.Errorf("partition 1's records were sent %d times, want once (never after its revocation)", calls)
 	}
 
-	before := p.breaker.Counts()
+	_, before := p.sender.Breaker()
 	start = time.Now()
 	p.revoked(context.Background(), p.cl, map[string][]int32{topic: {0}})
 	if took := time.Since(start); took < grace {
@@ -151,56 +151,8 @@ func TestRevokeWaitsOnlyForRevokedPartitions(t *testing.T) {
 		_, cut := z.state("slow@example.com")
 		return cut != nil && p.batches.Stats().InFlight == 0
 	})
-	after := p.breaker.Counts()
+	_, after := p.sender.Breaker()
 	if after.TotalFailures != before.TotalFailures || after.ConsecutiveFailures != before.ConsecutiveFailures || after.TotalExclusions != before.TotalExclusions+1 {
 		t.Errorf("breaker counts went from %+v to %+v: the cut-off call must be excluded, not a failure", before, after)
-	}
-}
-
-// TestCancelledCallIsNotABreakerFailure: with a breaker that opens on the
-// first failure, an upsert call cut off by its context (shutdown or
-// revocation) through the real Zoho client leaves the breaker closed and its
-// failure counts unchanged; a 500 right after opens it.
-func TestCancelledCallIsNotABreakerFailure(t *testing.T) {
-	sim := zohosim.New(zohosim.Options{})
-	t.Cleanup(sim.Close)
-	eps, err := zohoapi.ResolveEndpoints("", sim.URL(), sim.URL())
-	if err != nil {
-		t.Fatal(err)
-	}
-	hc := &http.Client{Timeout: 10 * time.Second}
-	ts := zohoapi.NewTokenSource(zohoapi.TokenSourceOptions{
-		Endpoints:   eps,
-		Credentials: zohoapi.Credentials{ClientID: sim.ClientID(), ClientSecret: sim.ClientSecret(), RefreshToken: sim.RefreshToken()},
-		HTTPClient:  hc,
-	})
-	o := Options{Module: "Leads", Zoho: zohoapi.NewClient(zohoapi.ClientOptions{Endpoints: eps, Tokens: ts, Timeout: 10 * time.Second}),
-		BreakerFailures: 1, BreakerOpenTimeout: time.Minute}
-	p := &Pipeline{o: o, log: zap.NewNop(), m: newMetrics()}
-	p.breaker = newZohoBreaker(o, nil)
-	d := delivery{records: []json.RawMessage{[]byte(`{"Email":"a@example.com","Last_Name":"A","Company":"C"}`)}}
-
-	sim.HangNext(1)
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() {
-		_, err := p.upsert(ctx, d)
-		done <- err
-	}()
-	waitFor(t, 10*time.Second, "the call hangs in Zoho", func() bool { return sim.Stats().InFlight > 0 })
-	cancel()
-	if err := <-done; !errors.Is(err, context.Canceled) {
-		t.Fatalf("cut-off call returned %v, want context.Canceled", err)
-	}
-	if c, st := p.breaker.Counts(), p.breaker.State(); st != gobreaker.StateClosed || c.TotalFailures != 0 || c.ConsecutiveFailures != 0 {
-		t.Fatalf("after a cancelled call the breaker is %v with %+v, want closed with no failures", st, c)
-	}
-
-	sim.FailNext(1, 500)
-	if _, err := p.upsert(context.Background(), d); err == nil {
-		t.Fatal("the 500 answer was not an error")
-	}
-	if st := p.breaker.State(); st != gobreaker.StateOpen {
-		t.Fatalf("after a 500 the breaker is %v, want open (BreakerFailures 1)", st)
 	}
 }

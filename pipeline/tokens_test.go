@@ -1,8 +1,6 @@
 package pipeline_test
 
 import (
-	"context"
-	"errors"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -13,7 +11,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/zohosink/zohosink/internal/kafkatest"
+	"github.com/zohosink/zohosink/delivery"
 	"github.com/zohosink/zohosink/pipeline"
 	"github.com/zohosink/zohosink/zohoapi"
 	"github.com/zohosink/zohosink/zohoapi/zohosim"
@@ -31,10 +29,9 @@ func TestOdd401IsAnOutageNotAStop(t *testing.T) {
 	o.BreakerFailures = 2
 	r := h.start(o)
 	h.eventually(20*time.Second, "the breaker opens on the persisting 401s", func() bool {
-		err := r.p.Ready()
-		return err != nil && strings.Contains(err.Error(), "zoho_breaker_open")
+		return pausedBy(r.p, delivery.PauseBreakerOpen)
 	})
-	if err := r.p.Ready(); strings.Contains(err.Error(), "configuration error") {
+	if err := r.p.Ready(); notReady(err) == pipeline.NotReadyConfig {
 		t.Fatalf("an HTML 401 stopped delivery: %v", err)
 	}
 	if got := h.sim.Stats().TokenMints; got > 2 {
@@ -135,8 +132,7 @@ func TestTokenMintBudgetPausesFetching(t *testing.T) {
 	}
 	h.produce(leads("budgetc", 1)...)
 	h.eventually(20*time.Second, "readiness names the spent mint budget", func() bool {
-		err := r.p.Ready()
-		return err != nil && strings.Contains(err.Error(), "zoho_token_mint_budget")
+		return pausedBy(r.p, delivery.PauseTokenBudget)
 	})
 	st := h.sim.Stats()
 	if st.TokenMints != 2 || st.TokenThrottled != 0 {
@@ -148,41 +144,5 @@ func TestTokenMintBudgetPausesFetching(t *testing.T) {
 	r.shutdown()
 	if s := r.p.Stats(); s.Delivered != 2 || s.DeadLetteredTotal() != 0 {
 		t.Errorf("delivered %d, dead-lettered %v; want 2 and none", s.Delivered, s.DeadLettered)
-	}
-}
-
-// TestReplayerStopsOnSpentMintBudget: a replay that needs a token while the
-// mint budget is spent stops at once as a token throttle, naming the time the
-// budget allows the next mint, instead of waiting or asking Zoho.
-func TestReplayerStopsOnSpentMintBudget(t *testing.T) {
-	h := newHarness(t, 1, zohosim.Options{})
-	eps := zohoapi.Endpoints{API: h.sim.URL(), Accounts: h.sim.URL()}
-	ts := zohoapi.NewTokenSource(zohoapi.TokenSourceOptions{Endpoints: eps, MintBudget: 1,
-		Credentials: zohoapi.Credentials{ClientID: h.sim.ClientID(), ClientSecret: h.sim.ClientSecret(), RefreshToken: h.sim.RefreshToken()}})
-	tok, err := ts.Token(context.Background())
-	if err != nil {
-		t.Fatal(err)
-	}
-	ts.Invalidate(tok) // the next call needs a mint the budget does not allow
-	o := h.options()
-	o.Zoho = zohoapi.NewClient(zohoapi.ClientOptions{Endpoints: eps, Tokens: ts, Timeout: 10 * time.Second})
-	r, err := pipeline.NewReplayer(o, replayGroup)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer r.Close()
-	ctx, cancel := context.WithTimeout(context.Background(), kafkatest.Timeout)
-	defer cancel()
-	_, err = r.Replay(ctx, replayRecords(deadLetter(event("identify", "", map[string]any{"email": "a@example.com", "lastName": "A"}, nil, "u1"), "u1", 1)))
-	var te *pipeline.ThrottledError
-	var wait *zohoapi.MintWaitError
-	if !errors.As(err, &te) || !te.Token || !errors.As(err, &wait) || ctx.Err() != nil {
-		t.Fatalf("Replay: %v (ctx %v); want a token *ThrottledError for the mint budget", err, ctx.Err())
-	}
-	if !te.RetryAfter().Equal(wait.Until) {
-		t.Errorf("RetryAfter %v, want the budget's %v", te.RetryAfter(), wait.Until)
-	}
-	if st := h.sim.Stats(); st.TokenMints != 1 || st.TokenThrottled != 0 {
-		t.Errorf("Zoho minted %d, throttled %d; want 1 and none", st.TokenMints, st.TokenThrottled)
 	}
 }

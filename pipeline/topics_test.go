@@ -19,6 +19,7 @@ import (
 
 	"github.com/zohosink/zohosink/internal/kafkatest"
 	"github.com/zohosink/zohosink/pipeline"
+	"github.com/zohosink/zohosink/topics"
 	"github.com/zohosink/zohosink/zohoapi"
 	"github.com/zohosink/zohosink/zohoapi/zohosim"
 )
@@ -46,7 +47,7 @@ func maxMessageBytes(t *testing.T, brokers []string, topic string) int32 {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), kafkatest.Timeout)
 	defer cancel()
-	lim, err := pipeline.DescribeTopics(ctx, kadm.NewClient(kafkatest.Client(t, brokers)), nil, topic)
+	lim, err := topics.Describe(ctx, kadm.NewClient(kafkatest.Client(t, brokers)), nil, topic)
 	if err != nil || lim.DLQMissing {
 		t.Fatalf("describe %s: %v (missing %v)", topic, err, lim.DLQMissing)
 	}

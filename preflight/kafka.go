@@ -15,7 +15,7 @@ import (
 	"github.com/zohosink/zohosink/config"
 	"github.com/zohosink/zohosink/internal/tables"
 	"github.com/zohosink/zohosink/kafkaconn"
-	"github.com/zohosink/zohosink/pipeline"
+	"github.com/zohosink/zohosink/topics"
 )
 
 // checkKafka checks that the source topics and the dead-letter topic
@@ -67,10 +67,10 @@ func checkKafka(ctx context.Context, r *Report, cfg *config.Config) {
 }
 
 // checkRecordSizes compares the topics' max.message.bytes as `consumer run`
-// does at start (pipeline.DescribeTopics): a dead-letter topic smaller than a
+// does at start (topics.Describe): a dead-letter topic smaller than a
 // source topic fails, a kafka.max_message_bytes below a source topic's warns.
 func checkRecordSizes(ctx context.Context, r *Report, cfg *config.Config, adm *kadm.Client) {
-	lim, err := pipeline.DescribeTopics(ctx, adm, cfg.Kafka.Topics, cfg.Kafka.DLQTopic)
+	lim, err := topics.Describe(ctx, adm, cfg.Kafka.Topics, cfg.Kafka.DLQTopic)
 	if err != nil {
 		r.warn("kafka: cannot read the topics' max.message.bytes (ACL DESCRIBE_CONFIGS): %v", err)
 		return

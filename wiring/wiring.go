@@ -8,6 +8,8 @@ import (
 
 	"github.com/zohosink/zohosink/batcher"
 	"github.com/zohosink/zohosink/config"
+	"github.com/zohosink/zohosink/delivery"
+	"github.com/zohosink/zohosink/dlq/replay"
 	"github.com/zohosink/zohosink/kafkaconn"
 	"github.com/zohosink/zohosink/pipeline"
 	"github.com/zohosink/zohosink/zohoapi"
@@ -58,7 +60,7 @@ func ZohoClient(cfg *config.Config, log *zap.Logger) (*zohoapi.Client, error) {
 // error when a kafka.tls file cannot be read), zoho as the upsert client and
 // log as the logger. Tokens is left for the caller (NewPipeline sets it from
 // the Zoho client).
-func PipelineOptions(cfg *config.Config, zoho pipeline.Upserter, log *zap.Logger) (pipeline.Options, error) {
+func PipelineOptions(cfg *config.Config, zoho delivery.Upserter, log *zap.Logger) (pipeline.Options, error) {
 	conn, err := kafkaconn.Options(cfg.Kafka)
 	if err != nil {
 		return pipeline.Options{}, err
@@ -93,6 +95,21 @@ func PipelineOptions(cfg *config.Config, zoho pipeline.Upserter, log *zap.Logger
 		BreakerOpenTimeout: cfg.Delivery.BreakerOpenTimeout,
 		ShutdownGrace:      cfg.Delivery.ShutdownGrace,
 		Logger:             log,
+	}, nil
+}
+
+// ReplayOptions are the options of a dead-letter replay of group (`consumer
+// dlq replay --direct`), from the same settings as PipelineOptions:
+// the delivery settings, the mapping, the batches, the Kafka connection;
+// dlqLimit is its dead-letter producer's limit (topics.Limits.ProducerLimit).
+func ReplayOptions(cfg *config.Config, zoho delivery.Upserter, log *zap.Logger, group string, dlqLimit int32) (replay.Options, error) {
+	po, err := PipelineOptions(cfg, zoho, log)
+	if err != nil {
+		return replay.Options{}, err
+	}
+	return replay.Options{
+		Group: group, DLQTopic: po.DLQTopic, DLQLimit: dlqLimit, KafkaOptions: po.KafkaOptions,
+		Delivery: po.DeliveryOptions(), Mapping: po.Mapping, Batch: po.Batch, Logger: log,
 	}, nil
 }
 

@@ -7,19 +7,21 @@ import (
 	"errors"
 	"fmt"
 	"regexp"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/mattn/go-runewidth"
+	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/zohosink/zohosink/dlq"
+	"github.com/zohosink/zohosink/dlq/replay"
 	"github.com/zohosink/zohosink/internal/kafkatest"
 	"github.com/zohosink/zohosink/internal/tables"
 	"github.com/zohosink/zohosink/mapping"
-	"github.com/zohosink/zohosink/pipeline"
 	"github.com/zohosink/zohosink/zohoapi"
 	"github.com/zohosink/zohosink/zohoapi/zohosim"
 )
@@ -372,11 +374,11 @@ func TestDLQReplayDirect(t *testing.T) {
 
 // replayMarks are the replay marks of every record of topic, in offset order
 // (n records expected).
-func (e *dlqEnv) replayMarks(topic string, n int) []pipeline.ReplayMark {
+func (e *dlqEnv) replayMarks(topic string, n int) []dlq.ReplayMark {
 	e.t.Helper()
-	var out []pipeline.ReplayMark
+	var out []dlq.ReplayMark
 	for _, kr := range kafkatest.Consume(e.t, e.brokers, topic, n) {
-		out = append(out, pipeline.ReplayMarkOf(kr.Headers))
+		out = append(out, dlq.ReplayMarkOf(kr.Headers))
 	}
 	return out
 }
@@ -411,7 +413,7 @@ func TestDLQReplayDirectTwiceSendsNothingNew(t *testing.T) {
 		t.Fatalf("%d dead-letter records after the first replay, want 5", len(dead))
 	}
 	marks := e.replayMarks(e.dlqTopic, 5)
-	for i, want := range []pipeline.ReplayMark{{}, {}, {}, {Group: group, Count: 1}, {Group: group, Count: 1}} {
+	for i, want := range []dlq.ReplayMark{{}, {}, {}, {Group: group, Count: 1}, {Group: group, Count: 1}} {
 		if marks[i] != want {
 			t.Errorf("dead letter %d (%s %s) has marks %+v, want %+v", i, dead[i].Key, dead[i].Code, marks[i], want)
 		}
@@ -420,12 +422,12 @@ func TestDLQReplayDirectTwiceSendsNothingNew(t *testing.T) {
 	// Second run: the two new dead letters are this group's own: skipped.
 	calls := e.sim.Stats().UpsertCalls
 	dry := mustRun(t, e.cfgPath, "dlq", "replay", "--direct", "--dry-run")
-	if strings.Count(dry, "skip: "+skipAlreadyReplayed) != 2 {
+	if strings.Count(dry, "skip: "+replay.SkipAlreadyReplayed) != 2 {
 		t.Errorf("dry run of the second replay:\n%s", dry)
 	}
 	second := mustRun(t, e.cfgPath, "dlq", "replay", "--direct")
 	for _, re := range []*regexp.Regexp{tallyLine("selected", 2), tallyLine("sent", 0), tallyLine("failed again", 0), tallyLine("skipped", 2),
-		regexp.MustCompile(`(?m)^    ` + skipAlreadyReplayed + ` +2$`)} {
+		regexp.MustCompile(`(?m)^    ` + replay.SkipAlreadyReplayed + ` +2$`)} {
 		if !re.MatchString(second) {
 			t.Errorf("second replay lacks %s:\n%s", re, second)
 		}
@@ -451,7 +453,7 @@ func TestDLQReplayDirectTwiceSendsNothingNew(t *testing.T) {
 	}
 	marks = e.replayMarks(e.dlqTopic, 7)
 	for _, m := range marks[5:] {
-		if m != (pipeline.ReplayMark{Group: group + ".again", Count: 2}) {
+		if m != (dlq.ReplayMark{Group: group + ".again", Count: 2}) {
 			t.Errorf("marks of a record replayed twice = %+v", m)
 		}
 	}
@@ -465,18 +467,18 @@ func TestDLQReplayToSourceMarksRecords(t *testing.T) {
 	group := e.group + ".dlq-replay"
 	own := dlq.Record{Key: []byte("u2"), Value: planEvent("u2", "bob@example.com", "", "team").Value, Code: "MANDATORY_NOT_FOUND",
 		SourceTopic: e.topic, SourceOffset: 7, Module: "Leads"}.KafkaRecord(e.dlqTopic)
-	own.Headers = append(own.Headers, pipeline.ReplayMark{Group: group, Count: 1}.Headers()...)
+	own.Headers = append(own.Headers, dlq.ReplayMark{Group: group, Count: 1}.Headers()...)
 	kafkatest.Produce(t, e.brokers, e.dlqTopic, own)
 
 	out := mustRun(t, e.cfgPath, "dlq", "replay", "--to-source")
 	for _, re := range []*regexp.Regexp{tallyLine("selected", 2), tallyLine("sent", 1), tallyLine("skipped", 1),
-		regexp.MustCompile(`(?m)^    ` + skipAlreadyReplayed + ` +1$`)} {
+		regexp.MustCompile(`(?m)^    ` + replay.SkipAlreadyReplayed + ` +1$`)} {
 		if !re.MatchString(out) {
 			t.Errorf("replay lacks %s:\n%s", re, out)
 		}
 	}
 	marks := e.replayMarks(e.topic, 2)
-	if marks[0] != (pipeline.ReplayMark{}) || marks[1] != (pipeline.ReplayMark{Group: group, Count: 1}) {
+	if marks[0] != (dlq.ReplayMark{}) || marks[1] != (dlq.ReplayMark{Group: group, Count: 1}) {
 		t.Errorf("source topic marks = %+v, want none on the original and group %s count 1 on the replayed record", marks, group)
 	}
 }
@@ -498,7 +500,7 @@ func TestDLQReplayDirectStopsWhenZohoThrottlesTokens(t *testing.T) {
 	calls := e.sim.Stats().UpsertCalls
 
 	out, err := runConsumer(e.cfgPath, "dlq", "replay", "--direct")
-	var te *pipeline.ThrottledError
+	var te *replay.ThrottledError
 	if !errors.As(err, &te) || !te.Token || zohoapi.Classify(err) != zohoapi.ClassThrottled {
 		t.Fatalf("replay: err = %v, want a token throttle\n%s", err, out)
 	}
@@ -548,13 +550,13 @@ func TestDLQReplayOneDeadLetterPerSource(t *testing.T) {
 	}
 	e.cfgPath = e.fixedCfg
 	dry := mustRun(t, e.cfgPath, "dlq", "replay", "--direct", "--dry-run")
-	if n := strings.Count(dry, "skip: "+skipSuperseded); n != 4 {
+	if n := strings.Count(dry, "skip: "+replay.SkipSuperseded); n != 4 {
 		t.Errorf("dry run shows %d superseded, want 4:\n%s", n, dry)
 	}
 	received := e.sim.Stats().RecordsReceived
 	out := mustRun(t, e.cfgPath, "dlq", "replay", "--direct")
 	for _, re := range []*regexp.Regexp{tallyLine("selected", 8), tallyLine("sent", 3), tallyLine("failed again", 1), tallyLine("skipped", 4),
-		regexp.MustCompile(`(?m)^    ` + skipSuperseded + ` +4$`)} {
+		regexp.MustCompile(`(?m)^    ` + replay.SkipSuperseded + ` +4$`)} {
 		if !re.MatchString(out) {
 			t.Errorf("replay tally lacks %s:\n%s", re, out)
 		}
@@ -569,5 +571,47 @@ func TestDLQReplayOneDeadLetterPerSource(t *testing.T) {
 	again := e.deadLetters()[8:]
 	if len(again) != 1 || again[0].Code != mapping.CodeMissingEmail {
 		t.Fatalf("dead letters written by the replay: %+v", again)
+	}
+}
+
+// TestDLQReplayProducersSizedFromTopics: with source and dead-letter topics
+// that accept 16 MiB and no kafka.max_message_bytes set, a dead letter of a
+// 2 MiB record goes back to its source topic (--to-source), and, replayed
+// --direct, is dead-lettered again (today's mapping rejects it): both
+// producers are sized from the topics, not from Kafka's 1 MiB default.
+func TestDLQReplayProducersSizedFromTopics(t *testing.T) {
+	const big = 16 << 20
+	e := newOpsEnv(t, 1)
+	configs := map[string]*string{"max.message.bytes": kadm.StringPtr(strconv.Itoa(big))}
+	e.topic = kafkatest.CreateTopicWithConfigs(t, e.brokers, 1, configs)
+	e.dlqTopic = kafkatest.CreateTopicWithConfigs(t, e.brokers, 1, configs)
+	e.group = e.topic + "-group"
+	e.cfgPath = e.writeConfig(e.settings())
+
+	value := []byte(strings.Repeat("x", 2<<20)) // not JSON: DECODE_ERROR again when replayed --direct
+	d := dlq.Record{Key: []byte("k"), Value: value, Code: "DECODE_ERROR", Message: "not JSON",
+		SourceTopic: e.topic, SourcePartition: 0, SourceOffset: 7, Module: "Leads", FailedAt: time.Now().UTC()}
+	cl := kafkatest.Client(t, e.brokers, kgo.ProducerBatchMaxBytes(big))
+	ctx, cancel := context.WithTimeout(context.Background(), kafkatest.Timeout)
+	defer cancel()
+	if err := cl.ProduceSync(ctx, d.KafkaRecord(e.dlqTopic)).FirstErr(); err != nil {
+		t.Fatal(err)
+	}
+
+	out := mustRun(t, e.cfgPath, "dlq", "replay", "--to-source")
+	if !tallyLine("sent", 1).MatchString(out) {
+		t.Errorf("--to-source did not send the 2 MiB record:\n%s", out)
+	}
+	if ends := e.endOffsets(); ends[0] != 1 {
+		t.Errorf("source topic end = %d, want 1 (the record produced back)", ends[0])
+	}
+
+	out = mustRun(t, e.cfgPath, "dlq", "replay", "--direct", "--group", e.group+".direct")
+	if !tallyLine("failed again", 1).MatchString(out) {
+		t.Errorf("--direct did not dead-letter the 2 MiB record again:\n%s", out)
+	}
+	dead := kafkatest.Consume(t, e.brokers, e.dlqTopic, 2)
+	if again, err := dlq.Parse(dead[1]); err != nil || len(again.Value) != len(value) || again.Code != mapping.CodeDecodeError {
+		t.Errorf("second dead letter = %v (%v), want the 2 MiB value with DECODE_ERROR", again.Code, err)
 	}
 }

@@ -1,8 +1,7 @@
-package pipeline_test
+package replay_test
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"slices"
 	"strings"
@@ -14,39 +13,12 @@ import (
 	"go.uber.org/zap/zaptest/observer"
 
 	"github.com/zohosink/zohosink/dlq"
+	"github.com/zohosink/zohosink/dlq/replay"
 	"github.com/zohosink/zohosink/internal/kafkatest"
 	"github.com/zohosink/zohosink/mapping"
-	"github.com/zohosink/zohosink/pipeline"
 	"github.com/zohosink/zohosink/zohoapi"
 	"github.com/zohosink/zohosink/zohoapi/zohosim"
 )
-
-// deadLetter is a dead-letter record of value as the pipeline writes it after
-// Zoho rejected the mapped record.
-func deadLetter(value []byte, key string, offset int64) dlq.Record {
-	return dlq.Record{
-		Key: []byte(key), Value: value,
-		Code: "INVALID_DATA", Message: "invalid field name", Field: "Plan_Typo",
-		Details:     json.RawMessage(`{"api_name":"Plan_Typo","json_path":"$.data[0].Plan_Typo"}`),
-		SourceTopic: "events", SourcePartition: 2, SourceOffset: offset,
-		SourceTimestamp: time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC),
-		Module:          "Leads",
-		ZohoRecord:      json.RawMessage(`{"Email":"x@example.com","Plan_Typo":"pro"}`),
-		FailedAt:        time.Date(2026, 3, 1, 12, 0, 1, 0, time.UTC),
-	}
-}
-
-// replayGroup is the replay group of the tests.
-const replayGroup = "g.dlq-replay"
-
-// replayRecords are recs never replayed before (replay.count 0).
-func replayRecords(recs ...dlq.Record) []pipeline.ReplayRecord {
-	out := make([]pipeline.ReplayRecord, len(recs))
-	for i, d := range recs {
-		out[i] = pipeline.ReplayRecord{Record: d}
-	}
-	return out
-}
 
 // TestReplayerDeliversThroughTheSameDeliveryPath replays dead-letter records
 // with a corrected mapping: good ones reach Zoho, a record Zoho rejects again
@@ -55,13 +27,13 @@ func replayRecords(recs ...dlq.Record) []pipeline.ReplayRecord {
 // record today's mapping drops is skipped, and a record of another module is
 // skipped.
 func TestReplayerDeliversThroughTheSameDeliveryPath(t *testing.T) {
-	h := newHarness(t, 1, zohosim.Options{})
+	h := newHarness(t)
 	if err := h.sim.AddField("Leads", zohosim.Field{APIName: "Plan", DataType: "text", Length: 50}); err != nil {
 		t.Fatal(err)
 	}
 	o := h.options()
 	o.Mapping.Fields = []mapping.FieldMapping{{From: "traits.plan", To: "Plan"}}
-	r, err := pipeline.NewReplayer(o, replayGroup)
+	r, err := replay.NewReplayer(o)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -75,26 +47,26 @@ func TestReplayerDeliversThroughTheSameDeliveryPath(t *testing.T) {
 		return m
 	}
 	noConsent := []byte(`{"type":"identify","userId":"u5","traits":{"email":"e@example.com","lastName":"E"}}`)
-	otherModule := deadLetter(event("identify", "", traits("f@example.com", "F"), nil, "u6"), "u6", 16)
+	otherModule := deadLetter(event("identify", "", traits("f@example.com", "F"), "u6"), "u6", 16)
 	otherModule.Module = "Contacts"
 	recs := []dlq.Record{
-		deadLetter(event("identify", "", traits("a@example.com", "A"), nil, "u1"), "u1", 10),
-		deadLetter(event("track", "Signed Up", traits("b@example.com", "B"), nil, "u2"), "u2", 11),
-		deadLetter(event("identify", "", traits("c@example.com", ""), nil, "u3"), "u3", 12), // no Last_Name: MANDATORY_NOT_FOUND
+		deadLetter(event("identify", "", traits("a@example.com", "A"), "u1"), "u1", 10),
+		deadLetter(event("track", "Signed Up", traits("b@example.com", "B"), "u2"), "u2", 11),
+		deadLetter(event("identify", "", traits("c@example.com", ""), "u3"), "u3", 12), // no Last_Name: MANDATORY_NOT_FOUND
 		deadLetter([]byte(`not json`), "u4", 13),
 		deadLetter(noConsent, "u5", 14),
 		otherModule,
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), kafkatest.Timeout)
 	defer cancel()
-	in := replayRecords(recs...)
+	in := records(recs...)
 	in[2].Count = 2 // dead-lettered by two replays already
 	res, err := r.Replay(ctx, in)
 	if err != nil {
 		t.Fatalf("Replay: %v", err)
 	}
-	if res.Sent != 2 || res.DeadLettered != 2 || res.SkippedTotal() != 2 ||
-		res.Skipped["no_consent"] != 1 || res.Skipped[pipeline.SkipOtherModule] != 1 {
+	if res.Sent != 2 || res.DeadLettered != 2 || res.Skipped["no_consent"]+res.Skipped[replay.SkipOtherModule] != 2 || len(res.Skipped) != 2 ||
+		res.Skipped["no_consent"] != 1 || res.Skipped[replay.SkipOtherModule] != 1 {
 		t.Errorf("result = %+v", res)
 	}
 	if !slices.Equal(res.Handled, []bool{true, true, true, true, true, true}) {
@@ -112,20 +84,20 @@ func TestReplayerDeliversThroughTheSameDeliveryPath(t *testing.T) {
 
 	dead := h.deadLetters(2)
 	byKey := map[string]dlq.Record{}
-	marks := map[string]pipeline.ReplayMark{}
+	marks := map[string]dlq.ReplayMark{}
 	for _, kr := range dead {
 		d, err := dlq.Parse(kr)
 		if err != nil {
 			t.Fatal(err)
 		}
 		byKey[string(d.Key)] = d
-		marks[string(d.Key)] = pipeline.ReplayMarkOf(kr.Headers)
+		marks[string(d.Key)] = dlq.ReplayMarkOf(kr.Headers)
 	}
 	// Both the Zoho rejection and the local one carry the replay marks.
-	if m := marks["u3"]; m != (pipeline.ReplayMark{Group: replayGroup, Count: 3}) {
+	if m := marks["u3"]; m != (dlq.ReplayMark{Group: replayGroup, Count: 3}) {
 		t.Errorf("marks of the record Zoho rejected again = %+v, want group %s count 3", m, replayGroup)
 	}
-	if m := marks["u4"]; m != (pipeline.ReplayMark{Group: replayGroup, Count: 1}) {
+	if m := marks["u4"]; m != (dlq.ReplayMark{Group: replayGroup, Count: 1}) {
 		t.Errorf("marks of the record rejected locally again = %+v, want group %s count 1", m, replayGroup)
 	}
 	c, bad := byKey["u3"], byKey["u4"]
@@ -136,24 +108,24 @@ func TestReplayerDeliversThroughTheSameDeliveryPath(t *testing.T) {
 	if bad.Code != mapping.CodeDecodeError || bad.SourceOffset != 13 || string(bad.Value) != "not json" {
 		t.Errorf("undecodable record = %+v", bad)
 	}
-	if s := r.Stats(); s.ZohoCalls != 1 || s.Delivered != 2 {
-		t.Errorf("stats = %+v, want one Zoho call delivering 2", s)
+	if calls := h.sim.Stats().UpsertCalls; calls != 1 {
+		t.Errorf("%d Zoho calls, want one delivering 2", calls)
 	}
 }
 
 // TestReplayerStopsOnConfigurationError: a configuration error ends Replay
 // with the error instead of waiting, and the records stay unhandled.
 func TestReplayerStopsOnConfigurationError(t *testing.T) {
-	h := newHarness(t, 1, zohosim.Options{})
+	h := newHarness(t)
 	h.sim.SetScopeMismatch(true)
-	r, err := pipeline.NewReplayer(h.options(), replayGroup)
+	r, err := replay.NewReplayer(h.options())
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer r.Close()
 	ctx, cancel := context.WithTimeout(context.Background(), kafkatest.Timeout)
 	defer cancel()
-	recs := replayRecords(deadLetter(event("identify", "", map[string]any{"email": "a@example.com", "lastName": "A"}, nil, "u1"), "u1", 1))
+	recs := records(deadLetter(event("identify", "", map[string]any{"email": "a@example.com", "lastName": "A"}, "u1"), "u1", 1))
 	res, err := r.Replay(ctx, recs)
 	if err == nil || ctx.Err() != nil {
 		t.Fatalf("Replay: err = %v, ctx = %v; want a configuration error before the deadline", err, ctx.Err())
@@ -181,33 +153,33 @@ func TestReplayerStopsWhenZohoThrottles(t *testing.T) {
 		{"upsert 429", func(s *zohosim.Server) { s.Throttle429Next(1000) }, false},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			h := newHarness(t, 1, zohosim.Options{})
+			h := newHarness(t)
 			tc.throttle(h.sim)
 			o := h.options()
 			// Long enough that waiting out a throttle would end the test's context first.
-			o.ThrottleBackoff, o.BreakerOpenTimeout = 10*time.Minute, 10*time.Minute
+			o.Delivery.ThrottleBackoff, o.Delivery.BreakerOpenTimeout = 10*time.Minute, 10*time.Minute
 			core, logs := observer.New(zapcore.DebugLevel)
 			o.Logger = zap.New(core)
-			r, err := pipeline.NewReplayer(o, replayGroup)
+			r, err := replay.NewReplayer(o)
 			if err != nil {
 				t.Fatal(err)
 			}
 			defer r.Close()
 			ctx, cancel := context.WithTimeout(context.Background(), kafkatest.Timeout)
 			defer cancel()
-			recs := replayRecords(
-				deadLetter(event("identify", "", map[string]any{"email": "a@example.com", "lastName": "A"}, nil, "u1"), "u1", 1),
-				deadLetter(event("identify", "", map[string]any{"email": "b@example.com", "lastName": "B"}, nil, "u2"), "u2", 2),
+			recs := records(
+				deadLetter(event("identify", "", map[string]any{"email": "a@example.com", "lastName": "A"}, "u1"), "u1", 1),
+				deadLetter(event("identify", "", map[string]any{"email": "b@example.com", "lastName": "B"}, "u2"), "u2", 2),
 			)
 			res, err := r.Replay(ctx, recs)
-			var te *pipeline.ThrottledError
+			var te *replay.ThrottledError
 			if !errors.As(err, &te) || ctx.Err() != nil {
 				t.Fatalf("Replay: err = %v, ctx = %v; want a *ThrottledError before the deadline", err, ctx.Err())
 			}
 			if te.Token != tc.token || zohoapi.Classify(te.Err) != zohoapi.ClassThrottled {
 				t.Errorf("ThrottledError = %+v, want Token %v and a throttled zohoapi error", te, tc.token)
 			}
-			if ra := te.RetryAfter(); tc.token != !ra.IsZero() || (tc.token && !ra.Equal(te.At.Add(pipeline.TokenWindow))) {
+			if ra := te.RetryAfter(); tc.token != !ra.IsZero() || (tc.token && !ra.Equal(te.At.Add(replay.TokenWindow))) {
 				t.Errorf("RetryAfter = %v (at %v)", ra, te.At)
 			}
 			if slices.Contains(res.Handled, true) || res.Sent != 0 || res.DeadLettered != 0 {
@@ -229,5 +201,41 @@ func TestReplayerStopsWhenZohoThrottles(t *testing.T) {
 				t.Errorf("the throttle was not logged once: %v", logs.All())
 			}
 		})
+	}
+}
+
+// TestReplayerStopsOnSpentMintBudget: a replay that needs a token while the
+// mint budget is spent stops at once as a token throttle, naming the time the
+// budget allows the next mint, instead of waiting or asking Zoho.
+func TestReplayerStopsOnSpentMintBudget(t *testing.T) {
+	h := newHarness(t)
+	eps := zohoapi.Endpoints{API: h.sim.URL(), Accounts: h.sim.URL()}
+	ts := zohoapi.NewTokenSource(zohoapi.TokenSourceOptions{Endpoints: eps, MintBudget: 1,
+		Credentials: zohoapi.Credentials{ClientID: h.sim.ClientID(), ClientSecret: h.sim.ClientSecret(), RefreshToken: h.sim.RefreshToken()}})
+	tok, err := ts.Token(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	ts.Invalidate(tok) // the next call needs a mint the budget does not allow
+	o := h.options()
+	o.Delivery.Zoho = zohoapi.NewClient(zohoapi.ClientOptions{Endpoints: eps, Tokens: ts, Timeout: 10 * time.Second})
+	r, err := replay.NewReplayer(o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), kafkatest.Timeout)
+	defer cancel()
+	_, err = r.Replay(ctx, records(deadLetter(event("identify", "", map[string]any{"email": "a@example.com", "lastName": "A"}, "u1"), "u1", 1)))
+	var te *replay.ThrottledError
+	var wait *zohoapi.MintWaitError
+	if !errors.As(err, &te) || !te.Token || !errors.As(err, &wait) || ctx.Err() != nil {
+		t.Fatalf("Replay: %v (ctx %v); want a token *ThrottledError for the mint budget", err, ctx.Err())
+	}
+	if !te.RetryAfter().Equal(wait.Until) {
+		t.Errorf("RetryAfter %v, want the budget's %v", te.RetryAfter(), wait.Until)
+	}
+	if st := h.sim.Stats(); st.TokenMints != 1 || st.TokenThrottled != 0 {
+		t.Errorf("Zoho minted %d, throttled %d; want 1 and none", st.TokenMints, st.TokenThrottled)
 	}
 }

@@ -1,4 +1,4 @@
-package pipeline
+package watermark
 
 import (
 	"context"
@@ -9,14 +9,14 @@ import (
 	"github.com/twmb/franz-go/pkg/kgo"
 )
 
-// offsetTracker decides, per partition, which offset may be committed: the first
+// Tracker decides, per partition, which offset may be committed: the first
 // offset that is not done. A record is tracked when it is fetched and marked done
 // when it was dropped, acknowledged by Zoho, or acknowledged by the dead-letter
 // topic; completions may arrive in any order, the committable offset only moves
 // over a contiguous run of done records. Safe for concurrent use.
-type offsetTracker struct {
+type Tracker struct {
 	mu    sync.Mutex
-	parts map[topicPartition]*partitionOffsets
+	parts map[topicPartition]*Partition
 }
 
 type topicPartition struct {
@@ -24,7 +24,7 @@ type topicPartition struct {
 	partition int32
 }
 
-// partitionOffsets is one assignment of one partition. A revoked or lost
+// Partition is one assignment of one partition. A revoked or lost
 // partition's object is released (no new attempt sends its records) and then
 // forgotten; completions that still arrive for it are ignored, so a late answer
 // can never move a commit of a partition this process no longer owns. A later
@@ -33,7 +33,7 @@ type topicPartition struct {
 // Attempts (Zoho calls and dead-letter writes) hold a claim on the
 // partitions of their records while they are under way, so that a revocation
 // can wait for exactly the work of the partitions it takes away.
-type partitionOffsets struct {
+type Partition struct {
 	tp topicPartition
 	// released is closed when revocation starts (or the partition is lost):
 	// from then on claim fails, and waits of work holding only released
@@ -67,36 +67,44 @@ type pendingOffset struct {
 	done      bool
 }
 
-func newOffsetTracker() *offsetTracker {
-	return &offsetTracker{parts: make(map[topicPartition]*partitionOffsets)}
+// New returns a Tracker with no partition assigned.
+func New() *Tracker {
+	return &Tracker{parts: make(map[topicPartition]*Partition)}
 }
 
-// assign starts tracking the given partitions (a fresh state each).
-func (t *offsetTracker) assign(assigned map[string][]int32) {
+// Assign starts tracking the given partitions (a fresh state each).
+func (t *Tracker) Assign(assigned map[string][]int32) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	for topic, ps := range assigned {
 		for _, p := range ps {
 			tp := topicPartition{topic, p}
 			if _, ok := t.parts[tp]; !ok {
-				t.parts[tp] = newPartitionOffsets(tp)
+				t.parts[tp] = newPartition(tp)
 			}
 		}
 	}
 }
 
-// newPartitionOffsets is a fresh assignment of tp: nothing tracked or committed.
-func newPartitionOffsets(tp topicPartition) *partitionOffsets {
-	return &partitionOffsets{
+// NewPartition is a fresh assignment of topic/partition, tracked on its own
+// (not by a Tracker): nothing tracked or committed, never released. Replay
+// uses one per record to see when the record is done.
+func NewPartition(topic string, partition int32) *Partition {
+	return newPartition(topicPartition{topic, partition})
+}
+
+// newPartition is a fresh assignment of tp: nothing tracked or committed.
+func newPartition(tp topicPartition) *Partition {
+	return &Partition{
 		tp: tp, next: -1, committed: -1, highWatermark: -1,
 		released: make(chan struct{}), gone: make(chan struct{}),
 	}
 }
 
-// forget stops tracking the given partitions (releasing them first if
-// revoke did not); later completions for records of these assignments are
+// Forget stops tracking the given partitions (releasing them first if
+// Release did not); later completions for records of these assignments are
 // ignored and calls holding only their records are cut off.
-func (t *offsetTracker) forget(revoked map[string][]int32) {
+func (t *Tracker) Forget(revoked map[string][]int32) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	for topic, ps := range revoked {
@@ -114,14 +122,14 @@ func (t *offsetTracker) forget(revoked map[string][]int32) {
 	}
 }
 
-// release starts the revocation of the given partitions: no new attempt
+// Release starts the revocation of the given partitions: no new attempt
 // includes their records, and waits of work holding only them end at once.
 // Their tracking goes on (answers still arriving are counted) until forget.
-// It returns the released partitions' states, for waitIdle.
-func (t *offsetTracker) release(revoked map[string][]int32) []*partitionOffsets {
+// It returns the released partitions' states, for WaitIdle.
+func (t *Tracker) Release(revoked map[string][]int32) []*Partition {
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	var out []*partitionOffsets
+	var out []*Partition
 	for topic, ps := range revoked {
 		for _, p := range ps {
 			if po, ok := t.parts[topicPartition{topic, p}]; ok {
@@ -136,7 +144,7 @@ func (t *offsetTracker) release(revoked map[string][]int32) []*partitionOffsets 
 }
 
 // releaseLocked closes released once; po.mu is held.
-func (po *partitionOffsets) releaseLocked() {
+func (po *Partition) releaseLocked() {
 	select {
 	case <-po.released:
 	default:
@@ -144,10 +152,10 @@ func (po *partitionOffsets) releaseLocked() {
 	}
 }
 
-// claim registers an attempt under way with records of this assignment. It
+// Claim registers an attempt under way with records of this assignment. It
 // reports false, registering nothing, once the assignment is released: the
 // records then belong to the partition's next owner.
-func (po *partitionOffsets) claim() bool {
+func (po *Partition) Claim() bool {
 	po.mu.Lock()
 	defer po.mu.Unlock()
 	select {
@@ -159,8 +167,8 @@ func (po *partitionOffsets) claim() bool {
 	return true
 }
 
-// unclaim ends one successful claim.
-func (po *partitionOffsets) unclaim() {
+// Unclaim ends one successful claim.
+func (po *Partition) Unclaim() {
 	po.mu.Lock()
 	defer po.mu.Unlock()
 	po.claims--
@@ -170,9 +178,23 @@ func (po *partitionOffsets) unclaim() {
 	}
 }
 
-// waitIdle waits until no attempt holds a claim on any of parts, or ctx ends
+// Released is closed when the assignment's revocation starts (or it is
+// lost): from then on Claim fails.
+func (po *Partition) Released() <-chan struct{} { return po.released }
+
+// Gone is closed when the assignment is forgotten: calls still holding only
+// gone partitions should be cut off.
+func (po *Partition) Gone() <-chan struct{} { return po.gone }
+
+// Topic and ID name the partition.
+func (po *Partition) Topic() string { return po.tp.topic }
+
+// ID is the partition number.
+func (po *Partition) ID() int32 { return po.tp.partition }
+
+// WaitIdle waits until no attempt holds a claim on any of parts, or ctx ends
 // (returning ctx.Err()).
-func waitIdle(ctx context.Context, parts []*partitionOffsets) error {
+func WaitIdle(ctx context.Context, parts []*Partition) error {
 	for _, po := range parts {
 		po.mu.Lock()
 		if po.claims == 0 {
@@ -193,18 +215,18 @@ func waitIdle(ctx context.Context, parts []*partitionOffsets) error {
 	return nil
 }
 
-// partition returns the current assignment state of a partition, or nil when the
+// Partition returns the current assignment state of a partition, or nil when the
 // partition is not assigned to this process.
-func (t *offsetTracker) partition(topic string, partition int32) *partitionOffsets {
+func (t *Tracker) Partition(topic string, partition int32) *Partition {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	return t.parts[topicPartition{topic, partition}]
 }
 
-// track registers a fetched record as pending. Offsets must be tracked in fetch
+// Track registers a fetched record as pending. Offsets must be tracked in fetch
 // order (ascending); a record at or below an offset already tracked is a
 // re-delivery after a seek and reports false: the caller must skip it.
-func (po *partitionOffsets) track(r *kgo.Record) bool {
+func (po *Partition) Track(r *kgo.Record) bool {
 	po.mu.Lock()
 	defer po.mu.Unlock()
 	if !po.accept(r) {
@@ -216,10 +238,10 @@ func (po *partitionOffsets) track(r *kgo.Record) bool {
 	return true
 }
 
-// trackDone registers a fetched record that is done at once (dropped). It is
-// cheaper than track + done when nothing is pending, the common case on a topic
+// TrackDone registers a fetched record that is done at once (dropped). It is
+// cheaper than Track + Done when nothing is pending, the common case on a topic
 // of page views.
-func (po *partitionOffsets) trackDone(r *kgo.Record) bool {
+func (po *Partition) TrackDone(r *kgo.Record) bool {
 	po.mu.Lock()
 	defer po.mu.Unlock()
 	if !po.accept(r) {
@@ -237,7 +259,7 @@ func (po *partitionOffsets) trackDone(r *kgo.Record) bool {
 // a re-delivery. The first record of an assignment is where fetching started
 // (the group's committed offset, or the reset offset), so it also counts as
 // committed: nothing is committed before a record is done.
-func (po *partitionOffsets) accept(r *kgo.Record) bool {
+func (po *Partition) accept(r *kgo.Record) bool {
 	if po.forgotten || (po.next >= 0 && r.Offset < po.next) {
 		return false
 	}
@@ -247,9 +269,9 @@ func (po *partitionOffsets) accept(r *kgo.Record) bool {
 	return true
 }
 
-// done marks a tracked offset done. Unknown offsets and forgotten assignments
+// Done marks a tracked offset done. Unknown offsets and forgotten assignments
 // are ignored.
-func (po *partitionOffsets) done(offset int64) {
+func (po *Partition) Done(offset int64) {
 	po.mu.Lock()
 	defer po.mu.Unlock()
 	if po.forgotten {
@@ -273,15 +295,7 @@ func (po *partitionOffsets) done(offset int64) {
 	}
 }
 
-// committable returns the first offset that is not done (or one past the last
-// tracked offset when all are done), and false when nothing was tracked yet.
-func (po *partitionOffsets) committable() (kgo.EpochOffset, bool) {
-	po.mu.Lock()
-	defer po.mu.Unlock()
-	return po.committableLocked()
-}
-
-func (po *partitionOffsets) committableLocked() (kgo.EpochOffset, bool) {
+func (po *Partition) committableLocked() (kgo.EpochOffset, bool) {
 	if po.next < 0 {
 		return kgo.EpochOffset{}, false
 	}
@@ -291,18 +305,18 @@ func (po *partitionOffsets) committableLocked() (kgo.EpochOffset, bool) {
 	return kgo.EpochOffset{Epoch: po.leaderEpoch, Offset: po.next}, true
 }
 
-// pendingCount is the number of tracked records that are not yet committable.
-func (po *partitionOffsets) pendingCount() int {
+// PendingCount is the number of tracked records that are not yet committable.
+func (po *Partition) PendingCount() int {
 	po.mu.Lock()
 	defer po.mu.Unlock()
 	return len(po.pending) - po.start
 }
 
-// toCommit returns, for the given partitions (all assigned ones when nil), the
+// ToCommit returns, for the given partitions (all assigned ones when nil), the
 // committable offsets that moved since the last commit.
-func (t *offsetTracker) toCommit(only map[string][]int32) map[string]map[int32]kgo.EpochOffset {
+func (t *Tracker) ToCommit(only map[string][]int32) map[string]map[int32]kgo.EpochOffset {
 	t.mu.Lock()
-	var parts []*partitionOffsets
+	var parts []*Partition
 	if only == nil {
 		for _, po := range t.parts {
 			parts = append(parts, po)
@@ -332,11 +346,11 @@ func (t *offsetTracker) toCommit(only map[string][]int32) map[string]map[int32]k
 	return out
 }
 
-// committed records offsets the group coordinator acknowledged.
-func (t *offsetTracker) committed(offsets map[string]map[int32]kgo.EpochOffset) {
+// Committed records offsets the group coordinator acknowledged.
+func (t *Tracker) Committed(offsets map[string]map[int32]kgo.EpochOffset) {
 	for topic, ps := range offsets {
 		for p, eo := range ps {
-			if po := t.partition(topic, p); po != nil {
+			if po := t.Partition(topic, p); po != nil {
 				po.mu.Lock()
 				if eo.Offset > po.committed {
 					po.committed = eo.Offset
@@ -347,36 +361,38 @@ func (t *offsetTracker) committed(offsets map[string]map[int32]kgo.EpochOffset) 
 	}
 }
 
-// setHighWatermark records the log end offset seen by a fetch, for commit lag.
-func (po *partitionOffsets) setHighWatermark(hwm int64) {
+// SetHighWatermark records the log end offset seen by a fetch, for commit lag.
+func (po *Partition) SetHighWatermark(hwm int64) {
 	po.mu.Lock()
 	po.highWatermark = hwm
 	po.mu.Unlock()
 }
 
-// lag is one partition's commit lag: records between the last commit and the
-// log end seen by the last fetch (0 until a fetch saw it), and the Kafka
-// timestamp of the oldest fetched record that is not done (zero: none).
-type lag struct {
-	topic     string
-	partition int32
-	records   int64
-	oldest    time.Time
+// Lag is one partition's commit lag.
+type Lag struct {
+	Topic     string
+	Partition int32
+	// Records is the number of records between the last commit and the log
+	// end seen by the last fetch (0 until a fetch saw it).
+	Records int64
+	// Oldest is the Kafka timestamp of the oldest fetched record that is not
+	// done (zero: none).
+	Oldest time.Time
 }
 
-// lags returns the lag of every assigned partition.
-func (t *offsetTracker) lags() []lag {
+// Lags returns the lag of every assigned partition.
+func (t *Tracker) Lags() []Lag {
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	out := make([]lag, 0, len(t.parts))
+	out := make([]Lag, 0, len(t.parts))
 	for tp, po := range t.parts {
 		po.mu.Lock()
-		l := lag{topic: tp.topic, partition: tp.partition}
+		l := Lag{Topic: tp.topic, Partition: tp.partition}
 		if po.highWatermark >= 0 {
-			l.records = max(po.highWatermark-max(po.committed, 0), 0)
+			l.Records = max(po.highWatermark-max(po.committed, 0), 0)
 		}
 		if po.start < len(po.pending) {
-			l.oldest = time.Unix(0, po.pending[po.start].timestamp)
+			l.Oldest = time.Unix(0, po.pending[po.start].timestamp)
 		}
 		out = append(out, l)
 		po.mu.Unlock()

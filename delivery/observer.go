@@ -1,0 +1,94 @@
+package delivery
+
+import (
+	"time"
+
+	"github.com/sony/gobreaker/v2"
+
+	"github.com/zohosink/zohosink/zohoapi"
+)
+
+// PauseReason is why delivery cannot go on for now; the pipeline pauses
+// fetching while any reason holds and reports them on /readyz. The values
+// are the reasons' names in logs and /readyz.
+type PauseReason string
+
+// The pause reasons.
+const (
+	// PauseBreakerOpen: Zoho kept failing and the circuit breaker is open.
+	PauseBreakerOpen PauseReason = "zoho_breaker_open"
+	// PauseZohoThrottled: Zoho answered 429 TOO_MANY_REQUESTS or throttled
+	// a token refresh.
+	PauseZohoThrottled PauseReason = "zoho_throttled"
+	// PauseTokenBudget: an access token is needed but the local mint budget
+	// (Zoho's 10 tokens per 10 minutes per refresh token) is spent.
+	PauseTokenBudget PauseReason = "zoho_token_mint_budget"
+	// PauseDLQ: writing to the dead-letter topic fails.
+	PauseDLQ PauseReason = "dead_letter_write_failing"
+	// PauseConfig: a configuration error stopped delivery (until restart).
+	PauseConfig PauseReason = "configuration_error"
+)
+
+// Call is one upsert call Zoho answered or that failed (calls the breaker
+// refused are not reported).
+type Call struct {
+	// Status is the HTTP status code of the answer, or "error" when none came.
+	Status string
+	// Took is the call's duration.
+	Took time.Duration
+	// Records is the number of records sent.
+	Records int
+	// Result is Zoho's answer, nil when the call failed.
+	Result *zohoapi.UpsertResult
+}
+
+// Observer learns what a Sender does, for metrics, logs, readiness and
+// pausing. Its methods are called from the Sender's goroutines, concurrently,
+// and must not block.
+type Observer interface {
+	// Called reports one upsert call.
+	Called(c Call)
+	// Retried reports that records are tried again (after an outage, a
+	// throttle, or per-record transient errors).
+	Retried()
+	// Acknowledged reports that Zoho acknowledged the record of items source
+	// records; action is Zoho's ("insert" or "update").
+	Acknowledged(items int, action string)
+	// DeadLettered reports n source records acknowledged by the dead-letter
+	// topic with error.code code.
+	DeadLettered(code string, n int)
+	// Paused adds (on) or removes a pause reason, with its cause when added.
+	// Removing a reason that does not hold must be cheap: it happens after
+	// every answered call.
+	Paused(reason PauseReason, on bool, cause error)
+	// BreakerChanged reports a circuit breaker state change; cause is the last
+	// outage when it opens.
+	BreakerChanged(from, to gobreaker.State, cause error)
+	// Failed reports the configuration error (zohoapi.ClassConfig) that
+	// stopped delivery, once: batches wait, not done, until Stop.
+	Failed(err error)
+}
+
+// NopObserver observes nothing (the default Observer).
+type NopObserver struct{}
+
+// Called implements Observer.
+func (NopObserver) Called(Call) {}
+
+// Retried implements Observer.
+func (NopObserver) Retried() {}
+
+// Acknowledged implements Observer.
+func (NopObserver) Acknowledged(int, string) {}
+
+// DeadLettered implements Observer.
+func (NopObserver) DeadLettered(string, int) {}
+
+// Paused implements Observer.
+func (NopObserver) Paused(PauseReason, bool, error) {}
+
+// BreakerChanged implements Observer.
+func (NopObserver) BreakerChanged(gobreaker.State, gobreaker.State, error) {}
+
+// Failed implements Observer.
+func (NopObserver) Failed(error) {}

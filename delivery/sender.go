@@ -1,0 +1,306 @@
+package delivery
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"sync/atomic"
+	"time"
+
+	"github.com/sony/gobreaker/v2"
+	"github.com/twmb/franz-go/pkg/kgo"
+	"go.uber.org/zap"
+
+	"github.com/zohosink/zohosink/batcher"
+	"github.com/zohosink/zohosink/dlq"
+	"github.com/zohosink/zohosink/topics"
+	"github.com/zohosink/zohosink/watermark"
+	"github.com/zohosink/zohosink/zohoapi"
+)
+
+// Upserter is the part of the Zoho client a Sender uses: one upsert call of
+// 1..100 records (zohoapi.Client satisfies it).
+type Upserter interface {
+	Upsert(ctx context.Context, r zohoapi.UpsertRequest) (*zohoapi.UpsertResult, error)
+}
+
+// DeadLetterWriter writes dead-letter records (dlq.Writer satisfies it):
+// retrying until the topic acknowledges every record, ctx ends (the write
+// under way is cut off) or retry ends (no further attempt starts).
+type DeadLetterWriter interface {
+	WriteUntil(ctx, retry context.Context, recs ...dlq.Record) error
+}
+
+// Source is where a record of a batch came from: its partition assignment
+// (for claims and for marking it done) and the Kafka record (for its dead
+// letter).
+type Source struct {
+	Part *watermark.Partition
+	Rec  *kgo.Record
+}
+
+// Options configure a Sender. The settings that are configuration keys
+// (delivery.*) take their values from the caller: their defaults live in
+// package config. Check names every one out of range.
+type Options struct {
+	// Zoho is the client upserts go through; required.
+	Zoho Upserter
+	// Module is the Zoho module records are upserted into, e.g. "Leads"; required.
+	Module string
+	// DuplicateCheckFields and Trigger are passed to Zoho's upsert as given
+	// (nil: omitted, Zoho's defaults apply).
+	DuplicateCheckFields, Trigger []string
+	// DeadLetters writes the records Zoho rejects; required by New.
+	DeadLetters DeadLetterWriter
+	// DLQLimit is the dead-letter topic's max.message.bytes, in bytes: a dead
+	// letter that would exceed it leaves out zoho.record (0:
+	// topics.DefaultMaxMessageBytes).
+	DLQLimit int32
+	// RetryInitial and RetryMax bound the exponential backoff (with jitter)
+	// between attempts after a transient failure; > 0, RetryMax ≥ RetryInitial.
+	RetryInitial, RetryMax time.Duration
+	// ThrottleBackoff is the wait after Zoho answers 429 TOO_MANY_REQUESTS or
+	// throttles token refreshes (Zoho sends no Retry-After); > 0.
+	ThrottleBackoff time.Duration
+	// BreakerFailures consecutive outages open the circuit breaker (≥ 1); it
+	// half-opens after BreakerOpenTimeout (> 0).
+	BreakerFailures    uint32
+	BreakerOpenTimeout time.Duration
+	// Observer learns what the Sender does (nil: NopObserver).
+	Observer Observer
+	// Logger receives debug lines about retries (nil: none).
+	Logger *zap.Logger
+}
+
+// Check returns a problem for every option out of range, named by its
+// field: no Zoho client or module, a duration ≤ 0, RetryMax below
+// RetryInitial, BreakerFailures 0. DeadLetters is New's to check (the
+// pipeline makes its writer later).
+func (o Options) Check() []error {
+	var problems []error
+	if o.Zoho == nil {
+		problems = append(problems, errors.New("no Zoho client"))
+	}
+	if o.Module == "" {
+		problems = append(problems, errors.New("no Zoho module"))
+	}
+	positive := func(name string, d time.Duration) {
+		if d <= 0 {
+			problems = append(problems, fmt.Errorf("%s must be > 0 (got %v)", name, d))
+		}
+	}
+	positive("RetryInitial", o.RetryInitial)
+	positive("ThrottleBackoff", o.ThrottleBackoff)
+	positive("BreakerOpenTimeout", o.BreakerOpenTimeout)
+	if o.RetryMax < o.RetryInitial {
+		problems = append(problems, fmt.Errorf("RetryMax (%v) must be ≥ RetryInitial (%v)", o.RetryMax, o.RetryInitial))
+	}
+	if o.BreakerFailures < 1 {
+		problems = append(problems, fmt.Errorf("BreakerFailures must be ≥ 1 (got %d)", o.BreakerFailures))
+	}
+	return problems
+}
+
+// Sender delivers batches to Zoho until every record is acknowledged or
+// dead-lettered; see the package documentation. Create it with New; its
+// methods are safe for concurrent use.
+type Sender struct {
+	o       Options
+	obs     Observer
+	log     *zap.Logger
+	breaker *gobreaker.CircuitBreaker[*zohoapi.UpsertResult]
+	// stopCtx ends at Stop: no attempt starts after it, and every wait
+	// (retry backoff, throttle, breaker, dead-letter retry) ends. sendCtx is
+	// the context of calls and dead-letter writes under way; it ends at Abandon.
+	stopCtx, sendCtx       context.Context
+	cancelStop, cancelSend context.CancelFunc
+	configErr              atomic.Pointer[error]
+	// lastErr is the last outage, reported when the breaker opens.
+	lastErr atomic.Pointer[error]
+}
+
+// New checks o (Check, and a dead-letter writer is required; every problem
+// is returned at once) and returns a Sender.
+func New(o Options) (*Sender, error) {
+	problems := o.Check()
+	if o.DLQLimit <= 0 {
+		o.DLQLimit = topics.DefaultMaxMessageBytes
+	}
+	if o.Observer == nil {
+		o.Observer = NopObserver{}
+	}
+	if o.Logger == nil {
+		o.Logger = zap.NewNop()
+	}
+	if o.DeadLetters == nil {
+		problems = append(problems, errors.New("no dead-letter writer"))
+	}
+	if len(problems) > 0 {
+		return nil, errors.Join(problems...)
+	}
+	s := &Sender{o: o, obs: o.Observer, log: o.Logger}
+	s.stopCtx, s.cancelStop = context.WithCancel(context.Background())
+	s.sendCtx, s.cancelSend = context.WithCancel(context.Background())
+	s.breaker = newBreaker(o, s.breakerChanged)
+	return s, nil
+}
+
+// Stop starts shutdown: no attempt starts from now on and every wait ends at
+// once; calls and dead-letter writes under way go on until Abandon.
+func (s *Sender) Stop() { s.cancelStop() }
+
+// Abandon cuts off the calls and dead-letter writes under way (after Stop:
+// the end of the shutdown grace). Their records stay not done.
+func (s *Sender) Abandon() {
+	s.cancelStop()
+	s.cancelSend()
+}
+
+// Err returns the configuration error that stopped delivery, nil if none.
+func (s *Sender) Err() error {
+	if e := s.configErr.Load(); e != nil {
+		return *e
+	}
+	return nil
+}
+
+// Breaker returns the circuit breaker's state and counts.
+func (s *Sender) Breaker() (gobreaker.State, gobreaker.Counts) {
+	return s.breaker.State(), s.breaker.Counts()
+}
+
+// fail stops delivery after an error no retry fixes; the first is kept and
+// reported to the Observer.
+func (s *Sender) fail(err error) {
+	if s.configErr.CompareAndSwap(nil, &err) {
+		s.obs.Failed(err)
+	}
+}
+
+// Send is a batcher.SendFunc: it delivers b (see Deliver) and returns once
+// every source record of b is done, its partitions are revoked, or Stop or
+// Abandon ended it. The batcher's context is not used: shutdown is Stop's.
+func (s *Sender) Send(_ context.Context, b *batcher.Batch[Source]) {
+	if s.stopCtx.Err() != nil {
+		return // shutting down: batches not yet sent stay not done
+	}
+	var d batch
+	for _, e := range b.Entries {
+		if raw, ok := s.encode(e); ok {
+			d.entries = append(d.entries, e)
+			d.records = append(d.records, raw)
+		}
+	}
+	if len(d.entries) > 0 {
+		s.deliver(d)
+	}
+}
+
+// batch is one batch on its way to Zoho: the merged record of each entry
+// (encoded once, so the dead-letter topic gets exactly what was sent) and
+// the source records merged into it.
+type batch struct {
+	entries []batcher.Entry[Source]
+	records []json.RawMessage
+}
+
+// slice returns entries [i, j) of d.
+func (d batch) slice(i, j int) batch {
+	return batch{entries: d.entries[i:j], records: d.records[i:j]}
+}
+
+// add appends entry i of from to d.
+func (d *batch) add(from batch, i int) {
+	d.entries = append(d.entries, from.entries[i])
+	d.records = append(d.records, from.records[i])
+}
+
+// encode returns the Zoho record of e: its merged items.
+func (s *Sender) encode(e batcher.Entry[Source]) (json.RawMessage, bool) {
+	raw, err := json.Marshal(e.Merged())
+	if err != nil { // values are strings and numbers from JSON: cannot happen
+		s.log.Error("encoding a Zoho record", zap.Error(err))
+		return nil, false
+	}
+	return raw, true
+}
+
+// deliver upserts d until every record is acknowledged or dead-lettered,
+// composing the pieces of this package:
+//   - claim (claim.go) drops records of revoked partitions before each attempt;
+//   - the breaker (breaker.go) makes the call, or refuses while open;
+//   - settle (settle.go) handles per-record results: acknowledged records
+//     are done, rejected ones dead-lettered, the others retried;
+//   - retry (retry.go) waits with exponential backoff and jitter after an
+//     outage, throttle (throttle.go) after 429 or a spent mint budget;
+//   - split (split.go) halves a request rejected as a whole;
+//   - a configuration error stops delivery: the batch waits, not done, until Stop.
+//
+// Stop ends every wait at once and starts no new attempt; a call under way
+// goes on until it is answered or Abandon. Revocation drops the revoked
+// partitions' records before the next attempt, ends waits of a batch that
+// holds nothing else, and cuts off its calls once the revoked partitions are
+// forgotten.
+func (s *Sender) deliver(d batch) {
+	retry := s.newRetry()
+	for s.stopCtx.Err() == nil {
+		var c claim
+		if d, c = s.claim(d); len(d.entries) == 0 {
+			return
+		}
+		call, cancel := untilClosed(s.sendCtx, c.gone())
+		res, err := s.call(call, d)
+		cut := call.Err() != nil // by Abandon, or by the revocation of every partition of d
+		cancel()
+		var wait time.Duration
+		switch {
+		case err == nil:
+			s.unthrottle()
+			var dead deadLetters
+			d, dead = s.settle(d, res)
+			// The answer is settled: a revocation need not wait for the
+			// retries of this batch or for other partitions' dead letters.
+			c.release()
+			dead.write(s)
+			if s.Err() != nil {
+				<-s.stopCtx.Done()
+				return
+			}
+			if len(d.entries) == 0 {
+				return
+			}
+			s.obs.Retried()
+			wait = retry.NextBackOff()
+		case refused(err):
+			c.release()
+			wait = s.breakerWait()
+		default:
+			c.release()
+			switch zohoapi.Classify(err) {
+			case zohoapi.ClassConfig:
+				s.fail(err)
+				<-s.stopCtx.Done()
+				return
+			case zohoapi.ClassPermanent:
+				s.split(d, err)
+				return
+			case zohoapi.ClassThrottled:
+				s.obs.Retried()
+				wait = s.throttle(err)
+			default:
+				if cut {
+					continue // no retry: the loop ends, the records stay not done
+				}
+				s.obs.Retried()
+				s.lastErr.Store(&err)
+				s.log.Debug("zoho call failed, retrying", zap.Error(err))
+				wait = retry.NextBackOff()
+			}
+		}
+		// The wait ends at Stop, or once every partition of d is released.
+		waitCtx, cancel := untilClosed(s.stopCtx, c.released())
+		sleep(waitCtx, wait)
+		cancel()
+	}
+}

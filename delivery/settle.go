@@ -1,0 +1,41 @@
+package delivery
+
+import (
+	"github.com/zohosink/zohosink/dlq"
+	"github.com/zohosink/zohosink/zohoapi"
+)
+
+// settle handles Zoho's per-record answers (res.Results[i] answers
+// d.records[i]): acknowledged records are done; permanent rejections
+// (zohoapi.ClassifyRecord) are returned as dead letters to write, claimed
+// per source partition; transient and throttled ones are returned to retry;
+// a configuration error stops delivery (fail), its record retried after
+// restart.
+func (s *Sender) settle(d batch, res *zohoapi.UpsertResult) (batch, deadLetters) {
+	var retry batch
+	var dead []dlq.Record
+	var deadSrc []Source
+	for i, r := range res.Results {
+		e := d.entries[i]
+		if r.Err == nil {
+			for _, it := range e.Items {
+				it.Source.Part.Done(it.Source.Rec.Offset)
+			}
+			s.obs.Acknowledged(len(e.Items), r.Action)
+			continue
+		}
+		switch zohoapi.ClassifyRecord(r.Err) {
+		case zohoapi.ClassTransient, zohoapi.ClassThrottled:
+			retry.add(d, i)
+		case zohoapi.ClassConfig:
+			s.fail(r.Err)
+			retry.add(d, i)
+		default:
+			for _, it := range e.Items {
+				dead = append(dead, s.DeadLetterRecord(it.Source.Rec, r.Err.Code, r.Err.Message, r.Err.Field, r.Err.Details, d.records[i]))
+				deadSrc = append(deadSrc, it.Source)
+			}
+		}
+	}
+	return retry, s.claimDeadLetters(dead, deadSrc)
+}
