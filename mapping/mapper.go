@@ -26,7 +26,10 @@ func (m *Mapper) Map(value []byte) Mapped {
 		return Mapped{Outcome: OutcomeDrop, Drop: DropTombstone}
 	}
 	if firstNonSpace(value) != '{' {
-		return decodeError("the value is not a JSON object")
+		if validJSON(value) { // a string, number, array, true, false or null
+			return decodeError("the value is JSON but not a JSON object")
+		}
+		return decodeError("the value is not valid JSON")
 	}
 	s := view(value)
 	label, crm := m.crmEvent(peekHead(s))

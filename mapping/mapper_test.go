@@ -654,3 +654,25 @@ func BenchmarkMapLead(b *testing.B) {
 		}
 	}
 }
+
+// TestDecodeErrorMessages: the dead-letter message says what is wrong with a
+// value that is not a JSON object: not JSON at all, or JSON of another kind.
+func TestDecodeErrorMessages(t *testing.T) {
+	m, err := NewMapper(MapperConfig{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for value, want := range map[string]string{
+		`not json`:    "the value is not valid JSON",
+		`hello world`: "the value is not valid JSON",
+		`{bad`:        "the value is not valid JSON",
+		`[1,2]`:       "the value is JSON but not a JSON object",
+		`"a string"`:  "the value is JSON but not a JSON object",
+		`null`:        "the value is JSON but not a JSON object",
+	} {
+		got := m.Map([]byte(value))
+		if got.Outcome != OutcomeReject || got.Reject.Code != CodeDecodeError || got.Reject.Message != want {
+			t.Errorf("Map(%q) = %+v, want DECODE_ERROR %q", value, got, want)
+		}
+	}
+}

@@ -22,6 +22,7 @@ import (
 	"github.com/zohosink/zohosink/delivery"
 	"github.com/zohosink/zohosink/mapping"
 	"github.com/zohosink/zohosink/watermark"
+	"github.com/zohosink/zohosink/zohoapi"
 )
 
 // Options configure a Pipeline. The settings that are configuration keys
@@ -99,6 +100,16 @@ type Options struct {
 	// Tokens, when set, reports the Zoho access token on /metrics (mints,
 	// refresh failures, time to expiry); nil reports zeros.
 	Tokens TokenStats
+	// Credentials, when set, is asked for an access token once at start
+	// (from the token cache when it holds a usable one, else one mint), so
+	// that a wrong client secret or a revoked refresh token stops delivery
+	// and fails /readyz before the first event instead of at it.
+	Credentials TokenChecker
+}
+
+// TokenChecker gives an access token (zohoapi.TokenSource satisfies it).
+type TokenChecker interface {
+	Token(ctx context.Context) (string, error)
 }
 
 // defaultTopicCheckInterval is Options.TopicCheckInterval's zero value.
@@ -288,9 +299,13 @@ func (p *Pipeline) Run(ctx context.Context) error {
 		p.commitLoop(commitCtx)
 	}()
 	prepared, err := p.prepareTopics(ctx)
+	if err == nil && prepared {
+		err = p.checkCredentials(ctx)
+	}
 	if err != nil {
 		p.fail(err)
 		<-ctx.Done() // as after any configuration error: not ready until stopped
+		prepared = false
 	}
 	watchDone := make(chan struct{})
 	if prepared {
@@ -349,6 +364,28 @@ func (p *Pipeline) finishInFlight(ctx context.Context) {
 	case <-done:
 	case <-ctx.Done():
 	}
+}
+
+// checkCredentials asks Options.Credentials for an access token and returns
+// the error when it is a configuration error (zohoapi.ClassConfig: a wrong
+// client secret, a revoked refresh token, a data-center mismatch). Any other
+// failure (Zoho unreachable, the mint budget spent) is logged: delivery
+// retries it as usual.
+func (p *Pipeline) checkCredentials(ctx context.Context) error {
+	if p.o.Credentials == nil {
+		return nil
+	}
+	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	defer cancel()
+	_, err := p.o.Credentials.Token(ctx)
+	switch {
+	case err == nil:
+		return nil
+	case zohoapi.Classify(err) == zohoapi.ClassConfig:
+		return fmt.Errorf("zoho credentials: %w", err)
+	}
+	p.log.Warn("could not get a Zoho access token at start; delivery retries", zap.Error(err))
+	return nil
 }
 
 // Stats returns what the pipeline has done so far.

@@ -1,6 +1,7 @@
 package pipeline_test
 
 import (
+	"errors"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -144,5 +145,55 @@ func TestTokenMintBudgetPausesFetching(t *testing.T) {
 	r.shutdown()
 	if s := r.p.Stats(); s.Delivered != 2 || s.DeadLetteredTotal() != 0 {
 		t.Errorf("delivered %d, dead-lettered %v; want 2 and none", s.Delivered, s.DeadLettered)
+	}
+}
+
+// TestWrongCredentialsFailReadinessAtStart: with a wrong client secret and no
+// event to deliver, the pipeline is not ready with a configuration error as
+// soon as it starts (one token request at start), instead of reporting ready
+// until the first lead arrives; correct credentials leave it ready.
+func TestWrongCredentialsFailReadinessAtStart(t *testing.T) {
+	for _, tt := range []struct {
+		name   string
+		secret func(h *harness) string
+		ready  bool
+	}{
+		{"wrong secret", func(*harness) string { return "wrong-secret" }, false},
+		{"right secret", func(h *harness) string { return h.sim.ClientSecret() }, true},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			h := newHarness(t, 1, zohosim.Options{})
+			eps := zohoapi.Endpoints{API: h.sim.URL(), Accounts: h.sim.URL()}
+			ts := zohoapi.NewTokenSource(zohoapi.TokenSourceOptions{Endpoints: eps,
+				Credentials: zohoapi.Credentials{ClientID: h.sim.ClientID(), ClientSecret: tt.secret(h), RefreshToken: h.sim.RefreshToken()}})
+			o := h.options()
+			o.Zoho = zohoapi.NewClient(zohoapi.ClientOptions{Endpoints: eps, Tokens: ts, Timeout: 10 * time.Second})
+			o.Credentials = ts
+			r := h.start(o)
+			var nr *pipeline.NotReadyError
+			h.eventually(20*time.Second, "a readiness verdict", func() bool {
+				err := r.p.Ready()
+				return err == nil || (errors.As(err, &nr) && nr.Reason != pipeline.NotReadyStopped)
+			})
+			err := r.p.Ready()
+			if tt.ready {
+				if err != nil {
+					t.Fatalf("Ready = %v, want nil", err)
+				}
+				if got := h.sim.Stats().TokenMints; got != 1 {
+					t.Errorf("%d token mints at start, want 1", got)
+				}
+				return
+			}
+			if !errors.As(err, &nr) || nr.Reason != pipeline.NotReadyConfig {
+				t.Fatalf("Ready = %v, want a configuration error", err)
+			}
+			if !strings.Contains(err.Error(), "invalid_client") {
+				t.Errorf("Ready = %v, want it to name Zoho's invalid_client error", err)
+			}
+			if runErr := r.shutdown(); runErr == nil {
+				t.Error("Run = nil, want the configuration error")
+			}
+		})
 	}
 }

@@ -126,7 +126,11 @@ func (p *Pipeline) readTopics(ctx context.Context, adm *kadm.Client) (topics.Lim
 			zap.String("topic", p.o.DLQTopic), zap.Stringp("max_message_bytes", configs["max.message.bytes"]), zap.Error(err))
 		return lim, nil
 	default:
-		p.log.Info("created the dead-letter topic", zap.String("topic", p.o.DLQTopic), zap.Stringp("max_message_bytes", configs["max.message.bytes"]))
+		if configs == nil {
+			p.log.Info("created the dead-letter topic with the broker's max.message.bytes (no source topic to size it from)", zap.String("topic", p.o.DLQTopic))
+		} else {
+			p.log.Info("created the dead-letter topic", zap.String("topic", p.o.DLQTopic), zap.Stringp("max_message_bytes", configs["max.message.bytes"]))
+		}
 	}
 	created, err := topics.Describe(ctx, adm, p.o.Topics, p.o.DLQTopic)
 	if err == nil && created.DLQMissing && configs != nil {

@@ -115,7 +115,7 @@ func ReplayOptions(cfg *config.Config, zoho delivery.Upserter, log *zap.Logger, 
 
 // NewPipeline builds the pipeline as `consumer run` runs it: the Zoho client
 // (ZohoClient), PipelineOptions with that client, and its token source on
-// /metrics. Errors are ZohoClient's, PipelineOptions' and pipeline.New's.
+// /metrics and as the credentials checked at start. Errors are ZohoClient's, PipelineOptions' and pipeline.New's.
 func NewPipeline(cfg *config.Config, log *zap.Logger) (*pipeline.Pipeline, error) {
 	zc, err := ZohoClient(cfg, log)
 	if err != nil {
@@ -126,5 +126,6 @@ func NewPipeline(cfg *config.Config, log *zap.Logger) (*pipeline.Pipeline, error
 		return nil, err
 	}
 	o.Tokens = zc.Tokens()
+	o.Credentials = zc.Tokens()
 	return pipeline.New(o)
 }
