@@ -461,19 +461,31 @@ func (s *Server) handleFields(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, status, body)
 }
 
+// metadataModuleLocked is the module a metadata call (Fields, Layouts) names,
+// charged one credit, or nil with Zoho's error answer: REQUIRED_PARAM_MISSING
+// without a module, INVALID_MODULE for an unknown one, TOO_MANY_REQUESTS when
+// the credits are spent. Called with s.mu held.
+func (s *Server) metadataModuleLocked(h http.Header, name string) (*module, int, any) {
+	if name == "" {
+		return nil, http.StatusBadRequest, errorItem("REQUIRED_PARAM_MISSING", "One of the expected parameter is missing", map[string]any{"param": "module"})
+	}
+	m, ok := s.modules[name]
+	if !ok {
+		return nil, http.StatusBadRequest, errorItem("INVALID_MODULE", msgInvalidModule, map[string]any{"param_name": "module"})
+	}
+	if !s.chargeLocked(h, 1) {
+		return nil, http.StatusTooManyRequests, errorItem("TOO_MANY_REQUESTS", msgCreditsExhaust, nil)
+	}
+	return m, 0, nil
+}
+
 func (s *Server) fieldsAnswer(h http.Header, name string) (int, any) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.stats.FieldsCalls++
-	if name == "" {
-		return http.StatusBadRequest, errorItem("REQUIRED_PARAM_MISSING", "One of the expected parameter is missing", map[string]any{"param": "module"})
-	}
-	m, ok := s.modules[name]
-	if !ok {
-		return http.StatusBadRequest, errorItem("INVALID_MODULE", msgInvalidModule, map[string]any{"param_name": "module"})
-	}
-	if !s.chargeLocked(h, 1) {
-		return http.StatusTooManyRequests, errorItem("TOO_MANY_REQUESTS", msgCreditsExhaust, nil)
+	m, status, errBody := s.metadataModuleLocked(h, name)
+	if m == nil {
+		return status, errBody
 	}
 	out := make([]map[string]any, len(m.fields))
 	for i, f := range m.fields {
@@ -504,15 +516,9 @@ func (s *Server) layoutsAnswer(h http.Header, name string) (int, any) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.stats.LayoutsCalls++
-	if name == "" {
-		return http.StatusBadRequest, errorItem("REQUIRED_PARAM_MISSING", "One of the expected parameter is missing", map[string]any{"param": "module"})
-	}
-	m, ok := s.modules[name]
-	if !ok {
-		return http.StatusBadRequest, errorItem("INVALID_MODULE", msgInvalidModule, map[string]any{"param_name": "module"})
-	}
-	if !s.chargeLocked(h, 1) {
-		return http.StatusTooManyRequests, errorItem("TOO_MANY_REQUESTS", msgCreditsExhaust, nil)
+	m, status, errBody := s.metadataModuleLocked(h, name)
+	if m == nil {
+		return status, errBody
 	}
 	fields := make([]map[string]any, len(m.fields))
 	for i, f := range m.fields {
