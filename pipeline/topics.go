@@ -173,6 +173,11 @@ func (p *Pipeline) setMissingSources(missing []string) {
 	was := p.missingSources
 	p.missingSources = missing
 	p.stateMu.Unlock()
+	for _, s := range p.o.Topics { // every source topic has a series, 0 while it exists
+		if !slices.Contains(missing, s) {
+			p.m.topicMissing.WithLabelValues(s).Set(0)
+		}
+	}
 	for _, s := range missing {
 		if !slices.Contains(was, s) {
 			p.m.topicMissing.WithLabelValues(s).Set(1)
@@ -184,7 +189,6 @@ func (p *Pipeline) setMissingSources(missing []string) {
 	for _, s := range was {
 		if !slices.Contains(missing, s) {
 			appeared = true
-			p.m.topicMissing.WithLabelValues(s).Set(0)
 			p.log.Info("source topic exists now: consuming it", zap.String("topic", s))
 		}
 	}

@@ -191,6 +191,12 @@ func TestStartOffsetEarliest(t *testing.T) {
 	o.Logger = zap.New(core)
 	r := h.start(o)
 	h.waitCommitted(60 * time.Second)
+	// A source topic that exists has its missing-topic series at 0 (rate and
+	// absence alerts need the series).
+	gauge := `zohosink_source_topic_missing{topic="` + h.topic + `"} `
+	if got := metric(t, r.p, gauge); !slices.Equal(got, []string{gauge + "0"}) {
+		t.Errorf("metric %v, want %s0", got, gauge)
+	}
 	r.shutdown()
 	if n := len(h.sim.Records("Leads")); n != 25 {
 		t.Errorf("%d leads in Zoho, want all 25", n)
