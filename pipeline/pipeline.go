@@ -185,6 +185,8 @@ type Pipeline struct {
 	// kafkaOK is when a broker last answered a fetch or heartbeat (UnixNano; 0: never).
 	kafkaOK atomic.Int64
 	running atomic.Bool
+	// started is set once Run's checks before the first poll passed.
+	started atomic.Bool
 	// closing is set once in-flight work was finished or abandoned at
 	// shutdown, so that the revocation that Close triggers does not wait again.
 	closing atomic.Bool
@@ -307,6 +309,10 @@ func (p *Pipeline) Run(ctx context.Context) error {
 		<-ctx.Done() // as after any configuration error: not ready until stopped
 		prepared = false
 	}
+	if prepared {
+		p.started.Store(true)
+		p.updateReady()
+	}
 	watchDone := make(chan struct{})
 	if prepared {
 		go func() {
@@ -412,6 +418,8 @@ func (p *Pipeline) readyLocked() *NotReadyError {
 		return &NotReadyError{Reason: NotReadyKafka, Err: p.kafkaErr}
 	case len(p.missingSources) > 0:
 		return &NotReadyError{Reason: NotReadyMissingTopics, Err: &MissingTopicsError{Topics: slices.Clone(p.missingSources)}}
+	case !p.started.Load():
+		return &NotReadyError{Reason: NotReadyStarting}
 	case len(p.pausedFor) > 0:
 		paused := make([]delivery.PauseReason, 0, len(p.pausedFor))
 		for r := range p.pausedFor {

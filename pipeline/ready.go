@@ -23,6 +23,9 @@ const (
 	NotReadyKafka NotReady = "kafka_unreachable"
 	// NotReadyMissingTopics: source topics do not exist (a *MissingTopicsError).
 	NotReadyMissingTopics NotReady = "source_topics_missing"
+	// NotReadyStarting: Run is still checking the topics and the Zoho
+	// credentials before its first poll.
+	NotReadyStarting NotReady = "starting"
 	// NotReadyPaused: fetching is paused (NotReadyError.Paused says why).
 	NotReadyPaused NotReady = "fetching_paused"
 )
@@ -45,6 +48,8 @@ func (e *NotReadyError) Error() string {
 		return fmt.Sprintf("configuration error, delivery stopped: %v", e.Err)
 	case NotReadyStopped:
 		return "not consuming"
+	case NotReadyStarting:
+		return "starting: checking the topics and the Zoho credentials"
 	case NotReadyKafka:
 		return fmt.Sprintf("kafka unreachable: %v", e.Err)
 	case NotReadyPaused:

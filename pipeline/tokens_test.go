@@ -173,7 +173,7 @@ func TestWrongCredentialsFailReadinessAtStart(t *testing.T) {
 			var nr *pipeline.NotReadyError
 			h.eventually(20*time.Second, "a readiness verdict", func() bool {
 				err := r.p.Ready()
-				return err == nil || (errors.As(err, &nr) && nr.Reason != pipeline.NotReadyStopped)
+				return err == nil || (errors.As(err, &nr) && nr.Reason != pipeline.NotReadyStopped && nr.Reason != pipeline.NotReadyStarting)
 			})
 			err := r.p.Ready()
 			if tt.ready {
