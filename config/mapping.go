@@ -17,9 +17,9 @@ func (c *Config) MapperConfig() mapping.MapperConfig {
 	return mapping.MapperConfig{
 		Module:               c.Zoho.Module,
 		DuplicateCheckFields: c.Zoho.DuplicateCheckFields,
-		ConsentRequired: c.Consent.Required,
-		Fields:          fields,
-		Events:          c.Mapping.Events,
+		ConsentRequired:      c.Consent.Required,
+		Fields:               fields,
+		Events:               c.Mapping.Events,
 	}
 }
 
