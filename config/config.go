@@ -92,9 +92,10 @@ type Zoho struct {
 	// RefreshToken is the long-lived refresh token. Delivery needs scope
 	// ZohoCRM.modules.ALL (or the module's CREATE/UPDATE scopes); `consumer zoho
 	// fields` and `consumer config validate --online` also need
-	// ZohoCRM.settings.fields.READ, so generate the grant code with scope
-	// "ZohoCRM.modules.ALL,ZohoCRM.settings.fields.READ". Required; always
-	// redacted.
+	// ZohoCRM.settings.fields.READ and ZohoCRM.settings.layouts.READ, so
+	// generate the grant code with scope
+	// "ZohoCRM.modules.ALL,ZohoCRM.settings.fields.READ,ZohoCRM.settings.layouts.READ"
+	// (preflight.GrantScope). Required; always redacted.
 	RefreshToken Secret `mapstructure:"refresh_token" yaml:"refresh_token" json:"refresh_token"`
 	// DuplicateCheckFields is the upsert's duplicate_check_fields. Unset (nil,
 	// the default): the module preset's, ["Email"] for Leads and Contacts
