@@ -27,8 +27,8 @@
 //     minutes per refresh token): nothing is written to Zoho or Kafka.
 //   - Every check runs that can: a failed token skips only the field check,
 //     unreadable layouts (scope ZohoCRM.settings.layouts.READ) only the
-//     layout-mandatory check,
-//     a failed Kafka connection skips only the Kafka checks after it.
+//     layout-mandatory check, a failed Kafka connection only the Kafka
+//     checks after it.
 //   - Bounded: every call is bounded by the caller's context; the Kafka
 //     connection probe by 15 s.
 //   - No secret appears in a message (zohoapi and kafkaconn errors carry none).
