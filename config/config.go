@@ -92,13 +92,16 @@ type Zoho struct {
 	// RefreshToken is the long-lived refresh token. Delivery needs scope
 	// ZohoCRM.modules.ALL (or the module's CREATE/UPDATE scopes); `consumer zoho
 	// fields` and `consumer config validate --online` also need
-	// ZohoCRM.settings.fields.READ, so generate the grant code with scope
-	// "ZohoCRM.modules.ALL,ZohoCRM.settings.fields.READ". Required; always
-	// redacted.
+	// ZohoCRM.settings.fields.READ and ZohoCRM.settings.layouts.READ, so
+	// generate the grant code with scope
+	// "ZohoCRM.modules.ALL,ZohoCRM.settings.fields.READ,ZohoCRM.settings.layouts.READ"
+	// (preflight.GrantScope). Required; always redacted.
 	RefreshToken Secret `mapstructure:"refresh_token" yaml:"refresh_token" json:"refresh_token"`
-	// DuplicateCheckFields is the upsert's duplicate_check_fields. Default
-	// ["Email"]; an empty list omits it and Zoho uses the module's system and
-	// unique fields.
+	// DuplicateCheckFields is the upsert's duplicate_check_fields. Unset (nil,
+	// the default): the module preset's, ["Email"] for Leads and Contacts
+	// (EffectiveDuplicateCheckFields); required for any other module. An
+	// explicit empty list omits it for Leads and Contacts, and Zoho uses the
+	// module's system and unique fields.
 	DuplicateCheckFields []string `mapstructure:"duplicate_check_fields" yaml:"duplicate_check_fields" json:"duplicate_check_fields"`
 	// Trigger is the upsert's trigger list: workflow, approval, blueprint,
 	// pathfinder, orchestration. Unset (nil, the default) omits it and Zoho runs
@@ -137,11 +140,14 @@ type Mapping struct {
 	Events []string `mapstructure:"events" yaml:"events" json:"events"`
 }
 
-// FieldMapping maps one event value to one Zoho field.
+// FieldMapping maps one event value, or a constant, to one Zoho field.
 type FieldMapping struct {
 	// From is a path into the event: "traits.X", "properties.X" or
 	// "context.traits.X" (X may itself be a dotted path).
-	From string `mapstructure:"from" yaml:"from" json:"from"`
+	From string `mapstructure:"from" yaml:"from,omitempty" json:"from,omitempty"`
+	// Value is a constant written instead of an event value, e.g. "Website"
+	// (with to: Lead_Source). Exactly one of From and Value is set.
+	Value string `mapstructure:"value" yaml:"value,omitempty" json:"value,omitempty"`
 	// To is the Zoho field API name, case-sensitive, e.g. "Plan__c".
 	To string `mapstructure:"to" yaml:"to" json:"to"`
 }
@@ -220,11 +226,10 @@ func Defaults() *Config {
 			StartOffset:    StartEarliest,
 		},
 		Zoho: Zoho{
-			DataCenter:           "us",
-			TokenCacheFile:       DefaultTokenCacheFile(),
-			Module:               "Leads",
-			DuplicateCheckFields: []string{"Email"},
-			RequestTimeout:       30 * time.Second,
+			DataCenter:     "us",
+			TokenCacheFile: DefaultTokenCacheFile(),
+			Module:         "Leads",
+			RequestTimeout: 30 * time.Second,
 		},
 		Consent: Consent{Required: []string{"marketing"}},
 		Batch:   Batch{MaxRecords: 100, Linger: time.Second},

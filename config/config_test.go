@@ -361,7 +361,7 @@ func TestValidateListsEveryProblem(t *testing.T) {
 		"kafka.brokers", "kafka.commit_interval", "kafka.dlq_topic", "kafka.group",
 		"kafka.max_message_bytes", "kafka.start_offset", "kafka.topics[1]",
 		"log.format", "log.level",
-		"mapping.fields[1].from", "mapping.fields[2].from", "mapping.fields[2].to", "mapping.fields[3].to",
+		"mapping.fields[1].from", "mapping.fields[2]", "mapping.fields[2].to", "mapping.fields[3].to",
 		"mapping.fields[4].from", "mapping.fields[4].to",
 		"zoho.client_id", "zoho.client_secret", "zoho.data_center", "zoho.refresh_token",
 		"zoho.request_timeout", "zoho.trigger[1]",
@@ -488,7 +488,7 @@ mapping:
 	if c == nil {
 		t.Fatalf("Load returned no config: %v", err)
 	}
-	want := []string{"batchs", "kafka.dlq_topc", "kafka.dlqtopic", "mapping.fields[0].form", "mapping.fields[0].from", "zoho.clientsecret"}
+	want := []string{"batchs", "kafka.dlq_topc", "kafka.dlqtopic", "mapping.fields[0]", "mapping.fields[0].form", "zoho.clientsecret"}
 	if got := keysOf(err); !reflect.DeepEqual(got, want) {
 		t.Fatalf("problems at %q, want %q:\n%v", got, want, err)
 	}
@@ -779,7 +779,7 @@ func TestExampleFileLoads(t *testing.T) {
 	if err != nil {
 		t.Fatalf("example.yaml: %v", err)
 	}
-	if len(c.Mapping.Fields) != 2 || c.Mapping.Fields[0] != (FieldMapping{From: "traits.plan", To: "Plan__c"}) {
+	if len(c.Mapping.Fields) != 3 || c.Mapping.Fields[0] != (FieldMapping{From: "traits.plan", To: "Plan__c"}) || c.Mapping.Fields[2] != (FieldMapping{Value: "Website", To: "Lead_Source"}) {
 		t.Errorf("mapping.fields = %+v", c.Mapping.Fields)
 	}
 	data, err := os.ReadFile("example.yaml")

@@ -308,7 +308,8 @@ func splitList(s string) []string {
 }
 
 // parseFieldMappings reads mapping.fields from a string: a JSON list of
-// {"from","to"} objects, or "from=to" pairs separated by commas.
+// {"from","to"} (or {"value","to"}) objects, or "from=to" pairs separated by
+// commas.
 func parseFieldMappings(s string) ([]FieldMapping, error) {
 	s = strings.TrimSpace(s)
 	if strings.HasPrefix(s, "[") {
@@ -316,7 +317,7 @@ func parseFieldMappings(s string) ([]FieldMapping, error) {
 		dec := json.NewDecoder(strings.NewReader(s))
 		dec.DisallowUnknownFields()
 		if err := dec.Decode(&out); err != nil {
-			return nil, fmt.Errorf("not a JSON list of {\"from\",\"to\"}: %w", err)
+			return nil, fmt.Errorf("not a JSON list of {\"from\",\"to\"} or {\"value\",\"to\"}: %w", err)
 		}
 		return out, nil
 	}
@@ -430,9 +431,9 @@ func scanFieldMappings(list *yaml.Node) (problems []error) {
 			n := strings.ToLower(nameNode.Value)
 			key := fmt.Sprintf("mapping.fields[%d].%s", i, n)
 			switch {
-			case n != "from" && n != "to":
+			case n != "from" && n != "value" && n != "to":
 				fe := unknownKey(key, nil)
-				fe.Problem = "unknown key (want from and to)"
+				fe.Problem = "unknown key (want from or value, and to)"
 				problems = append(problems, fe)
 			case nameNode.Value != n:
 				problems = append(problems, caseProblem(key, nameNode))

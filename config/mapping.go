@@ -6,17 +6,20 @@ import (
 	"github.com/zohosink/zohosink/mapping"
 )
 
-// MapperConfig returns consent.required, mapping.fields and mapping.events as
-// mapping.NewMapper takes them.
+// MapperConfig returns zoho.module, zoho.duplicate_check_fields,
+// consent.required, mapping.fields and mapping.events as mapping.NewMapper
+// takes them.
 func (c *Config) MapperConfig() mapping.MapperConfig {
 	fields := make([]mapping.FieldMapping, len(c.Mapping.Fields))
 	for i, f := range c.Mapping.Fields {
-		fields[i] = mapping.FieldMapping{From: f.From, To: f.To}
+		fields[i] = mapping.FieldMapping{From: f.From, Value: f.Value, To: f.To}
 	}
 	return mapping.MapperConfig{
-		ConsentRequired: c.Consent.Required,
-		Fields:          fields,
-		Events:          c.Mapping.Events,
+		Module:               c.Zoho.Module,
+		DuplicateCheckFields: c.Zoho.DuplicateCheckFields,
+		ConsentRequired:      c.Consent.Required,
+		Fields:               fields,
+		Events:               c.Mapping.Events,
 	}
 }
 
@@ -36,4 +39,15 @@ func (c *Config) validateMapping(p *problems) {
 			*p = append(*p, &FieldError{Key: ce.Key, Problem: ce.Problem, Err: ce})
 		}
 	}
+}
+
+// EffectiveDuplicateCheckFields is zoho.duplicate_check_fields, or, when it
+// is unset (nil), the module preset's default
+// (mapping.PresetDuplicateCheckFields: ["Email"] for Leads and Contacts; nil
+// for other modules, which Validate refuses).
+func (c *Config) EffectiveDuplicateCheckFields() []string {
+	if c.Zoho.DuplicateCheckFields != nil {
+		return c.Zoho.DuplicateCheckFields
+	}
+	return mapping.PresetDuplicateCheckFields(c.Zoho.Module)
 }

@@ -1,6 +1,7 @@
 package config
 
 import (
+	"bytes"
 	"errors"
 	"reflect"
 	"strings"
@@ -19,7 +20,9 @@ func TestValidateAgreesWithMapper(t *testing.T) {
 		consent []string
 		fields  []FieldMapping
 		events  []string
-		key     string // "": valid
+		module  string   // "": Leads
+		dedupe  []string // zoho.duplicate_check_fields; nil: unset
+		key     string   // "": valid
 	}{
 		{name: "preset only"},
 		{name: "trait mapping", fields: fm("traits.plan", "Plan__c")},
@@ -32,8 +35,16 @@ func TestValidateAgreesWithMapper(t *testing.T) {
 		{name: "to with a space", fields: fm("traits.plan", "Plan Name"), key: "mapping.fields[0].to"},
 		{name: "to starting with a digit", fields: fm("traits.plan", "1Plan"), key: "mapping.fields[0].to"},
 		{name: "to missing", fields: fm("traits.plan", ""), key: "mapping.fields[0].to"},
-		{name: "two mappings into one field", fields: []FieldMapping{{"traits.plan", "Plan"}, {"properties.plan", "Plan"}}, key: "mapping.fields[1].to"},
-		{name: "from missing", fields: fm("", "Plan"), key: "mapping.fields[0].from"},
+		{name: "two mappings into one field", fields: []FieldMapping{{From: "traits.plan", To: "Plan"}, {From: "properties.plan", To: "Plan"}}, key: "mapping.fields[1].to"},
+		{name: "from and value missing", fields: fm("", "Plan"), key: "mapping.fields[0]"},
+		{name: "constant", fields: []FieldMapping{{Value: "Website", To: "Lead_Source"}}},
+		{name: "constant and from", fields: []FieldMapping{{From: "properties.source", Value: "Website", To: "Lead_Source"}}, key: "mapping.fields[0]"},
+		{name: "blank constant", fields: []FieldMapping{{Value: " ", To: "Lead_Source"}}, key: "mapping.fields[0].value"},
+		{name: "constant into Email", fields: []FieldMapping{{Value: "x@example.com", To: "Email"}}, key: "mapping.fields[0].to"},
+		{name: "Contacts without dedupe fields", module: "Contacts"},
+		{name: "custom module with dedupe fields", module: "Subscriptions", dedupe: []string{"Email"}},
+		{name: "custom module without dedupe fields", module: "Subscriptions", key: "zoho.duplicate_check_fields"},
+		{name: "custom module with an empty dedupe list", module: "Subscriptions", dedupe: []string{}, key: "zoho.duplicate_check_fields"},
 		{name: "from not an event value", fields: fm("userId", "User_Id"), key: "mapping.fields[0].from"},
 		{name: "from with an empty segment", fields: fm("traits.a..b", "Plan"), key: "mapping.fields[0].from"},
 		{name: "from with a separator-only segment", fields: fm("traits.__", "Plan"), key: "mapping.fields[0].from"},
@@ -50,6 +61,10 @@ func TestValidateAgreesWithMapper(t *testing.T) {
 				c.Consent.Required = tt.consent
 			}
 			c.Mapping.Fields, c.Mapping.Events = tt.fields, tt.events
+			if tt.module != "" {
+				c.Zoho.Module = tt.module
+			}
+			c.Zoho.DuplicateCheckFields = tt.dedupe
 			_, mapErr := mapping.NewMapper(c.MapperConfig())
 			var got []string
 			for _, fe := range FieldErrors(c.Validate()) {
@@ -73,5 +88,50 @@ func TestValidateAgreesWithMapper(t *testing.T) {
 				t.Errorf("got %q, want one problem at %s", got, tt.key)
 			}
 		})
+	}
+}
+
+// TestDuplicateCheckFieldsDefault: unset zoho.duplicate_check_fields is the
+// module preset's (Email for Leads and Contacts), which config print
+// explains; a set list (also an empty one) is taken as given; a custom
+// module without it is refused at the key.
+func TestDuplicateCheckFieldsDefault(t *testing.T) {
+	cleanEnv(t)
+	setCreds(t)
+	t.Setenv("ZOHOSINK_ZOHO_MODULE", "Contacts")
+	t.Setenv("ZOHOSINK_MAPPING_FIELDS", `[{"value":"Website","to":"Lead_Source"}]`)
+	c, err := Load("", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := c.EffectiveDuplicateCheckFields(); !reflect.DeepEqual(got, []string{"Email"}) {
+		t.Errorf("Contacts: %q", got)
+	}
+	if got := c.Mapping.Fields; len(got) != 1 || got[0] != (FieldMapping{Value: "Website", To: "Lead_Source"}) {
+		t.Errorf("mapping.fields from the environment: %+v", got)
+	}
+	var buf bytes.Buffer
+	if err := Print(&buf, c); err != nil {
+		t.Fatal(err)
+	}
+	for _, line := range []string{
+		"  duplicate_check_fields: null # default: null = Email (the Contacts preset's)\n",
+		"  fields: [{value: Website, to: Lead_Source}] # env ZOHOSINK_MAPPING_FIELDS\n",
+	} {
+		if !strings.Contains(buf.String(), line) {
+			t.Errorf("Print lacks %q:\n%s", line, buf.String())
+		}
+	}
+	t.Setenv("ZOHOSINK_ZOHO_DUPLICATE_CHECK_FIELDS", "[]")
+	if c, err = Load("", nil); err != nil {
+		t.Fatal(err)
+	}
+	if got := c.EffectiveDuplicateCheckFields(); got == nil || len(got) != 0 {
+		t.Errorf("explicit []: %#v", got)
+	}
+	t.Setenv("ZOHOSINK_ZOHO_MODULE", "Subscriptions")
+	_, err = Load("", nil)
+	if fes := FieldErrors(err); len(fes) != 1 || fes[0].Key != "zoho.duplicate_check_fields" {
+		t.Errorf("custom module without dedupe fields: %v", err)
 	}
 }

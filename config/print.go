@@ -96,6 +96,11 @@ func valueNote(c *Config, key string) string {
 		return "0 = sized from the dead-letter topic's max.message.bytes"
 	case key == "zoho.token_cache_file" && c.Zoho.TokenCacheFile == "":
 		return `"" = no token cache`
+	case key == "zoho.duplicate_check_fields" && c.Zoho.DuplicateCheckFields == nil:
+		if d := c.EffectiveDuplicateCheckFields(); d != nil {
+			return fmt.Sprintf("null = %s (the %s preset's)", strings.Join(d, ", "), c.Zoho.Module)
+		}
+		return "null: required for module " + c.Zoho.Module
 	}
 	return ""
 }

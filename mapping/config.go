@@ -3,12 +3,12 @@ package mapping
 import (
 	"errors"
 	"fmt"
-	"slices"
 	"strings"
 )
 
-// FieldMapping maps one event value to one Zoho field, on top of the Lead
-// Capture preset (config key mapping.fields).
+// FieldMapping maps one event value, or a constant, to one Zoho field, on
+// top of the module's preset (config key mapping.fields). Exactly one of
+// From and Value is set.
 type FieldMapping struct {
 	// From names the source: "traits.X" (the identity traits: context.traits
 	// with traits on top), "context.traits.X" (context.traits only) or
@@ -16,6 +16,9 @@ type FieldMapping struct {
 	// ("traits.address.city"); each segment matches keys like trait keys do
 	// (case-insensitively, ignoring white space, '_' and '-').
 	From string
+	// Value is a constant written into every record instead (e.g. "Website"
+	// into Lead_Source), as text; white space around it is trimmed.
+	Value string
 	// To is the Zoho field API name, e.g. "Lead_Status" or a custom field
 	// such as "Plan". Zoho's Fields metadata API lists valid names; an
 	// unknown name makes Zoho reject the record with INVALID_DATA.
@@ -23,8 +26,16 @@ type FieldMapping struct {
 }
 
 // MapperConfig configures a Mapper. The zero value is the Lead Capture preset
-// without a consent check.
+// (module Leads) without a consent check.
 type MapperConfig struct {
+	// Module is the Zoho module's API name (config key zoho.module); it
+	// picks the preset (presets: Leads, Contacts, Email alone for any other
+	// module). "" is Leads.
+	Module string
+	// DuplicateCheckFields is zoho.duplicate_check_fields as configured
+	// (nil when unset). A module without a preset dedupe (any but Leads and
+	// Contacts) requires it non-empty.
+	DuplicateCheckFields []string
 	// ConsentRequired lists the consent categories (e.g. "marketing") that a
 	// CRM event must grant (config key consent.required); empty means no
 	// consent check.
@@ -47,7 +58,8 @@ var ErrInvalidMapperConfig = errors.New("invalid mapper configuration")
 type ConfigError struct {
 	// Key is the configuration key of the value at fault, as zohosink's
 	// configuration names it: "consent.required[0]", "mapping.events[1]",
-	// "mapping.fields[2].from" or "mapping.fields[2].to".
+	// "mapping.fields[2]", "mapping.fields[2].from", "mapping.fields[2].value",
+	// "mapping.fields[2].to" or "zoho.duplicate_check_fields".
 	Key string
 	// Problem is a short explanation, e.g. `"Email" is not allowed: the
 	// email comes only from the traits (traits.email)`.
@@ -68,6 +80,7 @@ const maxFoldedName = 128
 // Mapper decides and maps record values. It is immutable after NewMapper and
 // safe for concurrent use.
 type Mapper struct {
+	preset  preset
 	consent []string
 	// events: folded track name → label.
 	events map[string]string
@@ -79,7 +92,9 @@ type fieldRule struct {
 	source fieldSource
 	path   []string // trait/property path segments, as configured
 	folded []string // path segments folded (foldName), for matching keys
-	to     string
+	// constant, when not "", is written instead of a value from the event.
+	constant string
+	to       string
 }
 
 type fieldSource int
@@ -97,14 +112,19 @@ const (
 //   - consent.required[i]: empty;
 //   - mapping.events[i]: empty once white space, '_' and '-' are ignored,
 //     or longer than 128 bytes that way;
-//   - mapping.fields[i].from: missing; not starting with "traits.",
+//   - mapping.fields[i]: neither from nor value, or both;
+//   - mapping.fields[i].from: not starting with "traits.",
 //     "context.traits." or "properties."; a path segment that is empty
 //     (ignoring white space, '_' and '-') or longer than 128 bytes;
+//   - mapping.fields[i].value: only white space;
 //   - mapping.fields[i].to: missing; not a Zoho field API name (a letter,
 //     then letters, digits and '_'); Email (the email comes only from the
-//     traits); the target of an earlier mapping.
+//     traits); the target of an earlier mapping;
+//   - zoho.duplicate_check_fields: empty for a module other than Leads and
+//     Contacts (PresetDuplicateCheckFields), which has no default.
 func NewMapper(c MapperConfig) (*Mapper, error) {
 	m := &Mapper{
+		preset: presetOf(c.Module),
 		events: map[string]string{
 			"identified":    eventIdentify,
 			"leadgenerated": eventLeadGenerated,
@@ -114,6 +134,9 @@ func NewMapper(c MapperConfig) (*Mapper, error) {
 	var errs []error
 	bad := func(key, format string, args ...any) {
 		errs = append(errs, &ConfigError{Key: key, Problem: fmt.Sprintf(format, args...)})
+	}
+	if m.preset.dedupe == nil && len(c.DuplicateCheckFields) == 0 {
+		bad("zoho.duplicate_check_fields", "is required for module %q: only Leads and Contacts have a default (Email); name the fields that identify a record of %s, e.g. [Email] when its Email field is unique", c.Module, c.Module)
 	}
 	for i, cat := range c.ConsentRequired {
 		cat = strings.TrimSpace(cat)
@@ -142,9 +165,24 @@ func NewMapper(c MapperConfig) (*Mapper, error) {
 	targets := map[string]int{}
 	for i, f := range c.Fields {
 		key := fmt.Sprintf("mapping.fields[%d]", i)
-		r, fromProblem := parseFrom(f.From)
-		if fromProblem != "" {
-			bad(key+".from", "%s", fromProblem)
+		var r fieldRule
+		fromProblem := ""
+		switch hasFrom, hasValue := strings.TrimSpace(f.From) != "", f.Value != ""; {
+		case hasFrom && hasValue:
+			fromProblem = "has both from and value: give from (an event value) or value (a constant), not both"
+			bad(key, "%s", fromProblem)
+		case !hasFrom && !hasValue:
+			fromProblem = "needs from (an event value: traits.X, context.traits.X or properties.X) or value (a constant)"
+			bad(key, "%s", fromProblem)
+		case hasValue:
+			if r.constant = strings.TrimSpace(f.Value); r.constant == "" {
+				fromProblem = "is only white space (empty values are never sent)"
+				bad(key+".value", "%s", fromProblem)
+			}
+		default:
+			if r, fromProblem = parseFrom(f.From); fromProblem != "" {
+				bad(key+".from", "%s", fromProblem)
+			}
 		}
 		r.to = strings.TrimSpace(f.To)
 		toProblem := toProblem(f.To, r.to)
@@ -168,14 +206,13 @@ func NewMapper(c MapperConfig) (*Mapper, error) {
 	return m, nil
 }
 
-// parseFrom parses a FieldMapping's From; the problem is "" when it is valid.
+// parseFrom parses a FieldMapping's From (not blank); the problem is "" when
+// it is valid.
 func parseFrom(from string) (fieldRule, string) {
 	var r fieldRule
 	trimmed := strings.TrimSpace(from)
 	var rest string
 	switch {
-	case trimmed == "":
-		return r, "is required (traits.X, context.traits.X or properties.X)"
 	case strings.HasPrefix(trimmed, "context.traits."):
 		r.source, rest = fromContextTraits, strings.TrimPrefix(trimmed, "context.traits.")
 	case strings.HasPrefix(trimmed, "traits."):
@@ -222,46 +259,4 @@ func isFieldAPIName(s string) bool {
 		}
 	}
 	return s != ""
-}
-
-// PresetField is a Zoho field the Lead Capture preset writes, with the event
-// value it comes from.
-type PresetField struct {
-	// APIName is the Zoho field API name, e.g. "First_Name".
-	APIName string
-	// From describes the source, e.g. "traits.firstName", or
-	// "properties.source (Lead Generated)" for a field only Lead Generated
-	// writes.
-	From string
-}
-
-// PresetFields returns the fields the Lead Capture preset writes (DESIGN.md
-// "Mapping"), always as text.
-func PresetFields() []PresetField {
-	return []PresetField{
-		{FieldEmail, "traits.email"},
-		{"First_Name", "traits.firstName"},
-		{"Last_Name", "traits.lastName"},
-		{"Phone", "traits.phone"},
-		{"Company", "traits.company"},
-		{"Lead_Source", "properties.source (Lead Generated)"},
-		{"Description", "properties.form_name (Lead Generated)"},
-	}
-}
-
-// textDataTypes are the Zoho field data types (Fields metadata API,
-// data_type) that take text values.
-var textDataTypes = []string{"text", "textarea", "email", "phone", "website", "picklist"}
-
-// WritableDataTypes returns the Zoho field data types (Fields metadata API,
-// data_type) that take the values a mapping writes: text, textarea, email,
-// phone, website and picklist take the text the preset and configured
-// mappings write (strings, numbers as decimal strings); with configured
-// true, also boolean (Zoho's checkbox), which takes the JSON booleans a
-// configured mapping passes through.
-func WritableDataTypes(configured bool) []string {
-	if configured {
-		return append(slices.Clone(textDataTypes), "boolean")
-	}
-	return slices.Clone(textDataTypes)
 }

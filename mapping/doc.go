@@ -1,7 +1,8 @@
 // Package mapping decides what happens to one Kafka record value: drop it,
 // reject it (dead-letter it with a local code) or deliver a Zoho record built
-// by the Lead Capture preset of DESIGN.md "Mapping" plus the configured field
-// mappings. It knows nothing of Kafka, offsets, batches or Zoho calls: the
+// by the module's preset (presets: the Lead Capture preset of DESIGN.md
+// "Mapping" for Leads, a Contacts preset, Email alone for other modules)
+// plus the configured field mappings and constants. It knows nothing of Kafka, offsets, batches or Zoho calls: the
 // pipeline hands it a record value and acts on the Mapped it gets back.
 //
 // The flow (first match wins):
@@ -44,7 +45,8 @@
 //     order: the exact spelling first, then one equal ignoring case, then the
 //     others in byte order, each until one has a usable value.
 //   - Configuration: NewMapper is the one validator of the mapping
-//     configuration (consent.required, mapping.events, mapping.fields);
+//     configuration (consent.required, mapping.events, mapping.fields, and
+//     whether the module needs zoho.duplicate_check_fields);
 //     config.Validate reports its ConfigErrors under their keys.
 //
 // Cost: JSON is read with gjson straight from the record value, without

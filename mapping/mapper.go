@@ -72,7 +72,8 @@ func (m *Mapper) crmEvent(h envelopeHead) (string, bool) {
 	return h.kind, false
 }
 
-// mapCRM builds the Zoho record of a consented CRM event.
+// mapCRM builds the Zoho record of a consented CRM event: Email, the
+// module's preset fields (presets), then mapping.fields.
 func (m *Mapper) mapCRM(label string, b envelopeBody) Mapped {
 	// Identity traits: context.traits first, then traits on top (per field:
 	// a usable value in traits wins). The index buffers keep the usual case
@@ -102,19 +103,38 @@ func (m *Mapper) mapCRM(label string, b envelopeBody) Mapped {
 	if first == "" && last == "" {
 		first, last = splitName(preferText(&top, &base, slotName))
 	}
-	fields = appendText(fields, "First_Name", first)
-	fields = appendText(fields, "Last_Name", last)
-	fields = appendText(fields, "Phone", preferText(&top, &base, slotPhone))
-	company := top.company()
-	if company == "" {
-		company = base.company()
-	}
-	fields = appendText(fields, "Company", company)
-	if label == eventLeadGenerated {
-		var propsBuf [numSlots]member
-		props := indexKeys(b.properties, propsBuf[:0])
-		fields = appendText(fields, "Lead_Source", props.text(slotSource))
-		fields = appendText(fields, "Description", props.text(slotFormName))
+	var propsBuf [numSlots]member
+	var props keyIndex
+	propsIndexed := false
+	for _, p := range m.preset.fields {
+		var v string
+		switch p.source {
+		case srcFirstName:
+			v = first
+		case srcLastName:
+			v = last
+		case srcPhone:
+			v = preferText(&top, &base, slotPhone)
+		case srcCompany:
+			if v = top.company(); v == "" {
+				v = base.company()
+			}
+		case srcSource, srcFormName:
+			if label != eventLeadGenerated {
+				continue
+			}
+			if !propsIndexed {
+				props, propsIndexed = indexKeys(b.properties, propsBuf[:0]), true
+			}
+			if p.source == srcSource {
+				v = props.text(slotSource)
+			} else {
+				v = props.text(slotFormName)
+			}
+		}
+		if v != "" {
+			fields = append(fields, recordField{name: p.name, text: v, lookupByName: p.lookupByName})
+		}
 	}
 	for _, f := range m.fields {
 		if v, ok := f.value(b); ok {
@@ -135,14 +155,9 @@ type recordField struct {
 	text   string
 	flag   bool
 	isFlag bool // the value is flag (a JSON boolean), not text
-}
-
-// appendText appends a text field unless v is empty.
-func appendText(fields []recordField, name, v string) []recordField {
-	if v == "" {
-		return fields
-	}
-	return append(fields, recordField{name: name, text: v})
+	// lookupByName: text is the name of the record a lookup field points
+	// to, sent as {"name": text} (Zoho's lookup object; see presets).
+	lookupByName bool
 }
 
 // buildRecord returns the record of fields; a later field overrides an
@@ -166,16 +181,25 @@ func buildRecord(fields []recordField) map[string]any {
 			rec[f.name] = f.flag
 			continue
 		}
-		rec[f.name] = all[:len(f.text)]
+		text := all[:len(f.text)]
 		all = all[len(f.text):]
+		if f.lookupByName {
+			rec[f.name] = map[string]any{"name": text}
+			continue
+		}
+		rec[f.name] = text
 	}
 	return rec
 }
 
-// value evaluates a configured mapping: text as for the preset, and JSON
+// value evaluates a configured mapping: a constant (mapping.fields[].value)
+// as it is; otherwise text as for the preset, and JSON
 // booleans passed through (for checkbox fields; Zoho rejects them on a text
 // field with INVALID_DATA, which is visible in the dead-letter topic).
 func (f fieldRule) value(b envelopeBody) (recordField, bool) {
+	if f.constant != "" {
+		return recordField{name: f.to, text: f.constant}, true
+	}
 	var v recordField
 	var ok bool
 	switch f.source {

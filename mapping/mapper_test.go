@@ -513,6 +513,7 @@ func TestDecimalString(t *testing.T) {
 
 func TestNewMapperErrors(t *testing.T) {
 	_, err := NewMapper(MapperConfig{
+		Module:          "Subscriptions", // no preset dedupe: zoho.duplicate_check_fields is required
 		ConsentRequired: []string{"marketing", " "},
 		Events:          []string{"Signup", " - ", strings.Repeat("x", 200), ""},
 		Fields: []FieldMapping{
@@ -527,6 +528,8 @@ func TestNewMapperErrors(t *testing.T) {
 			{From: "traits._", To: "Plan"},
 			{From: "", To: "Plan_4"},
 			{From: "traits." + strings.Repeat("k", 129), To: "Plan_5"},
+			{From: "traits.source", Value: "Website", To: "Plan_6"},
+			{Value: "  ", To: "Plan_7"},
 		},
 	})
 	if !errors.Is(err, ErrInvalidMapperConfig) {
@@ -546,10 +549,11 @@ func TestNewMapperErrors(t *testing.T) {
 		keys = append(keys, ce.Key)
 	}
 	want := []string{
-		"consent.required[1]", "mapping.events[1]", "mapping.events[2]", "mapping.events[3]",
+		"zoho.duplicate_check_fields", "consent.required[1]", "mapping.events[1]", "mapping.events[2]", "mapping.events[3]",
 		"mapping.fields[1].from", "mapping.fields[2].from", "mapping.fields[3].from", "mapping.fields[4].to",
 		"mapping.fields[5].to", "mapping.fields[6].to", "mapping.fields[7].from", "mapping.fields[7].to",
-		"mapping.fields[8].from", "mapping.fields[8].to", "mapping.fields[9].from", "mapping.fields[10].from",
+		"mapping.fields[8].from", "mapping.fields[8].to", "mapping.fields[9]", "mapping.fields[10].from",
+		"mapping.fields[11]", "mapping.fields[12].value",
 	}
 	if !reflect.DeepEqual(keys, want) {
 		t.Errorf("problems at\n %q\nwant\n %q\n%v", keys, want, err)

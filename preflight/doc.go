@@ -7,8 +7,10 @@
 //	    │              token goes to zoho.token_cache_file for the next run),
 //	    │              the token's api_domain against zoho.api_domain;
 //	    │              field metadata of zoho.module against every field the
-//	    │              preset and mapping.fields write, and its
-//	    │              system-mandatory fields
+//	    │              module's preset and mapping.fields write (types as
+//	    │              mapping/fieldvalue writes them, constants converted),
+//	    │              and its system-mandatory and layout-mandatory fields
+//	    │              (Layouts API)
 //	    └──────▶ Kafka: connection (kafkaconn.Probe/Diagnose: unreachable,
 //	                   TLS, SASL), source and dead-letter topics (exist,
 //	                   ACL READ / WRITE), the group (ACL), and the topics'
@@ -24,7 +26,9 @@
 //   - Read only, apart from the one token mint (Zoho allows 10 per 10
 //     minutes per refresh token): nothing is written to Zoho or Kafka.
 //   - Every check runs that can: a failed token skips only the field check,
-//     a failed Kafka connection skips only the Kafka checks after it.
+//     unreadable layouts (scope ZohoCRM.settings.layouts.READ) only the
+//     layout-mandatory check, a failed Kafka connection only the Kafka
+//     checks after it.
 //   - Bounded: every call is bounded by the caller's context; the Kafka
 //     connection probe by 15 s.
 //   - No secret appears in a message (zohoapi and kafkaconn errors carry none).

@@ -13,10 +13,12 @@ import (
 	"sync"
 	"time"
 
+	"github.com/tidwall/gjson"
 	"go.uber.org/zap"
 
 	"github.com/zohosink/zohosink/config"
 	"github.com/zohosink/zohosink/mapping"
+	"github.com/zohosink/zohosink/mapping/fieldvalue"
 	"github.com/zohosink/zohosink/zohoapi"
 )
 
@@ -71,8 +73,17 @@ func checkZoho(ctx context.Context, r *Report, cfg *config.Config) {
 		r.fail("field metadata: %s", FieldsProblem(err, cfg.Zoho.Module))
 		return
 	}
+	layouts, layoutsErr := client.Layouts(ctx, cfg.Zoho.Module)
 	checkFields(r, cfg, fields)
+	checkMandatory(r, cfg, fields, layouts, layoutsErr)
 }
+
+// GrantScope is the OAuth scope to generate a grant code with: records
+// (ZohoCRM.modules.ALL), and the Fields and Layouts metadata that `consumer
+// zoho fields` and `consumer config validate --online` read (Zoho "Fields
+// Metadata": ZohoCRM.settings.fields.READ; "Layouts API":
+// ZohoCRM.settings.layouts.READ).
+const GrantScope = "ZohoCRM.modules.ALL,ZohoCRM.settings.fields.READ,ZohoCRM.settings.layouts.READ"
 
 // apiDomainRecorder is an http.RoundTripper that remembers the api_domain of
 // the last token response (POST …/oauth/v2/token) passing through, for
@@ -144,7 +155,7 @@ func TokenProblem(err error, cfg *config.Config, eps zohoapi.Endpoints) string {
 		case te.Code == "invalid_client_secret":
 			return "zoho.client_secret is wrong (Zoho error invalid_client_secret): it does not belong to zoho.client_id; copy it again from the Zoho API console (Self Client → Client Secret)"
 		case te.Code == "invalid_code":
-			return "zoho.refresh_token is invalid or revoked (Zoho error invalid_code): it was revoked, belongs to another client or data center, or was mistyped; generate a grant code in the Zoho API console (Self Client → Generate Code, scope ZohoCRM.modules.ALL,ZohoCRM.settings.fields.READ) and run `consumer zoho token exchange --code …`"
+			return "zoho.refresh_token is invalid or revoked (Zoho error invalid_code): it was revoked, belongs to another client or data center, or was mistyped; generate a grant code in the Zoho API console (Self Client → Generate Code, scope " + GrantScope + ") and run `consumer zoho token exchange --code …`"
 		}
 		return te.Error()
 	case errors.As(err, &ae):
@@ -163,59 +174,153 @@ func FieldsProblem(err error, module string) string {
 		case "INVALID_MODULE":
 			return fmt.Sprintf("zoho.module %q is not a module of this Zoho account (module API names are case-sensitive: Leads, Contacts, …)", module)
 		case "OAUTH_SCOPE_MISMATCH":
-			return "the refresh token's scope does not allow this call (OAUTH_SCOPE_MISMATCH): generate a new grant code with scope ZohoCRM.modules.ALL,ZohoCRM.settings.fields.READ and run `consumer zoho token exchange --code …`"
+			return "the refresh token's scope does not allow this call (OAUTH_SCOPE_MISMATCH): generate a new grant code with scope " + GrantScope + " and run `consumer zoho token exchange --code …`"
 		}
 	}
 	return err.Error()
 }
 
-// checkFields checks every field zohosink writes against the module's metadata.
+// checkFields checks every field zohosink writes (the module's preset,
+// mapping.PresetFields, and mapping.fields) against the module's metadata:
+// a field the module lacks (✗ naming the key; ! for a preset field other
+// than Email, which only records carrying its value would hit), a field
+// zohosink cannot write (fieldvalue.Supported: lookup, ownerlookup,
+// fileupload, formula, autonumber, read-only, … ✗ naming the key and the data
+// type; the preset's own lookups by name, Contacts' Account_Name, are
+// allowed), and constants (mapping.fields[].value) converted as the mapper
+// will: one that cannot be converted is ✗, one outside a picklist's
+// pick_list_values is !.
 func checkFields(r *Report, cfg *config.Config, fields []zohoapi.Field) {
+	module := cfg.Zoho.Module
 	byName := make(map[string]zohoapi.Field, len(fields))
 	for _, f := range fields {
 		byName[f.APIName] = f
 	}
-	mapped := map[string]string{} // field → where its value comes from
-	check := func(key, api, from string, preset bool) {
+	// check reports the target api of key and returns its field when
+	// zohosink can write it.
+	check := func(key, api, from string, preset, lookupByName bool) (zohoapi.Field, bool) {
 		f, ok := byName[api]
-		switch {
-		case !ok:
-			msg := fmt.Sprintf("%s: %q is not a field of %s", key, api, cfg.Zoho.Module)
+		if !ok {
+			msg := fmt.Sprintf("%s: %q is not a field of %s", key, api, module)
 			if s := closestField(api, fields); s != "" {
 				msg += fmt.Sprintf(" (did you mean %q?)", s)
 			}
-			if preset {
+			if preset && api != mapping.FieldEmail {
 				// The preset writes it whenever the event has the value;
 				// Zoho then rejects the record (INVALID_DATA).
 				r.warn("%s: records carrying %s will be rejected", msg, from)
-				return
+			} else if preset {
+				r.fail("%s: every record carries the email (%s), so Zoho would reject them all; zohosink writes modules with an Email field", msg, from)
+			} else {
+				r.fail("%s", msg)
 			}
-			r.fail("%s", msg)
-		case f.ReadOnly:
-			r.fail("%s: %q is read-only in %s: Zoho will not take the values of %s", key, api, cfg.Zoho.Module, from)
-		case !slices.Contains(mapping.WritableDataTypes(!preset), f.DataType):
-			r.fail("%s: %q is of type %s, which zohosink does not write: map %s to a field of type %s", key, api, f.DataType, from, strings.Join(mapping.WritableDataTypes(!preset), ", "))
-		default:
-			r.ok("%s ← %s (%s, length %d)", api, from, f.DataType, f.Length)
+			return f, false
 		}
-		if ok {
-			mapped[api] = from
+		var fe *fieldvalue.Error
+		err := fieldvalue.Supported(f)
+		switch {
+		case lookupByName && f.DataType == "lookup" && !f.ReadOnly:
+			r.ok("%s ← %s (lookup, sent by name as {\"name\": …})", api, from)
+			return f, false
+		case lookupByName:
+			r.warn("%s: %q is of type %s in %s, but the preset writes it as a lookup by name ({\"name\": …}): records carrying %s will be rejected", key, api, f.DataType, module, from)
+			return f, false
+		case errors.As(err, &fe) && fe.Reason == fieldvalue.ReasonReadOnly:
+			r.fail("%s: %q is read-only in %s: Zoho will not take the values of %s", key, api, module, from)
+			return f, false
+		case err != nil:
+			// fe says the field, its type and the supported types.
+			r.fail("%s: %v: lookups, owner lookups, file uploads, formulas and auto-numbers are not written; map %s to a field of a supported type", key, err, from)
+			return f, false
 		}
+		r.ok("%s ← %s (%s, length %d)", api, from, f.DataType, f.Length)
+		return f, true
 	}
-	for _, p := range mapping.PresetFields() {
-		check("preset", p.APIName, p.From, true)
+	for _, p := range mapping.PresetFields(module) {
+		check("preset", p.APIName, p.From, true, p.LookupByName)
 	}
 	for i, m := range cfg.Mapping.Fields {
-		check(fmt.Sprintf("mapping.fields[%d].to", i), m.To, m.From, false)
-	}
-	for _, f := range fields {
-		if !f.SystemMandatory {
-			continue
+		from := m.From
+		if m.Value != "" {
+			from = fmt.Sprintf("the constant %q", strings.TrimSpace(m.Value))
 		}
-		if from, ok := mapped[f.APIName]; ok {
-			r.ok("%s is system-mandatory in %s and mapped from %s (events without it can only update existing records)", f.APIName, cfg.Zoho.Module, from)
+		f, ok := check(fmt.Sprintf("mapping.fields[%d].to", i), m.To, from, false, false)
+		if ok && m.Value != "" {
+			checkConstant(r, fmt.Sprintf("mapping.fields[%d].value", i), strings.TrimSpace(m.Value), f)
+		}
+	}
+}
+
+// checkConstant converts the constant v for field f as the mapper will
+// (fieldvalue.Converter): ✗ when it cannot be converted, ! when it is
+// outside the picklist's values.
+func checkConstant(r *Report, key, v string, f zohoapi.Field) {
+	conv, err := fieldvalue.New(f)
+	if err != nil { // checked by Supported already
+		return
+	}
+	_, note, err := conv.Append(nil, gjson.Result{Type: gjson.String, Str: v})
+	var fe *fieldvalue.Error
+	switch {
+	case errors.As(err, &fe):
+		r.fail("%s: %q cannot be written into %s (%s): %s; every record would leave the field out", key, v, f.APIName, f.DataType, fe.Reason)
+	case err != nil:
+		r.fail("%s: %v", key, err)
+	case note.OutsidePicklist:
+		r.warn("%s: %q is not one of the values of the picklist %s (%s): Zoho accepts it (unconfirmed for v8), but views and reports that filter on the list will not show it", key, v, f.APIName, strings.Join(f.PicklistValues, ", "))
+	}
+}
+
+// checkMandatory reports the fields every insert into the module must carry
+// and whether something maps to them: the system-mandatory fields (Fields
+// API) and the required fields of the default layout (Layouts API,
+// zohoapi.LayoutMandatory: Company in the default Leads layout). One that
+// nothing maps is ✗ (MANDATORY_NOT_FOUND on every insert). Without the
+// layouts (a token without ZohoCRM.settings.layouts.READ, or another error)
+// only the system-mandatory fields are checked, with a ! saying why.
+func checkMandatory(r *Report, cfg *config.Config, fields []zohoapi.Field, layouts []zohoapi.Layout, layoutsErr error) {
+	module := cfg.Zoho.Module
+	have := make(map[string]bool, len(fields))
+	for _, f := range fields {
+		have[f.APIName] = true
+	}
+	mapped := map[string]string{} // field → where its value comes from
+	for _, p := range mapping.PresetFields(module) {
+		mapped[p.APIName] = p.From
+	}
+	for _, m := range cfg.Mapping.Fields {
+		if m.Value != "" {
+			mapped[strings.TrimSpace(m.To)] = fmt.Sprintf("the constant %q", strings.TrimSpace(m.Value))
 		} else {
-			r.fail("%s is system-mandatory in %s but nothing maps to it: every insert will be rejected with MANDATORY_NOT_FOUND; add a mapping.fields entry with to: %s", f.APIName, cfg.Zoho.Module, f.APIName)
+			mapped[strings.TrimSpace(m.To)] = m.From
+		}
+	}
+	var names, why []string
+	for _, f := range fields {
+		if f.SystemMandatory {
+			names, why = append(names, f.APIName), append(why, "system-mandatory")
+		}
+	}
+	var ae *zohoapi.APIError
+	switch {
+	case errors.As(layoutsErr, &ae) && ae.Code == "OAUTH_SCOPE_MISMATCH":
+		r.warn("layouts: the refresh token's scope lacks ZohoCRM.settings.layouts.READ (OAUTH_SCOPE_MISMATCH), so fields mandatory in the module's layout (Company in the default Leads layout) are not checked; generate a grant code with scope %s and run `consumer zoho token exchange --code …`", GrantScope)
+	case layoutsErr != nil:
+		r.warn("layouts: cannot read the layouts of %s, so fields mandatory in its layout are not checked: %s", module, FieldsProblem(layoutsErr, module))
+	default:
+		for _, name := range zohoapi.LayoutMandatory(layouts) {
+			if !slices.Contains(names, name) {
+				names, why = append(names, name), append(why, "mandatory in the default layout")
+			}
+		}
+	}
+	for i, name := range names {
+		from, ok := mapped[name]
+		switch {
+		case ok && have[name]:
+			r.ok("%s is %s in %s and mapped from %s (events without it can only update existing records)", name, why[i], module, from)
+		default:
+			r.fail("%s is %s in %s but nothing maps to it: every insert will be rejected with MANDATORY_NOT_FOUND; add a mapping.fields entry with to: %s", name, why[i], module, name)
 		}
 	}
 }

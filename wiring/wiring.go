@@ -78,7 +78,7 @@ func PipelineOptions(cfg *config.Config, zoho delivery.Upserter, log *zap.Logger
 		StartAtLatest:        cfg.Kafka.StartOffset == config.StartLatest,
 		KafkaOptions:         conn,
 		Module:               cfg.Zoho.Module,
-		DuplicateCheckFields: cfg.Zoho.DuplicateCheckFields,
+		DuplicateCheckFields: cfg.EffectiveDuplicateCheckFields(),
 		Trigger:              cfg.Zoho.Trigger,
 		Zoho:                 zoho,
 		Mapping:              cfg.MapperConfig(),

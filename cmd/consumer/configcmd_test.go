@@ -87,10 +87,11 @@ func TestConfigValidateOnlineOK(t *testing.T) {
 }
 
 // TestConfigValidateOnlineCatchesFieldProblems checks a misspelled mapped field,
-// a read-only field, a field that does not take text, and missing topics.
+// a read-only field, a field zohosink does not write (formula), and missing
+// topics; an integer and a checkbox mapping pass.
 func TestConfigValidateOnlineCatchesFieldProblems(t *testing.T) {
 	e := newOpsEnv(t, 1)
-	if err := e.sim.AddField("Leads", zohosim.Field{APIName: "Score__c", DataType: "integer", Length: 9}); err != nil {
+	if err := e.sim.AddField("Leads", zohosim.Field{APIName: "Score__c", DataType: "formula"}); err != nil {
 		t.Fatal(err)
 	}
 	if err := e.sim.AddField("Leads", zohosim.Field{APIName: "Lead_Owner_Code", DataType: "text", Length: 20, ReadOnly: true}); err != nil {
@@ -103,6 +104,7 @@ func TestConfigValidateOnlineCatchesFieldProblems(t *testing.T) {
 		{"from": "traits.owner", "to": "Lead_Owner_Code"},
 		{"from": "traits.city", "to": "City"},
 		{"from": "traits.newsletter", "to": "Email_Opt_Out"},
+		{"from": "traits.employees", "to": "No_of_Employees"},
 	}}
 	s["kafka"]["topics"] = []string{e.topic, e.topic + "-missing"}
 	s["kafka"]["dlq_topic"] = e.dlqTopic + "-missing"
@@ -110,7 +112,8 @@ func TestConfigValidateOnlineCatchesFieldProblems(t *testing.T) {
 	wantExit1(t, err, out)
 	wantLines(t, out,
 		"✗ mapping.fields[0].to: \"Lead_Sorce\" is not a field of Leads (did you mean \"Lead_Source\"?)",
-		"✗ mapping.fields[1].to: \"Score__c\" is of type integer, which zohosink does not write",
+		"✗ mapping.fields[1].to: field Score__c is of type formula, which zohosink does not write",
+		"✓ No_of_Employees ← traits.employees (integer, length 9)",
 		"✗ mapping.fields[2].to: \"Lead_Owner_Code\" is read-only in Leads",
 		"✓ City ← traits.city (text, length 100)",
 		"✓ Email_Opt_Out ← traits.newsletter (boolean, length 5)", // configured mappings pass JSON booleans through

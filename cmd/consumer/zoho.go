@@ -95,7 +95,8 @@ Zoho's Self Client setup:
 
   1. In the Zoho API console (https://api-console.zoho.com for us; .eu, .in …
      for the other data centers) open the Self Client, tab "Generate Code".
-  2. Scope: ZohoCRM.modules.ALL,ZohoCRM.settings.fields.READ; pick a duration.
+  2. Scope: ZohoCRM.modules.ALL,ZohoCRM.settings.fields.READ,ZohoCRM.settings.layouts.READ;
+     pick a duration.
   3. Run this command with the code within its lifetime (a few minutes; a
      code works once).
 

@@ -91,7 +91,7 @@ Flags:
 	fs.StringVar(&o.ClientID, "client-id", "", "fixed client id (default: random)")
 	fs.StringVar(&o.ClientSecret, "client-secret", "", "fixed client secret (default: random)")
 	fs.StringVar(&o.RefreshToken, "refresh-token", "", "fixed refresh token (default: random)")
-	fs.StringVar(&o.Scope, "scope", zohosim.DefaultScope, "OAuth scope of the Self Client's tokens, comma-separated; GET /crm/v8/users and /crm/v8/org need ZohoCRM.users.READ and ZohoCRM.org.READ (else 401 OAUTH_SCOPE_MISMATCH)")
+	fs.StringVar(&o.Scope, "scope", zohosim.DefaultScope, "OAuth scope of the Self Client's tokens, comma-separated; GET /crm/v8/users and /crm/v8/org need ZohoCRM.users.READ and ZohoCRM.org.READ, the fields and layouts metadata ZohoCRM.settings.fields.READ and ZohoCRM.settings.layouts.READ (else 401 OAUTH_SCOPE_MISMATCH)")
 	fs.BoolVar(&verbose, "v", false, "log every request (method, path, status)")
 	if err := fs.Parse(args); err != nil {
 		return err

@@ -62,11 +62,11 @@ func (s *Server) handleAPI(w http.ResponseWriter, r *http.Request) {
 	parts := strings.Split(strings.Trim(r.URL.Path, "/"), "/")
 	switch {
 	case len(parts) == 4 && parts[1] == "v8" && parts[2] == "settings" && parts[3] == "fields":
-		if s.checkAuth(w, r, "") {
+		if s.checkAuth(w, r, "settings.fields") {
 			s.handleFields(w, r)
 		}
 	case len(parts) == 4 && parts[1] == "v8" && parts[2] == "settings" && parts[3] == "layouts":
-		if s.checkAuth(w, r, "") {
+		if s.checkAuth(w, r, "settings.layouts") {
 			s.handleLayouts(w, r)
 		}
 	case len(parts) == 4 && parts[1] == "v8" && parts[3] == "upsert" && parts[2] != "":

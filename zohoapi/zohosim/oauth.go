@@ -345,10 +345,16 @@ func (s *Server) authorizeLocked(r *http.Request, service string) string {
 // grantsRead reports whether scope, Zoho's comma- (or space-) separated scope
 // list, holds ZohoCRM.<service>.ALL or ZohoCRM.<service>.READ (Zoho "Scopes":
 // operation types ALL and READ both allow reading; names compare
-// case-insensitively).
+// case-insensitively); for a settings service ("settings.fields",
+// "settings.layouts") ZohoCRM.settings.ALL grants it too (Zoho "Fields
+// Metadata" and "Layouts API": scope ZohoCRM.settings.fields.READ /
+// ZohoCRM.settings.layouts.READ, or ZohoCRM.settings.ALL).
 func grantsRead(scope, service string) bool {
 	for _, sc := range strings.FieldsFunc(scope, func(r rune) bool { return r == ',' || r == ' ' }) {
 		if strings.EqualFold(sc, "ZohoCRM."+service+".ALL") || strings.EqualFold(sc, "ZohoCRM."+service+".READ") {
+			return true
+		}
+		if strings.HasPrefix(service, "settings.") && strings.EqualFold(sc, "ZohoCRM.settings.ALL") {
 			return true
 		}
 	}

@@ -167,7 +167,7 @@ func TestUsersAndOrgForSDKs(t *testing.T) {
 }
 
 func TestUsersAndOrgNeedTheirScopes(t *testing.T) {
-	s := newSim(t, Options{}) // ZohoCRM.modules.ALL only
+	s := newSim(t, Options{}) // DefaultScope: no users or org scope
 	tok := mint(t, s)
 	for _, path := range []string{"/crm/v8/users?type=CurrentUser", "/crm/v8/org"} {
 		r := do(t, s, http.MethodGet, path, tok, nil)
@@ -177,6 +177,31 @@ func TestUsersAndOrgNeedTheirScopes(t *testing.T) {
 	}
 	if !grantsRead("ZohoCRM.modules.ALL ZohoCRM.users.all", "users") || grantsRead("ZohoCRM.users.CREATE", "users") || grantsRead("ZohoCRM.settings.ALL", "org") {
 		t.Error("grantsRead")
+	}
+}
+
+// TestMetadataNeedsSettingsScopes: the Fields and Layouts APIs answer 401
+// OAUTH_SCOPE_MISMATCH to a token without ZohoCRM.settings.fields.READ /
+// ZohoCRM.settings.layouts.READ (or ZohoCRM.settings.ALL); upsert does not
+// need them.
+func TestMetadataNeedsSettingsScopes(t *testing.T) {
+	for _, tt := range []struct {
+		scope          string
+		fields, layout int
+	}{
+		{DefaultScope, http.StatusOK, http.StatusOK},
+		{"ZohoCRM.modules.ALL", http.StatusUnauthorized, http.StatusUnauthorized},
+		{"ZohoCRM.modules.ALL,ZohoCRM.settings.fields.READ", http.StatusOK, http.StatusUnauthorized},
+		{"ZohoCRM.modules.ALL,ZohoCRM.settings.ALL", http.StatusOK, http.StatusOK},
+	} {
+		s := newSim(t, Options{Scope: tt.scope})
+		tok := mint(t, s)
+		for path, want := range map[string]int{"/crm/v8/settings/fields?module=Leads": tt.fields, "/crm/v8/settings/layouts?module=Leads": tt.layout} {
+			r := do(t, s, http.MethodGet, path, tok, nil)
+			if r.Status != want || (want == http.StatusUnauthorized && r.Code != "OAUTH_SCOPE_MISMATCH") {
+				t.Errorf("%s with scope %s: %d %s, want %d", path, tt.scope, r.Status, r.Raw, want)
+			}
+		}
 	}
 }
 

@@ -12,8 +12,9 @@ import (
 	"time"
 )
 
-// DefaultScope is the OAuth scope of the ready-made Self Client.
-const DefaultScope = "ZohoCRM.modules.ALL"
+// DefaultScope is the OAuth scope of the ready-made Self Client: what
+// zohosink asks for (records, and the Fields and Layouts metadata).
+const DefaultScope = "ZohoCRM.modules.ALL,ZohoCRM.settings.fields.READ,ZohoCRM.settings.layouts.READ"
 
 // DefaultMaxConcurrency is the default limit of concurrent upsert calls. Zoho's
 // "heavy call" sub-limit (reportedly upserts of more than 10 records) is 10 for
@@ -78,8 +79,11 @@ type Options struct {
 	ClientID, ClientSecret, RefreshToken string
 	// Scope is the scope granted to tokens, Zoho's comma-separated list.
 	// Default [DefaultScope]. GET /crm/v8/users and /crm/v8/org need
-	// ZohoCRM.users.READ and ZohoCRM.org.READ (or .ALL) in it, else they answer
-	// 401 OAUTH_SCOPE_MISMATCH; upsert and fields do not check it.
+	// ZohoCRM.users.READ and ZohoCRM.org.READ (or .ALL) in it, GET
+	// /crm/v8/settings/fields and /crm/v8/settings/layouts need
+	// ZohoCRM.settings.fields.READ and ZohoCRM.settings.layouts.READ (or
+	// .ALL, or ZohoCRM.settings.ALL), else they answer 401
+	// OAUTH_SCOPE_MISMATCH; upsert does not check it.
 	Scope string
 
 	// TokenLifetime is the access-token lifetime. Default [DefaultTokenLifetime].
