@@ -571,3 +571,43 @@ func TestChangedClosesWhenItemsAreReleased(t *testing.T) {
 		t.Fatalf("after Changed closed, held %d, want 0", s.Held)
 	}
 }
+
+// TestHolds: a key is held from its Add until the SendFunc of its last item
+// returns: open, in flight, parked, and moved on from parked.
+func TestHolds(t *testing.T) {
+	c := newCollector(true)
+	b := New(Config{MaxRecords: 2, MaxInFlight: 1, MaxBuffered: 10, Linger: time.Hour}, c.send)
+	defer b.Close()
+	ctx := context.Background()
+	if b.Holds("a") {
+		t.Fatal("empty batcher holds a")
+	}
+	if err := b.Add(ctx, item("a", 1)); err != nil {
+		t.Fatal(err)
+	}
+	if !b.Holds("a") || b.Holds("b") {
+		t.Fatalf("open batch: Holds(a) = %v, Holds(b) = %v; want true, false", b.Holds("a"), b.Holds("b"))
+	}
+	if err := b.Add(ctx, item("b", 2)); err != nil { // full: sealed and in flight
+		t.Fatal(err)
+	}
+	recv(t, c.calls)
+	if err := b.Add(ctx, item("a", 3)); err != nil { // parked behind the batch in flight
+		t.Fatal(err)
+	}
+	if b.Stats().Parked != 1 || !b.Holds("a") || !b.Holds("b") {
+		t.Fatalf("in flight and parked: %+v, Holds(a) = %v, Holds(b) = %v", b.Stats(), b.Holds("a"), b.Holds("b"))
+	}
+	c.gate <- struct{}{} // the first batch returns; a's parked item opens a new batch
+	eventually(t, "b released", func() bool { return !b.Holds("b") })
+	if !b.Holds("a") {
+		t.Fatal("a's parked item is not held once moved on")
+	}
+	close(c.gate)
+	if err := b.Drain(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if b.Holds("a") {
+		t.Fatal("a held after Drain")
+	}
+}
