@@ -1,10 +1,12 @@
 package delivery
 
 import (
+	"encoding/json"
 	"time"
 
 	"github.com/sony/gobreaker/v2"
 
+	"github.com/zohosink/zohosink/batcher"
 	"github.com/zohosink/zohosink/zohoapi"
 )
 
@@ -67,6 +69,20 @@ type Observer interface {
 	// Failed reports the configuration error (zohoapi.ClassConfig) that
 	// stopped delivery, once: batches wait, not done, until Stop.
 	Failed(err error)
+}
+
+// RecordObserver learns Zoho's final answer for each record of an entry
+// (package creditsaver through the pipeline remembers what Zoho holds). Its
+// methods are called from the Sender's goroutines, concurrently for
+// different keys, before the Send that holds the entry returns, and must not
+// block. Records cut off, retried or dropped from a revoked partition are
+// not reported.
+type RecordObserver interface {
+	// Acknowledged reports that Zoho acknowledged e's record; record is its
+	// JSON exactly as sent (a merged entry: the merged record).
+	Acknowledged(e batcher.Entry[Source], record json.RawMessage)
+	// Rejected reports that Zoho rejected e's record (it is dead-lettered).
+	Rejected(e batcher.Entry[Source])
 }
 
 // NopObserver observes nothing (the default Observer).

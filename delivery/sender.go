@@ -69,6 +69,9 @@ type Options struct {
 	BreakerOpenTimeout time.Duration
 	// Observer learns what the Sender does (nil: NopObserver).
 	Observer Observer
+	// Records, when set, learns Zoho's final answer per record (the
+	// pipeline's credit saver); nil: none (dead-letter replay).
+	Records RecordObserver
 	// Logger receives debug lines about retries (nil: none).
 	Logger *zap.Logger
 }
