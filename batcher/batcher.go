@@ -236,17 +236,6 @@ func (b *Batcher[S]) Stats() Stats {
 	return s
 }
 
-// Holds reports whether an item of key is held: in the open batch, parked,
-// or in a queued or in-flight batch whose SendFunc has not returned. Since
-// only Add makes a key held, a caller that alone adds items of key knows
-// that a false answer stays false until its next Add of key.
-func (b *Batcher[S]) Holds(key string) bool {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	_, ok := b.keys[key]
-	return ok
-}
-
 // Changed returns a channel closed at the next change that can free room:
 // a SendFunc returning (its items released) or Close. Take it, then check
 // Stats, then wait on it: a change in between closes the channel taken.

@@ -22,8 +22,8 @@ func (s *Sender) settle(d batch, res *zohoapi.UpsertResult) (batch, deadLetters)
 				it.Source.Part.Done(it.Source.Rec.Offset)
 			}
 			s.obs.Acknowledged(len(e.Items), r.Action)
-			if s.o.Records != nil {
-				s.o.Records.Acknowledged(e, d.records[i])
+			if s.o.Memory != nil {
+				s.o.Memory.Acknowledged(e, d.records[i])
 			}
 			continue
 		}
@@ -34,8 +34,8 @@ func (s *Sender) settle(d batch, res *zohoapi.UpsertResult) (batch, deadLetters)
 			s.fail(r.Err)
 			retry.add(d, i)
 		default:
-			if s.o.Records != nil {
-				s.o.Records.Rejected(e)
+			if s.o.Memory != nil {
+				s.o.Memory.Rejected(e)
 			}
 			for _, it := range e.Items {
 				dead = append(dead, s.DeadLetterRecord(it.Source.Rec, r.Err.Code, r.Err.Message, r.Err.Field, r.Err.Details, d.records[i]))

@@ -29,8 +29,8 @@ func (s *Sender) split(d batch, err error) {
 	if errors.As(err, &apiErr) {
 		code, message, details = apiErr.Code, apiErr.Message, apiErr.Details
 	}
-	if s.o.Records != nil {
-		s.o.Records.Rejected(d.entries[0])
+	if s.o.Memory != nil {
+		s.o.Memory.Rejected(d.entries[0])
 	}
 	var dead []dlq.Record
 	var srcs []Source

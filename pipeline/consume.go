@@ -132,9 +132,7 @@ func (p *Pipeline) room() int {
 }
 
 // process hands on one mapped record: dropped records are done at once (and
-// counted in dropped), and so are records identical to the last one Zoho
-// acknowledged for their key (the credit saver, counted as skipped), usable
-// ones go to the batcher, and the others come back
+// counted in dropped), usable ones go to the batcher, and the others come back
 // as dead-letter records to write.
 func (p *Pipeline) process(ctx context.Context, pr *polledRecord, dropped *[dropReasons]int64) *dlq.Record {
 	part, r, m := pr.part, pr.rec, &pr.m
@@ -150,12 +148,6 @@ func (p *Pipeline) process(ctx context.Context, pr *polledRecord, dropped *[drop
 		}
 		d := p.sender.DeadLetterRecord(r, m.Reject.Code, m.Reject.Message, m.Reject.Field, []byte(m.Reject.Details), nil)
 		return &d
-	}
-	if p.unchanged(part, r, m) {
-		if part.TrackDone(r) {
-			p.m.skipped.Add(1)
-		}
-		return nil
 	}
 	if !part.Track(r) {
 		return nil

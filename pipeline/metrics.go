@@ -45,10 +45,11 @@ type Stats struct {
 	// Skipped counts records not sent because Zoho had acknowledged an
 	// identical record for their key (the credit saver); they are done.
 	Skipped int64
-	// CreditsSaved estimates the Zoho API credits Skipped saved: 1/10 credit
-	// per record, what a record costs in full batches of 100 (1 credit per
-	// 10 records; Zoho doc "API limits"). It is a lower bound when calls are
-	// small: a skipped record alone in its call saves a whole credit.
+	// CreditsSaved estimates the Zoho API credits the credit saver saved:
+	// 1/10 credit per Zoho record not sent (records merged into one count
+	// once), what a record costs in full batches of 100 (1 credit per 10
+	// records; Zoho doc "API limits"). It is a lower bound when calls are
+	// small: a record alone in its call costs a whole credit.
 	CreditsSaved float64
 }
 
@@ -82,7 +83,7 @@ func sum(m map[string]int64) (n int64) {
 type metrics struct {
 	consumed, delivered, inserted, updated      atomic.Int64
 	zohoCalls, recordsSent, answered, credits   atomic.Int64
-	retries, skipped                            atomic.Int64
+	retries, skipped, skippedZoho               atomic.Int64
 	mu                                          sync.Mutex
 	dropped, deadLettered                       map[string]int64
 	callDuration                                *prometheus.HistogramVec
@@ -168,7 +169,7 @@ func newMetrics() *metrics {
 		descUpsert:    d("zoho_records_upserted_total", "Zoho records acknowledged, by action.", "action"),
 		descRetries:   d("zoho_retries_total", "Upsert attempts that failed transiently and were retried."),
 		descSkipped:   d("records_skipped_total", "Records not sent because Zoho had acknowledged an identical record for their key (delivery.credit_saver)."),
-		descSaved:     d("zoho_credits_saved_total", "Estimated Zoho API credits saved by records_skipped_total: 0.1 per record, the cost of a record in full batches."),
+		descSaved:     d("zoho_credits_saved_total", "Estimated Zoho API credits saved by the credit saver: 0.1 per Zoho record not sent, the cost of a record in full batches."),
 
 		lagSeconds: prometheus.NewGaugeVec(prometheus.GaugeOpts{
 			Name: "zohosink_consumer_lag_seconds",
@@ -350,7 +351,6 @@ func (m *metrics) observeCall(status string, d time.Duration) {
 func (m *metrics) snapshot() Stats {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	skipped := m.skipped.Load()
 	return Stats{
 		Consumed:      m.consumed.Load(),
 		Dropped:       maps.Clone(m.dropped),
@@ -363,8 +363,8 @@ func (m *metrics) snapshot() Stats {
 		AnsweredCalls: m.answered.Load(),
 		CreditsUsed:   m.credits.Load(),
 		Retries:       m.retries.Load(),
-		Skipped:       skipped,
-		CreditsSaved:  float64(skipped) * creditsPerRecord,
+		Skipped:       m.skipped.Load(),
+		CreditsSaved:  float64(m.skippedZoho.Load()) * creditsPerRecord,
 	}
 }
 

@@ -86,8 +86,9 @@ type Options struct {
 
 	// CreditSaver skips the upsert of a record identical to the last one Zoho
 	// acknowledged for its key from the same partition assignment (package
-	// creditsaver): it is done at once and counted (Stats.Skipped). It
-	// remembers at most CreditSaverKeys keys, ≥ 1 when CreditSaver is set.
+	// creditsaver): when its batch is handed to the Sender it is done
+	// without a call and counted (Stats.Skipped). It remembers at most
+	// CreditSaverKeys keys, ≥ 1 when CreditSaver is set.
 	CreditSaver     bool
 	CreditSaverKeys int
 
@@ -247,7 +248,8 @@ func New(o Options) (*Pipeline, error) {
 	}
 	p.delivery.Observer = observer{p}
 	if saved != nil {
-		p.delivery.Records = saved
+		saved.m = p.m
+		p.delivery.Memory = saved
 	}
 	p.m.tokens = o.Tokens
 	p.reg = newRegistry(p.m)

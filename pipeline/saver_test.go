@@ -87,21 +87,42 @@ func TestCreditSaverOffSendsEverything(t *testing.T) {
 }
 
 // TestCreditSaverNeverSkipsBehindPending: R1 is acknowledged; R2 (changed)
-// is pending (its call is slow) when R3, identical to R1, arrives. R3 must be
-// sent: skipping it would leave Zoho holding R2.
+// is in flight (its call is slow) when R3, identical to R1, arrives. R3 must
+// be sent: skipping it would leave Zoho holding R2.
 func TestCreditSaverNeverSkipsBehindPending(t *testing.T) {
 	h := newHarness(t, 1, zohosim.Options{})
 	r := h.start(saverOptions(h))
 	h.produce(identify(1, "Jane"))
 	h.waitCommitted(30 * time.Second)
-	h.sim.SetLatency(500*time.Millisecond, 0) // R2 stays in flight while R3 is polled
-	h.produce(identify(1, "Janet"), identify(1, "Jane"))
+	h.sim.SetLatency(time.Second, 0)
+	h.produce(identify(1, "Janet"))
+	h.eventually(30*time.Second, "R2's call is under way", func() bool { return h.sim.Stats().InFlight == 1 })
+	h.produce(identify(1, "Jane"))
 	h.waitCommitted(30 * time.Second)
 	if l := leadFor(h, "User1@Example.com"); l == nil || l["First_Name"] != "Jane" {
 		t.Fatalf("Zoho holds %v, want First_Name Jane (R3, identical to R1)", l)
 	}
-	if s := r.p.Stats(); s.Skipped != 0 {
-		t.Fatalf("skipped %d records behind a pending one", s.Skipped)
+	if got, s := h.sim.Stats().RecordsReceived, r.p.Stats(); got != 3 || s.Skipped != 0 {
+		t.Fatalf("Zoho received %d records, %d skipped; want all 3 sent", got, s.Skipped)
+	}
+}
+
+// TestCreditSaverMergedEntry: R1 is acknowledged; R2 (changed) and R3
+// (identical to R1) meet in one batch and merge into R3's values, which
+// Zoho holds already: nothing is sent, and Zoho keeps R1's values, as it
+// would after R2 and R3.
+func TestCreditSaverMergedEntry(t *testing.T) {
+	h := newHarness(t, 1, zohosim.Options{})
+	r := h.start(saverOptions(h))
+	h.produce(identify(1, "Jane"))
+	h.waitCommitted(30 * time.Second)
+	h.produce(identify(1, "Janet"), identify(1, "Jane"))
+	h.waitCommitted(30 * time.Second)
+	if l := leadFor(h, "User1@Example.com"); l == nil || l["First_Name"] != "Jane" {
+		t.Fatalf("Zoho holds %v, want First_Name Jane", l)
+	}
+	if got, s := h.sim.Stats().RecordsReceived, r.p.Stats(); got+int(s.Skipped) != 3 {
+		t.Fatalf("Zoho received %d records, %d skipped; want 3 in all", got, s.Skipped)
 	}
 }
 
