@@ -1,7 +1,6 @@
 package creditsaver
 
 import (
-	"encoding/json"
 	"fmt"
 
 	"github.com/cespare/xxhash/v2"
@@ -11,22 +10,13 @@ import (
 // Sum is a 64-bit hash (xxhash) of a Zoho record's JSON as sent.
 type Sum uint64
 
-// SumJSON is the Sum of a record's JSON, byte for byte as it was sent to
-// Zoho (the data[] element of the upsert call; the dead letter's zoho.record).
+// SumJSON is the Sum of a record's JSON, byte for byte as it is sent to
+// Zoho (the data[] element of the upsert call; the dead letter's
+// zoho.record). It is the one place a record is hashed: the caller passes
+// the bytes its Zoho request carries (delivery encodes each entry once,
+// today with encoding/json, whose map keys are sorted), so that equal
+// records have equal sums however they were built.
 func SumJSON(raw []byte) Sum { return Sum(xxhash.Sum64(raw)) }
-
-// SumRecord is the Sum of record as delivery sends it: its JSON by
-// encoding/json, whose map keys are sorted, so equal maps have equal sums.
-// It is the one place that turns a record into the bytes hashed; it must
-// encode exactly as the Zoho request does. The error is json.Marshal's
-// (it cannot happen for records of strings, numbers and nulls).
-func SumRecord(record map[string]any) (Sum, error) {
-	raw, err := json.Marshal(record)
-	if err != nil {
-		return 0, err
-	}
-	return SumJSON(raw), nil
-}
 
 // entry is what is remembered for one key.
 type entry[O comparable] struct {

@@ -5,22 +5,23 @@
 // events are what it saves. It knows nothing of Kafka, batches or Zoho calls:
 // the pipeline asks it and tells it (see package pipeline).
 //
-// The flow, for one key (e.g. the lower-cased email):
+// The flow, for one key (e.g. the lower-cased email), as the pipeline uses
+// it (delivery.RecordMemory):
 //
-//	record mapped ──▶ an earlier record of the key pending (batched, parked, in flight)?
-//	                    │ yes ──▶ send (the cache may be about to change)
-//	                    │ no
+//	a batch holding the key's entry starts (the batcher hands a key to one
+//	batch at a time, so every earlier record of the key has had Zoho's answer)
+//	                    │
 //	                    ▼
-//	   Acknowledged(key, owner) ── no sum, or another owner ──▶ send
+//	   Acknowledged(key, owner) ── nothing, or another owner ──▶ send
 //	                    │ sum
 //	                    ▼
-//	   SumRecord(record) == sum? ── no ──▶ send
+//	   SumJSON(record as encoded for Zoho) == sum? ── no ──▶ send
 //	                    │ yes
 //	                    ▼
-//	   skipped: done at once, counted
+//	   skipped: its source records are done at once, counted
 //
-//	Zoho acknowledged the record sent for the key ──▶ Remember(key, owner, SumJSON(as sent))
-//	Zoho rejected it (dead-lettered) ──▶ Forget(key)
+//	Zoho acknowledged the record sent ──▶ Remember(key, owner, SumJSON(record as sent))
+//	Zoho rejected it (dead-lettered)   ──▶ Forget(key)
 //
 // Guarantees:
 //
@@ -45,11 +46,11 @@
 //     a new owner, so what another consumer sent for the key meanwhile can
 //     never be mistaken for unchanged.
 //
-// What the caller must do (package pipeline does): ask only while no earlier
-// record of the key is pending, and check that before calling Acknowledged
-// (a pending record may be acknowledged in between); Remember only on Zoho's
-// success answer for the record as sent (a merged record: the merged JSON);
-// Forget on a rejection.
+// What the caller must do (package pipeline does): ask only while no
+// earlier record of the key is pending (for the pipeline: when the batch
+// holding the key starts, see batcher's order guarantee); Remember only on
+// Zoho's success answer for the record as sent (a merged entry: the merged
+// JSON); Forget on a rejection.
 //
 // State is per process and lost at restart: the first record of each key
 // after a restart is sent.
