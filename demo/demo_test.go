@@ -12,8 +12,8 @@ import (
 )
 
 // TestDemo runs the demo (`consumer demo`) as a newcomer would and checks its summary:
-// the seed's Jane Doe lead with the seed payload's fields, its update by the
-// repeat submission, the dead-letter codes, and the counts.
+// the seed's Jane Doe lead with the seed payload's fields, the repeat
+// submission not sent (the credit saver), the dead-letter codes, and the counts.
 func TestDemo(t *testing.T) {
 	var out bytes.Buffer
 	if err := Run(context.Background(), &out, zap.NewNop()); err != nil {
