@@ -20,6 +20,10 @@ import (
 // (remembered or forgotten), and no later one has been sent. Records that
 // arrived while an earlier one was pending (parked, or merged into one
 // entry) are asked about when their own batch starts.
+//
+// An entry keeps its owner reachable until it is evicted or replaced: after
+// rebalances, a forgotten assignment's *watermark.Partition (its pending
+// offsets: at most batch.max_buffered) per revoked partition, not per key.
 type saver struct {
 	cache *creditsaver.Cache[*watermark.Partition]
 	m     *metrics
