@@ -2,6 +2,7 @@ package pipeline_test
 
 import (
 	"fmt"
+	"strings"
 	"testing"
 	"time"
 
@@ -141,6 +142,25 @@ func TestCreditSaverForgetsRejected(t *testing.T) {
 	}
 	if s := r.p.Stats(); s.Skipped != 0 || s.DeadLetteredTotal() != 2 {
 		t.Fatalf("skipped %d dead-lettered %v; want 0 and 2", s.Skipped, s.DeadLettered)
+	}
+}
+
+// TestCreditSaverForgetsOnRejection: R1 is acknowledged, R2 of the same
+// email is rejected (a Last_Name longer than Zoho's field), R3 identical to
+// R1 is sent: after a rejection the key is forgotten, not guessed.
+func TestCreditSaverForgetsOnRejection(t *testing.T) {
+	h := newHarness(t, 1, zohosim.Options{})
+	r := h.start(saverOptions(h))
+	long := event("identify", "", map[string]any{"email": "User1@Example.com", "firstName": "Jane", "lastName": strings.Repeat("D", 300), "company": "Acme"}, nil, "user-1")
+	for _, v := range [][]byte{identify(1, "Jane"), long, identify(1, "Jane")} {
+		h.produce(v)
+		h.waitCommitted(30 * time.Second)
+	}
+	if st := h.sim.Stats(); st.RecordsReceived != 3 || st.RecordErrors != 1 {
+		t.Fatalf("Zoho received %d records, %d rejected; want 3, of which R2 rejected", st.RecordsReceived, st.RecordErrors)
+	}
+	if s := r.p.Stats(); s.Skipped != 0 || s.DeadLetteredTotal() != 1 {
+		t.Fatalf("skipped %d dead-lettered %v; want 0 and 1", s.Skipped, s.DeadLettered)
 	}
 }
 
