@@ -166,7 +166,8 @@ type Batch struct {
 	MaxBuffered int `mapstructure:"max_buffered" yaml:"max_buffered" json:"max_buffered"`
 }
 
-// Delivery configures concurrency, retries and the circuit breaker.
+// Delivery configures concurrency, retries, the circuit breaker and the
+// credit saver.
 type Delivery struct {
 	// MaxInFlight is the number of concurrent upsert calls. Default 4; ≥ 1.
 	MaxInFlight int `mapstructure:"max_in_flight" yaml:"max_in_flight" json:"max_in_flight"`
@@ -190,6 +191,16 @@ type Delivery struct {
 	// retry waits end at once. Default 10s, so that the process exits within
 	// 15s of SIGTERM (Kubernetes' default terminationGracePeriodSeconds is 30).
 	ShutdownGrace time.Duration `mapstructure:"shutdown_grace" yaml:"shutdown_grace" json:"shutdown_grace"`
+	// CreditSaver skips the upsert of a record identical to the last one Zoho
+	// acknowledged for its dedupe key (the lower-cased email) in this
+	// process: it costs credits and changes nothing in Zoho, but runs no
+	// workflow either (README, "Credit saver"). Default true; `consumer
+	// dlq replay` never skips.
+	CreditSaver bool `mapstructure:"credit_saver" yaml:"credit_saver" json:"credit_saver"`
+	// CreditSaverKeys is the most keys the credit saver remembers (least
+	// recently used forgotten first), about 110 bytes each. Default 100000
+	// (about 11 MB); ≥ 1 while delivery.credit_saver is on.
+	CreditSaverKeys int `mapstructure:"credit_saver_keys" yaml:"credit_saver_keys" json:"credit_saver_keys"`
 }
 
 // HTTP configures the operational endpoint.
@@ -241,6 +252,8 @@ func Defaults() *Config {
 			BreakerFailures:    5,
 			BreakerOpenTimeout: 30 * time.Second,
 			ShutdownGrace:      10 * time.Second,
+			CreditSaver:        true,
+			CreditSaverKeys:    100_000,
 		},
 		HTTP: HTTP{Listen: "127.0.0.1:9464"},
 		Log:  Log{Level: "info", Format: "console"},

@@ -80,6 +80,7 @@ func TestKeysCoverContract(t *testing.T) {
 		"batch.max_records", "batch.linger", "batch.max_buffered",
 		"delivery.max_in_flight", "delivery.retry_initial", "delivery.retry_max", "delivery.throttle_backoff",
 		"delivery.breaker_failures", "delivery.breaker_open_timeout", "delivery.shutdown_grace",
+		"delivery.credit_saver", "delivery.credit_saver_keys",
 		"http.listen", "log.level", "log.format",
 	}
 	if got := Keys(); !reflect.DeepEqual(got, want) {
@@ -172,6 +173,8 @@ func TestEnvSetsEveryKey(t *testing.T) {
 		"delivery.breaker_failures":     "3",
 		"delivery.breaker_open_timeout": "10s",
 		"delivery.shutdown_grace":       "5s",
+		"delivery.credit_saver":         "false",
+		"delivery.credit_saver_keys":    "5000",
 		"http.listen":                   ":9000",
 		"log.level":                     "debug",
 		"log.format":                    "json",
@@ -216,7 +219,8 @@ func TestEnvSetsEveryKey(t *testing.T) {
 		},
 		Batch: Batch{MaxRecords: 50, Linger: 250 * time.Millisecond, MaxBuffered: 500},
 		Delivery: Delivery{MaxInFlight: 8, RetryInitial: time.Second, RetryMax: time.Minute, ThrottleBackoff: 45 * time.Second,
-			BreakerFailures: 3, BreakerOpenTimeout: 10 * time.Second, ShutdownGrace: 5 * time.Second},
+			BreakerFailures: 3, BreakerOpenTimeout: 10 * time.Second, ShutdownGrace: 5 * time.Second,
+			CreditSaver: false, CreditSaverKeys: 5000},
 		HTTP: HTTP{Listen: ":9000"},
 		Log:  Log{Level: "debug", Format: "json"},
 	}
@@ -349,6 +353,7 @@ func TestValidateListsEveryProblem(t *testing.T) {
 	c.Delivery.RetryMax = time.Second
 	c.Delivery.BreakerFailures = 0
 	c.Delivery.ShutdownGrace = -1
+	c.Delivery.CreditSaverKeys = 0
 	c.HTTP.Listen = "9464"
 	c.Log.Level = "verbose"
 	c.Log.Format = "xml"
@@ -356,7 +361,7 @@ func TestValidateListsEveryProblem(t *testing.T) {
 	err := c.Validate()
 	want := []string{
 		"batch.linger", "batch.max_records",
-		"delivery.breaker_failures", "delivery.max_in_flight", "delivery.retry_max", "delivery.shutdown_grace",
+		"delivery.breaker_failures", "delivery.credit_saver_keys", "delivery.max_in_flight", "delivery.retry_max", "delivery.shutdown_grace",
 		"http.listen",
 		"kafka.brokers", "kafka.commit_interval", "kafka.dlq_topic", "kafka.group",
 		"kafka.max_message_bytes", "kafka.start_offset", "kafka.topics[1]",

@@ -157,6 +157,9 @@ func (c *Config) Validate() error {
 	}
 	p.positive("delivery.breaker_open_timeout", c.Delivery.BreakerOpenTimeout)
 	p.nonNegative("delivery.shutdown_grace", c.Delivery.ShutdownGrace)
+	if c.Delivery.CreditSaver && c.Delivery.CreditSaverKeys < 1 {
+		p.add("delivery.credit_saver_keys", "must be ≥ 1 while delivery.credit_saver is on (turn the saver off with delivery.credit_saver: false)")
+	}
 
 	// http, log
 	if c.HTTP.Listen == "" {

@@ -7,7 +7,7 @@
 // them:
 //
 //	batcher.Batch ──▶ Send (sender.go): encode each entry's merged record once
-//	   │
+//	   │ Options.Memory (the credit saver): Zoho holds it already ──▶ Done, not sent
 //	   ▼ every attempt
 //	claim (claim.go) ── records of released partitions dropped ──▶ their new owner
 //	   │

@@ -1,10 +1,12 @@
 package delivery
 
 import (
+	"encoding/json"
 	"time"
 
 	"github.com/sony/gobreaker/v2"
 
+	"github.com/zohosink/zohosink/batcher"
 	"github.com/zohosink/zohosink/zohoapi"
 )
 
@@ -67,6 +69,28 @@ type Observer interface {
 	// Failed reports the configuration error (zohoapi.ClassConfig) that
 	// stopped delivery, once: batches wait, not done, until Stop.
 	Failed(err error)
+}
+
+// RecordMemory remembers what Zoho holds per key, so that a record Zoho
+// already holds is not sent again (the pipeline's credit saver, package
+// creditsaver). Its methods are called from the Sender's goroutines,
+// concurrently for different keys, and must not block. Per key they are
+// called in order: the batcher hands a key to one Send at a time, and each
+// Send asks Skip when it starts and reports Zoho's final answer before it
+// returns. Records cut off, retried or dropped from a revoked partition are
+// not reported.
+type RecordMemory interface {
+	// Skip reports whether e's record, its JSON as it would be sent (a merged
+	// entry: the merged record), need not be sent because Zoho acknowledged
+	// an identical one for e's key last. Asked once per entry when Send
+	// starts, when no earlier record of the key is pending (batcher's order
+	// guarantee); the Sender then marks e's items done without a call.
+	Skip(e batcher.Entry[Source], record json.RawMessage) bool
+	// Acknowledged reports that Zoho acknowledged e's record; record is its
+	// JSON exactly as sent.
+	Acknowledged(e batcher.Entry[Source], record json.RawMessage)
+	// Rejected reports that Zoho rejected e's record (it is dead-lettered).
+	Rejected(e batcher.Entry[Source])
 }
 
 // NopObserver observes nothing (the default Observer).

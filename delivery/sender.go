@@ -69,6 +69,10 @@ type Options struct {
 	BreakerOpenTimeout time.Duration
 	// Observer learns what the Sender does (nil: NopObserver).
 	Observer Observer
+	// Memory, when set, skips records Zoho already holds and learns Zoho's
+	// final answer per record (the pipeline's credit saver); nil: every
+	// record is sent (dead-letter replay).
+	Memory RecordMemory
 	// Logger receives debug lines about retries (nil: none).
 	Logger *zap.Logger
 }
@@ -178,7 +182,8 @@ func (s *Sender) fail(err error) {
 	}
 }
 
-// Send is a batcher.SendFunc: it delivers b (see Deliver) and returns once
+// Send is a batcher.SendFunc: it delivers b (see Deliver), except the
+// entries Options.Memory skips (done at once), and returns once
 // every source record of b is done, its partitions are revoked, or Stop or
 // Abandon ended it. The batcher's context is not used: shutdown is Stop's.
 func (s *Sender) Send(_ context.Context, b *batcher.Batch[Source]) {
@@ -188,6 +193,12 @@ func (s *Sender) Send(_ context.Context, b *batcher.Batch[Source]) {
 	var d batch
 	for _, e := range b.Entries {
 		if raw, ok := s.encode(e); ok {
+			if s.o.Memory != nil && s.o.Memory.Skip(e, raw) {
+				for _, it := range e.Items {
+					it.Source.Part.Done(it.Source.Rec.Offset)
+				}
+				continue
+			}
 			d.entries = append(d.entries, e)
 			d.records = append(d.records, raw)
 		}

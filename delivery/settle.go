@@ -22,6 +22,9 @@ func (s *Sender) settle(d batch, res *zohoapi.UpsertResult) (batch, deadLetters)
 				it.Source.Part.Done(it.Source.Rec.Offset)
 			}
 			s.obs.Acknowledged(len(e.Items), r.Action)
+			if s.o.Memory != nil {
+				s.o.Memory.Acknowledged(e, d.records[i])
+			}
 			continue
 		}
 		switch zohoapi.ClassifyRecord(r.Err) {
@@ -31,6 +34,9 @@ func (s *Sender) settle(d batch, res *zohoapi.UpsertResult) (batch, deadLetters)
 			s.fail(r.Err)
 			retry.add(d, i)
 		default:
+			if s.o.Memory != nil {
+				s.o.Memory.Rejected(e)
+			}
 			for _, it := range e.Items {
 				dead = append(dead, s.DeadLetterRecord(it.Source.Rec, r.Err.Code, r.Err.Message, r.Err.Field, r.Err.Details, d.records[i]))
 				deadSrc = append(deadSrc, it.Source)

@@ -29,6 +29,9 @@ func (s *Sender) split(d batch, err error) {
 	if errors.As(err, &apiErr) {
 		code, message, details = apiErr.Code, apiErr.Message, apiErr.Details
 	}
+	if s.o.Memory != nil {
+		s.o.Memory.Rejected(d.entries[0])
+	}
 	var dead []dlq.Record
 	var srcs []Source
 	for _, it := range d.entries[0].Items {

@@ -12,6 +12,7 @@
 //	  │               └── reject ──▶ dead-letter topic (delivery.Sender.DeadLetter) ──▶ done after the ack
 //	  ▼ deliver
 //	batcher (merge by email, ≤ 100, linger, in-flight limit)
+//	  │ credit saver (saver.go): identical to what Zoho last acknowledged for the email ──▶ done at once
 //	  ▼
 //	delivery.Sender ──▶ Zoho ──▶ done after Zoho's or the dead-letter topic's ack
 //	  │ observer: metrics, pause reasons (fetching paused while any holds), readiness

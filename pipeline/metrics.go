@@ -42,7 +42,20 @@ type Stats struct {
 	CreditsUsed int64
 	// Retries counts upsert attempts that failed transiently and were retried.
 	Retries int64
+	// Skipped counts records not sent because Zoho had acknowledged an
+	// identical record for their key (the credit saver); they are done.
+	Skipped int64
+	// CreditsSaved estimates the Zoho API credits the credit saver saved:
+	// 1/10 credit per Zoho record not sent (records merged into one count
+	// once), what a record costs in full batches of 100 (1 credit per 10
+	// records; Zoho doc "API limits"). It is a lower bound when calls are
+	// small: a record alone in its call costs a whole credit.
+	CreditsSaved float64
 }
+
+// creditsPerRecord is the credits one record costs in a full upsert call
+// (1 credit per 10 records), the estimate of Stats.CreditsSaved.
+const creditsPerRecord = 0.1
 
 // RecordsPerCall is the mean number of Zoho records per answered upsert call.
 func (s Stats) RecordsPerCall() float64 {
@@ -70,7 +83,7 @@ func sum(m map[string]int64) (n int64) {
 type metrics struct {
 	consumed, delivered, inserted, updated      atomic.Int64
 	zohoCalls, recordsSent, answered, credits   atomic.Int64
-	retries                                     atomic.Int64
+	retries, skipped, skippedZoho               atomic.Int64
 	mu                                          sync.Mutex
 	dropped, deadLettered                       map[string]int64
 	callDuration                                *prometheus.HistogramVec
@@ -81,7 +94,7 @@ type metrics struct {
 	dlqMaxBytes                                 prometheus.Gauge
 	descConsumed, descDropped, descDelivered    *prometheus.Desc
 	descDLQ, descCalls, descCredits, descUpsert *prometheus.Desc
-	descRetries                                 *prometheus.Desc
+	descRetries, descSkipped, descSaved         *prometheus.Desc
 
 	// Operator metrics beyond Stats (issue 12); every labelled series exists
 	// at 0 from the start or from its partition's assignment.
@@ -155,6 +168,8 @@ func newMetrics() *metrics {
 		descCredits:   d("zoho_credits_used_total", "Zoho API credits spent by upsert calls (1 per 10 records)."),
 		descUpsert:    d("zoho_records_upserted_total", "Zoho records acknowledged, by action.", "action"),
 		descRetries:   d("zoho_retries_total", "Upsert attempts that failed transiently and were retried."),
+		descSkipped:   d("records_skipped_total", "Records not sent because Zoho had acknowledged an identical record for their key (delivery.credit_saver)."),
+		descSaved:     d("zoho_credits_saved_total", "Estimated Zoho API credits saved by the credit saver: 0.1 per Zoho record not sent, the cost of a record in full batches."),
 
 		lagSeconds: prometheus.NewGaugeVec(prometheus.GaugeOpts{
 			Name: "zohosink_consumer_lag_seconds",
@@ -348,6 +363,8 @@ func (m *metrics) snapshot() Stats {
 		AnsweredCalls: m.answered.Load(),
 		CreditsUsed:   m.credits.Load(),
 		Retries:       m.retries.Load(),
+		Skipped:       m.skipped.Load(),
+		CreditsSaved:  float64(m.skippedZoho.Load()) * creditsPerRecord,
 	}
 }
 
@@ -378,7 +395,7 @@ func (m *metrics) setLags(lags []watermark.Lag, now time.Time) {
 
 // Describe implements prometheus.Collector.
 func (m *metrics) Describe(ch chan<- *prometheus.Desc) {
-	for _, d := range []*prometheus.Desc{m.descConsumed, m.descDropped, m.descDelivered, m.descDLQ, m.descCalls, m.descCredits, m.descUpsert, m.descRetries,
+	for _, d := range []*prometheus.Desc{m.descConsumed, m.descDropped, m.descDelivered, m.descDLQ, m.descCalls, m.descCredits, m.descUpsert, m.descRetries, m.descSkipped, m.descSaved,
 		m.descCredits24h, m.descBuild, m.descTokenMints, m.descTokenFails, m.descTokenExpiry, m.descInFlight, m.descBuffered} {
 		ch <- d
 	}
@@ -419,6 +436,8 @@ func (m *metrics) Collect(ch chan<- prometheus.Metric) {
 	counter(m.descUpsert, s.Inserted, "insert")
 	counter(m.descUpsert, s.Updated, "update")
 	counter(m.descRetries, s.Retries)
+	counter(m.descSkipped, s.Skipped)
+	ch <- prometheus.MustNewConstMetric(m.descSaved, prometheus.CounterValue, s.CreditsSaved)
 	now := time.Now()
 	gauge(m.descCredits24h, float64(m.credits24h.sum(now)))
 	gauge(m.descBuild, 1, m.buildLabels...)

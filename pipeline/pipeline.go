@@ -19,6 +19,7 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/zohosink/zohosink/batcher"
+	"github.com/zohosink/zohosink/creditsaver"
 	"github.com/zohosink/zohosink/delivery"
 	"github.com/zohosink/zohosink/mapping"
 	"github.com/zohosink/zohosink/watermark"
@@ -82,6 +83,14 @@ type Options struct {
 	// upsert calls. MaxRecords, MaxInFlight and MaxBuffered must be ≥ 1
 	// (config.Config.EffectiveMaxBuffered gives batch.max_buffered's value).
 	Batch batcher.Config
+
+	// CreditSaver skips the upsert of a record identical to the last one Zoho
+	// acknowledged for its key from the same partition assignment (package
+	// creditsaver): when its batch is handed to the Sender it is done
+	// without a call and counted (Stats.Skipped). It remembers at most
+	// CreditSaverKeys keys, ≥ 1 when CreditSaver is set.
+	CreditSaver     bool
+	CreditSaverKeys int
 
 	// RetryInitial, RetryMax, ThrottleBackoff, BreakerFailures and
 	// BreakerOpenTimeout are the delivery.Options of the same names, checked
@@ -154,6 +163,7 @@ type Pipeline struct {
 	log     *zap.Logger
 	cl      *kgo.Client
 	mapper  *mapping.Mapper
+	saver   *saver // nil: credit saver off
 	offsets *watermark.Tracker
 	batches *batcher.Batcher[delivery.Source]
 	// delivery are the Sender's options; Run creates the
@@ -206,6 +216,14 @@ func New(o Options) (*Pipeline, error) {
 	if err != nil {
 		problems = append(problems, err)
 	}
+	var saved *saver
+	if o.CreditSaver {
+		cache, err := creditsaver.New[*watermark.Partition](o.CreditSaverKeys)
+		if err != nil {
+			problems = append(problems, fmt.Errorf("CreditSaverKeys: %w", err))
+		}
+		saved = &saver{cache: cache}
+	}
 	if len(o.Topics) == 0 {
 		problems = append(problems, errors.New("no source topics"))
 	}
@@ -222,12 +240,17 @@ func New(o Options) (*Pipeline, error) {
 		o:         o,
 		log:       o.Logger,
 		mapper:    mapper,
+		saver:     saved,
 		offsets:   watermark.New(),
 		m:         newMetrics(),
 		pausedFor: map[delivery.PauseReason]bool{},
 		delivery:  o.DeliveryOptions(),
 	}
 	p.delivery.Observer = observer{p}
+	if saved != nil {
+		saved.m = p.m
+		p.delivery.Memory = saved
+	}
 	p.m.tokens = o.Tokens
 	p.reg = newRegistry(p.m)
 	p.batches = batcher.New(o.Batch, p.send)
@@ -319,7 +342,8 @@ func (p *Pipeline) Run(ctx context.Context) error {
 			defer close(watchDone)
 			p.watchTopics(commitCtx)
 		}()
-		p.log.Info("consuming", zap.Strings("topics", p.o.Topics), zap.String("group", p.o.Group), zap.String("module", p.o.Module))
+		p.log.Info("consuming", zap.Strings("topics", p.o.Topics), zap.String("group", p.o.Group), zap.String("module", p.o.Module),
+			zap.Bool("credit_saver", p.saver != nil))
 		p.pollLoop(ctx)
 	} else {
 		close(watchDone)

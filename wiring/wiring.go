@@ -94,6 +94,8 @@ func PipelineOptions(cfg *config.Config, zoho delivery.Upserter, log *zap.Logger
 		BreakerFailures:    uint32(cfg.Delivery.BreakerFailures),
 		BreakerOpenTimeout: cfg.Delivery.BreakerOpenTimeout,
 		ShutdownGrace:      cfg.Delivery.ShutdownGrace,
+		CreditSaver:        cfg.Delivery.CreditSaver,
+		CreditSaverKeys:    cfg.Delivery.CreditSaverKeys,
 		Logger:             log,
 	}, nil
 }

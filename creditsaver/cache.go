@@ -1,0 +1,73 @@
+package creditsaver
+
+import (
+	"fmt"
+
+	"github.com/cespare/xxhash/v2"
+	lru "github.com/hashicorp/golang-lru/v2"
+)
+
+// Sum is a 64-bit hash (xxhash) of a Zoho record's JSON as sent.
+type Sum uint64
+
+// SumJSON is the Sum of a record's JSON, byte for byte as it is sent to
+// Zoho (the data[] element of the upsert call; the dead letter's
+// zoho.record). It is the one place a record is hashed: the caller passes
+// the bytes its Zoho request carries (delivery encodes each entry once,
+// today with encoding/json, whose map keys are sorted), so that equal
+// records have equal sums however they were built.
+func SumJSON(raw []byte) Sum { return Sum(xxhash.Sum64(raw)) }
+
+// entry is what is remembered for one key.
+type entry[O comparable] struct {
+	sum   Sum
+	owner O
+}
+
+// Cache remembers, per key, the Sum of the last record Zoho acknowledged and
+// its owner, for at most a fixed number of keys (least recently used evicted
+// first). O identifies who acknowledged it (the pipeline: the partition
+// assignment). Safe for concurrent use.
+type Cache[O comparable] struct {
+	lru *lru.Cache[uint64, entry[O]]
+}
+
+// New returns an empty Cache remembering at most keys keys; keys must be ≥ 1.
+func New[O comparable](keys int) (*Cache[O], error) {
+	if keys < 1 {
+		return nil, fmt.Errorf("creditsaver: keys must be ≥ 1 (got %d)", keys)
+	}
+	l, err := lru.New[uint64, entry[O]](keys)
+	if err != nil {
+		return nil, fmt.Errorf("creditsaver: %w", err)
+	}
+	return &Cache[O]{lru: l}, nil
+}
+
+// keyHash is the LRU's key for key: its 64-bit hash (see the package
+// documentation for why a collision cannot cause a wrong skip).
+func keyHash(key string) uint64 { return xxhash.Sum64String(key) }
+
+// Remember records that Zoho acknowledged the record of sum for key, on
+// behalf of owner, replacing what was remembered for key.
+func (c *Cache[O]) Remember(key string, owner O, sum Sum) {
+	c.lru.Add(keyHash(key), entry[O]{sum: sum, owner: owner})
+}
+
+// Forget drops what is remembered for key (Zoho rejected its record, or the
+// record acknowledged cannot be attributed to one owner).
+func (c *Cache[O]) Forget(key string) { c.lru.Remove(keyHash(key)) }
+
+// Acknowledged returns the Sum remembered for key if owner remembered it;
+// ok is false when nothing is remembered for key or another owner did. It
+// counts as a use of key for the eviction order.
+func (c *Cache[O]) Acknowledged(key string, owner O) (sum Sum, ok bool) {
+	e, ok := c.lru.Get(keyHash(key))
+	if !ok || e.owner != owner {
+		return 0, false
+	}
+	return e.sum, true
+}
+
+// Len is the number of keys remembered.
+func (c *Cache[O]) Len() int { return c.lru.Len() }

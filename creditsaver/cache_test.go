@@ -1,0 +1,142 @@
+package creditsaver
+
+import (
+	"encoding/json"
+	"fmt"
+	"runtime"
+	"testing"
+)
+
+type owner struct{ n int }
+
+func TestNewRefusesNoKeys(t *testing.T) {
+	for _, n := range []int{0, -1} {
+		if _, err := New[*owner](n); err == nil {
+			t.Errorf("New(%d) returned no error", n)
+		}
+	}
+}
+
+// TestRememberForget: Acknowledged answers what Remember stored, for its
+// owner only, and nothing after Forget.
+func TestRememberForget(t *testing.T) {
+	c, err := New[*owner](10)
+	if err != nil {
+		t.Fatal(err)
+	}
+	a, b := &owner{1}, &owner{1} // equal contents, different assignments
+	if _, ok := c.Acknowledged("jane@example.com", a); ok {
+		t.Fatal("empty cache answered")
+	}
+	c.Remember("jane@example.com", a, 42)
+	if s, ok := c.Acknowledged("jane@example.com", a); !ok || s != 42 {
+		t.Fatalf("Acknowledged = %d, %v; want 42, true", s, ok)
+	}
+	if _, ok := c.Acknowledged("jane@example.com", b); ok {
+		t.Fatal("answered for another owner")
+	}
+	if _, ok := c.Acknowledged("john@example.com", a); ok {
+		t.Fatal("answered for another key")
+	}
+	c.Remember("jane@example.com", a, 43)
+	if s, _ := c.Acknowledged("jane@example.com", a); s != 43 {
+		t.Fatalf("Remember did not replace: %d", s)
+	}
+	c.Forget("jane@example.com")
+	if _, ok := c.Acknowledged("jane@example.com", a); ok {
+		t.Fatal("answered after Forget")
+	}
+}
+
+// TestBound: the cache never holds more than its keys; the least recently
+// used key goes first.
+func TestBound(t *testing.T) {
+	c, err := New[int](3)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range 3 {
+		c.Remember(fmt.Sprint(i), 0, Sum(i))
+	}
+	c.Acknowledged("0", 0) // 1 is now the least recently used
+	c.Remember("3", 0, 3)
+	if c.Len() != 3 {
+		t.Fatalf("Len = %d, want 3", c.Len())
+	}
+	if _, ok := c.Acknowledged("1", 0); ok {
+		t.Fatal("the least recently used key was not evicted")
+	}
+	for _, k := range []string{"0", "2", "3"} {
+		if _, ok := c.Acknowledged(k, 0); !ok {
+			t.Fatalf("key %s evicted", k)
+		}
+	}
+	for i := range 1000 {
+		c.Remember(fmt.Sprint("k", i), 0, 1)
+	}
+	if c.Len() != 3 {
+		t.Fatalf("Len = %d after 1000 keys, want 3", c.Len())
+	}
+}
+
+// TestSumJSON: records encoded as delivery encodes them (encoding/json of
+// the map) have equal sums whatever order their fields were set in; any
+// changed, added or removed field changes the sum.
+func TestSumJSON(t *testing.T) {
+	sum := func(rec map[string]any) Sum {
+		raw, err := json.Marshal(rec)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return SumJSON(raw)
+	}
+	a := map[string]any{"Email": "jane@example.com", "First_Name": "Jane", "Last_Name": "Doe"}
+	b := map[string]any{}
+	for _, k := range []string{"Last_Name", "Email", "First_Name"} {
+		b[k] = a[k]
+	}
+	if sum(a) != sum(b) {
+		t.Fatal("equal records, different sums")
+	}
+	if sj := SumJSON([]byte(`{"Email":"jane@example.com","First_Name":"Jane","Last_Name":"Doe"}`)); sj != sum(a) {
+		t.Fatal("not the sum of the record's JSON")
+	}
+	for name, other := range map[string]map[string]any{
+		"changed": {"Email": "jane@example.com", "First_Name": "Janet", "Last_Name": "Doe"},
+		"added":   {"Email": "jane@example.com", "First_Name": "Jane", "Last_Name": "Doe", "Phone": "1"},
+		"removed": {"Email": "jane@example.com", "First_Name": "Jane"},
+		"null":    {"Email": "jane@example.com", "First_Name": nil, "Last_Name": "Doe"},
+		"number":  {"Email": "jane@example.com", "First_Name": "Jane", "Last_Name": 1},
+		"key":     {"Email": "john@example.com", "First_Name": "Jane", "Last_Name": "Doe"},
+	} {
+		if sum(other) == sum(a) {
+			t.Errorf("%s record has the same sum", name)
+		}
+	}
+}
+
+// TestMemoryPerKey measures the heap one remembered key takes, so that the
+// documented bound (about 110 bytes a key: 11 MB at the default 100,000
+// keys) stays true.
+func TestMemoryPerKey(t *testing.T) {
+	const n = 100_000
+	var before, after runtime.MemStats
+	runtime.GC()
+	runtime.ReadMemStats(&before)
+	c, err := New[*owner](n)
+	if err != nil {
+		t.Fatal(err)
+	}
+	o := &owner{}
+	for i := range n {
+		c.Remember(fmt.Sprintf("user-%d@example.com", i), o, Sum(i))
+	}
+	runtime.GC()
+	runtime.ReadMemStats(&after)
+	perKey := float64(after.HeapAlloc-before.HeapAlloc) / n
+	t.Logf("%.0f bytes per remembered key (%d keys: %.1f MB)", perKey, n, perKey*n/1e6)
+	if perKey > 160 {
+		t.Fatalf("%.0f bytes per key, documented about 110", perKey)
+	}
+	runtime.KeepAlive(c)
+}
