@@ -90,6 +90,16 @@ type Options struct {
 	RetryInitial, RetryMax, ThrottleBackoff time.Duration
 	BreakerFailures                         uint32
 	BreakerOpenTimeout                      time.Duration
+	// DailyCreditBudget is the deployment's Zoho API credits per rolling 24 h
+	// (zoho.daily_credit_budget), split across the group's members by the
+	// share of source partitions each owns; upserts wait, fetching paused,
+	// while this process's share is spent (delivery.Credits). 0: no local
+	// budget (Zoho's reported remaining credits are honoured all the same).
+	// ≥ 0.
+	DailyCreditBudget int
+	// Clock is the credit budget's time source (nil: the real clock; tests
+	// pass a fake one).
+	Clock delivery.Clock
 	// ShutdownGrace bounds how long shutdown and partition revocation wait for
 	// the Zoho calls and dead-letter writes under way before cutting them off,
 	// uncommitted; waits between retries end at once. > 0.
@@ -140,6 +150,9 @@ func (o *Options) check() []error {
 	positive("CommitInterval", o.CommitInterval)
 	positive("SessionTimeout", o.SessionTimeout)
 	positive("ShutdownGrace", o.ShutdownGrace)
+	if o.DailyCreditBudget < 0 {
+		problems = append(problems, fmt.Errorf("DailyCreditBudget must be ≥ 0 (got %d)", o.DailyCreditBudget))
+	}
 	problems = append(problems, o.DeliveryOptions().Check()...)
 	atLeastOne("Batch.MaxRecords", o.Batch.MaxRecords)
 	atLeastOne("Batch.MaxInFlight", o.Batch.MaxInFlight)
@@ -161,6 +174,7 @@ type Pipeline struct {
 	// is known (prepareTopics).
 	delivery delivery.Options
 	sender   *delivery.Sender
+	credits  *delivery.Credits
 	producer *kgo.Client
 	m        *metrics
 	reg      *prometheus.Registry
@@ -228,8 +242,11 @@ func New(o Options) (*Pipeline, error) {
 		delivery:  o.DeliveryOptions(),
 	}
 	p.delivery.Observer = observer{p}
+	p.credits = delivery.NewCredits(o.DailyCreditBudget, o.Clock)
+	p.delivery.Credits = p.credits
 	p.m.tokens = o.Tokens
 	p.reg = newRegistry(p.m)
+	p.reg.MustRegister(creditCollector{p.credits})
 	p.batches = batcher.New(o.Batch, p.send)
 	p.rejects = make(chan struct{}, p.batches.Config().MaxBuffered)
 	p.rejectsFreed = make(chan struct{}, 1)
@@ -637,8 +654,9 @@ func (p *Pipeline) commit(ctx context.Context, only map[string][]int32) {
 	})
 }
 
-func (p *Pipeline) assigned(_ context.Context, _ *kgo.Client, assigned map[string][]int32) {
+func (p *Pipeline) assigned(ctx context.Context, _ *kgo.Client, assigned map[string][]int32) {
 	p.offsets.Assign(assigned)
+	p.updateCreditShare(ctx)
 	p.m.setLags(p.offsets.Lags(), time.Now()) // the new partitions' series exist from now
 	p.log.Info("rebalance: partitions assigned", zap.Any("partitions", assigned))
 }
@@ -664,13 +682,15 @@ func (p *Pipeline) revoked(ctx context.Context, _ *kgo.Client, revoked map[strin
 	}
 	p.commit(ctx, revoked)
 	p.offsets.Forget(revoked)
+	p.updateCreditShare(ctx)
 }
 
 // lost forgets partitions without committing: another member may own them already.
-func (p *Pipeline) lost(_ context.Context, _ *kgo.Client, lost map[string][]int32) {
+func (p *Pipeline) lost(ctx context.Context, _ *kgo.Client, lost map[string][]int32) {
 	if len(lost) == 0 {
 		return
 	}
 	p.log.Warn("rebalance: partitions lost; nothing is committed for them", zap.Any("partitions", lost))
 	p.offsets.Forget(lost)
+	p.updateCreditShare(ctx)
 }
