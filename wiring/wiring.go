@@ -94,6 +94,7 @@ func PipelineOptions(cfg *config.Config, zoho delivery.Upserter, log *zap.Logger
 		BreakerFailures:    uint32(cfg.Delivery.BreakerFailures),
 		BreakerOpenTimeout: cfg.Delivery.BreakerOpenTimeout,
 		ShutdownGrace:      cfg.Delivery.ShutdownGrace,
+		DailyCreditBudget:  cfg.Zoho.DailyCreditBudget,
 		Logger:             log,
 	}, nil
 }
