@@ -173,12 +173,12 @@ func (c *Credits) reserve(n int) (time.Duration, error) {
 	}
 	switch {
 	case !c.probeAt.IsZero() && now.Before(c.probeAt):
-		return c.probeAt.Sub(now), errors.New("Zoho reports the org's API credits for the last 24 h spent; probing again at " + c.probeAt.Format(time.RFC3339))
+		return c.probeAt.Sub(now), errors.New("the org's API credits for the last 24 h are spent, Zoho says; probing again at " + c.probeAt.Format(time.RFC3339))
 	case !c.probeAt.IsZero():
 		c.probeAt = now.Add(c.probeWait) // this call probes; the others wait for its answer
 	case c.zoho >= 0 && c.zoho < n:
 		c.backOffLocked(now)
-		return c.probeAt.Sub(now), fmt.Errorf("Zoho reports %d API credits left for the org (X-API-CREDITS-REMAINING), a call of %d credits waits", c.zoho, n)
+		return c.probeAt.Sub(now), fmt.Errorf("only %d API credits are left for the org, Zoho says (X-API-CREDITS-REMAINING): a call of %d credits waits", c.zoho, n)
 	}
 	c.chargeLocked(now, n)
 	return 0, nil

@@ -253,7 +253,7 @@ func (s *Sender) deliver(d batch) {
 	retry := s.newRetry()
 	blocked := false // waiting for credits (credits.go)
 	defer func() {
-		if blocked {
+		if blocked && s.stopCtx.Err() == nil { // after Stop the pause no longer matters
 			s.o.Credits.block(-1, nil)
 		}
 	}()
