@@ -6,6 +6,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/twmb/franz-go/pkg/kadm"
+	"github.com/twmb/franz-go/pkg/kgo"
 	"go.uber.org/zap"
 
 	"github.com/zohosink/zohosink/delivery"
@@ -14,14 +15,15 @@ import (
 // updateCreditShare gives this process its share of the daily credit
 // budget (Options.DailyCreditBudget): the share of the source topics'
 // partitions it owns, read after every assignment, revocation and loss. When
-// the partition count cannot be read, the last share stays.
-func (p *Pipeline) updateCreditShare(ctx context.Context) {
+// the partition count cannot be read, the last share stays. cl is the
+// callback's client (p.cl may not be set yet at the first assignment).
+func (p *Pipeline) updateCreditShare(ctx context.Context, cl *kgo.Client) {
 	if p.o.DailyCreditBudget == 0 || p.closing.Load() {
 		return // at shutdown no call starts: the share no longer matters
 	}
 	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
 	defer cancel()
-	details, err := kadm.NewClient(p.cl).ListTopics(ctx, p.o.Topics...)
+	details, err := kadm.NewClient(cl).ListTopics(ctx, p.o.Topics...)
 	total := 0
 	if err == nil {
 		for _, d := range details {

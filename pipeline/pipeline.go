@@ -654,9 +654,9 @@ func (p *Pipeline) commit(ctx context.Context, only map[string][]int32) {
 	})
 }
 
-func (p *Pipeline) assigned(ctx context.Context, _ *kgo.Client, assigned map[string][]int32) {
+func (p *Pipeline) assigned(ctx context.Context, cl *kgo.Client, assigned map[string][]int32) {
 	p.offsets.Assign(assigned)
-	p.updateCreditShare(ctx)
+	p.updateCreditShare(ctx, cl)
 	p.m.setLags(p.offsets.Lags(), time.Now()) // the new partitions' series exist from now
 	p.log.Info("rebalance: partitions assigned", zap.Any("partitions", assigned))
 }
@@ -667,7 +667,7 @@ func (p *Pipeline) assigned(ctx context.Context, _ *kgo.Client, assigned map[str
 // (other partitions' work is not waited for), commits what is done for them,
 // and forgets them, so late answers cannot move their offsets and calls
 // holding nothing else are cut off.
-func (p *Pipeline) revoked(ctx context.Context, _ *kgo.Client, revoked map[string][]int32) {
+func (p *Pipeline) revoked(ctx context.Context, cl *kgo.Client, revoked map[string][]int32) {
 	if len(revoked) == 0 {
 		return
 	}
@@ -682,15 +682,15 @@ func (p *Pipeline) revoked(ctx context.Context, _ *kgo.Client, revoked map[strin
 	}
 	p.commit(ctx, revoked)
 	p.offsets.Forget(revoked)
-	p.updateCreditShare(ctx)
+	p.updateCreditShare(ctx, cl)
 }
 
 // lost forgets partitions without committing: another member may own them already.
-func (p *Pipeline) lost(ctx context.Context, _ *kgo.Client, lost map[string][]int32) {
+func (p *Pipeline) lost(ctx context.Context, cl *kgo.Client, lost map[string][]int32) {
 	if len(lost) == 0 {
 		return
 	}
 	p.log.Warn("rebalance: partitions lost; nothing is committed for them", zap.Any("partitions", lost))
 	p.offsets.Forget(lost)
-	p.updateCreditShare(ctx)
+	p.updateCreditShare(ctx, cl)
 }
