@@ -292,3 +292,53 @@ func TestSimulatorCreditsExhausted(t *testing.T) {
 		t.Errorf("%d pending, paused %v, %d dead letters; want delivered, the pause over, none", po.PendingCount(), obs.is(PauseCreditBudget), len(w.recs))
 	}
 }
+
+// TestConcurrency429IsNotCreditExhaustion: a 429 for the concurrency limit
+// (Zoho still reports credits left) is a throttle as before, not a credit
+// pause, and its reservation is given back: only the answered call's
+// credit is spent.
+func TestConcurrency429IsNotCreditExhaustion(t *testing.T) {
+	var calls atomic.Int32
+	zoho := upsertFunc(func(_ context.Context, r zohoapi.UpsertRequest) (*zohoapi.UpsertResult, error) {
+		if calls.Add(1) == 1 {
+			return nil, &zohoapi.APIError{StatusCode: http.StatusTooManyRequests, Code: "TOO_MANY_REQUESTS",
+				Message: "concurrency limit exceeded", CreditsRemaining: 50, CreditsReported: true}
+		}
+		return &zohoapi.UpsertResult{StatusCode: 200, Results: []zohoapi.RecordResult{{Action: "insert"}}}, nil
+	})
+	obs := &pauseObserver{}
+	o := testOptions(zoho, &recordingWriter{})
+	o.Credits, o.Observer = NewCredits(10, fakeclock.New(t0)), obs
+	s, err := New(o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	po := watermark.NewPartition("events", 0)
+	s.Send(context.Background(), batchOf(po, "a@example.com"))
+	if po.PendingCount() != 0 || calls.Load() != 2 {
+		t.Fatalf("%d pending after %d calls, want delivered on the second call", po.PendingCount(), calls.Load())
+	}
+	if st := o.Credits.Stats(); st.Remaining != 9 {
+		t.Errorf("%d of 10 credits remaining, want 9: the 429's reservation given back", st.Remaining)
+	}
+	obs.mu.Lock()
+	_, creditPause := obs.paused[PauseCreditBudget]
+	_, throttled := obs.paused[PauseZohoThrottled]
+	obs.mu.Unlock()
+	if creditPause || !throttled {
+		t.Errorf("pauses seen %v, want zoho_throttled and never credit_budget_spent", obs.paused)
+	}
+}
+
+// TestShareBelowOneCall: a share smaller than one call's price still lets
+// one call through per window (delivery never stalls for good), not two.
+func TestShareBelowOneCall(t *testing.T) {
+	c := NewCredits(100, fakeclock.New(t0))
+	c.SetShare(1, 50) // 2 credits per 24 h
+	if wait, err := c.reserve(10); wait != 0 {
+		t.Fatalf("first call of 10 credits on a share of 2: wait %v (%v), want it made", wait, err)
+	}
+	if wait, _ := c.reserve(1); wait != CreditWindow {
+		t.Fatalf("a second call waits %v, want the whole window", wait)
+	}
+}
