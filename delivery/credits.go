@@ -42,10 +42,11 @@ type realClock struct{}
 func (realClock) Now() time.Time                         { return time.Now() }
 func (realClock) After(d time.Duration) <-chan time.Time { return time.After(d) }
 
-// Credits keeps the Zoho API credits a Sender spends within two limits, and
-// makes calls wait (never fail) while either is reached:
+// Credits keeps the Zoho API credits a Sender spends (Options.Credits; one
+// Sender per Credits) within two limits, and makes calls wait (never fail)
+// while either is reached:
 //
-//   - the local budget: Budget credits per rolling 24 h (CreditWindow) for
+//   - the local budget: NewCredits' budget per rolling 24 h (CreditWindow) for
 //     the whole deployment, of which this process may spend its share (see
 //     SetShare); every call reserves its price (zohoapi.Credits: 1 credit per
 //     10 records) before it is made, and the reservation is given back when
