@@ -119,6 +119,16 @@ type Zoho struct {
 	TokenCacheFile string `mapstructure:"token_cache_file" yaml:"token_cache_file" json:"token_cache_file"`
 	// RequestTimeout bounds one Zoho HTTP request. Default 30s; must be > 0.
 	RequestTimeout time.Duration `mapstructure:"request_timeout" yaml:"request_timeout" json:"request_timeout"`
+	// DailyCreditBudget is how many Zoho API credits this deployment (every
+	// replica of the consumer group together) may spend per rolling 24 h,
+	// e.g. to leave the rest of the org's allowance to other integrations
+	// (Zoho CRM "API Limits": an upsert costs 1 credit per 10 records).
+	// Each replica may spend the share of it that its share of the source
+	// partitions gives; when that is spent, upserts wait and fetching pauses
+	// (/readyz: credit_budget_spent) until the window frees credits. Default
+	// 0: no local budget (Zoho's own X-API-CREDITS-REMAINING is honoured all
+	// the same). Must be ≥ 0.
+	DailyCreditBudget int `mapstructure:"daily_credit_budget" yaml:"daily_credit_budget" json:"daily_credit_budget"`
 }
 
 // Consent configures the consent check.
@@ -237,10 +247,11 @@ func Defaults() *Config {
 			StartOffset:    StartEarliest,
 		},
 		Zoho: Zoho{
-			DataCenter:     "us",
-			TokenCacheFile: DefaultTokenCacheFile(),
-			Module:         "Leads",
-			RequestTimeout: 30 * time.Second,
+			DataCenter:        "us",
+			TokenCacheFile:    DefaultTokenCacheFile(),
+			Module:            "Leads",
+			RequestTimeout:    30 * time.Second,
+			DailyCreditBudget: 0,
 		},
 		Consent: Consent{Required: []string{"marketing"}},
 		Batch:   Batch{MaxRecords: 100, Linger: time.Second},

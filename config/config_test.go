@@ -75,7 +75,7 @@ func TestKeysCoverContract(t *testing.T) {
 		"kafka.sasl.mechanism", "kafka.sasl.username", "kafka.sasl.password", "kafka.sasl.oauth_token_file",
 		"zoho.data_center", "zoho.api_domain", "zoho.accounts_url", "zoho.module", "zoho.client_id",
 		"zoho.client_secret", "zoho.refresh_token", "zoho.duplicate_check_fields", "zoho.trigger",
-		"zoho.token_cache_file", "zoho.request_timeout",
+		"zoho.token_cache_file", "zoho.request_timeout", "zoho.daily_credit_budget",
 		"consent.required", "mapping.fields", "mapping.events",
 		"batch.max_records", "batch.linger", "batch.max_buffered",
 		"delivery.max_in_flight", "delivery.retry_initial", "delivery.retry_max", "delivery.throttle_backoff",
@@ -160,6 +160,7 @@ func TestEnvSetsEveryKey(t *testing.T) {
 		"zoho.trigger":                  "[]",
 		"zoho.token_cache_file":         "/tmp/tok",
 		"zoho.request_timeout":          "5s",
+		"zoho.daily_credit_budget":      "40000",
 		"consent.required":              "marketing,ads",
 		"mapping.fields":                "traits.plan=Plan__c, properties.utm_source=UTM_Source",
 		"mapping.events":                "Signup,Create Lead",
@@ -211,7 +212,7 @@ func TestEnvSetsEveryKey(t *testing.T) {
 		Zoho: Zoho{DataCenter: "eu", APIDomain: "www.zohoapis.eu", AccountsURL: "accounts.zoho.eu", Module: "Contacts",
 			ClientID: "1000.X", ClientSecret: testSecret, RefreshToken: testRefresh,
 			DuplicateCheckFields: []string{"Email", "Phone"}, Trigger: []string{}, TokenCacheFile: "/tmp/tok",
-			RequestTimeout: 5 * time.Second},
+			RequestTimeout: 5 * time.Second, DailyCreditBudget: 40000},
 		Consent: Consent{Required: []string{"marketing", "ads"}},
 		Mapping: Mapping{
 			Fields: []FieldMapping{{From: "traits.plan", To: "Plan__c"}, {From: "properties.utm_source", To: "UTM_Source"}},
@@ -338,6 +339,7 @@ func TestValidateListsEveryProblem(t *testing.T) {
 	c.Kafka.StartOffset = "beginning"
 	c.Zoho.DataCenter = "mars"
 	c.Zoho.RequestTimeout = 0
+	c.Zoho.DailyCreditBudget = -1
 	c.Zoho.Trigger = []string{"workflow", "webhooks"}
 	c.Mapping.Fields = []FieldMapping{
 		{From: "traits.plan", To: "Plan__c"},
@@ -368,7 +370,7 @@ func TestValidateListsEveryProblem(t *testing.T) {
 		"log.format", "log.level",
 		"mapping.fields[1].from", "mapping.fields[2]", "mapping.fields[2].to", "mapping.fields[3].to",
 		"mapping.fields[4].from", "mapping.fields[4].to",
-		"zoho.client_id", "zoho.client_secret", "zoho.data_center", "zoho.refresh_token",
+		"zoho.client_id", "zoho.client_secret", "zoho.daily_credit_budget", "zoho.data_center", "zoho.refresh_token",
 		"zoho.request_timeout", "zoho.trigger[1]",
 	}
 	if got := keysOf(err); !reflect.DeepEqual(got, want) {

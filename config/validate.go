@@ -129,6 +129,9 @@ func (c *Config) Validate() error {
 		}
 	}
 	p.positive("zoho.request_timeout", c.Zoho.RequestTimeout)
+	if c.Zoho.DailyCreditBudget < 0 {
+		p.add("zoho.daily_credit_budget", "must be ≥ 0 (0: no local budget)")
+	}
 
 	// consent, mapping
 	c.validateMapping(&p)

@@ -14,8 +14,9 @@ import (
 // newBreaker is the circuit breaker in front of Zoho: BreakerFailures
 // consecutive outages (transient or throttled errors, zohoapi.Classify) open
 // it for BreakerOpenTimeout; record rejections and configuration errors
-// count as successes (Zoho answered); cancellations (shutdown, revocation)
-// and waits for the token mint budget (no call was made) are not counted.
+// count as successes (Zoho answered); cancellations (shutdown, revocation),
+// waits for the token mint budget (no call was made) and refusals for spent
+// API credits (not an outage: Credits waits for them) are not counted.
 func newBreaker(o Options, onChange func(string, gobreaker.State, gobreaker.State)) *gobreaker.CircuitBreaker[*zohoapi.UpsertResult] {
 	return gobreaker.NewCircuitBreaker[*zohoapi.UpsertResult](gobreaker.Settings{
 		Name:        "zoho",
@@ -30,7 +31,8 @@ func newBreaker(o Options, onChange func(string, gobreaker.State, gobreaker.Stat
 		},
 		IsExcluded: func(err error) bool {
 			var wait *zohoapi.MintWaitError
-			return errors.Is(err, context.Canceled) || errors.As(err, &wait)
+			var spent *creditsRefusedError
+			return errors.Is(err, context.Canceled) || errors.As(err, &wait) || errors.As(err, &spent)
 		},
 		OnStateChange: onChange,
 	})
@@ -62,13 +64,18 @@ func (s *Sender) breakerChanged(_ string, from, to gobreaker.State) {
 func (s *Sender) call(ctx context.Context, d batch) (*zohoapi.UpsertResult, error) {
 	start := time.Now()
 	res, err := s.breaker.Execute(func() (*zohoapi.UpsertResult, error) {
-		return s.o.Zoho.Upsert(ctx, zohoapi.UpsertRequest{
+		res, err := s.o.Zoho.Upsert(ctx, zohoapi.UpsertRequest{
 			Module:               s.o.Module,
 			Records:              d.records,
 			DuplicateCheckFields: s.o.DuplicateCheckFields,
 			Trigger:              s.o.Trigger,
 		})
+		if err != nil && s.o.Credits.refused(err, zohoapi.Credits(len(d.records))) {
+			err = &creditsRefusedError{err}
+		}
+		return res, err
 	})
+	s.settleCredits(res, err, len(d.records))
 	if refused(err) {
 		return nil, err
 	}

@@ -12,6 +12,9 @@
 //	claim (claim.go) ── records of released partitions dropped ──▶ their new owner
 //	   │
 //	   ▼
+//	credits (credits.go) ── share of the budget spent, or Zoho reports too few left
+//	   │                    ──▶ wait (PauseCreditBudget) until the window frees them / the probe
+//	   ▼ its credits reserved (1 per 10 records)
 //	breaker (breaker.go) ── open ──▶ short wait, try again
 //	   │ one Upsert call
 //	   ├─ answered ──▶ settle (settle.go): per record
@@ -19,6 +22,7 @@
 //	   │                 permanent ──▶ dead letter (deadletter.go) ──▶ Done after the DLQ ack
 //	   │                 transient / throttled ──▶ retry the rest
 //	   ├─ outage (5xx, timeout, odd 401) ──▶ retry (retry.go): exponential backoff, jitter
+//	   ├─ 429, credits spent ──▶ credits: reservation given back, probe after 1, 2, 4 … 15 min
 //	   ├─ 429 / token mint budget ──▶ throttle (throttle.go): ThrottleBackoff / until the budget allows
 //	   ├─ rejected as a whole (400 without data[]) ──▶ split (split.go): halves, until the bad record is alone
 //	   └─ configuration error ──▶ Observer.Failed; the batch waits, not done, until Stop
@@ -31,8 +35,21 @@
 //   - The breaker counts only outages (zohoapi.ClassTransient and
 //     ClassThrottled): record rejections and configuration errors are answers,
 //     cancelled calls and mint-budget waits are not counted at all.
+//   - Credits: no call is made unless its credits fit this process's share
+//     of the daily budget and Zoho's last reported remaining credits; a
+//     call without credits waits, never fails or dead-letters. Zoho's
+//     refusal for spent credits is not an outage: the breaker does not
+//     count it. The ledger is per process and in memory, so over any 24 h
+//     the deployment spends at most the budget times the sum, over its
+//     members, of the largest share each held in that time (a restarted
+//     member counts as a new one): exactly the budget while the assignment
+//     is stable, more after rebalances and restarts (a member does not know
+//     what its new partitions cost elsewhere). A share below one call's
+//     price still lets one call through per window. Zoho's
+//     X-API-CREDITS-REMAINING stops every member once the org's credits
+//     run out whatever the local budget says.
 //   - Bounded shutdown: after Stop no attempt starts and every wait (backoff,
-//     throttle, breaker, dead-letter retry) ends at once; only calls and
+//     throttle, breaker, credits, dead-letter retry) ends at once; only calls and
 //     dead-letter writes under way go on, until Abandon cuts them off.
 //   - Revocation: each attempt claims the partitions of its records. Records
 //     of a released partition are never sent again (an entry merged from

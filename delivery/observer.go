@@ -25,6 +25,10 @@ const (
 	// PauseTokenBudget: an access token is needed but the local mint budget
 	// (Zoho's 10 tokens per 10 minutes per refresh token) is spent.
 	PauseTokenBudget PauseReason = "zoho_token_mint_budget"
+	// PauseCreditBudget: a call waits for Zoho API credits: this process's
+	// share of the local budget (zoho.daily_credit_budget) is spent for the
+	// rolling 24 h, or Zoho reports the org's credits spent (see Credits).
+	PauseCreditBudget PauseReason = "credit_budget_spent"
 	// PauseDLQ: writing to the dead-letter topic fails.
 	PauseDLQ PauseReason = "dead_letter_write_failing"
 	// PauseConfig: a configuration error stopped delivery (until restart).

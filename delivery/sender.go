@@ -67,6 +67,9 @@ type Options struct {
 	// half-opens after BreakerOpenTimeout (> 0).
 	BreakerFailures    uint32
 	BreakerOpenTimeout time.Duration
+	// Credits keeps the calls within the local credit budget and Zoho's
+	// reported remaining credits (nil: NewCredits(0, nil), Zoho's count only).
+	Credits *Credits
 	// Observer learns what the Sender does (nil: NopObserver).
 	Observer Observer
 	// Memory, when set, skips records Zoho already holds and learns Zoho's
@@ -137,6 +140,10 @@ func New(o Options) (*Sender, error) {
 	if o.Logger == nil {
 		o.Logger = zap.NewNop()
 	}
+	if o.Credits == nil {
+		o.Credits = NewCredits(0, nil)
+	}
+	o.Credits.obs = o.Observer
 	if o.DeadLetters == nil {
 		problems = append(problems, errors.New("no dead-letter writer"))
 	}
@@ -255,10 +262,19 @@ func (s *Sender) encode(e batcher.Entry[Source]) (json.RawMessage, bool) {
 // forgotten.
 func (s *Sender) deliver(d batch) {
 	retry := s.newRetry()
+	blocked := false // waiting for credits (credits.go)
+	defer func() {
+		if blocked && s.stopCtx.Err() == nil { // after Stop the pause no longer matters
+			s.o.Credits.block(-1, nil)
+		}
+	}()
 	for s.stopCtx.Err() == nil {
 		var c claim
 		if d, c = s.claim(d); len(d.entries) == 0 {
 			return
+		}
+		if !s.reserveCredits(c, len(d.records), &blocked) {
+			continue
 		}
 		call, cancel := untilClosed(s.sendCtx, c.gone())
 		res, err := s.call(call, d)
@@ -283,6 +299,9 @@ func (s *Sender) deliver(d batch) {
 			}
 			s.obs.Retried()
 			wait = retry.NextBackOff()
+		case errors.As(err, new(*creditsRefusedError)):
+			c.release() // the next reservation waits for the credits
+			s.obs.Retried()
 		case refused(err):
 			c.release()
 			wait = s.breakerWait()

@@ -208,7 +208,7 @@ func (*waitingZoho) Upsert(ctx context.Context, r zohoapi.UpsertRequest) (*zohoa
 		return nil, ctx.Err()
 	case <-t.C:
 	}
-	res := &zohoapi.UpsertResult{StatusCode: http.StatusOK, Results: make([]zohoapi.RecordResult, len(r.Records)), Credits: zohoapi.Credits(len(r.Records)), CreditsRemaining: -1}
+	res := &zohoapi.UpsertResult{StatusCode: http.StatusOK, Results: make([]zohoapi.RecordResult, len(r.Records)), Credits: zohoapi.Credits(len(r.Records))}
 	for i := range res.Results {
 		res.Results[i].Action = "insert"
 	}

@@ -29,7 +29,9 @@
 //     rebalance.
 //   - Rebalances: a revocation waits up to ShutdownGrace for the revoked
 //     partitions' work only, commits what is done for them and forgets them;
-//     lost partitions are forgotten without a commit.
+//     lost partitions are forgotten without a commit. After every
+//     assignment, revocation and loss the process's share of
+//     DailyCreditBudget is its share of the source partitions (credits.go).
 //   - Shutdown within ShutdownGrace plus a final commit in every state: no
 //     attempt starts once it begins, every wait ends at once, calls under
 //     way get the grace.

@@ -146,7 +146,7 @@ func newMetrics() *metrics {
 		}),
 		breakerState: prometheus.NewGauge(prometheus.GaugeOpts{Name: "zohosink_breaker_state", Help: "Circuit breaker in front of Zoho: 0 closed, 1 half-open, 2 open."}),
 		ready:        prometheus.NewGauge(prometheus.GaugeOpts{Name: "zohosink_ready", Help: "1 while consuming and delivering normally (the /readyz answer)."}),
-		paused:       prometheus.NewGauge(prometheus.GaugeOpts{Name: "zohosink_fetch_paused", Help: "1 while fetching is paused (breaker open, Zoho throttling, dead-letter topic unavailable, configuration error)."}),
+		paused:       prometheus.NewGauge(prometheus.GaugeOpts{Name: "zohosink_fetch_paused", Help: "1 while fetching is paused (breaker open, Zoho throttling, API credits spent, dead-letter topic unavailable, configuration error)."}),
 		commitLag: prometheus.NewGaugeVec(prometheus.GaugeOpts{
 			Name: "zohosink_commit_lag_records",
 			Help: "Records between the committed offset and the log end seen by the last fetch, per partition.",

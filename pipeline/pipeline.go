@@ -99,6 +99,16 @@ type Options struct {
 	RetryInitial, RetryMax, ThrottleBackoff time.Duration
 	BreakerFailures                         uint32
 	BreakerOpenTimeout                      time.Duration
+	// DailyCreditBudget is the deployment's Zoho API credits per rolling 24 h
+	// (zoho.daily_credit_budget), split across the group's members by the
+	// share of source partitions each owns; upserts wait, fetching paused,
+	// while this process's share is spent (delivery.Credits). 0: no local
+	// budget (Zoho's reported remaining credits are honoured all the same).
+	// ≥ 0.
+	DailyCreditBudget int
+	// Clock is the credit budget's time source (nil: the real clock; tests
+	// pass a fake one).
+	Clock delivery.Clock
 	// ShutdownGrace bounds how long shutdown and partition revocation wait for
 	// the Zoho calls and dead-letter writes under way before cutting them off,
 	// uncommitted; waits between retries end at once. > 0.
@@ -149,6 +159,9 @@ func (o *Options) check() []error {
 	positive("CommitInterval", o.CommitInterval)
 	positive("SessionTimeout", o.SessionTimeout)
 	positive("ShutdownGrace", o.ShutdownGrace)
+	if o.DailyCreditBudget < 0 {
+		problems = append(problems, fmt.Errorf("DailyCreditBudget must be ≥ 0 (got %d)", o.DailyCreditBudget))
+	}
 	problems = append(problems, o.DeliveryOptions().Check()...)
 	atLeastOne("Batch.MaxRecords", o.Batch.MaxRecords)
 	atLeastOne("Batch.MaxInFlight", o.Batch.MaxInFlight)
@@ -171,6 +184,7 @@ type Pipeline struct {
 	// is known (prepareTopics).
 	delivery delivery.Options
 	sender   *delivery.Sender
+	credits  *delivery.Credits
 	producer *kgo.Client
 	m        *metrics
 	reg      *prometheus.Registry
@@ -251,8 +265,11 @@ func New(o Options) (*Pipeline, error) {
 		saved.m = p.m
 		p.delivery.Memory = saved
 	}
+	p.credits = delivery.NewCredits(o.DailyCreditBudget, o.Clock)
+	p.delivery.Credits = p.credits
 	p.m.tokens = o.Tokens
 	p.reg = newRegistry(p.m)
+	p.reg.MustRegister(creditCollector{p.credits})
 	p.batches = batcher.New(o.Batch, p.send)
 	p.rejects = make(chan struct{}, p.batches.Config().MaxBuffered)
 	p.rejectsFreed = make(chan struct{}, 1)
@@ -661,8 +678,9 @@ func (p *Pipeline) commit(ctx context.Context, only map[string][]int32) {
 	})
 }
 
-func (p *Pipeline) assigned(_ context.Context, _ *kgo.Client, assigned map[string][]int32) {
+func (p *Pipeline) assigned(ctx context.Context, cl *kgo.Client, assigned map[string][]int32) {
 	p.offsets.Assign(assigned)
+	p.updateCreditShare(ctx, cl)
 	p.m.setLags(p.offsets.Lags(), time.Now()) // the new partitions' series exist from now
 	p.log.Info("rebalance: partitions assigned", zap.Any("partitions", assigned))
 }
@@ -673,7 +691,7 @@ func (p *Pipeline) assigned(_ context.Context, _ *kgo.Client, assigned map[strin
 // (other partitions' work is not waited for), commits what is done for them,
 // and forgets them, so late answers cannot move their offsets and calls
 // holding nothing else are cut off.
-func (p *Pipeline) revoked(ctx context.Context, _ *kgo.Client, revoked map[string][]int32) {
+func (p *Pipeline) revoked(ctx context.Context, cl *kgo.Client, revoked map[string][]int32) {
 	if len(revoked) == 0 {
 		return
 	}
@@ -688,13 +706,15 @@ func (p *Pipeline) revoked(ctx context.Context, _ *kgo.Client, revoked map[strin
 	}
 	p.commit(ctx, revoked)
 	p.offsets.Forget(revoked)
+	p.updateCreditShare(ctx, cl)
 }
 
 // lost forgets partitions without committing: another member may own them already.
-func (p *Pipeline) lost(_ context.Context, _ *kgo.Client, lost map[string][]int32) {
+func (p *Pipeline) lost(ctx context.Context, cl *kgo.Client, lost map[string][]int32) {
 	if len(lost) == 0 {
 		return
 	}
 	p.log.Warn("rebalance: partitions lost; nothing is committed for them", zap.Any("partitions", lost))
 	p.offsets.Forget(lost)
+	p.updateCreditShare(ctx, cl)
 }

@@ -266,6 +266,26 @@ type APIError struct {
 	Details json.RawMessage
 	// Err is an underlying cause (ErrMalformedResponse), or nil.
 	Err error
+	// CreditsRemaining is the org's credits left in the rolling 24 h window
+	// as the answer's CreditsHeader reported them; CreditsReported says
+	// whether it did (the zero value: not reported).
+	CreditsRemaining int
+	CreditsReported  bool
+}
+
+// CreditsExhausted reports whether e is Zoho refusing a call because the
+// org's API credits for the rolling 24 h window are spent, rather than
+// because too many calls run at once: HTTP 429 TOO_MANY_REQUESTS (Zoho CRM v8
+// "Status Codes": "the number of API requests for the 24 hour period is
+// exceeded or the concurrency limit ... is exceeded") whose answer reported 0
+// credits remaining (CreditsHeader), or whose message names the credits
+// (Zoho's exact text is unconfirmed; the simulator's is "API credits for the
+// last 24 hours are exhausted"). Any other 429 is the concurrency limit.
+func (e *APIError) CreditsExhausted() bool {
+	if e.StatusCode != http.StatusTooManyRequests && e.Code != "TOO_MANY_REQUESTS" {
+		return false
+	}
+	return (e.CreditsReported && e.CreditsRemaining == 0) || strings.Contains(strings.ToLower(e.Message), "credit")
 }
 
 // Error returns "zoho API: HTTP <status> <code>: <message>".

@@ -4,11 +4,13 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
 	"net/url"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/tidwall/gjson"
@@ -98,9 +100,12 @@ type UpsertResult struct {
 	StatusCode int
 	// Credits this call cost: Credits(len(Records)).
 	Credits int
-	// CreditsRemaining is the X-API-CREDITS-REMAINING header (reported once half
-	// the daily credits are used; unconfirmed), -1 when absent.
+	// CreditsRemaining is the org's credits left in the rolling 24 h window as
+	// the answer's CreditsHeader reported them (Zoho sends it once half the
+	// day's credits are used); CreditsReported says whether it did (the zero
+	// value: not reported).
 	CreditsRemaining int
+	CreditsReported  bool
 }
 
 // RecordResult is Zoho's verdict on one record.
@@ -142,18 +147,42 @@ func (c *Client) Upsert(ctx context.Context, r UpsertRequest) (*UpsertResult, er
 	if err != nil {
 		return nil, err
 	}
+	remaining, reported := creditsRemaining(hdr)
 	res, err := parseUpsert(status, respBody, n)
 	if err != nil {
-		return nil, err
+		return nil, withCredits(err, remaining, reported)
 	}
 	res.Credits = Credits(n)
-	res.CreditsRemaining = -1
-	if v := hdr.Get("X-API-CREDITS-REMAINING"); v != "" {
-		if i, err := strconv.Atoi(v); err == nil {
-			res.CreditsRemaining = i
-		}
-	}
+	res.CreditsRemaining, res.CreditsReported = remaining, reported
 	return res, nil
+}
+
+// CreditsHeader is the response header in which Zoho reports the org's API
+// credits left in the rolling 24 h window, once at least half of the day's
+// credits (add-on credits excluded) are used (Zoho CRM v8 "API Limits").
+const CreditsHeader = "X-API-CREDITS-REMAINING"
+
+// creditsRemaining reads CreditsHeader from h: the credits left and whether
+// the answer reported them (absent or not a non-negative integer: not reported).
+func creditsRemaining(h http.Header) (int, bool) {
+	v := h.Get(CreditsHeader)
+	if v == "" {
+		return 0, false
+	}
+	n, err := strconv.Atoi(strings.TrimSpace(v))
+	if err != nil || n < 0 {
+		return 0, false
+	}
+	return n, true
+}
+
+// withCredits records the credits an answer reported on its *APIError.
+func withCredits(err error, remaining int, reported bool) error {
+	var apiErr *APIError
+	if reported && errors.As(err, &apiErr) {
+		apiErr.CreditsRemaining, apiErr.CreditsReported = remaining, true
+	}
+	return err
 }
 
 // upsertBody builds {"data":[r0,r1,...],"duplicate_check_fields":[...],"trigger":[...]}
@@ -211,6 +240,9 @@ func (c *Client) do(ctx context.Context, method, u string, body []byte) (int, ht
 			return status, hdr, respBody, nil
 		}
 		apiErr := requestError(status, respBody)
+		if n, ok := creditsRemaining(hdr); ok {
+			apiErr.CreditsRemaining, apiErr.CreditsReported = n, true
+		}
 		if attempt == 0 && Classify(apiErr) != ClassConfig && c.tokens.Invalidate(tok) {
 			continue
 		}

@@ -218,8 +218,12 @@ func TestUpsertResponses(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if res.StatusCode != tt.status || res.Credits != 1 || res.CreditsRemaining != tt.remaining {
-				t.Errorf("status %d credits %d remaining %d", res.StatusCode, res.Credits, res.CreditsRemaining)
+			remaining := -1 // not reported
+			if res.CreditsReported {
+				remaining = res.CreditsRemaining
+			}
+			if res.StatusCode != tt.status || res.Credits != 1 || remaining != tt.remaining {
+				t.Errorf("status %d credits %d remaining %d", res.StatusCode, res.Credits, remaining)
 			}
 			if len(res.Results) != len(tt.want) {
 				t.Fatalf("%d results, want %d", len(res.Results), len(tt.want))

@@ -204,12 +204,13 @@ func (c *Client) getSettings(ctx context.Context, what, module string, v any) (b
 		return false, ErrNoModule
 	}
 	u := c.api + "/crm/v8/settings/" + what + "?module=" + url.QueryEscape(module)
-	status, _, body, err := c.do(ctx, http.MethodGet, u, nil)
+	status, hdr, body, err := c.do(ctx, http.MethodGet, u, nil)
 	if err != nil {
 		return false, err
 	}
 	if status < 200 || status > 299 {
-		return false, requestError(status, body)
+		remaining, reported := creditsRemaining(hdr)
+		return false, withCredits(requestError(status, body), remaining, reported)
 	}
 	if status == http.StatusNoContent {
 		return false, nil

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"strings"
 	"sync/atomic"
+	"time"
 
 	"github.com/sony/gobreaker/v2"
 	"github.com/twmb/franz-go/pkg/kgo"
@@ -265,15 +266,23 @@ func source(d dlq.Record, mark dlq.ReplayMark) delivery.Source {
 }
 
 // observer counts what the Sender did and logs the breaker's changes in
-// the replay's words (a replay fetches nothing: nothing about pausing).
+// the replay's words (a replay fetches nothing: pausing for credits stops it).
 type observer struct{ r *Replayer }
 
-func (observer) Called(delivery.Call)                     {}
-func (observer) Retried()                                 {}
-func (o observer) Acknowledged(items int, _ string)       { o.r.sent.Add(int64(items)) }
-func (o observer) DeadLettered(_ string, n int)           { o.r.deadLettered.Add(int64(n)) }
-func (observer) Paused(delivery.PauseReason, bool, error) {}
-func (o observer) Failed(err error)                       { o.r.stop() }
+func (observer) Called(delivery.Call)               {}
+func (observer) Retried()                           {}
+func (o observer) Acknowledged(items int, _ string) { o.r.sent.Add(int64(items)) }
+func (o observer) DeadLettered(_ string, n int)     { o.r.deadLettered.Add(int64(n)) }
+
+// Paused stops the replay when its upserts would wait for Zoho API credits
+// (Zoho reports the org's credits spent): like a throttle, it would hang
+// the command for minutes.
+func (o observer) Paused(reason delivery.PauseReason, on bool, cause error) {
+	if on && reason == delivery.PauseCreditBudget {
+		o.r.guard.noteThrottle(&ThrottledError{At: time.Now(), Err: cause})
+	}
+}
+func (o observer) Failed(err error) { o.r.stop() }
 func (o observer) BreakerChanged(from, to gobreaker.State, cause error) {
 	switch to {
 	case gobreaker.StateOpen:

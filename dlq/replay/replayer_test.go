@@ -3,6 +3,7 @@ package replay_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"slices"
 	"strings"
 	"testing"
@@ -237,5 +238,40 @@ func TestReplayerStopsOnSpentMintBudget(t *testing.T) {
 	}
 	if st := h.sim.Stats(); st.TokenMints != 1 || st.TokenThrottled != 0 {
 		t.Errorf("Zoho minted %d, throttled %d; want 1 and none", st.TokenMints, st.TokenThrottled)
+	}
+}
+
+// TestReplayerStopsWhenZohoCreditsRunLow: once Zoho reports fewer credits
+// left (X-API-CREDITS-REMAINING) than the next upsert needs, the replay
+// stops as a throttle instead of waiting for the credits, and that upsert
+// is not made.
+func TestReplayerStopsWhenZohoCreditsRunLow(t *testing.T) {
+	h := newHarness(t)
+	h.sim.SetDailyCredits(2)
+	r, err := replay.NewReplayer(h.options())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), kafkatest.Timeout)
+	defer cancel()
+	lead := func(i int) dlq.Record {
+		u := fmt.Sprintf("u%d", i)
+		return deadLetter(event("identify", "", map[string]any{"email": u + "@example.com", "lastName": "L", "company": "C"}, u), u, int64(i))
+	}
+	if _, err := r.Replay(ctx, records(lead(0))); err != nil { // 1 credit: Zoho reports 1 left
+		t.Fatal(err)
+	}
+	var batch []dlq.Record
+	for i := 1; i <= 11; i++ { // 2 credits
+		batch = append(batch, lead(i))
+	}
+	_, err = r.Replay(ctx, records(batch...))
+	var te *replay.ThrottledError
+	if !errors.As(err, &te) || te.Token || ctx.Err() != nil {
+		t.Fatalf("Replay: %v (ctx %v); want an upsert *ThrottledError before the deadline", err, ctx.Err())
+	}
+	if n := h.sim.Stats().UpsertCalls; n != 1 {
+		t.Errorf("%d upsert calls, want only the first (the second waits for credits)", n)
 	}
 }

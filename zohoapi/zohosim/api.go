@@ -59,6 +59,9 @@ func (s *Server) handleNotFound(w http.ResponseWriter, r *http.Request) {
 // token). Anything else is 404 INVALID_URL_PATTERN (other Zoho APIs are not
 // simulated).
 func (s *Server) handleAPI(w http.ResponseWriter, r *http.Request) {
+	s.mu.Lock()
+	s.reportCreditsLocked(w.Header()) // every answer, also errors; a charged call updates it
+	s.mu.Unlock()
 	parts := strings.Split(strings.Trim(r.URL.Path, "/"), "/")
 	switch {
 	case len(parts) == 4 && parts[1] == "v8" && parts[2] == "settings" && parts[3] == "fields":
@@ -184,27 +187,31 @@ func (s *Server) creditsUsedLocked() int {
 
 // chargeLocked charges n credits. With a daily budget, a call that would take
 // the rolling-24 h use beyond it is refused (false; the caller answers 429
-// TOO_MANY_REQUESTS; unconfirmed: Zoho may let the last call overdraw). Once
-// half the budget is used, responses carry X-API-CREDITS-REMAINING
-// (unconfirmed, per zoho-crm-api.md), set in h.
+// TOO_MANY_REQUESTS; unconfirmed: Zoho may let the last call overdraw).
+// X-API-CREDITS-REMAINING in h is set after the charge (reportCreditsLocked).
 func (s *Server) chargeLocked(h http.Header, n int) bool {
-	if s.dailyCredits <= 0 {
-		s.creds = append(s.creds, creditCharge{at: s.now(), credits: n})
-		s.stats.Credits += n
-		return true
-	}
-	used := s.creditsUsedLocked()
-	if used+n > s.dailyCredits {
-		h.Set("X-API-CREDITS-REMAINING", strconv.Itoa(max(0, s.dailyCredits-used)))
+	if s.dailyCredits > 0 && s.creditsUsedLocked()+n > s.dailyCredits {
+		s.reportCreditsLocked(h)
 		return false
 	}
 	s.creds = append(s.creds, creditCharge{at: s.now(), credits: n})
 	s.stats.Credits += n
-	used += n
-	if used*2 >= s.dailyCredits {
-		h.Set("X-API-CREDITS-REMAINING", strconv.Itoa(s.dailyCredits-used))
-	}
+	s.reportCreditsLocked(h)
 	return true
+}
+
+// reportCreditsLocked sets X-API-CREDITS-REMAINING in h, the credits left in
+// the rolling 24 h window, once at least half of the daily budget is used,
+// as Zoho does on its API responses (Zoho CRM v8 "API Limits": the header
+// appears once usage reaches 50% of the day's credits, add-on credits
+// excluded; the simulator has no add-on credits). Without a budget, never.
+func (s *Server) reportCreditsLocked(h http.Header) {
+	if s.dailyCredits <= 0 {
+		return
+	}
+	if used := s.creditsUsedLocked(); used*2 >= s.dailyCredits {
+		h.Set("X-API-CREDITS-REMAINING", strconv.Itoa(max(0, s.dailyCredits-used)))
+	}
 }
 
 // fault is an injected failure for one upsert call.

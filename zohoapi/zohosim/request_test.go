@@ -311,6 +311,27 @@ func TestCredits(t *testing.T) {
 	}
 }
 
+// TestCreditsHeaderOnEveryAnswer: once half the budget is used, Zoho's API
+// answers carry X-API-CREDITS-REMAINING (Zoho CRM v8 "API Limits"), not only
+// the charged ones: a concurrency 429 says how many credits are left (so a
+// client tells it from spent credits), and so does a request error.
+func TestCreditsHeaderOnEveryAnswer(t *testing.T) {
+	s := newSim(t, Options{DailyCredits: 20, MaxConcurrency: 1})
+	tok := mint(t, s)
+	if r := upsert(t, s, tok, "Leads", leads(0, 100)...); r.Status != 200 || r.Header.Get("X-API-CREDITS-REMAINING") != "10" {
+		t.Fatalf("half used: %d, header %q", r.Status, r.Header.Get("X-API-CREDITS-REMAINING"))
+	}
+	release := hold(t, s, tok, 1)
+	r := upsert(t, s, tok, "Leads", lead(200))
+	release()
+	if r.Status != http.StatusTooManyRequests || r.Header.Get("X-API-CREDITS-REMAINING") != "10" {
+		t.Fatalf("concurrency 429: %d, header %q; want 429 with 10 credits left", r.Status, r.Header.Get("X-API-CREDITS-REMAINING"))
+	}
+	if r := upsert(t, s, tok, "Nope", lead(201)); r.Status != http.StatusBadRequest || r.Header.Get("X-API-CREDITS-REMAINING") != "10" {
+		t.Fatalf("request error: %d, header %q; want 400 with 10 credits left", r.Status, r.Header.Get("X-API-CREDITS-REMAINING"))
+	}
+}
+
 func TestCreditsFor(t *testing.T) {
 	for records, want := range map[int]int{1: 1, 9: 1, 10: 1, 11: 2, 99: 10, 100: 10} {
 		if got := CreditsFor(records); got != want {

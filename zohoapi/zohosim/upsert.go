@@ -115,6 +115,7 @@ func (s *Server) handleUpsert(w http.ResponseWriter, r *http.Request, moduleName
 	if s.maxConcurrency > 0 && s.apiLive > s.maxConcurrency {
 		s.apiLive--
 		s.stats.ConcurrencyRejections++
+		s.reportCreditsLocked(w.Header())
 		s.mu.Unlock()
 		call.Code = "TOO_MANY_REQUESTS"
 		writeAPIError(w, http.StatusTooManyRequests, "TOO_MANY_REQUESTS", msgConcurrency, nil)

@@ -1,0 +1,378 @@
+package delivery
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"sync"
+	"time"
+
+	"github.com/zohosink/zohosink/zohoapi"
+)
+
+// CreditWindow is the window of Zoho's API credit limit: a rolling 24 hours
+// (Zoho CRM v8 "API Limits").
+const CreditWindow = 24 * time.Hour
+
+// The interval between probes once Zoho reports its credits spent: it
+// starts at creditProbeInitial and doubles after every refusal, up to
+// creditProbeMax (Zoho says neither when credits free up nor how many:
+// X-API-CREDITS-REMAINING has no reset time and there is no Retry-After).
+const (
+	creditProbeInitial = time.Minute
+	creditProbeMax     = 15 * time.Minute
+)
+
+// creditBucket is how close in time charges are merged into one ledger
+// entry: the ledger holds at most CreditWindow/creditBucket entries, and a
+// merged entry frees its credits when its last charge leaves the window, so
+// credits are never freed early and at most creditBucket late.
+const creditBucket = time.Second
+
+// Clock is the time source of Credits: the current time, and a channel that
+// receives once d has passed. Tests pass a fake one; nil is the real clock.
+type Clock interface {
+	Now() time.Time
+	After(d time.Duration) <-chan time.Time
+}
+
+type realClock struct{}
+
+func (realClock) Now() time.Time                         { return time.Now() }
+func (realClock) After(d time.Duration) <-chan time.Time { return time.After(d) }
+
+// Credits keeps the Zoho API credits a Sender spends (Options.Credits; one
+// Sender per Credits) within two limits, and makes calls wait (never fail)
+// while either is reached:
+//
+//   - the local budget: NewCredits' budget per rolling 24 h (CreditWindow) for
+//     the whole deployment, of which this process may spend its share (see
+//     SetShare); every call reserves its price (zohoapi.Credits: 1 credit per
+//     10 records) before it is made, and the reservation is given back when
+//     Zoho did not charge the call (refused 429, no request sent). A call
+//     waits exactly until enough of the ledger's charges leave the window.
+//     A share smaller than one call's price still lets one call through per
+//     window, so that delivery never stalls for good.
+//   - Zoho's own count: once Zoho reports the org's remaining credits
+//     (X-API-CREDITS-REMAINING, zohoapi.CreditsHeader, sent once half the
+//     day's credits are used), every reservation is taken off that figure
+//     until the next answer reports it again; a call that needs more than
+//     is left, or that Zoho refused because the credits are spent
+//     (zohoapi.APIError.CreditsExhausted), waits, and one call probes again
+//     after an interval that starts at a minute and doubles up to 15 minutes
+//     (Zoho tells neither when credits free up nor how many). An answered
+//     call ends the wait.
+//
+// While a call waits for credits, the Observer learns PauseCreditBudget.
+// Safe for concurrent use. The ledger is in memory: a restarted process
+// starts with nothing spent (see the package documentation for the bound).
+type Credits struct {
+	clock  Clock
+	budget int
+
+	mu sync.Mutex
+	// owned and total are the source partitions this process owns and the
+	// source topics have (SetShare); limit is this process's share of budget.
+	owned, total int
+	limit        int
+	// ledger holds the credits reserved within the window, oldest first; spent is their sum.
+	ledger []creditCharge
+	spent  int
+	// zoho is Zoho's remaining credits as last reported, less the
+	// reservations since; -1 when Zoho reports none.
+	zoho int
+	// probeAt is when a call may probe Zoho's spent credits again (zero: Zoho
+	// did not refuse); probeWait is the interval after the next refusal.
+	probeAt   time.Time
+	probeWait time.Duration
+	// blocked counts the batches waiting for credits; the pause holds while
+	// it is > 0. pauseMu guards it and orders the Observer's calls.
+	pauseMu sync.Mutex
+	blocked int
+	obs     Observer
+	// changed is closed (and replaced) when waiting calls may go on earlier
+	// than they computed: a larger share, Zoho answering.
+	changed chan struct{}
+}
+
+// creditCharge is one ledger entry: n credits reserved from first to last.
+type creditCharge struct {
+	first, last time.Time
+	n           int
+}
+
+// NewCredits returns the credit limits of a Sender: budget credits per
+// rolling 24 h for the deployment (0: no local budget, only Zoho's own
+// count is honoured; negative is treated as 0), of which this process owns
+// all until SetShare says otherwise. clock nil is the real clock.
+func NewCredits(budget int, clock Clock) *Credits {
+	if clock == nil {
+		clock = realClock{}
+	}
+	c := &Credits{clock: clock, budget: max(budget, 0), owned: 1, total: 1, zoho: -1,
+		probeWait: creditProbeInitial, obs: NopObserver{}, changed: make(chan struct{})}
+	c.limit = c.budget
+	return c
+}
+
+// SetShare sets this process's share of the budget: owned of total source
+// partitions (the pipeline calls it on every assignment and revocation).
+// The share is budget × owned / total credits, rounded down; total ≤ 0
+// leaves the share as it was.
+func (c *Credits) SetShare(owned, total int) {
+	if total <= 0 {
+		return
+	}
+	owned = min(max(owned, 0), total)
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.owned, c.total = owned, total
+	limit := int(int64(c.budget) * int64(owned) / int64(total))
+	if limit > c.limit {
+		c.wakeLocked()
+	}
+	c.limit = limit
+}
+
+// CreditStats is what Credits reports on /metrics.
+type CreditStats struct {
+	// Budget is this process's share of the deployment's budget, in credits
+	// per rolling 24 h; 0 without a local budget.
+	Budget int
+	// Remaining is what this process may still spend of Budget now; 0
+	// without a local budget.
+	Remaining int
+	// Zoho is the org's remaining credits as Zoho last reported them, less
+	// the reservations since; -1 while Zoho reports none.
+	Zoho int
+}
+
+// Stats returns the current limits.
+func (c *Credits) Stats() CreditStats {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.pruneLocked(c.clock.Now())
+	st := CreditStats{Zoho: c.zoho}
+	if c.budget > 0 {
+		st.Budget, st.Remaining = c.limit, max(c.limit-c.spent, 0)
+	}
+	return st
+}
+
+// reserve takes n credits for a call about to be made. It returns 0 when
+// they are reserved, else how long until a reservation may succeed (the
+// wait may end earlier, see wait) and why the call waits.
+func (c *Credits) reserve(n int) (time.Duration, error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	now := c.clock.Now()
+	c.pruneLocked(now)
+	if wait := c.budgetWaitLocked(now, n); wait > 0 {
+		return wait, fmt.Errorf("the local credit budget is spent: %d of %d credits used in the last 24 h (zoho.daily_credit_budget %d, this process's share %d/%d of the source partitions); a call of %d credits waits %v",
+			c.spent, c.limit, c.budget, c.owned, c.total, n, wait.Round(time.Second))
+	}
+	switch {
+	case !c.probeAt.IsZero() && now.Before(c.probeAt):
+		return c.probeAt.Sub(now), errors.New("the org's API credits for the last 24 h are spent, Zoho says; probing again at " + c.probeAt.Format(time.RFC3339))
+	case !c.probeAt.IsZero():
+		c.probeAt = now.Add(c.probeWait) // this call probes; the others wait for its answer
+	case c.zoho >= 0 && c.zoho < n:
+		c.backOffLocked(now)
+		return c.probeAt.Sub(now), fmt.Errorf("only %d API credits are left for the org, Zoho says (X-API-CREDITS-REMAINING): a call of %d credits waits", c.zoho, n)
+	}
+	c.chargeLocked(now, n)
+	return 0, nil
+}
+
+// budgetWaitLocked returns how long until n credits fit in the local
+// budget: 0 when they fit now (or when nothing is spent: one call may
+// exceed a share smaller than its price), else until enough charges leave
+// the window.
+func (c *Credits) budgetWaitLocked(now time.Time, n int) time.Duration {
+	if c.budget == 0 || c.spent == 0 || c.spent+n <= c.limit {
+		return 0
+	}
+	left := c.spent
+	for _, ch := range c.ledger {
+		left -= ch.n
+		if left == 0 || left+n <= c.limit {
+			return ch.last.Add(CreditWindow).Sub(now)
+		}
+	}
+	return 0 // cannot happen: the ledger sums to spent
+}
+
+// chargeLocked adds n credits reserved at now to the ledger and takes them
+// off Zoho's last count.
+func (c *Credits) chargeLocked(now time.Time, n int) {
+	if k := len(c.ledger) - 1; k >= 0 && now.Sub(c.ledger[k].first) < creditBucket {
+		c.ledger[k].n += n
+		c.ledger[k].last = now
+	} else {
+		c.ledger = append(c.ledger, creditCharge{first: now, last: now, n: n})
+	}
+	c.spent += n
+	if c.zoho >= 0 {
+		c.zoho = max(c.zoho-n, 0)
+	}
+}
+
+// pruneLocked drops the charges that left the window.
+func (c *Credits) pruneLocked(now time.Time) {
+	i := 0
+	for i < len(c.ledger) && !c.ledger[i].last.Add(CreditWindow).After(now) {
+		c.spent -= c.ledger[i].n
+		i++
+	}
+	if i > 0 {
+		c.ledger = append(c.ledger[:0], c.ledger[i:]...)
+	}
+}
+
+// refund gives back n credits reserved for a call Zoho did not charge.
+func (c *Credits) refund(n int) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for k := len(c.ledger) - 1; k >= 0 && n > 0; k-- {
+		take := min(n, c.ledger[k].n)
+		c.ledger[k].n -= take
+		c.spent -= take
+		n -= take
+		if c.ledger[k].n == 0 {
+			c.ledger = c.ledger[:k]
+		}
+	}
+}
+
+// answered learns Zoho's remaining credits from an answered call: its
+// report, or none (less than half the day's credits used). Zoho answering
+// ends a refusal.
+func (c *Credits) answered(res *zohoapi.UpsertResult) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.zoho = -1
+	if res.CreditsReported {
+		c.zoho = res.CreditsRemaining
+	}
+	if !c.probeAt.IsZero() {
+		c.probeAt, c.probeWait = time.Time{}, creditProbeInitial
+		c.wakeLocked()
+	}
+}
+
+// refused reports whether err is Zoho refusing a call of n credits because
+// the org's credits are spent: a 429 that says so
+// (zohoapi.APIError.CreditsExhausted) or that reported fewer credits left
+// than the call needs. Then the call's reservation is given back, and calls
+// wait until a probe after a growing interval. Any other error's report of
+// the remaining credits is kept.
+func (c *Credits) refused(err error, n int) bool {
+	var apiErr *zohoapi.APIError
+	if !errors.As(err, &apiErr) {
+		return false
+	}
+	spent := apiErr.CreditsExhausted() ||
+		(apiErr.StatusCode == http.StatusTooManyRequests && apiErr.CreditsReported && apiErr.CreditsRemaining < n)
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if apiErr.CreditsReported {
+		c.zoho = apiErr.CreditsRemaining
+	}
+	if !spent {
+		return false
+	}
+	c.backOffLocked(c.clock.Now())
+	return true
+}
+
+// backOffLocked sets the next probe of Zoho's spent credits one interval
+// from now and doubles the interval after it, up to creditProbeMax.
+func (c *Credits) backOffLocked(now time.Time) {
+	c.probeAt = now.Add(c.probeWait)
+	c.probeWait = min(2*c.probeWait, creditProbeMax)
+}
+
+// wakeLocked ends the waits under way so that they try again.
+func (c *Credits) wakeLocked() {
+	close(c.changed)
+	c.changed = make(chan struct{})
+}
+
+// wait waits d, until ctx ends, or until waiting calls may go on earlier
+// (a larger share, Zoho answering).
+func (c *Credits) wait(ctx context.Context, d time.Duration) {
+	c.mu.Lock()
+	changed := c.changed
+	c.mu.Unlock()
+	select {
+	case <-ctx.Done():
+	case <-changed:
+	case <-c.clock.After(d):
+	}
+}
+
+// block adds (+1) or removes (-1) a batch waiting for credits, reporting
+// PauseCreditBudget on the first and its end after the last.
+func (c *Credits) block(delta int, cause error) {
+	c.pauseMu.Lock()
+	defer c.pauseMu.Unlock()
+	c.blocked += delta
+	switch {
+	case delta > 0 && c.blocked == 1:
+		c.obs.Paused(PauseCreditBudget, true, cause)
+	case delta < 0 && c.blocked == 0:
+		c.obs.Paused(PauseCreditBudget, false, nil)
+	}
+}
+
+// reserveCredits reserves the credits of a call of records records before
+// it is made (see Credits). When they are not to be had it releases c,
+// reports the batch as waiting (*blocked), waits until they may be (or Stop,
+// or every partition of c is released) and returns false: the caller claims
+// its records again and retries. A batch that reserves after waiting is no
+// longer waiting.
+func (s *Sender) reserveCredits(c claim, records int, blocked *bool) bool {
+	wait, why := s.o.Credits.reserve(zohoapi.Credits(records))
+	if wait <= 0 {
+		if *blocked {
+			*blocked = false
+			s.o.Credits.block(-1, nil)
+		}
+		return true
+	}
+	c.release()
+	if !*blocked {
+		*blocked = true
+		s.o.Credits.block(1, why)
+	}
+	waitCtx, cancel := untilClosed(s.stopCtx, c.released())
+	s.o.Credits.wait(waitCtx, wait)
+	cancel()
+	return false
+}
+
+// settleCredits learns from a call's outcome: Zoho's remaining credits from
+// an answer, and the reservation given back when Zoho charged nothing (no
+// request was sent: breaker refused, token not to be had; or Zoho answered
+// 429).
+func (s *Sender) settleCredits(res *zohoapi.UpsertResult, err error, records int) {
+	cr := s.o.Credits
+	var apiErr *zohoapi.APIError
+	var mint *zohoapi.MintWaitError
+	var tok *zohoapi.TokenError
+	switch {
+	case err == nil:
+		cr.answered(res)
+	case refused(err), errors.As(err, &mint), errors.As(err, &tok),
+		errors.As(err, &apiErr) && apiErr.StatusCode == http.StatusTooManyRequests:
+		cr.refund(zohoapi.Credits(records))
+	}
+}
+
+// creditsRefusedError marks a call Zoho refused for spent credits, so that
+// the circuit breaker does not count it (it is not an outage).
+type creditsRefusedError struct{ err error }
+
+func (e *creditsRefusedError) Error() string { return e.err.Error() }
+func (e *creditsRefusedError) Unwrap() error { return e.err }

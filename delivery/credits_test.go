@@ -1,0 +1,344 @@
+package delivery
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/sony/gobreaker/v2"
+
+	"github.com/zohosink/zohosink/batcher"
+	"github.com/zohosink/zohosink/internal/fakeclock"
+	"github.com/zohosink/zohosink/watermark"
+	"github.com/zohosink/zohosink/zohoapi"
+	"github.com/zohosink/zohosink/zohoapi/zohosim"
+)
+
+// pauseObserver records the pause reasons in effect and the records retried.
+type pauseObserver struct {
+	NopObserver
+	mu     sync.Mutex
+	paused map[PauseReason]bool
+}
+
+func (o *pauseObserver) Paused(r PauseReason, on bool, _ error) {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	if o.paused == nil {
+		o.paused = map[PauseReason]bool{}
+	}
+	o.paused[r] = on
+}
+
+func (o *pauseObserver) is(r PauseReason) bool {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	return o.paused[r]
+}
+
+// countingZoho acknowledges every record, counting calls; its answers
+// report remaining credits when remaining ≥ 0.
+type countingZoho struct {
+	calls     atomic.Int32
+	remaining atomic.Int32
+}
+
+func (z *countingZoho) Upsert(_ context.Context, r zohoapi.UpsertRequest) (*zohoapi.UpsertResult, error) {
+	z.calls.Add(1)
+	res := &zohoapi.UpsertResult{StatusCode: 200, Credits: zohoapi.Credits(len(r.Records))}
+	if n := z.remaining.Load(); n >= 0 {
+		res.CreditsRemaining, res.CreditsReported = int(n), true
+	}
+	for range r.Records {
+		res.Results = append(res.Results, zohoapi.RecordResult{Action: "insert"})
+	}
+	return res, nil
+}
+
+// batchOfN is a batch of n records (n/10 credits, rounded up) on po.
+func batchOfN(po *watermark.Partition, prefix string, n int) *batcher.Batch[Source] {
+	emails := make([]string, n)
+	for i := range emails {
+		emails[i] = fmt.Sprintf("%s%d@example.com", prefix, i)
+	}
+	return batchOf(po, emails...)
+}
+
+// sendAsync sends b and returns a channel closed once Send returned.
+func sendAsync(s *Sender, b *batcher.Batch[Source]) <-chan struct{} {
+	done := make(chan struct{})
+	go func() {
+		s.Send(context.Background(), b)
+		close(done)
+	}()
+	return done
+}
+
+var t0 = time.Date(2026, 12, 1, 9, 0, 0, 0, time.UTC)
+
+// TestCreditBudgetWaitsForTheWindow: with a budget of 2 credits, two calls
+// of 10 records are made; the third is not made, its records stay not done
+// and PauseCreditBudget holds, until the first charges leave the rolling
+// 24 h window: then it is made and the pause ends.
+func TestCreditBudgetWaitsForTheWindow(t *testing.T) {
+	clock := fakeclock.New(t0)
+	zoho := &countingZoho{}
+	zoho.remaining.Store(-1)
+	obs := &pauseObserver{}
+	o := testOptions(zoho, &recordingWriter{})
+	o.Credits, o.Observer = NewCredits(2, clock), obs
+	s, err := New(o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range 2 {
+		po := watermark.NewPartition("events", int32(i))
+		s.Send(context.Background(), batchOfN(po, fmt.Sprintf("b%d-", i), 10))
+	}
+	po := watermark.NewPartition("events", 2)
+	done := sendAsync(s, batchOfN(po, "b2-", 10))
+	waitFor(t, 10*time.Second, "the third batch waits for credits", func() bool { return obs.is(PauseCreditBudget) })
+	clock.Advance(CreditWindow - time.Second)
+	time.Sleep(50 * time.Millisecond) // a wrongly woken wait would call now; the assertions below catch it
+	if n := zoho.calls.Load(); n != 2 || po.PendingCount() != 10 {
+		t.Fatalf("%d calls, %d records pending one second before the window frees; want 2 calls and the third batch not sent", n, po.PendingCount())
+	}
+	if st := o.Credits.Stats(); st.Budget != 2 || st.Remaining != 0 {
+		t.Errorf("stats %+v, want budget 2, none remaining", st)
+	}
+	clock.Advance(time.Second)
+	select {
+	case <-done:
+	case <-time.After(10 * time.Second):
+		t.Fatal("the third batch still waits after the window freed its credits")
+	}
+	if n := zoho.calls.Load(); n != 3 || po.PendingCount() != 0 || obs.is(PauseCreditBudget) {
+		t.Errorf("%d calls, %d pending, paused %v; want the third call made, its records done, the pause over", n, po.PendingCount(), obs.is(PauseCreditBudget))
+	}
+}
+
+// TestStopEndsCreditWait: a batch waiting for credits returns at Stop, its
+// records not done, without a call.
+func TestStopEndsCreditWait(t *testing.T) {
+	zoho := &countingZoho{}
+	zoho.remaining.Store(-1)
+	o := testOptions(zoho, &recordingWriter{})
+	o.Credits = NewCredits(1, fakeclock.New(t0))
+	s, err := New(o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.Send(context.Background(), batchOfN(watermark.NewPartition("events", 0), "a", 1))
+	po := watermark.NewPartition("events", 1)
+	done := sendAsync(s, batchOfN(po, "b", 1))
+	waitFor(t, 10*time.Second, "the second batch waits", func() bool { return o.Credits.Stats().Remaining == 0 })
+	s.Stop()
+	select {
+	case <-done:
+	case <-time.After(10 * time.Second):
+		t.Fatal("Send still waits for credits after Stop")
+	}
+	if zoho.calls.Load() != 1 || po.PendingCount() != 1 {
+		t.Errorf("%d calls, %d pending; want no call for the waiting batch", zoho.calls.Load(), po.PendingCount())
+	}
+}
+
+// TestCreditShare: the budget is split by the share of source partitions
+// owned; a larger share lets a waiting call go on at once.
+func TestCreditShare(t *testing.T) {
+	c := NewCredits(100, fakeclock.New(t0))
+	c.SetShare(1, 4)
+	if st := c.Stats(); st.Budget != 25 || st.Remaining != 25 {
+		t.Fatalf("stats %+v, want a share of 25 of 100", st)
+	}
+	for range 2 {
+		if wait, err := c.reserve(10); wait != 0 {
+			t.Fatalf("reserving 10 of 25 credits: wait %v (%v)", wait, err)
+		}
+	}
+	wait, err := c.reserve(10)
+	if wait != CreditWindow || err == nil {
+		t.Fatalf("reserving 30 of 25 credits: wait %v (%v), want the whole window", wait, err)
+	}
+	woke := make(chan struct{})
+	go func() {
+		c.wait(context.Background(), wait)
+		close(woke)
+	}()
+	time.Sleep(10 * time.Millisecond) // let the wait begin (it may also see the new share at once)
+	c.SetShare(2, 4)
+	select {
+	case <-woke:
+	case <-time.After(10 * time.Second):
+		t.Fatal("a larger share did not end the wait")
+	}
+	if wait, err := c.reserve(10); wait != 0 {
+		t.Fatalf("reserving 30 of 50 credits: wait %v (%v)", wait, err)
+	}
+	c.refund(10)
+	if st := c.Stats(); st.Budget != 50 || st.Remaining != 30 {
+		t.Errorf("stats %+v after a refund, want 30 of 50 remaining", st)
+	}
+}
+
+// TestZohoRemainingLowPauses: Zoho reports 5 credits left; a call of 100
+// records (10 credits) is not made and PauseCreditBudget holds until the
+// probe interval passed; the probe is answered without the header (the
+// window freed credits) and delivery goes on.
+func TestZohoRemainingLowPauses(t *testing.T) {
+	clock := fakeclock.New(t0)
+	zoho := &countingZoho{}
+	zoho.remaining.Store(5)
+	obs := &pauseObserver{}
+	o := testOptions(zoho, &recordingWriter{})
+	o.Credits, o.Observer = NewCredits(0, clock), obs
+	s, err := New(o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.Send(context.Background(), batchOfN(watermark.NewPartition("events", 0), "a", 1))
+	if st := o.Credits.Stats(); st.Zoho != 5 {
+		t.Fatalf("Zoho's remaining credits %d, want 5 as reported", st.Zoho)
+	}
+	po := watermark.NewPartition("events", 1)
+	done := sendAsync(s, batchOfN(po, "b", 100))
+	waitFor(t, 10*time.Second, "the large batch waits", func() bool { return obs.is(PauseCreditBudget) })
+	if zoho.calls.Load() != 1 {
+		t.Fatalf("%d calls, want the large batch not sent", zoho.calls.Load())
+	}
+	zoho.remaining.Store(-1)
+	clock.Advance(creditProbeInitial)
+	select {
+	case <-done:
+	case <-time.After(10 * time.Second):
+		t.Fatal("the large batch still waits after the probe interval")
+	}
+	if zoho.calls.Load() != 2 || po.PendingCount() != 0 || obs.is(PauseCreditBudget) {
+		t.Errorf("%d calls, %d pending, paused %v; want the probe delivered and the pause over", zoho.calls.Load(), po.PendingCount(), obs.is(PauseCreditBudget))
+	}
+}
+
+// TestSimulatorCreditsExhausted: the simulator's daily limit is spent; its
+// 429 is credit exhaustion, not an outage: nothing is dead-lettered, the
+// breaker stays closed, PauseCreditBudget holds and probes come at growing
+// intervals; once SetDailyCredits raises the limit, the next probe delivers.
+func TestSimulatorCreditsExhausted(t *testing.T) {
+	clock := fakeclock.New(t0)
+	sim := zohosim.New(zohosim.Options{DailyCredits: 2, Now: clock.Now})
+	t.Cleanup(sim.Close)
+	eps, err := zohoapi.ResolveEndpoints("", sim.URL(), sim.URL())
+	if err != nil {
+		t.Fatal(err)
+	}
+	ts := zohoapi.NewTokenSource(zohoapi.TokenSourceOptions{
+		Endpoints:   eps,
+		Credentials: zohoapi.Credentials{ClientID: sim.ClientID(), ClientSecret: sim.ClientSecret(), RefreshToken: sim.RefreshToken()},
+		HTTPClient:  &http.Client{Timeout: 10 * time.Second},
+	})
+	w := &recordingWriter{}
+	obs := &pauseObserver{}
+	o := testOptions(zohoapi.NewClient(zohoapi.ClientOptions{Endpoints: eps, Tokens: ts, Timeout: 10 * time.Second}), w)
+	o.Credits, o.Observer, o.BreakerFailures = NewCredits(0, clock), obs, 1
+	s, err := New(o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	leads := func(po *watermark.Partition, prefix string) *batcher.Batch[Source] {
+		b := batchOfN(po, prefix, 10)
+		for i := range b.Entries {
+			b.Entries[i].Items[0].Record = map[string]any{"Email": b.Entries[i].Key, "Last_Name": "L", "Company": "C"}
+		}
+		return b
+	}
+	s.Send(context.Background(), leads(watermark.NewPartition("events", 0), "a"))
+	po := watermark.NewPartition("events", 1)
+	s.Send(context.Background(), leads(po, "b"))
+	if po.PendingCount() != 0 {
+		t.Fatal("the second batch was not delivered within the simulator's 2 credits")
+	}
+	if st := o.Credits.Stats(); st.Zoho != 0 {
+		t.Fatalf("Zoho's remaining credits %d, want 0 (X-API-CREDITS-REMAINING)", st.Zoho)
+	}
+	po = watermark.NewPartition("events", 2)
+	done := sendAsync(s, leads(po, "c"))
+	waitFor(t, 10*time.Second, "the third batch waits", func() bool { return obs.is(PauseCreditBudget) })
+	if n := sim.Stats().UpsertCalls; n != 2 {
+		t.Fatalf("%d upsert calls, want none while Zoho reports 0 credits left", n)
+	}
+	// The first probe is refused: spent credits, not an outage.
+	clock.Advance(creditProbeInitial)
+	waitFor(t, 10*time.Second, "the probe is refused", func() bool { return sim.Stats().CreditRejections == 1 })
+	waitFor(t, 10*time.Second, "the batch waits again", func() bool { return clock.Waiters() > 0 })
+	clock.Advance(creditProbeInitial)
+	time.Sleep(50 * time.Millisecond)
+	if n := sim.Stats().UpsertCalls; n != 3 {
+		t.Fatalf("%d upsert calls a minute after a refused probe, want 3 (the next probe waits twice as long)", n)
+	}
+	if st, _ := s.Breaker(); st != gobreaker.StateClosed || !obs.is(PauseCreditBudget) || len(w.recs) != 0 {
+		t.Fatalf("breaker %v, paused %v, %d dead letters; want closed, paused, none", st, obs.is(PauseCreditBudget), len(w.recs))
+	}
+	sim.SetDailyCredits(100)
+	clock.Advance(creditProbeInitial)
+	select {
+	case <-done:
+	case <-time.After(10 * time.Second):
+		t.Fatal("the batch still waits after the limit was raised and the probe interval passed")
+	}
+	if po.PendingCount() != 0 || obs.is(PauseCreditBudget) || len(w.recs) != 0 {
+		t.Errorf("%d pending, paused %v, %d dead letters; want delivered, the pause over, none", po.PendingCount(), obs.is(PauseCreditBudget), len(w.recs))
+	}
+}
+
+// TestConcurrency429IsNotCreditExhaustion: a 429 for the concurrency limit
+// (Zoho still reports credits left) is a throttle as before, not a credit
+// pause, and its reservation is given back: only the answered call's
+// credit is spent.
+func TestConcurrency429IsNotCreditExhaustion(t *testing.T) {
+	var calls atomic.Int32
+	zoho := upsertFunc(func(_ context.Context, r zohoapi.UpsertRequest) (*zohoapi.UpsertResult, error) {
+		if calls.Add(1) == 1 {
+			return nil, &zohoapi.APIError{StatusCode: http.StatusTooManyRequests, Code: "TOO_MANY_REQUESTS",
+				Message: "concurrency limit exceeded", CreditsRemaining: 50, CreditsReported: true}
+		}
+		return &zohoapi.UpsertResult{StatusCode: 200, Results: []zohoapi.RecordResult{{Action: "insert"}}}, nil
+	})
+	obs := &pauseObserver{}
+	o := testOptions(zoho, &recordingWriter{})
+	o.Credits, o.Observer = NewCredits(10, fakeclock.New(t0)), obs
+	s, err := New(o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	po := watermark.NewPartition("events", 0)
+	s.Send(context.Background(), batchOf(po, "a@example.com"))
+	if po.PendingCount() != 0 || calls.Load() != 2 {
+		t.Fatalf("%d pending after %d calls, want delivered on the second call", po.PendingCount(), calls.Load())
+	}
+	if st := o.Credits.Stats(); st.Remaining != 9 {
+		t.Errorf("%d of 10 credits remaining, want 9: the 429's reservation given back", st.Remaining)
+	}
+	obs.mu.Lock()
+	_, creditPause := obs.paused[PauseCreditBudget]
+	_, throttled := obs.paused[PauseZohoThrottled]
+	obs.mu.Unlock()
+	if creditPause || !throttled {
+		t.Errorf("pauses seen %v, want zoho_throttled and never credit_budget_spent", obs.paused)
+	}
+}
+
+// TestShareBelowOneCall: a share smaller than one call's price still lets
+// one call through per window (delivery never stalls for good), not two.
+func TestShareBelowOneCall(t *testing.T) {
+	c := NewCredits(100, fakeclock.New(t0))
+	c.SetShare(1, 50) // 2 credits per 24 h
+	if wait, err := c.reserve(10); wait != 0 {
+		t.Fatalf("first call of 10 credits on a share of 2: wait %v (%v), want it made", wait, err)
+	}
+	if wait, _ := c.reserve(1); wait != CreditWindow {
+		t.Fatalf("a second call waits %v, want the whole window", wait)
+	}
+}

@@ -1,0 +1,70 @@
+package pipeline
+
+import (
+	"context"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/twmb/franz-go/pkg/kadm"
+	"github.com/twmb/franz-go/pkg/kgo"
+	"go.uber.org/zap"
+
+	"github.com/zohosink/zohosink/delivery"
+)
+
+// updateCreditShare gives this process its share of the daily credit
+// budget (Options.DailyCreditBudget): the share of the source topics'
+// partitions it owns, read after every assignment, revocation and loss. When
+// the partition count cannot be read, the last share stays. cl is the
+// callback's client (p.cl may not be set yet at the first assignment).
+func (p *Pipeline) updateCreditShare(ctx context.Context, cl *kgo.Client) {
+	if p.o.DailyCreditBudget == 0 || p.closing.Load() {
+		return // at shutdown no call starts: the share no longer matters
+	}
+	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	details, err := kadm.NewClient(cl).ListTopics(ctx, p.o.Topics...)
+	total := 0
+	if err == nil {
+		for _, d := range details {
+			if d.Err == nil {
+				total += len(d.Partitions)
+			}
+		}
+	}
+	if total == 0 {
+		p.log.Warn("cannot read the source topics' partition count: this process's share of zoho.daily_credit_budget stays as it was", zap.Error(err))
+		return
+	}
+	owned := len(p.offsets.Lags())
+	p.credits.SetShare(owned, total)
+	p.log.Info("share of the daily credit budget", zap.Int("partitions_owned", owned), zap.Int("partitions", total),
+		zap.Int("credits_per_24h", p.credits.Stats().Budget), zap.Int("zoho.daily_credit_budget", p.o.DailyCreditBudget))
+}
+
+// creditCollector reports the credit limits (delivery.Credits) on /metrics.
+type creditCollector struct{ c *delivery.Credits }
+
+var (
+	descCreditBudget = prometheus.NewDesc("zohosink_credit_budget",
+		"This process's share of zoho.daily_credit_budget, in Zoho API credits per rolling 24 h (the budget times the share of source partitions it owns); 0 without a budget.", nil, nil)
+	descCreditBudgetRemaining = prometheus.NewDesc("zohosink_credit_budget_remaining",
+		"Credits this process may still spend of zohosink_credit_budget now; upserts wait (credit_budget_spent) when a call needs more.", nil, nil)
+	descZohoCreditsRemaining = prometheus.NewDesc("zohosink_zoho_credits_remaining",
+		"The org's Zoho API credits left in the rolling 24 h as Zoho last reported them (X-API-CREDITS-REMAINING, sent once half the day's credits are used), less the calls since; -1 while Zoho reports none.", nil, nil)
+)
+
+// Describe implements prometheus.Collector.
+func (cc creditCollector) Describe(ch chan<- *prometheus.Desc) {
+	ch <- descCreditBudget
+	ch <- descCreditBudgetRemaining
+	ch <- descZohoCreditsRemaining
+}
+
+// Collect implements prometheus.Collector.
+func (cc creditCollector) Collect(ch chan<- prometheus.Metric) {
+	st := cc.c.Stats()
+	ch <- prometheus.MustNewConstMetric(descCreditBudget, prometheus.GaugeValue, float64(st.Budget))
+	ch <- prometheus.MustNewConstMetric(descCreditBudgetRemaining, prometheus.GaugeValue, float64(st.Remaining))
+	ch <- prometheus.MustNewConstMetric(descZohoCreditsRemaining, prometheus.GaugeValue, float64(st.Zoho))
+}

@@ -1,0 +1,143 @@
+package pipeline_test
+
+import (
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/zohosink/zohosink/delivery"
+	"github.com/zohosink/zohosink/internal/fakeclock"
+	"github.com/zohosink/zohosink/zohoapi/zohosim"
+)
+
+var creditsT0 = time.Date(2026, 12, 1, 9, 0, 0, 0, time.UTC)
+
+// readyz returns the /readyz status and body of h.
+func readyz(t *testing.T, h http.Handler) (int, string) {
+	t.Helper()
+	rec := httptest.NewRecorder()
+	h.ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "/readyz", nil))
+	body, _ := io.ReadAll(rec.Result().Body)
+	return rec.Code, string(body)
+}
+
+// TestCreditBudgetPausesUntilTheWindowFrees: with zoho.daily_credit_budget 2
+// and batches of 10 records (1 credit each), 30 leads take two calls; the
+// third is not made: /readyz is 503 credit_budget_spent, nothing is
+// dead-lettered and nothing is committed beyond what Zoho acknowledged.
+// Once the rolling 24 h frees the first credits, the rest is delivered and
+// committed and the pipeline is ready again.
+func TestCreditBudgetPausesUntilTheWindowFrees(t *testing.T) {
+	clock := fakeclock.New(creditsT0)
+	h := newHarness(t, 1, zohosim.Options{Now: clock.Now})
+	o := h.options()
+	o.Batch.MaxRecords = 10
+	o.DailyCreditBudget, o.Clock = 2, clock
+	h.produce(leads("credit", 30)...)
+	r := h.start(o)
+	h.eventually(30*time.Second, "the budget is spent and fetching pauses", func() bool {
+		return pausedBy(r.p, delivery.PauseCreditBudget)
+	})
+	if code, body := readyz(t, r.p.Handler()); code != http.StatusServiceUnavailable || !strings.Contains(body, "credit_budget_spent") {
+		t.Fatalf("/readyz %d %q, want 503 naming credit_budget_spent", code, body)
+	}
+	time.Sleep(200 * time.Millisecond) // several commit intervals: nothing more may be committed or called
+	st := h.sim.Stats()
+	delivered := len(h.sim.Records("Leads"))
+	if st.UpsertCalls != 2 || st.Credits != 2 || delivered == 0 || delivered >= 30 {
+		t.Fatalf("%d calls, %d credits, %d leads while the budget is spent; want 2 calls of 2 credits and some leads", st.UpsertCalls, st.Credits, delivered)
+	}
+	if c := h.committed()[0]; c > int64(delivered) {
+		t.Fatalf("committed offset %d beyond the %d records Zoho acknowledged", c, delivered)
+	}
+	if s := r.p.Stats(); s.DeadLetteredTotal() != 0 {
+		t.Fatalf("dead-lettered %v while the budget is spent, want none", s.DeadLettered)
+	}
+	m := scrapeMetrics(t, r.p.Handler())
+	if v, _ := m.value("zohosink_credit_budget", nil); v != 2 {
+		t.Errorf("zohosink_credit_budget %v, want 2", v)
+	}
+	if v, ok := m.value("zohosink_credit_budget_remaining", nil); !ok || v != 0 {
+		t.Errorf("zohosink_credit_budget_remaining %v (%v), want 0", v, ok)
+	}
+	clock.Advance(delivery.CreditWindow)
+	h.eventually(30*time.Second, "the first credits left the window and a third call was made", func() bool {
+		return h.sim.Stats().UpsertCalls >= 3
+	})
+	// Each further window frees two more calls' credits (however the
+	// records were batched).
+	for i := 0; h.committed()[0] < 30; i++ {
+		if i == 15 {
+			t.Fatalf("committed %d of 30 after 15 more windows", h.committed()[0])
+		}
+		clock.Advance(delivery.CreditWindow)
+		time.Sleep(200 * time.Millisecond)
+	}
+	h.eventually(10*time.Second, "ready again", func() bool { return r.p.Ready() == nil })
+	r.shutdown()
+	if s := r.p.Stats(); s.Delivered != 30 || s.DeadLetteredTotal() != 0 || len(h.sim.Records("Leads")) != 30 {
+		t.Fatalf("delivered %d, dead-lettered %v, leads %d; want 30, none, 30", s.Delivered, s.DeadLettered, len(h.sim.Records("Leads")))
+	}
+}
+
+// TestCreditBudgetSplitByPartitions: two members of one group own 2 of the
+// 4 partitions each, so each gets half of a 20-credit budget; with a
+// backlog needing more, each spends exactly its 10 credits and pauses.
+func TestCreditBudgetSplitByPartitions(t *testing.T) {
+	clock := fakeclock.New(creditsT0)
+	h := newHarness(t, 4, zohosim.Options{Now: clock.Now})
+	o := h.options()
+	o.Batch.MaxRecords = 10
+	o.DailyCreditBudget, o.Clock = 20, clock
+	a, b := h.start(o), h.start(o)
+	share := func(r *running) float64 {
+		v, _ := scrapeMetrics(t, r.p.Handler()).value("zohosink_credit_budget", nil)
+		return v
+	}
+	h.eventually(60*time.Second, "each member owns half of the partitions", func() bool {
+		return share(a) == 10 && share(b) == 10
+	})
+	h.produce(leads("split", 400)...)
+	h.eventually(60*time.Second, "both members spent their share and pause", func() bool {
+		return pausedBy(a.p, delivery.PauseCreditBudget) && pausedBy(b.p, delivery.PauseCreditBudget)
+	})
+	time.Sleep(200 * time.Millisecond)
+	if ca, cb := a.p.Stats().CreditsUsed, b.p.Stats().CreditsUsed; ca != 10 || cb != 10 || h.sim.Stats().Credits != 20 {
+		t.Fatalf("credits spent %d and %d (Zoho charged %d), want 10 each of a 20-credit budget", ca, cb, h.sim.Stats().Credits)
+	}
+}
+
+// TestZohoCreditsExhaustedPauses: the simulator's daily limit (2 credits)
+// is spent; Zoho reports 0 credits left, so the pipeline pauses with
+// credit_budget_spent (not an outage: nothing dead-lettered, no breaker);
+// when SetDailyCredits raises the limit, the next probe delivers the rest.
+func TestZohoCreditsExhaustedPauses(t *testing.T) {
+	clock := fakeclock.New(creditsT0)
+	h := newHarness(t, 1, zohosim.Options{Now: clock.Now, DailyCredits: 2})
+	o := h.options()
+	o.Batch.MaxRecords, o.Clock = 10, clock
+	h.produce(leads("zoho", 30)...)
+	r := h.start(o)
+	h.eventually(30*time.Second, "Zoho's credits are spent and fetching pauses", func() bool {
+		return pausedBy(r.p, delivery.PauseCreditBudget)
+	})
+	if v, _ := scrapeMetrics(t, r.p.Handler()).value("zohosink_zoho_credits_remaining", nil); v != 0 {
+		t.Errorf("zohosink_zoho_credits_remaining %v, want 0", v)
+	}
+	h.sim.SetDailyCredits(100)
+	for i := 0; h.committed()[0] < 30; i++ {
+		if i == 20 {
+			t.Fatal("not everything delivered after the limit was raised and 20 probe intervals")
+		}
+		clock.Advance(time.Minute)
+		time.Sleep(100 * time.Millisecond)
+	}
+	h.eventually(10*time.Second, "ready again", func() bool { return r.p.Ready() == nil })
+	r.shutdown()
+	if s := r.p.Stats(); s.Delivered != 30 || s.DeadLetteredTotal() != 0 {
+		t.Fatalf("delivered %d, dead-lettered %v; want 30 and none", s.Delivered, s.DeadLettered)
+	}
+}
