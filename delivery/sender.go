@@ -2,7 +2,6 @@ package delivery
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"sync/atomic"
@@ -185,12 +184,10 @@ func (s *Sender) Send(_ context.Context, b *batcher.Batch[Source]) {
 	if s.stopCtx.Err() != nil {
 		return // shutting down: batches not yet sent stay not done
 	}
-	var d batch
+	d := batch{entries: make([]batcher.Entry[Source], 0, len(b.Entries)), records: make([]zohoapi.Record, 0, len(b.Entries))}
 	for _, e := range b.Entries {
-		if raw, ok := s.encode(e); ok {
-			d.entries = append(d.entries, e)
-			d.records = append(d.records, raw)
-		}
+		d.entries = append(d.entries, e)
+		d.records = append(d.records, e.Merged())
 	}
 	if len(d.entries) > 0 {
 		s.deliver(d)
@@ -198,11 +195,11 @@ func (s *Sender) Send(_ context.Context, b *batcher.Batch[Source]) {
 }
 
 // batch is one batch on its way to Zoho: the merged record of each entry
-// (encoded once, so the dead-letter topic gets exactly what was sent) and
-// the source records merged into it.
+// (its dead letter's zoho.record is the record's JSON: exactly what was
+// sent) and the source records merged into it.
 type batch struct {
 	entries []batcher.Entry[Source]
-	records []json.RawMessage
+	records []zohoapi.Record
 }
 
 // slice returns entries [i, j) of d.
@@ -214,16 +211,6 @@ func (d batch) slice(i, j int) batch {
 func (d *batch) add(from batch, i int) {
 	d.entries = append(d.entries, from.entries[i])
 	d.records = append(d.records, from.records[i])
-}
-
-// encode returns the Zoho record of e: its merged items.
-func (s *Sender) encode(e batcher.Entry[Source]) (json.RawMessage, bool) {
-	raw, err := json.Marshal(e.Merged())
-	if err != nil { // values are strings and numbers from JSON: cannot happen
-		s.log.Error("encoding a Zoho record", zap.Error(err))
-		return nil, false
-	}
-	return raw, true
 }
 
 // deliver upserts d until every record is acknowledged or dead-lettered,

@@ -32,7 +32,7 @@ func (s *Sender) settle(d batch, res *zohoapi.UpsertResult) (batch, deadLetters)
 			retry.add(d, i)
 		default:
 			for _, it := range e.Items {
-				dead = append(dead, s.DeadLetterRecord(it.Source.Rec, r.Err.Code, r.Err.Message, r.Err.Field, r.Err.Details, d.records[i]))
+				dead = append(dead, s.DeadLetterRecord(it.Source.Rec, r.Err.Code, r.Err.Message, r.Err.Field, r.Err.Details, d.records[i].JSON()))
 				deadSrc = append(deadSrc, it.Source)
 			}
 		}

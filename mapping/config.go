@@ -4,6 +4,8 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+
+	"github.com/zohosink/zohosink/zohoapi/fieldcache"
 )
 
 // FieldMapping maps one event value, or a constant, to one Zoho field, on
@@ -48,7 +50,27 @@ type MapperConfig struct {
 	// "Signed Up"), e.g. "Signup" (config key mapping.events). They compare
 	// like the preset names.
 	Events []string
+	// InvalidValues is what happens to a record holding a value that cannot
+	// be converted for its field (config key mapping.invalid_values):
+	// InvalidValuesOmit (or "") leaves the field out and delivers the rest,
+	// listing it in Mapped.Omitted; InvalidValuesDeadLetter rejects the
+	// record with INVALID_DATA naming the field.
+	InvalidValues string
+	// Metadata, if set, returns the current Fields metadata of the target
+	// module (fieldcache.Cache.Snapshot), nil while there is none. Every
+	// mapped value whose field it lists is converted by the field's data
+	// type (mapping/fieldvalue); without metadata, and for fields it does not
+	// list, values are sent untyped: texts as strings, numbers as decimal
+	// strings, booleans as booleans. It is called for every CRM event and
+	// must not block.
+	Metadata func() *fieldcache.Snapshot
 }
+
+// The values of MapperConfig.InvalidValues.
+const (
+	InvalidValuesOmit       = "omit"
+	InvalidValuesDeadLetter = "dead_letter"
+)
 
 // ErrInvalidMapperConfig is wrapped by every error NewMapper returns.
 var ErrInvalidMapperConfig = errors.New("invalid mapper configuration")
@@ -85,6 +107,9 @@ type Mapper struct {
 	// events: folded track name → label.
 	events map[string]string
 	fields []fieldRule
+	// typed converts values by the target fields' metadata.
+	typed             typed
+	deadLetterInvalid bool
 }
 
 // fieldRule is a validated FieldMapping.
@@ -122,6 +147,7 @@ const (
 //     traits); the target of an earlier mapping;
 //   - zoho.duplicate_check_fields: empty for a module other than Leads and
 //     Contacts (PresetDuplicateCheckFields), which has no default.
+//   - mapping.invalid_values: not "omit" or "dead_letter".
 func NewMapper(c MapperConfig) (*Mapper, error) {
 	m := &Mapper{
 		preset: presetOf(c.Module),
@@ -130,6 +156,8 @@ func NewMapper(c MapperConfig) (*Mapper, error) {
 			"leadgenerated": eventLeadGenerated,
 			"signedup":      eventSignedUp,
 		},
+		typed:             typed{metadata: c.Metadata},
+		deadLetterInvalid: c.InvalidValues == InvalidValuesDeadLetter,
 	}
 	var errs []error
 	bad := func(key, format string, args ...any) {
@@ -137,6 +165,11 @@ func NewMapper(c MapperConfig) (*Mapper, error) {
 	}
 	if m.preset.dedupe == nil && len(c.DuplicateCheckFields) == 0 {
 		bad("zoho.duplicate_check_fields", "is required for module %q: only Leads and Contacts have a default (Email); name the fields that identify a record of %s, e.g. [Email] when its Email field is unique", c.Module, c.Module)
+	}
+	switch c.InvalidValues {
+	case "", InvalidValuesOmit, InvalidValuesDeadLetter:
+	default:
+		bad("mapping.invalid_values", "%q is not one of omit, dead_letter", c.InvalidValues)
 	}
 	for i, cat := range c.ConsentRequired {
 		cat = strings.TrimSpace(cat)

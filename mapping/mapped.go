@@ -1,5 +1,7 @@
 package mapping
 
+import "github.com/zohosink/zohosink/zohoapi"
+
 // Outcome is what the pipeline does with one record.
 type Outcome int
 
@@ -98,10 +100,15 @@ type Mapped struct {
 	// lower-cased (Zoho matches Email case-insensitively). Empty unless
 	// Outcome is OutcomeDeliver.
 	Key string
-	// Record is the Zoho record of a delivered event: field API name →
-	// value (strings, or booleans from configured mappings). Email keeps
-	// its case. Nil unless Outcome is OutcomeDeliver.
-	Record map[string]any
+	// Record is the Zoho record of a delivered event: its fields in the
+	// order the preset and the configured mappings wrote them (Email first,
+	// keeping its case), each value converted by its field's data type when
+	// the module's metadata is known (MapperConfig.Metadata). Nil unless
+	// Outcome is OutcomeDeliver.
+	Record zohoapi.Record
+	// Omitted lists the values left out of Record because they could not be
+	// converted (MapperConfig.InvalidValues "omit"); nil when none were.
+	Omitted []Omission
 	// Event is a bounded label for logs and metrics: for CRM events the
 	// normalised name ("identify", "lead_generated", "signed_up", or a
 	// configured name in snake case); for other events their type ("page",

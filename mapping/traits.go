@@ -201,8 +201,9 @@ func preferText(top, base *keyIndex, s slot) string {
 
 // usableAt follows path (folded: its segments folded) through nested raw
 // JSON objects, each segment matched like a trait key, and returns the first
-// usable value at its end: a non-empty text (see textOf) or a boolean. The
-// returned field has no name.
+// usable value at its end: a boolean, a non-empty text or number (see
+// textOf), or a non-empty array (for a multi-select picklist). The returned
+// field has no name; its value may point into obj.
 func usableAt(obj string, path, folded []string) (recordField, bool) {
 	if len(path) == 0 || obj == "" {
 		return recordField{}, false
@@ -217,14 +218,16 @@ func usableAt(obj string, path, folded []string) (recordField, bool) {
 			}
 			continue
 		}
-		if b, ok := boolOf(m.raw); ok {
-			return recordField{flag: b, isFlag: true}, true
-		}
-		if t := textOf(m.raw); t != "" {
-			return recordField{text: t}, true
+		if _, ok := boolOf(m.raw); ok || textOf(m.raw) != "" || nonEmptyArray(m.raw) {
+			return recordField{value: gjson.Parse(m.raw)}, true
 		}
 	}
 	return recordField{}, false
+}
+
+// nonEmptyArray reports whether raw is a JSON array with an element.
+func nonEmptyArray(raw string) bool {
+	return strings.HasPrefix(raw, "[") && strings.TrimSpace(raw[1:len(raw)-1]) != ""
 }
 
 // matchingMembers returns the members of the raw JSON object obj whose keys

@@ -240,8 +240,9 @@ var (
 	// ErrBatchSize: an upsert needs 1..100 records (Zoho: "data" holds at most
 	// 100). ClassPermanent: split the batch.
 	ErrBatchSize = errors.New("zohoapi: an upsert takes 1 to 100 records")
-	// ErrInvalidRecord: a record is not a JSON object. ClassPermanent.
-	ErrInvalidRecord = errors.New("zohoapi: record is not a JSON object")
+	// ErrInvalidRecord: a record has no fields, or a field has no name or
+	// no value. ClassPermanent.
+	ErrInvalidRecord = errors.New("zohoapi: record has no fields, or a field without name or value")
 	// ErrNoModule: UpsertRequest.Module (or the Fields module) is empty. ClassConfig.
 	ErrNoModule = errors.New("zohoapi: no module given")
 	// ErrMalformedResponse: Zoho's answer could not be used: not JSON, or not one
