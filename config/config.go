@@ -5,6 +5,7 @@ import (
 	"path/filepath"
 	"time"
 
+	"github.com/zohosink/zohosink/mapping"
 	"github.com/zohosink/zohosink/zohoapi"
 )
 
@@ -119,6 +120,15 @@ type Zoho struct {
 	TokenCacheFile string `mapstructure:"token_cache_file" yaml:"token_cache_file" json:"token_cache_file"`
 	// RequestTimeout bounds one Zoho HTTP request. Default 30s; must be > 0.
 	RequestTimeout time.Duration `mapstructure:"request_timeout" yaml:"request_timeout" json:"request_timeout"`
+	// FieldsRefreshInterval is how often `run` reads the module's Fields
+	// metadata again (GET /crm/v8/settings/fields, 1 API credit), so that a
+	// field's changed type or length is used for conversion. Default 1h; must
+	// be > 0.
+	FieldsRefreshInterval time.Duration `mapstructure:"fields_refresh_interval" yaml:"fields_refresh_interval" json:"fields_refresh_interval"`
+	// FieldsMinStaleInterval is the least time between two metadata reads
+	// caused by Zoho answering INVALID_DATA naming a field. Default 1m; must
+	// be ≥ 0 (0: no limit).
+	FieldsMinStaleInterval time.Duration `mapstructure:"fields_min_stale_interval" yaml:"fields_min_stale_interval" json:"fields_min_stale_interval"`
 }
 
 // Consent configures the consent check.
@@ -138,6 +148,12 @@ type Mapping struct {
 	// Events are extra event names treated as CRM events (upserted like "Signed
 	// Up"), compared like the preset's names, e.g. "Signup". Default none.
 	Events []string `mapstructure:"events" yaml:"events" json:"events"`
+	// InvalidValues is what happens to a record with a value that cannot be
+	// converted to its field's data type (per the Fields metadata): "omit"
+	// leaves the field out and delivers the rest (counted in
+	// zohosink_mapping_values_omitted_total), "dead_letter" dead-letters the
+	// record with INVALID_DATA. Default "omit".
+	InvalidValues string `mapstructure:"invalid_values" yaml:"invalid_values" json:"invalid_values"`
 }
 
 // FieldMapping maps one event value, or a constant, to one Zoho field.
@@ -226,12 +242,15 @@ func Defaults() *Config {
 			StartOffset:    StartEarliest,
 		},
 		Zoho: Zoho{
-			DataCenter:     "us",
-			TokenCacheFile: DefaultTokenCacheFile(),
-			Module:         "Leads",
-			RequestTimeout: 30 * time.Second,
+			DataCenter:             "us",
+			TokenCacheFile:         DefaultTokenCacheFile(),
+			Module:                 "Leads",
+			RequestTimeout:         30 * time.Second,
+			FieldsRefreshInterval:  time.Hour,
+			FieldsMinStaleInterval: time.Minute,
 		},
 		Consent: Consent{Required: []string{"marketing"}},
+		Mapping: Mapping{InvalidValues: mapping.InvalidValuesOmit},
 		Batch:   Batch{MaxRecords: 100, Linger: time.Second},
 		Delivery: Delivery{
 			MaxInFlight:        4,

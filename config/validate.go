@@ -129,6 +129,8 @@ func (c *Config) Validate() error {
 		}
 	}
 	p.positive("zoho.request_timeout", c.Zoho.RequestTimeout)
+	p.positive("zoho.fields_refresh_interval", c.Zoho.FieldsRefreshInterval)
+	p.nonNegative("zoho.fields_min_stale_interval", c.Zoho.FieldsMinStaleInterval)
 
 	// consent, mapping
 	c.validateMapping(&p)

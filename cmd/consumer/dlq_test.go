@@ -162,7 +162,7 @@ func TestDLQStatsAndInspect(t *testing.T) {
 	table = mustRun(t, e.cfgPath, "dlq", "inspect", "--code", "invalid_data", "--field", "plan_typo")
 	for _, want := range []string{"Failed at", "Code", "Field", "Message", "Source", "Key", "Zoho record",
 		"the field api name given seems to be invalid", e.topic + "/0@0", e.topic + "/0@3", "u1", "u2", "u3",
-		`{"Company":"Acme Ltd","Email":"ann@example.com","Last_Name":"Archer","Plan_Typo":"pro"}`, "3 records"} {
+		`{"Email":"ann@example.com","Last_Name":"Archer","Company":"Acme Ltd","Plan_Typo":"pro"}`, "3 records"} {
 		if !strings.Contains(table, want) {
 			t.Errorf("inspect table lacks %q:\n%s", want, table)
 		}
