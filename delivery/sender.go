@@ -68,6 +68,12 @@ type Options struct {
 	BreakerOpenTimeout time.Duration
 	// Observer learns what the Sender does (nil: NopObserver).
 	Observer Observer
+	// OnInvalidField, if set, is called with each field when Zoho rejects a
+	// record with INVALID_DATA naming fields (zohoapi.RecordError
+	// InvalidDataFields; the record is dead-lettered):
+	// the field's type or length may have changed in Zoho, and the pipeline
+	// reads the Fields metadata again. It must not block.
+	OnInvalidField func(field string)
 	// Logger receives debug lines about retries (nil: none).
 	Logger *zap.Logger
 }

@@ -3,6 +3,7 @@ package mapping
 import (
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 
 	"github.com/zohosink/zohosink/zohoapi/fieldcache"
@@ -120,6 +121,7 @@ type fieldRule struct {
 	// constant, when not "", is written instead of a value from the event.
 	constant string
 	to       string
+	index    int // in MapperConfig.Fields, for the key mapping.fields[index].to
 }
 
 type fieldSource int
@@ -217,7 +219,7 @@ func NewMapper(c MapperConfig) (*Mapper, error) {
 				bad(key+".from", "%s", fromProblem)
 			}
 		}
-		r.to = strings.TrimSpace(f.To)
+		r.to, r.index = strings.TrimSpace(f.To), i
 		toProblem := toProblem(f.To, r.to)
 		if toProblem == "" {
 			if j, dup := targets[r.to]; dup {
@@ -292,4 +294,39 @@ func isFieldAPIName(s string) bool {
 		}
 	}
 	return s != ""
+}
+
+// Targets returns the API names of the fields m may convert: Email, the
+// preset's (but lookups by name, which are not converted), then the
+// configured mappings' targets, each once.
+func (m *Mapper) Targets() []string {
+	out := []string{FieldEmail}
+	for _, p := range m.preset.fields {
+		if !p.lookupByName {
+			out = append(out, p.name)
+		}
+	}
+	for _, r := range m.fields {
+		if !slices.Contains(out, r.to) {
+			out = append(out, r.to)
+		}
+	}
+	return out
+}
+
+// MissingTargets returns a *ConfigError (key mapping.fields[i].to) for each
+// configured mapping whose target is not a field of the module per its
+// Fields metadata s: Zoho rejects such records with INVALID_DATA. Field API
+// names compare case-sensitively, as Zoho's do.
+func (m *Mapper) MissingTargets(s *fieldcache.Snapshot) []*ConfigError {
+	var out []*ConfigError
+	for _, r := range m.fields {
+		if _, ok := s.Field(r.to); !ok {
+			out = append(out, &ConfigError{
+				Key:     fmt.Sprintf("mapping.fields[%d].to", r.index),
+				Problem: fmt.Sprintf("%q is not a field of module %s (Fields metadata): Zoho rejects its records with INVALID_DATA", r.to, s.Module),
+			})
+		}
+	}
+	return out
 }

@@ -58,30 +58,32 @@ func ZohoClient(cfg *config.Config, log *zap.Logger) (*zohoapi.Client, error) {
 // PipelineOptions translates the configuration into pipeline options: every
 // setting from its key, the Kafka connection from kafkaconn.Options (its
 // error when a kafka.tls file cannot be read), zoho as the upsert client and
-// log as the logger. Tokens is left for the caller (NewPipeline sets it from
-// the Zoho client).
+// log as the logger. Tokens, Credentials and Fields are left for the caller
+// (NewPipeline sets them from the Zoho client).
 func PipelineOptions(cfg *config.Config, zoho delivery.Upserter, log *zap.Logger) (pipeline.Options, error) {
 	conn, err := kafkaconn.Options(cfg.Kafka)
 	if err != nil {
 		return pipeline.Options{}, err
 	}
 	return pipeline.Options{
-		Brokers:              cfg.Kafka.Brokers,
-		Topics:               cfg.Kafka.Topics,
-		Group:                cfg.Kafka.Group,
-		DLQTopic:             cfg.Kafka.DLQTopic,
-		ClientID:             cfg.Kafka.ClientID,
-		CommitInterval:       cfg.Kafka.CommitInterval,
-		SessionTimeout:       cfg.Kafka.SessionTimeout,
-		FetchMaxBytes:        cfg.Kafka.FetchMaxBytes,
-		MaxMessageBytes:      cfg.Kafka.MaxMessageBytes,
-		StartAtLatest:        cfg.Kafka.StartOffset == config.StartLatest,
-		KafkaOptions:         conn,
-		Module:               cfg.Zoho.Module,
-		DuplicateCheckFields: cfg.EffectiveDuplicateCheckFields(),
-		Trigger:              cfg.Zoho.Trigger,
-		Zoho:                 zoho,
-		Mapping:              cfg.MapperConfig(),
+		Brokers:                cfg.Kafka.Brokers,
+		Topics:                 cfg.Kafka.Topics,
+		Group:                  cfg.Kafka.Group,
+		DLQTopic:               cfg.Kafka.DLQTopic,
+		ClientID:               cfg.Kafka.ClientID,
+		CommitInterval:         cfg.Kafka.CommitInterval,
+		SessionTimeout:         cfg.Kafka.SessionTimeout,
+		FetchMaxBytes:          cfg.Kafka.FetchMaxBytes,
+		MaxMessageBytes:        cfg.Kafka.MaxMessageBytes,
+		StartAtLatest:          cfg.Kafka.StartOffset == config.StartLatest,
+		KafkaOptions:           conn,
+		Module:                 cfg.Zoho.Module,
+		DuplicateCheckFields:   cfg.EffectiveDuplicateCheckFields(),
+		Trigger:                cfg.Zoho.Trigger,
+		Zoho:                   zoho,
+		Mapping:                cfg.MapperConfig(),
+		FieldsRefreshInterval:  cfg.Zoho.FieldsRefreshInterval,
+		FieldsMinStaleInterval: cfg.Zoho.FieldsMinStaleInterval,
 		Batch: batcher.Config{
 			MaxRecords:  cfg.Batch.MaxRecords,
 			Linger:      cfg.Batch.Linger,
@@ -115,7 +117,8 @@ func ReplayOptions(cfg *config.Config, zoho delivery.Upserter, log *zap.Logger, 
 
 // NewPipeline builds the pipeline as `consumer run` runs it: the Zoho client
 // (ZohoClient), PipelineOptions with that client, and its token source on
-// /metrics and as the credentials checked at start. Errors are ZohoClient's, PipelineOptions' and pipeline.New's.
+// /metrics and as the credentials checked at start, and the client as the
+// source of the module's Fields metadata. Errors are ZohoClient's, PipelineOptions' and pipeline.New's.
 func NewPipeline(cfg *config.Config, log *zap.Logger) (*pipeline.Pipeline, error) {
 	zc, err := ZohoClient(cfg, log)
 	if err != nil {
@@ -127,5 +130,6 @@ func NewPipeline(cfg *config.Config, log *zap.Logger) (*pipeline.Pipeline, error
 	}
 	o.Tokens = zc.Tokens()
 	o.Credentials = zc.Tokens()
+	o.Fields = zc
 	return pipeline.New(o)
 }

@@ -312,6 +312,30 @@ type RecordError struct {
 	Details json.RawMessage
 }
 
+// InvalidDataFields returns the fields whose values Zoho refused with
+// INVALID_DATA (Zoho doc "Upsert Records": a value of the wrong type, too
+// long, or a field API name that does not exist), in Zoho's order: the
+// record's own field for an INVALID_DATA, the inner errors' for
+// MULTIPLE_OR_MULTI_ERRORS; nil for other codes.
+func (e *RecordError) InvalidDataFields() []string {
+	if e.Code == "INVALID_DATA" {
+		if e.Field == "" {
+			return nil
+		}
+		return strings.Split(e.Field, ",")
+	}
+	var out []string
+	gjson.GetBytes(e.Details, "errors").ForEach(func(_, inner gjson.Result) bool {
+		if inner.Get("code").String() == "INVALID_DATA" {
+			if f := inner.Get("details.api_name").String(); f != "" && !slices.Contains(out, f) {
+				out = append(out, f)
+			}
+		}
+		return true
+	})
+	return out
+}
+
 // newRecordError builds the RecordError of a data[] item with Zoho's code,
 // message and details (see RecordError for MULTIPLE_OR_MULTI_ERRORS).
 func newRecordError(code, message string, details gjson.Result) *RecordError {
