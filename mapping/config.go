@@ -100,8 +100,9 @@ func (e *ConfigError) Unwrap() error { return ErrInvalidMapperConfig }
 // match: NewMapper rejects longer configured names.
 const maxFoldedName = 128
 
-// Mapper decides and maps record values. It is immutable after NewMapper and
-// safe for concurrent use.
+// Mapper decides and maps record values. Its configuration is immutable after
+// NewMapper; the value converters of the module's metadata are swapped in
+// atomically when its Generation changes. Safe for concurrent use.
 type Mapper struct {
 	preset  preset
 	consent []string

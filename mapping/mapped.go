@@ -58,8 +58,10 @@ const (
 	// identity.
 	CodeMissingEmail = "MISSING_EMAIL"
 	// CodeInvalidData is Zoho's own code for a bad field value, used locally
-	// for an Email that Zoho would certainly reject: over EmailMaxLength
-	// characters or malformed. Zoho once silently truncated over-long
+	// for an Email that Zoho would certainly reject (over EmailMaxLength
+	// characters or malformed) and, with mapping.invalid_values dead_letter,
+	// for a value that does not convert to its field's data type (Details
+	// as Zoho's: api_name, expected_data_type). Zoho once silently truncated over-long
 	// emails, which broke dedupe (zoho-crm-api.md, Fields metadata).
 	CodeInvalidData = "INVALID_DATA"
 )
