@@ -341,9 +341,9 @@ func (p *Pipeline) Run(ctx context.Context) error {
 	}
 	watchDone := make(chan struct{})
 	if prepared {
+		go p.fields.run(commitCtx)
 		go func() {
 			defer close(watchDone)
-			go p.fields.run(commitCtx)
 			p.watchTopics(commitCtx)
 		}()
 		p.log.Info("consuming", zap.Strings("topics", p.o.Topics), zap.String("group", p.o.Group), zap.String("module", p.o.Module))
