@@ -3,6 +3,7 @@ package mapping
 import (
 	"bufio"
 	"bytes"
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -13,6 +14,7 @@ import (
 	"testing"
 
 	"github.com/zohosink/zohosink/zohoapi"
+	"github.com/zohosink/zohosink/zohoapi/fieldcache"
 )
 
 // leadPreset is the mapper used by the samples and the demo: the Lead Capture
@@ -660,6 +662,45 @@ func BenchmarkMapLead(b *testing.B) {
 		}
 	}
 }
+
+// BenchmarkMapLeadTyped is BenchmarkMapLead with the Leads module's Fields
+// metadata: every value goes through its field's converter, plus a
+// configured integer (properties.seats → No_of_Employees).
+func BenchmarkMapLeadTyped(b *testing.B) {
+	fields := staticFields{
+		{APIName: "Email", DataType: "email", Length: 100}, {APIName: "First_Name", DataType: "text", Length: 40},
+		{APIName: "Last_Name", DataType: "text", Length: 80}, {APIName: "Phone", DataType: "phone", Length: 30},
+		{APIName: "Company", DataType: "text", Length: 200}, {APIName: "Lead_Source", DataType: "picklist", Length: 120},
+		{APIName: "Description", DataType: "textarea", Length: 32000}, {APIName: "No_of_Employees", DataType: "integer", Length: 9},
+	}
+	cache, err := fieldcache.New(fieldcache.Options{Source: fields, Modules: []string{"Leads"}})
+	if err != nil || cache.Refresh(context.Background(), "Leads") != nil {
+		b.Fatal(err)
+	}
+	m, err := NewMapper(MapperConfig{
+		ConsentRequired: []string{"marketing"},
+		Fields:          []FieldMapping{{From: "properties.seats", To: "No_of_Employees"}},
+		Metadata:        func() *fieldcache.Snapshot { return cache.Snapshot("Leads") },
+	})
+	if err != nil {
+		b.Fatal(err)
+	}
+	if got := m.Map(leadEvent); string(got.Record.Get("No_of_Employees")) != "25" || len(got.Record) != 8 {
+		b.Fatalf("record %s", got.Record.JSON())
+	}
+	b.ReportAllocs()
+	b.SetBytes(int64(len(leadEvent)))
+	for b.Loop() {
+		if m.Map(leadEvent).Outcome != OutcomeDeliver {
+			b.Fatal("not delivered")
+		}
+	}
+}
+
+// staticFields is a fieldcache.Source answering the same fields.
+type staticFields []zohoapi.Field
+
+func (f staticFields) Fields(context.Context, string) ([]zohoapi.Field, error) { return f, nil }
 
 // TestDecodeErrorMessages: the dead-letter message says what is wrong with a
 // value that is not a JSON object: not JSON at all, or JSON of another kind.

@@ -201,9 +201,8 @@ func preferText(top, base *keyIndex, s slot) string {
 
 // usableAt follows path (folded: its segments folded) through nested raw
 // JSON objects, each segment matched like a trait key, and returns the first
-// usable value at its end: a boolean, a non-empty text or number (see
-// textOf), or a non-empty array (for a multi-select picklist). The returned
-// field has no name; its value may point into obj.
+// usable value at its end (see usable). The returned field has no name; its
+// value may point into obj.
 func usableAt(obj string, path, folded []string) (recordField, bool) {
 	if len(path) == 0 || obj == "" {
 		return recordField{}, false
@@ -218,16 +217,29 @@ func usableAt(obj string, path, folded []string) (recordField, bool) {
 			}
 			continue
 		}
-		if _, ok := boolOf(m.raw); ok || textOf(m.raw) != "" || nonEmptyArray(m.raw) {
+		if usable(m.raw) {
 			return recordField{value: gjson.Parse(m.raw)}, true
 		}
 	}
 	return recordField{}, false
 }
 
-// nonEmptyArray reports whether raw is a JSON array with an element.
-func nonEmptyArray(raw string) bool {
-	return strings.HasPrefix(raw, "[") && strings.TrimSpace(raw[1:len(raw)-1]) != ""
+// usable reports whether a raw JSON value is worth mapping: a boolean, a
+// number, a string that is not blank, or a non-empty array (for a
+// multi-select picklist). It allocates only for strings with escapes.
+func usable(raw string) bool {
+	if raw == "" {
+		return false
+	}
+	switch c := raw[0]; {
+	case c == 't' || c == 'f' || c == '-' || ('0' <= c && c <= '9'):
+		return true
+	case c == '"':
+		return textOf(raw) != ""
+	case c == '[':
+		return strings.TrimSpace(raw[1:len(raw)-1]) != ""
+	}
+	return false
 }
 
 // matchingMembers returns the members of the raw JSON object obj whose keys
