@@ -1,6 +1,7 @@
 package wiring
 
 import (
+	"context"
 	"net/http"
 
 	"go.uber.org/zap"
@@ -13,6 +14,7 @@ import (
 	"github.com/zohosink/zohosink/kafkaconn"
 	"github.com/zohosink/zohosink/pipeline"
 	"github.com/zohosink/zohosink/zohoapi"
+	"github.com/zohosink/zohosink/zohoapi/fieldcache"
 )
 
 // Logger builds a zap logger of the given level (debug|info|warn|error) and
@@ -113,6 +115,27 @@ func ReplayOptions(cfg *config.Config, zoho delivery.Upserter, log *zap.Logger, 
 		Group: group, DLQTopic: po.DLQTopic, DLQLimit: dlqLimit, KafkaOptions: po.KafkaOptions,
 		Delivery: po.DeliveryOptions(), Mapping: po.Mapping, Batch: po.Batch, Logger: log,
 	}, nil
+}
+
+// FieldsMetadata reads the Fields metadata of zoho.module once from src (the
+// Zoho client), bounded by zoho.request_timeout, for a mapper outside `run`
+// (`dlq replay --direct`): the result is mapping.MapperConfig.Metadata. When
+// the read fails it logs a warning and returns nil: values are then sent
+// untyped, as without metadata.
+func FieldsMetadata(ctx context.Context, cfg *config.Config, src fieldcache.Source, log *zap.Logger) func() *fieldcache.Snapshot {
+	module := cfg.Zoho.Module
+	cache, err := fieldcache.New(fieldcache.Options{Source: src, Modules: []string{module}})
+	if err == nil {
+		ctx, cancel := context.WithTimeout(ctx, cfg.Zoho.RequestTimeout)
+		err = cache.Refresh(ctx, module)
+		cancel()
+	}
+	if err != nil {
+		log.Warn("cannot read the Fields metadata of the module: mapped values are sent untyped", zap.String("module", module), zap.Error(err))
+		return nil
+	}
+	snap := cache.Snapshot(module)
+	return func() *fieldcache.Snapshot { return snap }
 }
 
 // NewPipeline builds the pipeline as `consumer run` runs it: the Zoho client

@@ -372,6 +372,26 @@ func TestDLQReplayDirect(t *testing.T) {
 	}
 }
 
+// TestDLQReplayDirectConvertsByFieldType: --direct maps the dead letters
+// again with the module's Fields metadata, like `run`: a trait "250" mapped
+// to the integer field No_of_Employees is sent as the number 250 (sent as
+// the string, the simulator refuses it with INVALID_DATA, as Zoho does).
+func TestDLQReplayDirectConvertsByFieldType(t *testing.T) {
+	e := newDLQEnv(t, planEvent("u1", "ann@example.com", "Archer", "250"))
+	if n := len(e.deadLetters()); n != 1 {
+		t.Fatalf("%d dead letters before the replay, want 1", n)
+	}
+	typed := e.settings()
+	typed["mapping"] = map[string]any{"fields": []map[string]string{{"from": "traits.plan", "to": "No_of_Employees"}}}
+	out := mustRun(t, e.writeConfig(typed), "dlq", "replay", "--direct")
+	if !tallyLine("sent", 1).MatchString(out) {
+		t.Errorf("replay tally:\n%s", out)
+	}
+	if lead, ok := e.sim.Lead("ann@example.com"); !ok || lead["No_of_Employees"] != float64(250) {
+		t.Errorf("lead = %v (found %v), want No_of_Employees 250 (a number)", lead, ok)
+	}
+}
+
 // replayMarks are the replay marks of every record of topic, in offset order
 // (n records expected).
 func (e *dlqEnv) replayMarks(topic string, n int) []dlq.ReplayMark {
