@@ -109,7 +109,7 @@ func (t *typed) converters() *converters {
 }
 
 // encode converts and encodes fields into a record; of fields with the same
-// name the last one counts. Email, checked before, is always sent as text. With converters (cs non-nil), a field of the
+// name the last one whose value converts counts, at the last one's place. Email, checked before, is always sent as text. With converters (cs non-nil), a field of the
 // metadata is converted by its data type; a value that cannot be converted
 // is left out and listed in the omissions, or, when deadLetter is set, ends
 // the mapping with its *fieldvalue.Error. A field without metadata (cs nil,
@@ -145,22 +145,29 @@ func encode(fields []recordField, cs *converters, deadLetter bool) (zohoapi.Reco
 		if cs != nil && f.name != FieldEmail {
 			cv, known = cs.byName[f.name]
 		}
-		switch {
-		case !known:
-			buf = appendUntyped(buf, f.value)
-		case cv.err != nil:
+		if known && cv.err != nil { // a field zohosink cannot write
 			if deadLetter {
 				return nil, nil, cv.err
 			}
 			omitted = append(omitted, Omission{Field: f.name, Reason: cv.err.Reason})
-		default:
-			var err error
-			if buf, _, err = cv.c.Append(buf, f.value); err != nil {
-				fe := err.(*fieldvalue.Error)
-				if deadLetter {
-					return nil, nil, fe
+			ends = append(ends, -1)
+			continue
+		}
+		// The last field of the name counts; when its value does not convert,
+		// an earlier one's (the preset's under a mapping) is sent instead.
+		for k := i; k >= 0 && len(buf) == start; k-- {
+			switch {
+			case fields[k].name != f.name:
+			case !known:
+				buf = appendUntyped(buf, fields[k].value)
+			default:
+				var err error
+				if buf, _, err = cv.c.Append(buf, fields[k].value); err != nil {
+					if deadLetter {
+						return nil, nil, err.(*fieldvalue.Error)
+					}
+					omitted = append(omitted, Omission{Field: f.name, Reason: err.(*fieldvalue.Error).Reason})
 				}
-				omitted = append(omitted, Omission{Field: f.name, Reason: fe.Reason})
 			}
 		}
 		if len(buf) == start {

@@ -216,3 +216,29 @@ func sameJSON(got []byte, want string) bool {
 	var g, w any
 	return json.Unmarshal(got, &g) == nil && json.Unmarshal([]byte(want), &w) == nil && reflect.DeepEqual(g, w)
 }
+
+// TestMapFallsBackToEarlierValue: a configured mapping overrides the
+// preset's field, but when its value does not convert the preset's value is
+// sent (and the omission counted).
+func TestMapFallsBackToEarlierValue(t *testing.T) {
+	src := sourceFunc(func() []zohoapi.Field { return []zohoapi.Field{{APIName: "Phone", DataType: "phone", Length: 30}} })
+	cache, err := fieldcache.New(fieldcache.Options{Source: src, Modules: []string{"Leads"}})
+	if err != nil || cache.Refresh(context.Background(), "Leads") != nil {
+		t.Fatal(err)
+	}
+	m, err := mapping.NewMapper(mapping.MapperConfig{
+		Fields:   []mapping.FieldMapping{{From: "properties.phone", To: "Phone"}},
+		Metadata: func() *fieldcache.Snapshot { return cache.Snapshot("Leads") },
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := m.Map([]byte(`{"type":"identify","traits":{"email":"j@example.com","phone":"+44 20"},"properties":{"phone":"` + strings.Repeat("1", 40) + `"}}`))
+	if string(got.Record.Get("Phone")) != `"+44 20"` || !reflect.DeepEqual(got.Omitted, []mapping.Omission{{Field: "Phone", Reason: fieldvalue.ReasonTooLong}}) {
+		t.Errorf("record %s, omitted %v; want the preset's phone and the mapping's counted", got.Record.JSON(), got.Omitted)
+	}
+	got = m.Map([]byte(`{"type":"identify","traits":{"email":"j@example.com","phone":"+44 20"},"properties":{"phone":"+1 555"}}`))
+	if string(got.Record.Get("Phone")) != `"+1 555"` || got.Omitted != nil {
+		t.Errorf("record %s, omitted %v; want the mapping's phone", got.Record.JSON(), got.Omitted)
+	}
+}
