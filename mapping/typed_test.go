@@ -242,3 +242,26 @@ func TestMapFallsBackToEarlierValue(t *testing.T) {
 		t.Errorf("record %s, omitted %v; want the mapping's phone", got.Record.JSON(), got.Omitted)
 	}
 }
+
+// TestMapLookupByNameIsNotConverted: the Contacts preset's Account_Name, a
+// lookup in the module's metadata (which fieldvalue does not write), is sent
+// as {"name": company} and not counted as omitted.
+func TestMapLookupByNameIsNotConverted(t *testing.T) {
+	src := sourceFunc(func() []zohoapi.Field {
+		return []zohoapi.Field{{APIName: "Email", DataType: "email", Length: 100}, {APIName: "Last_Name", DataType: "text", Length: 80},
+			{APIName: "Account_Name", DataType: "lookup"}}
+	})
+	cache, err := fieldcache.New(fieldcache.Options{Source: src, Modules: []string{mapping.ModuleContacts}})
+	if err != nil || cache.Refresh(context.Background(), mapping.ModuleContacts) != nil {
+		t.Fatal(err)
+	}
+	m, err := mapping.NewMapper(mapping.MapperConfig{Module: mapping.ModuleContacts,
+		Metadata: func() *fieldcache.Snapshot { return cache.Snapshot(mapping.ModuleContacts) }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := m.Map([]byte(`{"type":"identify","traits":{"email":"j@example.com","lastName":"Lee","company":" Acme "}}`))
+	if want := `{"Email":"j@example.com","Last_Name":"Lee","Account_Name":{"name":"Acme"}}`; string(got.Record.JSON()) != want || got.Omitted != nil {
+		t.Errorf("record %s, omitted %v; want %s", got.Record.JSON(), got.Omitted, want)
+	}
+}
