@@ -37,14 +37,6 @@ func textField(name, text string) recordField {
 	return recordField{name: name, value: gjson.Result{Type: gjson.String, Str: text}}
 }
 
-// appendText appends a text field unless v is empty.
-func appendText(fields []recordField, name, v string) []recordField {
-	if v == "" {
-		return fields
-	}
-	return append(fields, textField(name, v))
-}
-
 // Omission is a mapped value left out of a delivered record because it
 // could not be converted for its field (MapperConfig.InvalidValues "omit").
 // It never holds the value.
