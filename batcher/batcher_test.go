@@ -8,10 +8,13 @@ import (
 	"reflect"
 	"runtime"
 	"slices"
+	"strconv"
 	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/zohosink/zohosink/zohoapi"
 )
 
 // eventually polls cond until it holds. The deadline only turns a hang into a
@@ -53,7 +56,7 @@ func shape(b *Batch[int]) [][]int {
 }
 
 func item(key string, src int) Item[int] {
-	return Item[int]{Key: key, Record: map[string]any{"Email": key, "seq": src}, Source: src}
+	return Item[int]{Key: key, Record: zohoapi.Record{{Name: "Email", Value: strconv.AppendQuote(nil, key)}, {Name: "seq", Value: strconv.AppendInt(nil, int64(src), 10)}}, Source: src}
 }
 
 // collector is a SendFunc that records batches and optionally waits on a gate.
@@ -176,10 +179,10 @@ func TestMerge(t *testing.T) {
 	b := New(Config{MaxRecords: 10, Linger: time.Hour, MaxInFlight: 4, MaxBuffered: 60}, c.send)
 	defer b.Close()
 	items := []Item[int]{
-		{Key: "jane", Record: map[string]any{"First_Name": "Jane", "Last_Name": "D", "Phone": "1"}, Source: 10},
-		{Key: "bob", Record: map[string]any{"Last_Name": "Bob"}, Source: 11},
-		{Key: "jane", Record: map[string]any{"Last_Name": "Doe", "Company": "Acme"}, Source: 12},
-		{Key: "jane", Record: map[string]any{"Phone": nil}, Source: 13},
+		{Key: "jane", Record: record("First_Name", `"Jane"`, "Last_Name", `"D"`, "Phone", `"1"`), Source: 10},
+		{Key: "bob", Record: record("Last_Name", `"Bob"`), Source: 11},
+		{Key: "jane", Record: record("Last_Name", `"Doe"`, "Company", `"Acme"`), Source: 12},
+		{Key: "jane", Record: record("Phone", `null`), Source: 13},
 	}
 	for _, it := range items {
 		if err := b.Add(context.Background(), it); err != nil {
@@ -200,19 +203,27 @@ func TestMerge(t *testing.T) {
 	if bt.Entries[0].Key != "jane" || bt.Entries[1].Key != "bob" || bt.Items() != 4 {
 		t.Fatalf("entries: %+v", bt.Entries)
 	}
-	want := map[string]any{"First_Name": "Jane", "Last_Name": "Doe", "Company": "Acme", "Phone": nil}
-	if got := bt.Entries[0].Merged(); !reflect.DeepEqual(got, want) {
-		t.Fatalf("Merged() = %v, want %v", got, want)
+	// Later items win, each field where it first appeared.
+	want := `{"First_Name":"Jane","Last_Name":"Doe","Phone":null,"Company":"Acme"}`
+	if got := string(bt.Entries[0].Merged().JSON()); got != want {
+		t.Fatalf("Merged() = %s, want %s", got, want)
 	}
-	// Merged copies: the items' records are untouched, and the result is not one of them.
-	if !reflect.DeepEqual(items[0].Record, map[string]any{"First_Name": "Jane", "Last_Name": "D", "Phone": "1"}) {
-		t.Fatalf("first record modified: %v", items[0].Record)
+	// The items' records are untouched.
+	if got := string(items[0].Record.JSON()); got != `{"First_Name":"Jane","Last_Name":"D","Phone":"1"}` {
+		t.Fatalf("first record modified: %s", got)
 	}
-	m := bt.Entries[1].Merged()
-	m["x"] = 1
-	if _, ok := items[1].Record["x"]; ok {
-		t.Fatal("Merged of a single item returned the item's own map")
+	if got := string(bt.Entries[1].Merged().JSON()); got != `{"Last_Name":"Bob"}` {
+		t.Fatalf("Merged() of one item = %s", got)
 	}
+}
+
+// record builds a record from name, JSON value pairs.
+func record(nameValues ...string) zohoapi.Record {
+	var r zohoapi.Record
+	for i := 0; i < len(nameValues); i += 2 {
+		r = append(r, zohoapi.RecordField{Name: nameValues[i], Value: []byte(nameValues[i+1])})
+	}
+	return r
 }
 
 func TestFullBatchesUnderBacklog(t *testing.T) {
@@ -296,8 +307,8 @@ func TestPerKeyOrdering(t *testing.T) {
 					for _, it := range e.Items {
 						started[e.Key] = append(started[e.Key], it.Source)
 					}
-					if last := e.Items[len(e.Items)-1].Source; e.Merged()["seq"] != last {
-						t.Errorf("key %s merged seq %v, want %d", e.Key, e.Merged()["seq"], last)
+					if last := e.Items[len(e.Items)-1].Source; string(e.Merged().Get("seq")) != strconv.Itoa(last) {
+						t.Errorf("key %s merged seq %s, want %d", e.Key, e.Merged().Get("seq"), last)
 					}
 				}
 				mu.Unlock()

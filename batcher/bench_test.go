@@ -6,6 +6,8 @@ import (
 	"runtime"
 	"testing"
 	"time"
+
+	"github.com/zohosink/zohosink/zohoapi"
 )
 
 // source stands in for the pipeline's opaque Source (topic, partition, offset).
@@ -31,7 +33,7 @@ func BenchmarkAdd(bm *testing.B) {
 			for i := range keys {
 				keys[i] = fmt.Sprintf("user%d@example.com", i)
 			}
-			rec := map[string]any{"Email": "x", "Last_Name": "Doe"}
+			rec := zohoapi.Record{{Name: "Email", Value: []byte(`"x"`)}, {Name: "Last_Name", Value: []byte(`"Doe"`)}}
 			b := New(Config{MaxRecords: 100, Linger: time.Second, MaxInFlight: 4, MaxBuffered: 600}, func(context.Context, *Batch[source]) {})
 			defer b.Close()
 			ctx := context.Background()

@@ -1,5 +1,7 @@
 package batcher
 
+import "github.com/zohosink/zohosink/zohoapi"
+
 // Item is one unit of work added to the Batcher: the Zoho record built from one
 // source event, plus whatever the caller needs to settle that event later.
 type Item[S any] struct {
@@ -8,9 +10,9 @@ type Item[S any] struct {
 	// delivered in arrival order across batches. The empty string is a key like
 	// any other.
 	Key string
-	// Record maps Zoho field API names to values. The Batcher never reads or
-	// modifies it; see Entry.Merged.
-	Record map[string]any
+	// Record is the Zoho record, its values already encoded. The Batcher
+	// never reads or modifies it; see Entry.Merged.
+	Record zohoapi.Record
 	// Source is opaque to the Batcher (for the pipeline: where the event came
 	// from, to mark it done or dead-letter it). It is handed back unchanged.
 	Source S
@@ -25,23 +27,19 @@ type Entry[S any] struct {
 	Items []Item[S]
 }
 
-// Merged returns a new map holding the fields of all items, later items' fields
-// winning: a field present in a later item replaces the earlier value, even when
-// the later value is nil (JSON null). Fields absent from later items keep their
-// earlier value. It does not modify the items' records; the returned map shares
-// no map with them (values themselves are not deep-copied).
-func (e Entry[S]) Merged() map[string]any {
-	n := 0
-	for _, it := range e.Items {
-		n = max(n, len(it.Record))
+// Merged returns the record of the entry: the fields of all items, a field
+// present in a later item replacing the earlier value, each field at the place
+// it first appeared (zohoapi.Merge). The items' records are not modified; the
+// record of a single item is returned as it is.
+func (e Entry[S]) Merged() zohoapi.Record {
+	if len(e.Items) == 1 {
+		return e.Items[0].Record
 	}
-	m := make(map[string]any, n)
-	for _, it := range e.Items {
-		for k, v := range it.Record {
-			m[k] = v
-		}
+	recs := make([]zohoapi.Record, len(e.Items))
+	for i, it := range e.Items {
+		recs[i] = it.Record
 	}
-	return m
+	return zohoapi.Merge(recs...)
 }
 
 // Batch is what one SendFunc call delivers: at most Config.MaxRecords entries,

@@ -5,6 +5,7 @@ import (
 	"path/filepath"
 	"time"
 
+	"github.com/zohosink/zohosink/mapping"
 	"github.com/zohosink/zohosink/zohoapi"
 )
 
@@ -129,6 +130,15 @@ type Zoho struct {
 	// 0: no local budget (Zoho's own X-API-CREDITS-REMAINING is honoured all
 	// the same). Must be ≥ 0.
 	DailyCreditBudget int `mapstructure:"daily_credit_budget" yaml:"daily_credit_budget" json:"daily_credit_budget"`
+	// FieldsRefreshInterval is how often `run` reads the module's Fields
+	// metadata again (GET /crm/v8/settings/fields, 1 API credit), so that a
+	// field's changed type or length is used for conversion. Default 1h; must
+	// be > 0.
+	FieldsRefreshInterval time.Duration `mapstructure:"fields_refresh_interval" yaml:"fields_refresh_interval" json:"fields_refresh_interval"`
+	// FieldsMinStaleInterval is the least time between two metadata reads
+	// caused by Zoho answering INVALID_DATA naming a field. Default 1m; must
+	// be ≥ 0 (0: no limit).
+	FieldsMinStaleInterval time.Duration `mapstructure:"fields_min_stale_interval" yaml:"fields_min_stale_interval" json:"fields_min_stale_interval"`
 }
 
 // Consent configures the consent check.
@@ -148,6 +158,12 @@ type Mapping struct {
 	// Events are extra event names treated as CRM events (upserted like "Signed
 	// Up"), compared like the preset's names, e.g. "Signup". Default none.
 	Events []string `mapstructure:"events" yaml:"events" json:"events"`
+	// InvalidValues is what happens to a record with a value that cannot be
+	// converted to its field's data type (per the Fields metadata): "omit"
+	// leaves the field out and delivers the rest (counted in
+	// zohosink_mapping_values_omitted_total), "dead_letter" dead-letters the
+	// record with INVALID_DATA. Default "omit".
+	InvalidValues string `mapstructure:"invalid_values" yaml:"invalid_values" json:"invalid_values"`
 }
 
 // FieldMapping maps one event value, or a constant, to one Zoho field.
@@ -247,13 +263,16 @@ func Defaults() *Config {
 			StartOffset:    StartEarliest,
 		},
 		Zoho: Zoho{
-			DataCenter:        "us",
-			TokenCacheFile:    DefaultTokenCacheFile(),
-			Module:            "Leads",
-			RequestTimeout:    30 * time.Second,
-			DailyCreditBudget: 0,
+			DailyCreditBudget:      0,
+			DataCenter:             "us",
+			TokenCacheFile:         DefaultTokenCacheFile(),
+			Module:                 "Leads",
+			RequestTimeout:         30 * time.Second,
+			FieldsRefreshInterval:  time.Hour,
+			FieldsMinStaleInterval: time.Minute,
 		},
 		Consent: Consent{Required: []string{"marketing"}},
+		Mapping: Mapping{InvalidValues: mapping.InvalidValuesOmit},
 		Batch:   Batch{MaxRecords: 100, Linger: time.Second},
 		Delivery: Delivery{
 			MaxInFlight:        4,

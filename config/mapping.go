@@ -7,8 +7,9 @@ import (
 )
 
 // MapperConfig returns zoho.module, zoho.duplicate_check_fields,
-// consent.required, mapping.fields and mapping.events as mapping.NewMapper
-// takes them.
+// consent.required, mapping.fields, mapping.events and mapping.invalid_values
+// as mapping.NewMapper takes them (Metadata is the caller's: the running
+// pipeline's field cache).
 func (c *Config) MapperConfig() mapping.MapperConfig {
 	fields := make([]mapping.FieldMapping, len(c.Mapping.Fields))
 	for i, f := range c.Mapping.Fields {
@@ -20,6 +21,7 @@ func (c *Config) MapperConfig() mapping.MapperConfig {
 		ConsentRequired:      c.Consent.Required,
 		Fields:               fields,
 		Events:               c.Mapping.Events,
+		InvalidValues:        c.Mapping.InvalidValues,
 	}
 }
 

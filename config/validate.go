@@ -132,6 +132,8 @@ func (c *Config) Validate() error {
 	if c.Zoho.DailyCreditBudget < 0 {
 		p.add("zoho.daily_credit_budget", "must be ≥ 0 (0: no local budget)")
 	}
+	p.positive("zoho.fields_refresh_interval", c.Zoho.FieldsRefreshInterval)
+	p.nonNegative("zoho.fields_min_stale_interval", c.Zoho.FieldsMinStaleInterval)
 
 	// consent, mapping
 	c.validateMapping(&p)

@@ -5,6 +5,8 @@ import (
 
 	"github.com/cespare/xxhash/v2"
 	lru "github.com/hashicorp/golang-lru/v2"
+
+	"github.com/zohosink/zohosink/zohoapi"
 )
 
 // Sum is a 64-bit hash (xxhash) of a Zoho record's JSON as sent.
@@ -12,11 +14,17 @@ type Sum uint64
 
 // SumJSON is the Sum of a record's JSON, byte for byte as it is sent to
 // Zoho (the data[] element of the upsert call; the dead letter's
-// zoho.record). It is the one place a record is hashed: the caller passes
-// the bytes its Zoho request carries (delivery encodes each entry once,
-// today with encoding/json, whose map keys are sorted), so that equal
-// records have equal sums however they were built.
+// zoho.record).
 func SumJSON(raw []byte) Sum { return Sum(xxhash.Sum64(raw)) }
+
+// SumRecord is the Sum of r as it is sent: SumJSON of r.AppendJSON, the one
+// encoding of records (field order included, so records that differ only
+// in the order of their fields have different sums: a false "changed",
+// never a false "same"). It is the one place a record is hashed.
+func SumRecord(r zohoapi.Record) Sum {
+	var buf [1024]byte
+	return SumJSON(r.AppendJSON(buf[:0]))
+}
 
 // entry is what is remembered for one key.
 type entry[O comparable] struct {

@@ -15,12 +15,12 @@
 //	   Acknowledged(key, owner) ── nothing, or another owner ──▶ send
 //	                    │ sum
 //	                    ▼
-//	   SumJSON(record as encoded for Zoho) == sum? ── no ──▶ send
+//	   SumRecord(record as it would be sent) == sum? ── no ──▶ send
 //	                    │ yes
 //	                    ▼
 //	   skipped: its source records are done at once, counted
 //
-//	Zoho acknowledged the record sent ──▶ Remember(key, owner, SumJSON(record as sent))
+//	Zoho acknowledged the record sent ──▶ Remember(key, owner, SumRecord(record as sent))
 //	Zoho rejected it (dead-lettered)   ──▶ Forget(key)
 //
 // Guarantees:

@@ -2,7 +2,6 @@ package delivery
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"net/http"
 	"testing"
@@ -11,6 +10,7 @@ import (
 	"github.com/sony/gobreaker/v2"
 
 	"github.com/zohosink/zohosink/dlq"
+	"github.com/zohosink/zohosink/internal/recordtest"
 	"github.com/zohosink/zohosink/zohoapi"
 	"github.com/zohosink/zohosink/zohoapi/zohosim"
 )
@@ -54,7 +54,7 @@ func TestCancelledCallIsNotABreakerFailure(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	d := batch{records: []json.RawMessage{[]byte(`{"Email":"a@example.com","Last_Name":"A","Company":"C"}`)}}
+	d := batch{records: []zohoapi.Record{recordtest.Of(`{"Email":"a@example.com","Last_Name":"A","Company":"C"}`)}}
 
 	sim.HangNext(1)
 	ctx, cancel := context.WithCancel(context.Background())

@@ -88,10 +88,8 @@ func (s *Sender) claim(d batch) (batch, claim) {
 			out.add(d, i)
 		case len(live) > 0:
 			e.Items = live
-			if raw, ok := s.encode(e); ok {
-				out.entries = append(out.entries, e)
-				out.records = append(out.records, raw)
-			}
+			out.entries = append(out.entries, e)
+			out.records = append(out.records, e.Merged())
 		}
 	}
 	return out, c

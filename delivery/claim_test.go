@@ -2,14 +2,15 @@ package delivery
 
 import (
 	"context"
-	"encoding/json"
 	"testing"
 
 	"github.com/twmb/franz-go/pkg/kgo"
 	"go.uber.org/zap"
 
 	"github.com/zohosink/zohosink/batcher"
+	"github.com/zohosink/zohosink/internal/recordtest"
 	"github.com/zohosink/zohosink/watermark"
+	"github.com/zohosink/zohosink/zohoapi"
 )
 
 func rec(topic string, p int32, off int64) *kgo.Record {
@@ -32,20 +33,20 @@ func TestClaimDropsRecordsOfReleasedPartitions(t *testing.T) {
 	tr := watermark.New()
 	tr.Assign(map[string][]int32{"events": {0, 1}})
 	p0, p1 := tr.Partition("events", 0), tr.Partition("events", 1)
-	item := func(po *watermark.Partition, off int64, fields map[string]any) batcher.Item[Source] {
-		return batcher.Item[Source]{Record: fields, Source: Source{Part: po, Rec: rec("events", po.ID(), off)}}
+	item := func(po *watermark.Partition, off int64, fields string) batcher.Item[Source] {
+		return batcher.Item[Source]{Record: recordtest.Of(fields), Source: Source{Part: po, Rec: rec("events", po.ID(), off)}}
 	}
 	mixed := batcher.Entry[Source]{Key: "a", Items: []batcher.Item[Source]{
-		item(p0, 1, map[string]any{"Email": "a", "First_Name": "x"}),
-		item(p1, 2, map[string]any{"Email": "a", "Last_Name": "from-p1"}),
-		item(p0, 3, map[string]any{"Email": "a", "First_Name": "y"}),
+		item(p0, 1, `{"Email":"a","First_Name":"x"}`),
+		item(p1, 2, `{"Email":"a","Last_Name":"from-p1"}`),
+		item(p0, 3, `{"Email":"a","First_Name":"y"}`),
 	}}
-	only1 := batcher.Entry[Source]{Key: "b", Items: []batcher.Item[Source]{item(p1, 4, map[string]any{"Email": "b"})}}
-	d := batch{entries: []batcher.Entry[Source]{mixed, only1}, records: []json.RawMessage{[]byte(`{"sent":"a"}`), []byte(`{"sent":"b"}`)}}
+	only1 := batcher.Entry[Source]{Key: "b", Items: []batcher.Item[Source]{item(p1, 4, `{"Email":"b"}`)}}
+	d := batch{entries: []batcher.Entry[Source]{mixed, only1}, records: []zohoapi.Record{recordtest.Of(`{"sent":"a"}`), recordtest.Of(`{"sent":"b"}`)}}
 
 	got, c := s.claim(d)
-	if len(got.entries) != 2 || string(got.records[0]) != `{"sent":"a"}` || len(c) != 2 {
-		t.Fatalf("nothing released: %d entries, record %s, %d partitions claimed; want 2, unchanged, 2", len(got.entries), got.records[0], len(c))
+	if len(got.entries) != 2 || string(got.records[0].JSON()) != `{"sent":"a"}` || len(c) != 2 {
+		t.Fatalf("nothing released: %d entries, record %s, %d partitions claimed; want 2, unchanged, 2", len(got.entries), got.records[0].JSON(), len(c))
 	}
 	if !claimed(p0) || !claimed(p1) {
 		t.Fatalf("claimed p0=%v p1=%v, want both", claimed(p0), claimed(p1))
@@ -64,8 +65,8 @@ func TestClaimDropsRecordsOfReleasedPartitions(t *testing.T) {
 	if live := got.entries[0].Items; len(live) != 2 || live[0].Source.Rec.Offset != 1 || live[1].Source.Rec.Offset != 3 {
 		t.Fatalf("entry a kept %v, want the partition-0 items 1 and 3", live)
 	}
-	if want := `{"Email":"a","First_Name":"y"}`; string(got.records[0]) != want {
-		t.Fatalf("record of entry a = %s, want %s (merged again without partition 1's item)", got.records[0], want)
+	if want := `{"Email":"a","First_Name":"y"}`; string(got.records[0].JSON()) != want {
+		t.Fatalf("record of entry a = %s, want %s (merged again without partition 1's item)", got.records[0].JSON(), want)
 	}
 	if len(mixed.Items) != 3 || mixed.Items[1].Source.Rec.Offset != 2 {
 		t.Fatal("claim changed the batch's own items")

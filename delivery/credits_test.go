@@ -13,6 +13,7 @@ import (
 
 	"github.com/zohosink/zohosink/batcher"
 	"github.com/zohosink/zohosink/internal/fakeclock"
+	"github.com/zohosink/zohosink/internal/recordtest"
 	"github.com/zohosink/zohosink/watermark"
 	"github.com/zohosink/zohosink/zohoapi"
 	"github.com/zohosink/zohosink/zohoapi/zohosim"
@@ -250,7 +251,7 @@ func TestSimulatorCreditsExhausted(t *testing.T) {
 	leads := func(po *watermark.Partition, prefix string) *batcher.Batch[Source] {
 		b := batchOfN(po, prefix, 10)
 		for i := range b.Entries {
-			b.Entries[i].Items[0].Record = map[string]any{"Email": b.Entries[i].Key, "Last_Name": "L", "Company": "C"}
+			b.Entries[i].Items[0].Record = recordtest.Of(`{"Email":"` + b.Entries[i].Key + `","Last_Name":"L","Company":"C"}`)
 		}
 		return b
 	}

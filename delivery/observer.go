@@ -1,7 +1,6 @@
 package delivery
 
 import (
-	"encoding/json"
 	"time"
 
 	"github.com/sony/gobreaker/v2"
@@ -89,10 +88,10 @@ type RecordMemory interface {
 	// an identical one for e's key last. Asked once per entry when Send
 	// starts, when no earlier record of the key is pending (batcher's order
 	// guarantee); the Sender then marks e's items done without a call.
-	Skip(e batcher.Entry[Source], record json.RawMessage) bool
+	Skip(e batcher.Entry[Source], record zohoapi.Record) bool
 	// Acknowledged reports that Zoho acknowledged e's record; record is its
 	// JSON exactly as sent.
-	Acknowledged(e batcher.Entry[Source], record json.RawMessage)
+	Acknowledged(e batcher.Entry[Source], record zohoapi.Record)
 	// Rejected reports that Zoho rejected e's record (it is dead-lettered).
 	Rejected(e batcher.Entry[Source])
 }

@@ -2,7 +2,6 @@ package delivery
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"sync/atomic"
@@ -76,6 +75,12 @@ type Options struct {
 	// final answer per record (the pipeline's credit saver); nil: every
 	// record is sent (dead-letter replay).
 	Memory RecordMemory
+	// OnInvalidField, if set, is called with each field when Zoho rejects a
+	// record with INVALID_DATA naming fields (zohoapi.RecordError
+	// InvalidDataFields; the record is dead-lettered):
+	// the field's type or length may have changed in Zoho, and the pipeline
+	// reads the Fields metadata again. It must not block.
+	OnInvalidField func(field string)
 	// Logger receives debug lines about retries (nil: none).
 	Logger *zap.Logger
 }
@@ -197,18 +202,17 @@ func (s *Sender) Send(_ context.Context, b *batcher.Batch[Source]) {
 	if s.stopCtx.Err() != nil {
 		return // shutting down: batches not yet sent stay not done
 	}
-	var d batch
+	d := batch{entries: make([]batcher.Entry[Source], 0, len(b.Entries)), records: make([]zohoapi.Record, 0, len(b.Entries))}
 	for _, e := range b.Entries {
-		if raw, ok := s.encode(e); ok {
-			if s.o.Memory != nil && s.o.Memory.Skip(e, raw) {
-				for _, it := range e.Items {
-					it.Source.Part.Done(it.Source.Rec.Offset)
-				}
-				continue
+		rec := e.Merged()
+		if s.o.Memory != nil && s.o.Memory.Skip(e, rec) {
+			for _, it := range e.Items {
+				it.Source.Part.Done(it.Source.Rec.Offset)
 			}
-			d.entries = append(d.entries, e)
-			d.records = append(d.records, raw)
+			continue
 		}
+		d.entries = append(d.entries, e)
+		d.records = append(d.records, rec)
 	}
 	if len(d.entries) > 0 {
 		s.deliver(d)
@@ -216,11 +220,11 @@ func (s *Sender) Send(_ context.Context, b *batcher.Batch[Source]) {
 }
 
 // batch is one batch on its way to Zoho: the merged record of each entry
-// (encoded once, so the dead-letter topic gets exactly what was sent) and
-// the source records merged into it.
+// (its dead letter's zoho.record is the record's JSON: exactly what was
+// sent) and the source records merged into it.
 type batch struct {
 	entries []batcher.Entry[Source]
-	records []json.RawMessage
+	records []zohoapi.Record
 }
 
 // slice returns entries [i, j) of d.
@@ -232,16 +236,6 @@ func (d batch) slice(i, j int) batch {
 func (d *batch) add(from batch, i int) {
 	d.entries = append(d.entries, from.entries[i])
 	d.records = append(d.records, from.records[i])
-}
-
-// encode returns the Zoho record of e: its merged items.
-func (s *Sender) encode(e batcher.Entry[Source]) (json.RawMessage, bool) {
-	raw, err := json.Marshal(e.Merged())
-	if err != nil { // values are strings and numbers from JSON: cannot happen
-		s.log.Error("encoding a Zoho record", zap.Error(err))
-		return nil, false
-	}
-	return raw, true
 }
 
 // deliver upserts d until every record is acknowledged or dead-lettered,

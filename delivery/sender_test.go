@@ -3,6 +3,7 @@ package delivery
 import (
 	"context"
 	"errors"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -51,7 +52,7 @@ func batchOf(po *watermark.Partition, emails ...string) *batcher.Batch[Source] {
 		r := rec("events", 0, int64(i))
 		po.Track(r)
 		b.Entries = append(b.Entries, batcher.Entry[Source]{Key: e, Items: []batcher.Item[Source]{
-			{Key: e, Record: map[string]any{"Email": e}, Source: Source{Part: po, Rec: r}},
+			{Key: e, Record: zohoapi.Record{{Name: "Email", Value: strconv.AppendQuote(nil, e)}}, Source: Source{Part: po, Rec: r}},
 		}})
 	}
 	return b
@@ -67,7 +68,7 @@ func TestSplitDeadLettersOnlyTheRejectedRecord(t *testing.T) {
 		calls.Add(1)
 		res := &zohoapi.UpsertResult{StatusCode: 200}
 		for _, raw := range r.Records {
-			if gjson.GetBytes(raw, "Email").String() == "bad@example.com" {
+			if gjson.ParseBytes(raw.Get("Email")).String() == "bad@example.com" {
 				return nil, &zohoapi.APIError{StatusCode: 400, Code: "INVALID_DATA", Message: "the request is invalid"}
 			}
 			res.Results = append(res.Results, zohoapi.RecordResult{Action: "insert"})

@@ -37,8 +37,13 @@ func (s *Sender) settle(d batch, res *zohoapi.UpsertResult) (batch, deadLetters)
 			if s.o.Memory != nil {
 				s.o.Memory.Rejected(e)
 			}
+			if s.o.OnInvalidField != nil {
+				for _, f := range r.Err.InvalidDataFields() {
+					s.o.OnInvalidField(f)
+				}
+			}
 			for _, it := range e.Items {
-				dead = append(dead, s.DeadLetterRecord(it.Source.Rec, r.Err.Code, r.Err.Message, r.Err.Field, r.Err.Details, d.records[i]))
+				dead = append(dead, s.DeadLetterRecord(it.Source.Rec, r.Err.Code, r.Err.Message, r.Err.Field, r.Err.Details, d.records[i].JSON()))
 				deadSrc = append(deadSrc, it.Source)
 			}
 		}

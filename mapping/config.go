@@ -3,7 +3,10 @@ package mapping
 import (
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
+
+	"github.com/zohosink/zohosink/zohoapi/fieldcache"
 )
 
 // FieldMapping maps one event value, or a constant, to one Zoho field, on
@@ -48,7 +51,27 @@ type MapperConfig struct {
 	// "Signed Up"), e.g. "Signup" (config key mapping.events). They compare
 	// like the preset names.
 	Events []string
+	// InvalidValues is what happens to a record holding a value that cannot
+	// be converted for its field (config key mapping.invalid_values):
+	// InvalidValuesOmit (or "") leaves the field out and delivers the rest,
+	// listing it in Mapped.Omitted; InvalidValuesDeadLetter rejects the
+	// record with INVALID_DATA naming the field.
+	InvalidValues string
+	// Metadata, if set, returns the current Fields metadata of the target
+	// module (fieldcache.Cache.Snapshot), nil while there is none. Every
+	// mapped value whose field it lists is converted by the field's data
+	// type (mapping/fieldvalue); without metadata, and for fields it does not
+	// list, values are sent untyped: texts as strings, numbers as decimal
+	// strings, booleans as booleans. It is called for every CRM event and
+	// must not block.
+	Metadata func() *fieldcache.Snapshot
 }
+
+// The values of MapperConfig.InvalidValues.
+const (
+	InvalidValuesOmit       = "omit"
+	InvalidValuesDeadLetter = "dead_letter"
+)
 
 // ErrInvalidMapperConfig is wrapped by every error NewMapper returns.
 var ErrInvalidMapperConfig = errors.New("invalid mapper configuration")
@@ -77,14 +100,18 @@ func (e *ConfigError) Unwrap() error { return ErrInvalidMapperConfig }
 // match: NewMapper rejects longer configured names.
 const maxFoldedName = 128
 
-// Mapper decides and maps record values. It is immutable after NewMapper and
-// safe for concurrent use.
+// Mapper decides and maps record values. Its configuration is immutable after
+// NewMapper; the value converters of the module's metadata are swapped in
+// atomically when its Generation changes. Safe for concurrent use.
 type Mapper struct {
 	preset  preset
 	consent []string
 	// events: folded track name → label.
 	events map[string]string
 	fields []fieldRule
+	// typed converts values by the target fields' metadata.
+	typed             typed
+	deadLetterInvalid bool
 }
 
 // fieldRule is a validated FieldMapping.
@@ -95,6 +122,7 @@ type fieldRule struct {
 	// constant, when not "", is written instead of a value from the event.
 	constant string
 	to       string
+	index    int // in MapperConfig.Fields, for the key mapping.fields[index].to
 }
 
 type fieldSource int
@@ -122,6 +150,7 @@ const (
 //     traits); the target of an earlier mapping;
 //   - zoho.duplicate_check_fields: empty for a module other than Leads and
 //     Contacts (PresetDuplicateCheckFields), which has no default.
+//   - mapping.invalid_values: not "omit" or "dead_letter".
 func NewMapper(c MapperConfig) (*Mapper, error) {
 	m := &Mapper{
 		preset: presetOf(c.Module),
@@ -130,6 +159,8 @@ func NewMapper(c MapperConfig) (*Mapper, error) {
 			"leadgenerated": eventLeadGenerated,
 			"signedup":      eventSignedUp,
 		},
+		typed:             typed{metadata: c.Metadata},
+		deadLetterInvalid: c.InvalidValues == InvalidValuesDeadLetter,
 	}
 	var errs []error
 	bad := func(key, format string, args ...any) {
@@ -137,6 +168,11 @@ func NewMapper(c MapperConfig) (*Mapper, error) {
 	}
 	if m.preset.dedupe == nil && len(c.DuplicateCheckFields) == 0 {
 		bad("zoho.duplicate_check_fields", "is required for module %q: only Leads and Contacts have a default (Email); name the fields that identify a record of %s, e.g. [Email] when its Email field is unique", c.Module, c.Module)
+	}
+	switch c.InvalidValues {
+	case "", InvalidValuesOmit, InvalidValuesDeadLetter:
+	default:
+		bad("mapping.invalid_values", "%q is not one of omit, dead_letter", c.InvalidValues)
 	}
 	for i, cat := range c.ConsentRequired {
 		cat = strings.TrimSpace(cat)
@@ -184,7 +220,7 @@ func NewMapper(c MapperConfig) (*Mapper, error) {
 				bad(key+".from", "%s", fromProblem)
 			}
 		}
-		r.to = strings.TrimSpace(f.To)
+		r.to, r.index = strings.TrimSpace(f.To), i
 		toProblem := toProblem(f.To, r.to)
 		if toProblem == "" {
 			if j, dup := targets[r.to]; dup {
@@ -259,4 +295,39 @@ func isFieldAPIName(s string) bool {
 		}
 	}
 	return s != ""
+}
+
+// Targets returns the API names of the fields m may convert: Email, the
+// preset's (but lookups by name, which are not converted), then the
+// configured mappings' targets, each once.
+func (m *Mapper) Targets() []string {
+	out := []string{FieldEmail}
+	for _, p := range m.preset.fields {
+		if !p.lookupByName {
+			out = append(out, p.name)
+		}
+	}
+	for _, r := range m.fields {
+		if !slices.Contains(out, r.to) {
+			out = append(out, r.to)
+		}
+	}
+	return out
+}
+
+// MissingTargets returns a *ConfigError (key mapping.fields[i].to) for each
+// configured mapping whose target is not a field of the module per its
+// Fields metadata s: Zoho rejects such records with INVALID_DATA. Field API
+// names compare case-sensitively, as Zoho's do.
+func (m *Mapper) MissingTargets(s *fieldcache.Snapshot) []*ConfigError {
+	var out []*ConfigError
+	for _, r := range m.fields {
+		if _, ok := s.Field(r.to); !ok {
+			out = append(out, &ConfigError{
+				Key:     fmt.Sprintf("mapping.fields[%d].to", r.index),
+				Problem: fmt.Sprintf("%q is not a field of module %s (Fields metadata): Zoho rejects its records with INVALID_DATA", r.to, s.Module),
+			})
+		}
+	}
+	return out
 }

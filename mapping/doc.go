@@ -17,13 +17,25 @@
 //	  │       no usable email in the traits ─────────▶ reject MISSING_EMAIL
 //	  │       email malformed or over 100 characters ▶ reject INVALID_DATA (Email)
 //	  ▼
-//	deliver: Mapped.Record (field API name → value), Mapped.Key (the email, lower case)
+//	fields collected (preset, then mapping.fields; a later one of a name wins)
+//	  │       converted by the field's data type (Fields metadata, mapping/fieldvalue):
+//	  │       a value that does not convert ─────────▶ left out (Mapped.Omitted), or
+//	  │                                                reject INVALID_DATA (mapping.invalid_values: dead_letter)
+//	  ▼
+//	deliver: Mapped.Record (zohoapi.Record: field API name + JSON value, in order), Mapped.Key (the email, lower case)
 //
 // Guarantees:
 //
-//   - Pure: Map is a function of the record value and the MapperConfig; a
-//     Mapper is immutable and safe for concurrent use. The result shares no
+//   - Pure: Map is a function of the record value, the MapperConfig and the
+//     module's current Fields metadata (MapperConfig.Metadata); a Mapper is
+//     safe for concurrent use, and swaps in the converters of a new metadata
+//     generation atomically (no locks on the hot path). The result shares no
 //     memory with the value (Kafka clients reuse fetch buffers).
+//   - Typed values: with metadata, every mapped value is sent as its field's
+//     data type takes it, or not at all (never an empty string); without
+//     metadata (not read yet, unreachable) values are sent untyped: texts,
+//     numbers as decimal strings, booleans. Email is always sent as the text
+//     checkEmail accepted.
 //   - Total: every value ends as a drop, a rejection or a record; Map never
 //     fails or panics.
 //   - Validation: every value that encoding/json's Valid rejects (syntax, or
@@ -53,6 +65,7 @@
 // decoding or copying it. Dropping a page view takes one validating pass
 // (gjson.Valid) and the reading of type, event and action, and allocates
 // nothing; a CRM event's traits and properties are then walked in place and
-// its record's texts copied out in one allocation. See BenchmarkMapPageView and
+// its record's values encoded into one buffer (two allocations: the values
+// and the field list). See BenchmarkMapPageView and
 // BenchmarkMapLead.
 package mapping

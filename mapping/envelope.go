@@ -48,7 +48,7 @@ const eventOther = "other"
 
 // view returns value as a string without copying it, for gjson. The string
 // must not outlive the call that received value; everything kept past Map is
-// copied (see buildRecord). gjson.GetBytes would copy every result instead,
+// copied (see encode). gjson.GetBytes would copy every result instead,
 // an allocation per look-up on the drop path.
 func view(value []byte) string {
 	if len(value) == 0 {

@@ -1,5 +1,7 @@
 package mapping
 
+import "github.com/zohosink/zohosink/zohoapi"
+
 // Outcome is what the pipeline does with one record.
 type Outcome int
 
@@ -56,8 +58,10 @@ const (
 	// identity.
 	CodeMissingEmail = "MISSING_EMAIL"
 	// CodeInvalidData is Zoho's own code for a bad field value, used locally
-	// for an Email that Zoho would certainly reject: over EmailMaxLength
-	// characters or malformed. Zoho once silently truncated over-long
+	// for an Email that Zoho would certainly reject (over EmailMaxLength
+	// characters or malformed) and, with mapping.invalid_values dead_letter,
+	// for a value that does not convert to its field's data type (Details
+	// as Zoho's: api_name, expected_data_type). Zoho once silently truncated over-long
 	// emails, which broke dedupe (zoho-crm-api.md, Fields metadata).
 	CodeInvalidData = "INVALID_DATA"
 )
@@ -98,10 +102,15 @@ type Mapped struct {
 	// lower-cased (Zoho matches Email case-insensitively). Empty unless
 	// Outcome is OutcomeDeliver.
 	Key string
-	// Record is the Zoho record of a delivered event: field API name →
-	// value (strings, or booleans from configured mappings). Email keeps
-	// its case. Nil unless Outcome is OutcomeDeliver.
-	Record map[string]any
+	// Record is the Zoho record of a delivered event: its fields in the
+	// order the preset and the configured mappings wrote them (Email first,
+	// keeping its case), each value converted by its field's data type when
+	// the module's metadata is known (MapperConfig.Metadata). Nil unless
+	// Outcome is OutcomeDeliver.
+	Record zohoapi.Record
+	// Omitted lists the values left out of Record because they could not be
+	// converted (MapperConfig.InvalidValues "omit"); nil when none were.
+	Omitted []Omission
 	// Event is a bounded label for logs and metrics: for CRM events the
 	// normalised name ("identify", "lead_generated", "signed_up", or a
 	// configured name in snake case); for other events their type ("page",

@@ -1,7 +1,5 @@
 package mapping
 
-import "strings"
-
 // Normalised CRM event labels of the Lead Capture preset.
 const (
 	eventIdentify      = "identify"
@@ -97,7 +95,7 @@ func (m *Mapper) mapCRM(label string, b envelopeBody) Mapped {
 		return Mapped{Outcome: OutcomeReject, Event: label, Reject: rej}
 	}
 	var fieldsBuf [16]recordField
-	fields := append(fieldsBuf[:0], recordField{name: FieldEmail, text: email})
+	fields := append(fieldsBuf[:0], textField(FieldEmail, email))
 	first := preferText(&top, &base, slotFirstName)
 	last := preferText(&top, &base, slotLastName)
 	if first == "" && last == "" {
@@ -133,7 +131,9 @@ func (m *Mapper) mapCRM(label string, b envelopeBody) Mapped {
 			}
 		}
 		if v != "" {
-			fields = append(fields, recordField{name: p.name, text: v, lookupByName: p.lookupByName})
+			f := textField(p.name, v)
+			f.lookupByName = p.lookupByName
+			fields = append(fields, f)
 		}
 	}
 	for _, f := range m.fields {
@@ -141,64 +141,23 @@ func (m *Mapper) mapCRM(label string, b envelopeBody) Mapped {
 			fields = append(fields, v)
 		}
 	}
-	rec := buildRecord(fields)
-	// Email is the first field and no configured mapping may write it
-	// (NewMapper), so this is the record's own copy of the email.
-	email = rec[FieldEmail].(string)
-	return Mapped{Outcome: OutcomeDeliver, Event: label, Key: strings.ToLower(email), Record: rec}
-}
-
-// recordField is one field of a record being built. text may point into the
-// record value until buildRecord copies it.
-type recordField struct {
-	name   string
-	text   string
-	flag   bool
-	isFlag bool // the value is flag (a JSON boolean), not text
-	// lookupByName: text is the name of the record a lookup field points
-	// to, sent as {"name": text} (Zoho's lookup object; see presets).
-	lookupByName bool
-}
-
-// buildRecord returns the record of fields; a later field overrides an
-// earlier one of the same name. The texts are copied into one new string
-// (one allocation instead of one per field) so that the record never shares
-// memory with the record value, whose buffer the Kafka client reuses.
-func buildRecord(fields []recordField) map[string]any {
-	size := 0
-	for _, f := range fields {
-		size += len(f.text)
-	}
-	var sb strings.Builder
-	sb.Grow(size)
-	for _, f := range fields {
-		sb.WriteString(f.text)
-	}
-	all := sb.String()
-	rec := make(map[string]any, len(fields))
-	for _, f := range fields {
-		if f.isFlag {
-			rec[f.name] = f.flag
-			continue
+	rec, omitted, invalid := encode(fields, m.typed.converters(), m.deadLetterInvalid)
+	if invalid != nil {
+		return Mapped{
+			Outcome: OutcomeReject,
+			Event:   label,
+			Reject:  Rejection{Code: CodeInvalidData, Message: invalid.Error(), Field: invalid.Field, Details: invalid.Details()},
 		}
-		text := all[:len(f.text)]
-		all = all[len(f.text):]
-		if f.lookupByName {
-			rec[f.name] = map[string]any{"name": text}
-			continue
-		}
-		rec[f.name] = text
 	}
-	return rec
+	return Mapped{Outcome: OutcomeDeliver, Event: label, Key: keyOf(rec, email), Record: rec, Omitted: omitted}
 }
 
 // value evaluates a configured mapping: a constant (mapping.fields[].value)
-// as it is; otherwise text as for the preset, and JSON
-// booleans passed through (for checkbox fields; Zoho rejects them on a text
-// field with INVALID_DATA, which is visible in the dead-letter topic).
+// as a text, otherwise the first usable value at its path (see usableAt);
+// both are converted later by the target field's data type.
 func (f fieldRule) value(b envelopeBody) (recordField, bool) {
 	if f.constant != "" {
-		return recordField{name: f.to, text: f.constant}, true
+		return textField(f.to, f.constant), true
 	}
 	var v recordField
 	var ok bool

@@ -17,7 +17,7 @@ func mapRecord(t *testing.T, c MapperConfig, value string) map[string]any {
 	if got.Outcome != OutcomeDeliver {
 		t.Fatalf("got %s %q %q (%s)", got.Outcome, got.Drop, got.Reject.Code, got.Reject.Message)
 	}
-	return got.Record
+	return asMap(got.Record)
 }
 
 // TestMapModulePresets: each module writes its own preset. Contacts send the

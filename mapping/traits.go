@@ -201,8 +201,8 @@ func preferText(top, base *keyIndex, s slot) string {
 
 // usableAt follows path (folded: its segments folded) through nested raw
 // JSON objects, each segment matched like a trait key, and returns the first
-// usable value at its end: a non-empty text (see textOf) or a boolean. The
-// returned field has no name.
+// usable value at its end (see usable). The returned field has no name; its
+// value may point into obj.
 func usableAt(obj string, path, folded []string) (recordField, bool) {
 	if len(path) == 0 || obj == "" {
 		return recordField{}, false
@@ -217,14 +217,29 @@ func usableAt(obj string, path, folded []string) (recordField, bool) {
 			}
 			continue
 		}
-		if b, ok := boolOf(m.raw); ok {
-			return recordField{flag: b, isFlag: true}, true
-		}
-		if t := textOf(m.raw); t != "" {
-			return recordField{text: t}, true
+		if usable(m.raw) {
+			return recordField{value: gjson.Parse(m.raw)}, true
 		}
 	}
 	return recordField{}, false
+}
+
+// usable reports whether a raw JSON value is worth mapping: a boolean, a
+// number, a string that is not blank, or a non-empty array (for a
+// multi-select picklist). It allocates only for strings with escapes.
+func usable(raw string) bool {
+	if raw == "" {
+		return false
+	}
+	switch c := raw[0]; {
+	case c == 't' || c == 'f' || c == '-' || ('0' <= c && c <= '9'):
+		return true
+	case c == '"':
+		return textOf(raw) != ""
+	case c == '[':
+		return strings.TrimSpace(raw[1:len(raw)-1]) != ""
+	}
+	return false
 }
 
 // matchingMembers returns the members of the raw JSON object obj whose keys

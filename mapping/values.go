@@ -58,17 +58,6 @@ func textOf(raw string) string {
 	return ""
 }
 
-// boolOf returns the value of a raw JSON boolean.
-func boolOf(raw string) (value, ok bool) {
-	switch raw {
-	case "true":
-		return true, true
-	case "false":
-		return false, true
-	}
-	return false, false
-}
-
 // maxDecimalDigits bounds the digits decimalString writes, so that a number
 // like 1e1000000 cannot blow up memory; such numbers are not mapped.
 const maxDecimalDigits = 400

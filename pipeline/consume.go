@@ -152,6 +152,9 @@ func (p *Pipeline) process(ctx context.Context, pr *polledRecord, dropped *[drop
 	if !part.Track(r) {
 		return nil
 	}
+	if m.Omitted != nil {
+		p.fields.observe(m.Omitted)
+	}
 	// The poll took no more records than the batcher has room for, so Add does not block.
 	if err := p.batches.Add(ctx, batcher.Item[delivery.Source]{Key: m.Key, Record: m.Record, Source: delivery.Source{Part: part, Rec: r}}); err != nil {
 		p.log.Debug("record not batched: shutting down", zap.Error(err))

@@ -227,7 +227,7 @@ func TestPerEmailOrderWithRandomLatency(t *testing.T) {
 	last := map[string]string{}
 	for _, rec := range rz.sent() {
 		var m map[string]any
-		if err := json.Unmarshal(rec, &m); err != nil {
+		if err := json.Unmarshal(rec.JSON(), &m); err != nil {
 			t.Fatal(err)
 		}
 		email, v := fmt.Sprint(m["Email"]), fmt.Sprint(m["Last_Name"])
@@ -246,7 +246,7 @@ func TestPerEmailOrderWithRandomLatency(t *testing.T) {
 type recordingZoho struct {
 	next delivery.Upserter
 	mu   sync.Mutex
-	recs []json.RawMessage
+	recs []zohoapi.Record
 }
 
 func (z *recordingZoho) Upsert(ctx context.Context, r zohoapi.UpsertRequest) (*zohoapi.UpsertResult, error) {
@@ -259,7 +259,7 @@ func (z *recordingZoho) Upsert(ctx context.Context, r zohoapi.UpsertRequest) (*z
 	return res, err
 }
 
-func (z *recordingZoho) sent() []json.RawMessage {
+func (z *recordingZoho) sent() []zohoapi.Record {
 	z.mu.Lock()
 	defer z.mu.Unlock()
 	return slices.Clone(z.recs)

@@ -169,7 +169,7 @@ type poisonZoho struct {
 func (z *poisonZoho) Upsert(ctx context.Context, r zohoapi.UpsertRequest) (*zohoapi.UpsertResult, error) {
 	z.calls.Add(1)
 	for _, rec := range r.Records {
-		if strings.Contains(string(rec), z.poison) {
+		if strings.Contains(string(rec.JSON()), z.poison) {
 			return nil, &zohoapi.APIError{StatusCode: 400, Code: "INVALID_DATA", Message: "invalid data", Details: json.RawMessage(`{"api_name":"Description"}`)}
 		}
 	}

@@ -24,6 +24,7 @@ import (
 	"github.com/zohosink/zohosink/mapping"
 	"github.com/zohosink/zohosink/watermark"
 	"github.com/zohosink/zohosink/zohoapi"
+	"github.com/zohosink/zohosink/zohoapi/fieldcache"
 )
 
 // Options configure a Pipeline. The settings that are configuration keys
@@ -77,8 +78,18 @@ type Options struct {
 	DuplicateCheckFields, Trigger []string
 	// Zoho is the client upserts go through.
 	Zoho delivery.Upserter
-	// Mapping decides which events reach Zoho and how.
+	// Mapping decides which events reach Zoho and how. Its Metadata, when
+	// nil, is the cache of Fields below.
 	Mapping mapping.MapperConfig
+	// Fields, when set, reads the Fields metadata of Module (zohoapi.Client
+	// satisfies it), so that mapped values are converted by their fields'
+	// data types: Run reads it before the first poll (a failure is logged
+	// and counted, and delivery goes on with values sent untyped), then
+	// every FieldsRefreshInterval (> 0), and again after Zoho answers
+	// INVALID_DATA naming a field, at most once per FieldsMinStaleInterval
+	// (≥ 0). Nil: values are always sent untyped.
+	Fields                                        fieldcache.Source
+	FieldsRefreshInterval, FieldsMinStaleInterval time.Duration
 	// Batch sizes and lingers batches; MaxInFlight is the number of concurrent
 	// upsert calls. MaxRecords, MaxInFlight and MaxBuffered must be ≥ 1
 	// (config.Config.EffectiveMaxBuffered gives batch.max_buffered's value).
@@ -162,6 +173,12 @@ func (o *Options) check() []error {
 	if o.DailyCreditBudget < 0 {
 		problems = append(problems, fmt.Errorf("DailyCreditBudget must be ≥ 0 (got %d)", o.DailyCreditBudget))
 	}
+	if o.Fields != nil {
+		positive("FieldsRefreshInterval", o.FieldsRefreshInterval)
+		if o.FieldsMinStaleInterval < 0 {
+			problems = append(problems, fmt.Errorf("FieldsMinStaleInterval must be ≥ 0 (got %v)", o.FieldsMinStaleInterval))
+		}
+	}
 	problems = append(problems, o.DeliveryOptions().Check()...)
 	atLeastOne("Batch.MaxRecords", o.Batch.MaxRecords)
 	atLeastOne("Batch.MaxInFlight", o.Batch.MaxInFlight)
@@ -177,6 +194,7 @@ type Pipeline struct {
 	cl      *kgo.Client
 	mapper  *mapping.Mapper
 	saver   *saver // nil: credit saver off
+	fields  *fields
 	offsets *watermark.Tracker
 	batches *batcher.Batcher[delivery.Source]
 	// delivery are the Sender's options; Run creates the
@@ -226,6 +244,10 @@ func New(o Options) (*Pipeline, error) {
 	if o.DLQTopic == "" {
 		problems = append(problems, errors.New("no dead-letter topic"))
 	}
+	fm, err := newFields(&o)
+	if err != nil {
+		problems = append(problems, err)
+	}
 	mapper, err := mapping.NewMapper(o.Mapping)
 	if err != nil {
 		problems = append(problems, err)
@@ -267,9 +289,12 @@ func New(o Options) (*Pipeline, error) {
 	}
 	p.credits = delivery.NewCredits(o.DailyCreditBudget, o.Clock)
 	p.delivery.Credits = p.credits
+	fm.mapper, p.fields = mapper, fm
+	p.delivery.OnInvalidField = fm.stale
 	p.m.tokens = o.Tokens
 	p.reg = newRegistry(p.m)
 	p.reg.MustRegister(creditCollector{p.credits})
+	p.reg.MustRegister(fm.collectors()...)
 	p.batches = batcher.New(o.Batch, p.send)
 	p.rejects = make(chan struct{}, p.batches.Config().MaxBuffered)
 	p.rejectsFreed = make(chan struct{}, 1)
@@ -350,11 +375,13 @@ func (p *Pipeline) Run(ctx context.Context) error {
 		prepared = false
 	}
 	if prepared {
+		p.fields.start(ctx)
 		p.started.Store(true)
 		p.updateReady()
 	}
 	watchDone := make(chan struct{})
 	if prepared {
+		go p.fields.run(commitCtx)
 		go func() {
 			defer close(watchDone)
 			p.watchTopics(commitCtx)

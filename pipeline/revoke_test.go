@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strconv"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -31,7 +32,7 @@ type byEmailZoho struct {
 }
 
 func (z *byEmailZoho) Upsert(ctx context.Context, r zohoapi.UpsertRequest) (*zohoapi.UpsertResult, error) {
-	email := gjson.GetBytes(r.Records[0], "Email").String()
+	email := gjson.ParseBytes(r.Records[0].Get("Email")).String()
 	z.mu.Lock()
 	z.calls[email]++
 	z.mu.Unlock()
@@ -111,7 +112,7 @@ func TestRevokeWaitsOnlyForRevokedPartitions(t *testing.T) {
 		part := p.offsets.Partition(topic, partition)
 		r := &kgo.Record{Topic: topic, Partition: partition, Offset: 0}
 		part.Track(r)
-		if err := p.batches.Add(context.Background(), batcher.Item[delivery.Source]{Key: email, Record: map[string]any{"Email": email}, Source: delivery.Source{Part: part, Rec: r}}); err != nil {
+		if err := p.batches.Add(context.Background(), batcher.Item[delivery.Source]{Key: email, Record: zohoapi.Record{{Name: "Email", Value: strconv.AppendQuote(nil, email)}}, Source: delivery.Source{Part: part, Rec: r}}); err != nil {
 			t.Fatal(err)
 		}
 	}

@@ -1,13 +1,12 @@
 package pipeline
 
 import (
-	"encoding/json"
-
 	"github.com/zohosink/zohosink/batcher"
 	"github.com/zohosink/zohosink/creditsaver"
 	"github.com/zohosink/zohosink/delivery"
 	"github.com/zohosink/zohosink/dlq"
 	"github.com/zohosink/zohosink/watermark"
+	"github.com/zohosink/zohosink/zohoapi"
 )
 
 // saver is the credit saver (Options.CreditSaver), the Sender's
@@ -46,13 +45,13 @@ func owner(e batcher.Entry[delivery.Source]) *watermark.Partition {
 // byte for byte record. Records replayed from the dead-letter topic
 // (dlq.ReplayMark) are always sent. Skipped source records and Zoho records
 // are counted.
-func (s *saver) Skip(e batcher.Entry[delivery.Source], record json.RawMessage) bool {
+func (s *saver) Skip(e batcher.Entry[delivery.Source], record zohoapi.Record) bool {
 	o := owner(e)
 	if o == nil {
 		return false
 	}
 	sum, ok := s.cache.Acknowledged(e.Key, o)
-	if !ok || creditsaver.SumJSON(record) != sum {
+	if !ok || creditsaver.SumRecord(record) != sum {
 		return false
 	}
 	for _, it := range e.Items {
@@ -68,9 +67,9 @@ func (s *saver) Skip(e batcher.Entry[delivery.Source], record json.RawMessage) b
 // Acknowledged implements delivery.RecordMemory: the sum of the record as
 // sent is remembered for the partition assignment of e's items (forgotten
 // when they come from several).
-func (s *saver) Acknowledged(e batcher.Entry[delivery.Source], record json.RawMessage) {
+func (s *saver) Acknowledged(e batcher.Entry[delivery.Source], record zohoapi.Record) {
 	if o := owner(e); o != nil {
-		s.cache.Remember(e.Key, o, creditsaver.SumJSON(record))
+		s.cache.Remember(e.Key, o, creditsaver.SumRecord(record))
 		return
 	}
 	s.cache.Forget(e.Key)

@@ -13,6 +13,7 @@ import (
 	"github.com/zohosink/zohosink/delivery"
 	"github.com/zohosink/zohosink/dlq"
 	"github.com/zohosink/zohosink/internal/kafkatest"
+	"github.com/zohosink/zohosink/internal/recordtest"
 	"github.com/zohosink/zohosink/mapping"
 	"github.com/zohosink/zohosink/zohoapi"
 )
@@ -63,7 +64,7 @@ func TestCreditSaverRevokedPartitionDoesNotPoison(t *testing.T) {
 		pr := &polledRecord{
 			part: p.offsets.Partition(topic, 0),
 			rec:  &kgo.Record{Topic: topic, Partition: 0, Offset: offset},
-			m:    mapping.Mapped{Outcome: mapping.OutcomeDeliver, Key: email, Record: map[string]any{"Email": email, "Last_Name": "Doe"}},
+			m:    mapping.Mapped{Outcome: mapping.OutcomeDeliver, Key: email, Record: recordtest.Of(`{"Email":"` + email + `","Last_Name":"Doe"}`)},
 		}
 		offset++
 		var dropped [dropReasons]int64

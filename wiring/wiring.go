@@ -1,6 +1,7 @@
 package wiring
 
 import (
+	"context"
 	"net/http"
 
 	"go.uber.org/zap"
@@ -13,6 +14,7 @@ import (
 	"github.com/zohosink/zohosink/kafkaconn"
 	"github.com/zohosink/zohosink/pipeline"
 	"github.com/zohosink/zohosink/zohoapi"
+	"github.com/zohosink/zohosink/zohoapi/fieldcache"
 )
 
 // Logger builds a zap logger of the given level (debug|info|warn|error) and
@@ -58,30 +60,32 @@ func ZohoClient(cfg *config.Config, log *zap.Logger) (*zohoapi.Client, error) {
 // PipelineOptions translates the configuration into pipeline options: every
 // setting from its key, the Kafka connection from kafkaconn.Options (its
 // error when a kafka.tls file cannot be read), zoho as the upsert client and
-// log as the logger. Tokens is left for the caller (NewPipeline sets it from
-// the Zoho client).
+// log as the logger. Tokens, Credentials and Fields are left for the caller
+// (NewPipeline sets them from the Zoho client).
 func PipelineOptions(cfg *config.Config, zoho delivery.Upserter, log *zap.Logger) (pipeline.Options, error) {
 	conn, err := kafkaconn.Options(cfg.Kafka)
 	if err != nil {
 		return pipeline.Options{}, err
 	}
 	return pipeline.Options{
-		Brokers:              cfg.Kafka.Brokers,
-		Topics:               cfg.Kafka.Topics,
-		Group:                cfg.Kafka.Group,
-		DLQTopic:             cfg.Kafka.DLQTopic,
-		ClientID:             cfg.Kafka.ClientID,
-		CommitInterval:       cfg.Kafka.CommitInterval,
-		SessionTimeout:       cfg.Kafka.SessionTimeout,
-		FetchMaxBytes:        cfg.Kafka.FetchMaxBytes,
-		MaxMessageBytes:      cfg.Kafka.MaxMessageBytes,
-		StartAtLatest:        cfg.Kafka.StartOffset == config.StartLatest,
-		KafkaOptions:         conn,
-		Module:               cfg.Zoho.Module,
-		DuplicateCheckFields: cfg.EffectiveDuplicateCheckFields(),
-		Trigger:              cfg.Zoho.Trigger,
-		Zoho:                 zoho,
-		Mapping:              cfg.MapperConfig(),
+		Brokers:                cfg.Kafka.Brokers,
+		Topics:                 cfg.Kafka.Topics,
+		Group:                  cfg.Kafka.Group,
+		DLQTopic:               cfg.Kafka.DLQTopic,
+		ClientID:               cfg.Kafka.ClientID,
+		CommitInterval:         cfg.Kafka.CommitInterval,
+		SessionTimeout:         cfg.Kafka.SessionTimeout,
+		FetchMaxBytes:          cfg.Kafka.FetchMaxBytes,
+		MaxMessageBytes:        cfg.Kafka.MaxMessageBytes,
+		StartAtLatest:          cfg.Kafka.StartOffset == config.StartLatest,
+		KafkaOptions:           conn,
+		Module:                 cfg.Zoho.Module,
+		DuplicateCheckFields:   cfg.EffectiveDuplicateCheckFields(),
+		Trigger:                cfg.Zoho.Trigger,
+		Zoho:                   zoho,
+		Mapping:                cfg.MapperConfig(),
+		FieldsRefreshInterval:  cfg.Zoho.FieldsRefreshInterval,
+		FieldsMinStaleInterval: cfg.Zoho.FieldsMinStaleInterval,
 		Batch: batcher.Config{
 			MaxRecords:  cfg.Batch.MaxRecords,
 			Linger:      cfg.Batch.Linger,
@@ -116,9 +120,31 @@ func ReplayOptions(cfg *config.Config, zoho delivery.Upserter, log *zap.Logger, 
 	}, nil
 }
 
+// FieldsMetadata reads the Fields metadata of zoho.module once from src (the
+// Zoho client), bounded by zoho.request_timeout, for a mapper outside `run`
+// (`dlq replay --direct`): the result is mapping.MapperConfig.Metadata. When
+// the read fails it logs a warning and returns nil: values are then sent
+// untyped, as without metadata.
+func FieldsMetadata(ctx context.Context, cfg *config.Config, src fieldcache.Source, log *zap.Logger) func() *fieldcache.Snapshot {
+	module := cfg.Zoho.Module
+	cache, err := fieldcache.New(fieldcache.Options{Source: src, Modules: []string{module}})
+	if err == nil {
+		ctx, cancel := context.WithTimeout(ctx, cfg.Zoho.RequestTimeout)
+		err = cache.Refresh(ctx, module)
+		cancel()
+	}
+	if err != nil {
+		log.Warn("cannot read the Fields metadata of the module: mapped values are sent untyped", zap.String("module", module), zap.Error(err))
+		return nil
+	}
+	snap := cache.Snapshot(module)
+	return func() *fieldcache.Snapshot { return snap }
+}
+
 // NewPipeline builds the pipeline as `consumer run` runs it: the Zoho client
 // (ZohoClient), PipelineOptions with that client, and its token source on
-// /metrics and as the credentials checked at start. Errors are ZohoClient's, PipelineOptions' and pipeline.New's.
+// /metrics and as the credentials checked at start, and the client as the
+// source of the module's Fields metadata. Errors are ZohoClient's, PipelineOptions' and pipeline.New's.
 func NewPipeline(cfg *config.Config, log *zap.Logger) (*pipeline.Pipeline, error) {
 	zc, err := ZohoClient(cfg, log)
 	if err != nil {
@@ -130,5 +156,6 @@ func NewPipeline(cfg *config.Config, log *zap.Logger) (*pipeline.Pipeline, error
 	}
 	o.Tokens = zc.Tokens()
 	o.Credentials = zc.Tokens()
+	o.Fields = zc
 	return pipeline.New(o)
 }

@@ -240,8 +240,9 @@ var (
 	// ErrBatchSize: an upsert needs 1..100 records (Zoho: "data" holds at most
 	// 100). ClassPermanent: split the batch.
 	ErrBatchSize = errors.New("zohoapi: an upsert takes 1 to 100 records")
-	// ErrInvalidRecord: a record is not a JSON object. ClassPermanent.
-	ErrInvalidRecord = errors.New("zohoapi: record is not a JSON object")
+	// ErrInvalidRecord: a record has no fields, or a field has no name or
+	// no value. ClassPermanent.
+	ErrInvalidRecord = errors.New("zohoapi: record has no fields, or a field without name or value")
 	// ErrNoModule: UpsertRequest.Module (or the Fields module) is empty. ClassConfig.
 	ErrNoModule = errors.New("zohoapi: no module given")
 	// ErrMalformedResponse: Zoho's answer could not be used: not JSON, or not one
@@ -329,6 +330,30 @@ type RecordError struct {
 	Field string
 	// Details is Zoho's details object as raw JSON, "{}" if none.
 	Details json.RawMessage
+}
+
+// InvalidDataFields returns the fields whose values Zoho refused with
+// INVALID_DATA (Zoho doc "Upsert Records": a value of the wrong type, too
+// long, or a field API name that does not exist), in Zoho's order: the
+// record's own field for an INVALID_DATA, the inner errors' for
+// MULTIPLE_OR_MULTI_ERRORS; nil for other codes.
+func (e *RecordError) InvalidDataFields() []string {
+	if e.Code == "INVALID_DATA" {
+		if e.Field == "" {
+			return nil
+		}
+		return strings.Split(e.Field, ",")
+	}
+	var out []string
+	gjson.GetBytes(e.Details, "errors").ForEach(func(_, inner gjson.Result) bool {
+		if inner.Get("code").String() == "INVALID_DATA" {
+			if f := inner.Get("details.api_name").String(); f != "" && !slices.Contains(out, f) {
+				out = append(out, f)
+			}
+		}
+		return true
+	})
+	return out
 }
 
 // newRecordError builds the RecordError of a data[] item with Zoho's code,

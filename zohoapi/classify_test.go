@@ -169,3 +169,24 @@ func TestClassTableComplete(t *testing.T) {
 		}
 	}
 }
+
+// TestInvalidDataFields: the fields of INVALID_DATA answers, alone or among
+// MULTIPLE_OR_MULTI_ERRORS; none for other codes.
+func TestInvalidDataFields(t *testing.T) {
+	for _, tt := range []struct {
+		item, want string
+	}{
+		{errInvalid, "[Email]"},
+		{errMulti, "[Email]"},
+		{errMissing2, "[]"},
+		{errMandatory, "[]"},
+	} {
+		res, err := parseUpsert(200, []byte(data(tt.item)), 1)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := fmt.Sprint(res.Results[0].Err.InvalidDataFields()); got != tt.want {
+			t.Errorf("%s: %s, want %s", tt.item, got, tt.want)
+		}
+	}
+}

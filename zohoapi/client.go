@@ -80,9 +80,9 @@ func (c *Client) Tokens() *TokenSource { return c.tokens }
 type UpsertRequest struct {
 	// Module is the module API name, case-sensitive ("Leads").
 	Module string
-	// Records are 1..100 JSON objects keyed by field API name, already encoded.
-	// They are copied into the request body as they are.
-	Records []json.RawMessage
+	// Records are 1..100 records, encoded into the request body by
+	// Record.AppendJSON (their values as they are: see Record).
+	Records []Record
 	// DuplicateCheckFields, e.g. ["Email"]; nil omits the key (Zoho then uses
 	// the module's system unique field, Email for Leads, and unique fields).
 	DuplicateCheckFields []string
@@ -124,7 +124,8 @@ type RecordResult struct {
 // Upsert inserts or updates r.Records (POST {api}/crm/v8/{module}/upsert with
 // Authorization: Zoho-oauthtoken). It returns one RecordResult per record for
 // HTTP 200, 207 and 400-with-data[]. Before sending it refuses 0 or more than 100
-// records (ErrBatchSize), records that are not JSON objects (ErrInvalidRecord)
+// records (ErrBatchSize), records without fields or with a field without name
+// or value (ErrInvalidRecord)
 // and an empty module (ErrNoModule). On a 401 other than Zoho's configuration
 // codes it gets a fresh token and retries once (see do). Request-level failures: *APIError
 // (including configuration codes Zoho puts inside data[]: INVALID_MODULE,
@@ -186,37 +187,58 @@ func withCredits(err error, remaining int, reported bool) error {
 }
 
 // upsertBody builds {"data":[r0,r1,...],"duplicate_check_fields":[...],"trigger":[...]}
-// by concatenating the already-encoded records.
+// with Record.AppendJSON, in one buffer sized up front.
 func upsertBody(r UpsertRequest) ([]byte, error) {
 	size := len(`{"data":[]}`) + len(r.Records)
 	for i, rec := range r.Records {
-		rec = bytes.TrimSpace(rec)
-		if len(rec) < 2 || rec[0] != '{' || !json.Valid(rec) {
-			return nil, fmt.Errorf("%w: record %d", ErrInvalidRecord, i)
+		if len(rec) == 0 {
+			return nil, fmt.Errorf("%w: record %d has no fields", ErrInvalidRecord, i)
 		}
-		size += len(rec)
+		for _, f := range rec {
+			if f.Name == "" || len(f.Value) == 0 {
+				return nil, fmt.Errorf("%w: record %d has a field without name or value", ErrInvalidRecord, i)
+			}
+		}
+		size += rec.jsonSize()
 	}
-	var extra []byte
-	if r.DuplicateCheckFields != nil {
-		b, _ := json.Marshal(r.DuplicateCheckFields)
-		extra = append(append(extra, `,"duplicate_check_fields":`...), b...)
-	}
-	if r.Trigger != nil {
-		b, _ := json.Marshal(r.Trigger)
-		extra = append(append(extra, `,"trigger":`...), b...)
-	}
-	body := make([]byte, 0, size+len(extra))
+	size += len(`,"duplicate_check_fields":[],"trigger":[]`) + stringsSize(r.DuplicateCheckFields) + stringsSize(r.Trigger)
+	body := make([]byte, 0, size)
 	body = append(body, `{"data":[`...)
 	for i, rec := range r.Records {
 		if i > 0 {
 			body = append(body, ',')
 		}
-		body = append(body, bytes.TrimSpace(rec)...)
+		body = rec.AppendJSON(body)
 	}
 	body = append(body, ']')
-	body = append(body, extra...)
-	body = append(body, '}')
-	return body, nil
+	if r.DuplicateCheckFields != nil {
+		body = appendStrings(append(body, `,"duplicate_check_fields":`...), r.DuplicateCheckFields)
+	}
+	if r.Trigger != nil {
+		body = appendStrings(append(body, `,"trigger":`...), r.Trigger)
+	}
+	return append(body, '}'), nil
+}
+
+// appendStrings appends ss as a JSON array of strings.
+func appendStrings(dst []byte, ss []string) []byte {
+	dst = append(dst, '[')
+	for i, s := range ss {
+		if i > 0 {
+			dst = append(dst, ',')
+		}
+		dst = gjson.AppendJSONString(dst, s)
+	}
+	return append(dst, ']')
+}
+
+// stringsSize is the length of appendStrings' output without escapes.
+func stringsSize(ss []string) int {
+	n := 0
+	for _, s := range ss {
+		n += len(s) + 3
+	}
+	return n
 }
 
 // do sends one authorised request. On a 401 that is not one of Zoho's

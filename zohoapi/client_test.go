@@ -73,10 +73,13 @@ func newTestClient(t *testing.T, api *fakeAPI, timeout time.Duration) (*Client, 
 	return NewClient(ClientOptions{Endpoints: eps, Tokens: ts, Timeout: timeout}), ts, acc
 }
 
-func records(n int) []json.RawMessage {
-	out := make([]json.RawMessage, n)
+func records(n int) []Record {
+	out := make([]Record, n)
 	for i := range out {
-		out[i] = json.RawMessage(fmt.Sprintf(`{"Email":"user%d@example.com","Last_Name":"User %d"}`, i, i))
+		out[i] = Record{
+			{Name: "Email", Value: fmt.Appendf(nil, `"user%d@example.com"`, i)},
+			{Name: "Last_Name", Value: fmt.Appendf(nil, `"User %d"`, i)},
+		}
 	}
 	return out
 }
@@ -95,9 +98,9 @@ const (
 func data(items ...string) string { return `{"data":[` + strings.Join(items, ",") + `]}` }
 
 func TestUpsertRequestShape(t *testing.T) {
-	recs := []json.RawMessage{
-		json.RawMessage(`{"Email":"jane.doe@example.com","Last_Name":"Doe"}`),
-		json.RawMessage(" {\"Email\":\"b@example.com\", \"Phone\": \"+1 555\"}\n"),
+	recs := []Record{
+		{{Name: "Email", Value: []byte(`"jane.doe@example.com"`)}, {Name: "Last_Name", Value: []byte(`"Doe"`)}},
+		{{Name: "Email", Value: []byte(`"b@example.com"`)}, {Name: "Phone", Value: []byte(`"+1 555"`)}, {Name: "Interests", Value: []byte(`["CRM","Chat"]`)}},
 	}
 	tests := []struct {
 		name string
@@ -105,9 +108,9 @@ func TestUpsertRequestShape(t *testing.T) {
 		want string
 	}{
 		{"defaults omitted", UpsertRequest{Module: "Leads", Records: recs},
-			`{"data":[{"Email":"jane.doe@example.com","Last_Name":"Doe"},{"Email":"b@example.com", "Phone": "+1 555"}]}`},
+			`{"data":[{"Email":"jane.doe@example.com","Last_Name":"Doe"},{"Email":"b@example.com","Phone":"+1 555","Interests":["CRM","Chat"]}]}`},
 		{"duplicate check and no triggers", UpsertRequest{Module: "Leads", Records: recs, DuplicateCheckFields: []string{"Email"}, Trigger: []string{}},
-			`{"data":[{"Email":"jane.doe@example.com","Last_Name":"Doe"},{"Email":"b@example.com", "Phone": "+1 555"}],"duplicate_check_fields":["Email"],"trigger":[]}`},
+			`{"data":[{"Email":"jane.doe@example.com","Last_Name":"Doe"},{"Email":"b@example.com","Phone":"+1 555","Interests":["CRM","Chat"]}],"duplicate_check_fields":["Email"],"trigger":[]}`},
 		{"workflow trigger", UpsertRequest{Module: "Contacts", Records: recs[:1], Trigger: []string{"workflow", "approval"}},
 			`{"data":[{"Email":"jane.doe@example.com","Last_Name":"Doe"}],"trigger":["workflow","approval"]}`},
 	}
@@ -156,9 +159,9 @@ func TestUpsertRefusedBeforeSending(t *testing.T) {
 		{"no records", UpsertRequest{Module: "Leads"}, ErrBatchSize},
 		{"101 records", UpsertRequest{Module: "Leads", Records: records(101)}, ErrBatchSize},
 		{"no module", UpsertRequest{Records: records(1)}, ErrNoModule},
-		{"record not an object", UpsertRequest{Module: "Leads", Records: []json.RawMessage{json.RawMessage(`["x"]`)}}, ErrInvalidRecord},
-		{"record not JSON", UpsertRequest{Module: "Leads", Records: []json.RawMessage{json.RawMessage(`{"Email":`)}}, ErrInvalidRecord},
-		{"empty record", UpsertRequest{Module: "Leads", Records: []json.RawMessage{nil}}, ErrInvalidRecord},
+		{"field without value", UpsertRequest{Module: "Leads", Records: []Record{{{Name: "Email"}}}}, ErrInvalidRecord},
+		{"field without name", UpsertRequest{Module: "Leads", Records: []Record{{{Value: []byte(`"x"`)}}}}, ErrInvalidRecord},
+		{"empty record", UpsertRequest{Module: "Leads", Records: []Record{nil}}, ErrInvalidRecord},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

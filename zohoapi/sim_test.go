@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/zohosink/zohosink/internal/recordtest"
 	"github.com/zohosink/zohosink/zohoapi"
 	"github.com/zohosink/zohosink/zohoapi/zohosim"
 )
@@ -35,9 +36,9 @@ func simClient(tb testing.TB, o zohosim.Options, timeout time.Duration) (*zohosi
 
 func upsert(tb testing.TB, c *zohoapi.Client, recs ...string) (*zohoapi.UpsertResult, error) {
 	tb.Helper()
-	raw := make([]json.RawMessage, len(recs))
+	raw := make([]zohoapi.Record, len(recs))
 	for i, r := range recs {
-		raw[i] = json.RawMessage(r)
+		raw[i] = recordtest.Of(r)
 	}
 	return c.Upsert(context.Background(), zohoapi.UpsertRequest{Module: "Leads", Records: raw, DuplicateCheckFields: []string{"Email"}})
 }
@@ -345,7 +346,7 @@ func TestSimRequestFailures(t *testing.T) {
 	}
 	t.Run("unknown module", func(t *testing.T) {
 		_, c, _ := simClient(t, zohosim.Options{}, 0)
-		_, err := c.Upsert(context.Background(), zohoapi.UpsertRequest{Module: "Leadz", Records: []json.RawMessage{json.RawMessage(seed)}})
+		_, err := c.Upsert(context.Background(), zohoapi.UpsertRequest{Module: "Leadz", Records: []zohoapi.Record{recordtest.Of(seed)}})
 		var ae *zohoapi.APIError
 		if !errors.As(err, &ae) || zohoapi.Classify(err) != zohoapi.ClassConfig {
 			t.Fatalf("err = %v, want config *APIError", err)
@@ -360,9 +361,9 @@ func TestSimRequestFailures(t *testing.T) {
 // share.
 func BenchmarkUpsert100(b *testing.B) {
 	_, c, _ := simClient(b, zohosim.Options{MaxConcurrency: -1}, 0)
-	recs := make([]json.RawMessage, 100)
+	recs := make([]zohoapi.Record, 100)
 	for i := range recs {
-		recs[i] = json.RawMessage(fmt.Sprintf(`{"Email":"lead%03d@example.com","First_Name":"Lead","Last_Name":"Number %d","Company":"Acme Ltd","Lead_Source":"Website","Description":"Request a Demo"}`, i, i))
+		recs[i] = recordtest.Of(fmt.Sprintf(`{"Email":"lead%03d@example.com","First_Name":"Lead","Last_Name":"Number %d","Company":"Acme Ltd","Lead_Source":"Website","Description":"Request a Demo"}`, i, i))
 	}
 	req := zohoapi.UpsertRequest{Module: "Leads", Records: recs, DuplicateCheckFields: []string{"Email"}, Trigger: []string{}}
 	ctx := context.Background()

@@ -2,7 +2,6 @@ package zohoapi
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -46,9 +45,9 @@ func TestTokenLifetimesUnderTraffic(t *testing.T) {
 				if due := start.Add(time.Duration(i) * every); clk.now().Before(due) {
 					clk.advance(due.Sub(clk.now()))
 				}
-				rec := json.RawMessage(fmt.Sprintf(`{"Email":"u%d@example.com","Last_Name":"L","Company":"C"}`, i))
+				rec := Record{{Name: "Email", Value: fmt.Appendf(nil, `"u%d@example.com"`, i)}, {Name: "Last_Name", Value: []byte(`"L"`)}, {Name: "Company", Value: []byte(`"C"`)}}
 				for {
-					res, err := cl.Upsert(ctx, UpsertRequest{Module: "Leads", Records: []json.RawMessage{rec}})
+					res, err := cl.Upsert(ctx, UpsertRequest{Module: "Leads", Records: []Record{rec}})
 					var wait *MintWaitError
 					if errors.As(err, &wait) {
 						waits++

@@ -257,6 +257,7 @@ func (r *dlqReplay) target(ctx context.Context, adm *kadm.Client, conn []kgo.Opt
 	if err != nil {
 		return nil, nil, err
 	}
+	o.Mapping.Metadata = wiring.FieldsMetadata(ctx, r.cfg, zc, log)
 	rp, err := replay.NewReplayer(o)
 	if err != nil {
 		return nil, nil, err

@@ -162,7 +162,7 @@ func TestDLQStatsAndInspect(t *testing.T) {
 	table = mustRun(t, e.cfgPath, "dlq", "inspect", "--code", "invalid_data", "--field", "plan_typo")
 	for _, want := range []string{"Failed at", "Code", "Field", "Message", "Source", "Key", "Zoho record",
 		"the field api name given seems to be invalid", e.topic + "/0@0", e.topic + "/0@3", "u1", "u2", "u3",
-		`{"Company":"Acme Ltd","Email":"ann@example.com","Last_Name":"Archer","Plan_Typo":"pro"}`, "3 records"} {
+		`{"Email":"ann@example.com","Last_Name":"Archer","Company":"Acme Ltd","Plan_Typo":"pro"}`, "3 records"} {
 		if !strings.Contains(table, want) {
 			t.Errorf("inspect table lacks %q:\n%s", want, table)
 		}
@@ -369,6 +369,26 @@ func TestDLQReplayDirect(t *testing.T) {
 	}
 	if c := e.sim.Stats().UpsertCalls; c != calls {
 		t.Errorf("second replay made %d upsert calls", c-calls)
+	}
+}
+
+// TestDLQReplayDirectConvertsByFieldType: --direct maps the dead letters
+// again with the module's Fields metadata, like `run`: a trait "250" mapped
+// to the integer field No_of_Employees is sent as the number 250 (sent as
+// the string, the simulator refuses it with INVALID_DATA, as Zoho does).
+func TestDLQReplayDirectConvertsByFieldType(t *testing.T) {
+	e := newDLQEnv(t, planEvent("u1", "ann@example.com", "Archer", "250"))
+	if n := len(e.deadLetters()); n != 1 {
+		t.Fatalf("%d dead letters before the replay, want 1", n)
+	}
+	typed := e.settings()
+	typed["mapping"] = map[string]any{"fields": []map[string]string{{"from": "traits.plan", "to": "No_of_Employees"}}}
+	out := mustRun(t, e.writeConfig(typed), "dlq", "replay", "--direct")
+	if !tallyLine("sent", 1).MatchString(out) {
+		t.Errorf("replay tally:\n%s", out)
+	}
+	if lead, ok := e.sim.Lead("ann@example.com"); !ok || lead["No_of_Employees"] != float64(250) {
+		t.Errorf("lead = %v (found %v), want No_of_Employees 250 (a number)", lead, ok)
 	}
 }
 

@@ -2,7 +2,6 @@ package replay
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"slices"
@@ -520,9 +519,5 @@ func PreviewDirect(m *mapping.Mapper, module string, d dlq.Record) string {
 	case mapping.OutcomeReject:
 		return "dead-letter again: " + mp.Reject.Code + " " + mp.Reject.Field
 	}
-	b, err := json.Marshal(mp.Record)
-	if err != nil {
-		return "error: " + err.Error()
-	}
-	return string(b)
+	return string(mp.Record.JSON())
 }

@@ -259,3 +259,23 @@ func (c *Converter) appendMulti(dst []byte, v gjson.Result) ([]byte, bool, Reaso
 	}
 	return append(out, ']'), outside, ""
 }
+
+// kindReasons are the reasons Append may report for a kind, beyond
+// ReasonEmpty and ReasonWrongType, which every kind may report.
+var kindReasons = map[kind][]Reason{
+	kindText:          {ReasonTooLong},
+	kindPicklist:      {ReasonTooLong},
+	kindInteger:       {ReasonNotANumber, ReasonNotAnInteger, ReasonOutOfRange},
+	kindBigint:        {ReasonNotANumber, ReasonNotAnInteger, ReasonOutOfRange},
+	kindDecimal:       {ReasonNotANumber, ReasonOutOfRange},
+	kindBoolean:       {ReasonNotABoolean},
+	kindDate:          {ReasonBadDate},
+	kindDatetime:      {ReasonBadDate},
+	kindMultiPicklist: nil,
+}
+
+// Reasons lists every Reason Append may report for the field's data type
+// (for metrics whose series exist before the first omission).
+func (c *Converter) Reasons() []Reason {
+	return append([]Reason{ReasonEmpty, ReasonWrongType}, kindReasons[c.kind]...)
+}

@@ -3,6 +3,7 @@ package fieldvalue
 import (
 	"encoding/json"
 	"errors"
+	"slices"
 	"strings"
 	"testing"
 
@@ -313,5 +314,25 @@ func TestSupported(t *testing.T) {
 	var fe *Error
 	if !errors.As(err, &fe) || fe.Reason != ReasonReadOnly || err.Error() != "field Lead_Owner_Code is read-only" {
 		t.Errorf("read-only: %v", err)
+	}
+}
+
+// TestReasonsCoverAppend: every reason Append reports for a field is among
+// the converter's Reasons (metrics pre-create their series from them).
+func TestReasonsCoverAppend(t *testing.T) {
+	ins := []string{`"x"`, `" "`, `[]`, `{}`, `[{}]`, `1.5`, `"1-2"`, `1e30`, `"9999999999999999999999"`, `true`, `"maybe"`, `"28/11/2026"`,
+		`"` + strings.Repeat("x", 300) + `"`, `"2026-11-28"`, `12`, `-1`}
+	for dataType := range kinds {
+		c, err := New(zohoapi.Field{APIName: "F", DataType: dataType, Length: 20, DecimalPlace: 2})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, in := range ins {
+			_, _, err := c.Append(nil, gjson.Parse(in))
+			var fe *Error
+			if errors.As(err, &fe) && !slices.Contains(c.Reasons(), fe.Reason) {
+				t.Errorf("%s %s: reason %s not in Reasons %v", dataType, in, fe.Reason, c.Reasons())
+			}
+		}
 	}
 }

@@ -53,7 +53,7 @@ func TestConvertedValuesAcceptedBySimulator(t *testing.T) {
 		"Date_Field":                {`"2026-11-28T10:00:00+01:00"`, `"2026-11-28"`},
 		"Datetime_Field":            {`"2026-11-28T10:00:00.250Z"`, `"2026-11-28T10:00:00+00:00"`},
 	}
-	converted, raw := []byte{'{'}, []byte{'{'}
+	var converted, raw zohoapi.Record
 	for _, f := range fields {
 		e, ok := event[f.APIName]
 		c, err := fieldvalue.New(f)
@@ -67,18 +67,15 @@ func TestConvertedValuesAcceptedBySimulator(t *testing.T) {
 		if err != nil {
 			t.Fatalf("%s: %v", f.APIName, err)
 		}
-		if len(converted) > 1 {
-			converted, raw = append(converted, ','), append(raw, ',')
-		}
-		converted = append(gjson.AppendJSONString(converted, f.APIName), ':')
-		if converted, _, err = c.Append(converted, gjson.Parse(e.in)); err != nil {
+		v, _, err := c.Append(nil, gjson.Parse(e.in))
+		if err != nil {
 			t.Fatalf("%s: %v", f.APIName, err)
 		}
-		raw = append(append(gjson.AppendJSONString(raw, f.APIName), ':'), e.in...)
+		converted = append(converted, zohoapi.RecordField{Name: f.APIName, Value: v})
+		raw = append(raw, zohoapi.RecordField{Name: f.APIName, Value: []byte(e.in)})
 	}
-	converted, raw = append(converted, '}'), append(raw, '}')
 
-	res, err := client.Upsert(ctx, zohoapi.UpsertRequest{Module: "Subscriptions", Records: []json.RawMessage{raw}})
+	res, err := client.Upsert(ctx, zohoapi.UpsertRequest{Module: "Subscriptions", Records: []zohoapi.Record{raw}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -89,9 +86,9 @@ func TestConvertedValuesAcceptedBySimulator(t *testing.T) {
 		t.Fatalf("unconverted record: %+v", res.Results[0])
 	}
 
-	res, err = client.Upsert(ctx, zohoapi.UpsertRequest{Module: "Subscriptions", Records: []json.RawMessage{converted}})
+	res, err = client.Upsert(ctx, zohoapi.UpsertRequest{Module: "Subscriptions", Records: []zohoapi.Record{converted}})
 	if err != nil || res.Results[0].Err != nil {
-		t.Fatalf("converted record %s: %v %+v", converted, err, res.Results[0].Err)
+		t.Fatalf("converted record %s: %v %+v", converted.JSON(), err, res.Results[0].Err)
 	}
 	stored, _ := sim.Record("Subscriptions", res.Results[0].ID)
 	for name, e := range event {
