@@ -64,7 +64,8 @@ func (p *Pipeline) pollLoop(ctx context.Context) {
 		if len(rejects) > 0 {
 			p.deadLetterAsync(rejects, rejectSources)
 		}
-		clear(polled) // the records now belong to the batcher and the dead-letter writer
+		clear(polled) // the records kept are detached copies, owned by the batcher and the dead-letter writer
+		fetches.EachRecord((*kgo.Record).Recycle)
 		p.cl.AllowRebalance()
 	}
 }
@@ -146,6 +147,8 @@ func (p *Pipeline) process(ctx context.Context, pr *polledRecord, dropped *[drop
 		if !part.Track(r) {
 			return nil
 		}
+		r = detach(r) // outlives the poll (see fetchPools)
+		pr.rec = r
 		d := p.sender.DeadLetterRecord(r, m.Reject.Code, m.Reject.Message, m.Reject.Field, []byte(m.Reject.Details), nil)
 		return &d
 	}
@@ -155,6 +158,7 @@ func (p *Pipeline) process(ctx context.Context, pr *polledRecord, dropped *[drop
 	if m.Omitted != nil {
 		p.fields.observe(m.Omitted)
 	}
+	r = detach(r) // outlives the poll (see fetchPools)
 	// The poll took no more records than the batcher has room for, so Add does not block.
 	if err := p.batches.Add(ctx, batcher.Item[delivery.Source]{Key: m.Key, Record: m.Record, Source: delivery.Source{Part: part, Rec: r}}); err != nil {
 		p.log.Debug("record not batched: shutting down", zap.Error(err))

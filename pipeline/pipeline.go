@@ -316,6 +316,7 @@ func New(o Options) (*Pipeline, error) {
 		kgo.OnPartitionsRevoked(p.revoked),
 		kgo.OnPartitionsLost(p.lost),
 		kgo.WithHooks(brokerHook{p}),
+		kgo.WithPools(&fetchPools{}),
 	)
 	if o.FetchMaxBytes > 0 {
 		opts = append(opts, kgo.FetchMaxBytes(o.FetchMaxBytes))
