@@ -318,7 +318,6 @@ func New(o Options) (*Pipeline, error) {
 		kgo.OnPartitionsRevoked(p.revoked),
 		kgo.OnPartitionsLost(p.lost),
 		kgo.WithHooks(brokerHook{p}),
-		kgo.WithPools(&fetchPools{}),
 	)
 	opts = append(opts, o.FetchOptions()...)
 	p.cl, err = kgo.NewClient(append(opts, o.KafkaOptions...)...)
