@@ -50,18 +50,15 @@ type Kafka struct {
 	// Default 45s, Kafka's and franz-go's default; must be > 0.
 	SessionTimeout time.Duration `mapstructure:"session_timeout" yaml:"session_timeout" json:"session_timeout"`
 	// FetchMaxBytes caps one fetch response, in bytes (kgo.FetchMaxBytes;
-	// compressed, as the broker sends it; each partition is also capped at
-	// franz-go's 1 MiB, and a broker returns at least one record batch).
-	// Default 2097152 (2 MiB): with MaxConcurrentFetches it bounds the fetched
-	// data the consumer holds, whatever the backlog (README "Performance":
-	// peak RSS). Must be > 0.
+	// compressed, as the broker sends it; a broker returns at least one
+	// record batch). franz-go fetches from every broker that leads an
+	// assigned partition and holds one response per broker until it is
+	// polled, so this bounds the fetched data the consumer holds whatever the
+	// backlog: about brokers × FetchMaxBytes × the compression ratio.
+	// Default 1048576 (1 MiB): Zoho, not Kafka, bounds the throughput, and 1
+	// MiB per broker keeps a 95%-noise topic flowing faster than Zoho takes
+	// its CRM events (README "Performance": peak RSS). Must be > 0.
 	FetchMaxBytes int32 `mapstructure:"fetch_max_bytes" yaml:"fetch_max_bytes" json:"fetch_max_bytes"`
-	// MaxConcurrentFetches is how many fetch responses may be in flight or
-	// buffered at once, across all brokers (kgo.MaxConcurrentFetches). Default
-	// 1: Zoho, not Kafka, bounds the throughput, and one fetch of
-	// FetchMaxBytes at a time keeps a 95%-noise topic flowing faster than
-	// Zoho takes its CRM events. Must be ≥ 1.
-	MaxConcurrentFetches int `mapstructure:"max_concurrent_fetches" yaml:"max_concurrent_fetches" json:"max_concurrent_fetches"`
 	// MaxMessageBytes caps the dead-letter producer's record batches, in bytes
 	// (kgo.ProducerBatchMaxBytes). Default 0: no cap of its own; the producer
 	// is sized from the dead-letter topic's max.message.bytes as the cluster
@@ -269,10 +266,8 @@ func Defaults() *Config {
 			ClientID:       "zohosink",
 			CommitInterval: time.Second,
 			SessionTimeout: 45 * time.Second,
-			FetchMaxBytes:  2 << 20,
+			FetchMaxBytes:  1 << 20,
 			StartOffset:    StartEarliest,
-
-			MaxConcurrentFetches: 1,
 		},
 		Zoho: Zoho{
 			DailyCreditBudget:      0,

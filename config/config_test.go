@@ -68,7 +68,7 @@ func keysOf(err error) []string {
 func TestKeysCoverContract(t *testing.T) {
 	want := []string{
 		"kafka.brokers", "kafka.topics", "kafka.group", "kafka.dlq_topic", "kafka.client_id",
-		"kafka.commit_interval", "kafka.session_timeout", "kafka.fetch_max_bytes", "kafka.max_concurrent_fetches", "kafka.max_message_bytes",
+		"kafka.commit_interval", "kafka.session_timeout", "kafka.fetch_max_bytes", "kafka.max_message_bytes",
 		"kafka.start_offset",
 		"kafka.tls.enabled", "kafka.tls.ca_file", "kafka.tls.cert_file", "kafka.tls.key_file", "kafka.tls.server_name",
 		"kafka.tls.insecure_skip_verify",
@@ -208,7 +208,7 @@ func TestEnvSetsEveryKey(t *testing.T) {
 	want := &Config{
 		Kafka: Kafka{Brokers: []string{"k1:9092", "k2:9093"}, Topics: []string{"web", "app"}, Group: "g2",
 			DLQTopic: "dead", ClientID: "cid", CommitInterval: 2 * time.Second, SessionTimeout: 20 * time.Second,
-			FetchMaxBytes: 1000, MaxConcurrentFetches: 3, MaxMessageBytes: 2000, StartOffset: "latest",
+			FetchMaxBytes: 1000, MaxMessageBytes: 2000, StartOffset: "latest",
 			TLS: KafkaTLS{Enabled: true, CAFile: ca.CAFile, CertFile: ca.ClientCertFile, KeyFile: ca.ClientKeyFile,
 				ServerName: "kafka.internal", InsecureSkipVerify: true},
 			SASL: KafkaSASL{Mechanism: "SCRAM-SHA-512", Username: "svc", Password: testSecret, OAuthTokenFile: tokenFile}},
@@ -340,7 +340,6 @@ func TestValidateListsEveryProblem(t *testing.T) {
 	c.Kafka.DLQTopic = "events"
 	c.Kafka.CommitInterval = -time.Second
 	c.Kafka.MaxMessageBytes = -1
-	c.Kafka.MaxConcurrentFetches = 0
 	c.Kafka.StartOffset = "beginning"
 	c.Zoho.DataCenter = "mars"
 	c.Zoho.RequestTimeout = 0
@@ -374,7 +373,7 @@ func TestValidateListsEveryProblem(t *testing.T) {
 		"delivery.breaker_failures", "delivery.credit_saver_keys", "delivery.max_in_flight", "delivery.retry_max", "delivery.shutdown_grace",
 		"http.listen",
 		"kafka.brokers", "kafka.commit_interval", "kafka.dlq_topic", "kafka.group",
-		"kafka.max_concurrent_fetches", "kafka.max_message_bytes", "kafka.start_offset", "kafka.topics[1]",
+		"kafka.max_message_bytes", "kafka.start_offset", "kafka.topics[1]",
 		"log.format", "log.level",
 		"mapping.fields[1].from", "mapping.fields[2]", "mapping.fields[2].to", "mapping.fields[3].to",
 		"mapping.fields[4].from", "mapping.fields[4].to", "mapping.invalid_values",

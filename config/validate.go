@@ -108,9 +108,6 @@ func (c *Config) Validate() error {
 	if c.Kafka.FetchMaxBytes <= 0 {
 		p.add("kafka.fetch_max_bytes", "must be > 0")
 	}
-	if c.Kafka.MaxConcurrentFetches < 1 {
-		p.add("kafka.max_concurrent_fetches", "must be ≥ 1")
-	}
 	if c.Kafka.MaxMessageBytes < 0 {
 		p.add("kafka.max_message_bytes", "must be ≥ 0 (0: sized from the dead-letter topic's max.message.bytes)")
 	}

@@ -53,9 +53,6 @@ type Options struct {
 	SessionTimeout time.Duration
 	// FetchMaxBytes bounds one fetch response; 0 keeps franz-go's (50 MiB).
 	FetchMaxBytes int32
-	// MaxConcurrentFetches bounds the fetch responses in flight or buffered
-	// at once; 0 keeps franz-go's (one per broker).
-	MaxConcurrentFetches int
 	// MaxMessageBytes caps the dead-letter producer's record batches, in
 	// bytes. Zero (the default): the producer is sized from the dead-letter
 	// topic's max.message.bytes, read at start (topics.DefaultMaxMessageBytes when
@@ -329,16 +326,12 @@ func New(o Options) (*Pipeline, error) {
 }
 
 // FetchOptions are the franz-go options of o that size fetching:
-// kgo.FetchMaxWait, and kgo.FetchMaxBytes and kgo.MaxConcurrentFetches when
-// set. A consumer compared with the pipeline (BenchmarkConsumeBaseline)
+// kgo.FetchMaxWait, and kgo.FetchMaxBytes when set. A consumer compared with the pipeline (BenchmarkConsumeBaseline)
 // fetches with these too.
 func (o Options) FetchOptions() []kgo.Opt {
 	opts := []kgo.Opt{kgo.FetchMaxWait(time.Second)}
 	if o.FetchMaxBytes > 0 {
 		opts = append(opts, kgo.FetchMaxBytes(o.FetchMaxBytes))
-	}
-	if o.MaxConcurrentFetches > 0 {
-		opts = append(opts, kgo.MaxConcurrentFetches(o.MaxConcurrentFetches))
 	}
 	return opts
 }

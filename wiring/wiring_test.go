@@ -18,7 +18,6 @@ func TestPipelineOptionsCopyEveryKey(t *testing.T) {
 	cfg.Kafka.CommitInterval = 7 * time.Second
 	cfg.Kafka.SessionTimeout = 11 * time.Second
 	cfg.Kafka.FetchMaxBytes = 1234
-	cfg.Kafka.MaxConcurrentFetches = 3
 	cfg.Kafka.MaxMessageBytes = 5678
 	cfg.Kafka.StartOffset = config.StartLatest
 	cfg.Batch.MaxRecords, cfg.Batch.Linger = 50, 3*time.Second
@@ -36,7 +35,7 @@ func TestPipelineOptionsCopyEveryKey(t *testing.T) {
 		t.Fatal(err)
 	}
 	if o.ClientID != "cid" || o.CommitInterval != 7*time.Second || o.SessionTimeout != 11*time.Second ||
-		o.FetchMaxBytes != 1234 || o.MaxConcurrentFetches != 3 || o.MaxMessageBytes != 5678 || !o.StartAtLatest || o.Module != "Contacts" ||
+		o.FetchMaxBytes != 1234 || o.MaxMessageBytes != 5678 || !o.StartAtLatest || o.Module != "Contacts" ||
 		o.Batch.MaxRecords != 50 || o.Batch.Linger != 3*time.Second || o.Batch.MaxInFlight != 3 || o.Batch.MaxBuffered != 50*(3+2) ||
 		o.RetryInitial != time.Second || o.RetryMax != 2*time.Second || o.ThrottleBackoff != 13*time.Second ||
 		o.BreakerFailures != 9 || o.BreakerOpenTimeout != 17*time.Second || o.ShutdownGrace != 4*time.Second || o.DailyCreditBudget != 40000 ||
