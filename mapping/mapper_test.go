@@ -14,6 +14,7 @@ import (
 	"testing"
 
 	"github.com/tidwall/gjson"
+
 	"github.com/zohosink/zohosink/zohoapi"
 	"github.com/zohosink/zohosink/zohoapi/fieldcache"
 )

@@ -195,7 +195,7 @@ func (p *Pipeline) deadLetterAsync(recs []dlq.Record, srcs []delivery.Source) {
 // was not compressed): with CRM events sparse among the noise, each of the
 // batch.max_buffered records held could pin a batch of its own. Detached,
 // the records held cost their own size, and the fetched data is bounded by
-// kafka.fetch_max_bytes × kafka.max_concurrent_fetches.
+// kafka.fetch_max_bytes per broker.
 func detach(r *kgo.Record) *kgo.Record {
 	c := *r
 	n := len(r.Key) + len(r.Value)
