@@ -326,8 +326,8 @@ func New(o Options) (*Pipeline, error) {
 }
 
 // FetchOptions are the franz-go options of o that size fetching:
-// kgo.FetchMaxWait, and kgo.FetchMaxBytes when set. A consumer compared with the pipeline (BenchmarkConsumeBaseline)
-// fetches with these too.
+// kgo.FetchMaxWait, and kgo.FetchMaxBytes when set. A consumer compared with
+// the pipeline (BenchmarkConsumeBaseline) fetches with these too.
 func (o Options) FetchOptions() []kgo.Opt {
 	opts := []kgo.Opt{kgo.FetchMaxWait(time.Second)}
 	if o.FetchMaxBytes > 0 {
