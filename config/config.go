@@ -49,8 +49,15 @@ type Kafka struct {
 	// SessionTimeout is the consumer-group session timeout (kgo.SessionTimeout).
 	// Default 45s, Kafka's and franz-go's default; must be > 0.
 	SessionTimeout time.Duration `mapstructure:"session_timeout" yaml:"session_timeout" json:"session_timeout"`
-	// FetchMaxBytes caps one fetch response, in bytes (kgo.FetchMaxBytes).
-	// Default 52428800 (50 MiB, franz-go's default); must be > 0.
+	// FetchMaxBytes caps one fetch response, in bytes (kgo.FetchMaxBytes;
+	// compressed, as the broker sends it; a broker returns at least one
+	// record batch). franz-go fetches from every broker that leads an
+	// assigned partition and holds one response per broker until it is
+	// polled, so this bounds the fetched data the consumer holds whatever the
+	// backlog: about brokers × FetchMaxBytes × the compression ratio.
+	// Default 1048576 (1 MiB): Zoho, not Kafka, bounds the throughput, and 1
+	// MiB per broker keeps a 95%-noise topic flowing faster than Zoho takes
+	// its CRM events (README "Performance": peak RSS). Must be > 0.
 	FetchMaxBytes int32 `mapstructure:"fetch_max_bytes" yaml:"fetch_max_bytes" json:"fetch_max_bytes"`
 	// MaxMessageBytes caps the dead-letter producer's record batches, in bytes
 	// (kgo.ProducerBatchMaxBytes). Default 0: no cap of its own; the producer
@@ -259,7 +266,7 @@ func Defaults() *Config {
 			ClientID:       "zohosink",
 			CommitInterval: time.Second,
 			SessionTimeout: 45 * time.Second,
-			FetchMaxBytes:  50 << 20,
+			FetchMaxBytes:  1 << 20,
 			StartOffset:    StartEarliest,
 		},
 		Zoho: Zoho{

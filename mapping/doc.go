@@ -63,7 +63,7 @@
 //
 // Cost: JSON is read with gjson straight from the record value, without
 // decoding or copying it. Dropping a page view takes one validating pass
-// (gjson.Valid) and the reading of type, event and action, and allocates
+// (validJSON, eight bytes at a time) and the reading of type, event and action, and allocates
 // nothing; a CRM event's traits and properties are then walked in place and
 // its record's values encoded into one buffer (two allocations: the values
 // and the field list). See BenchmarkMapPageView and

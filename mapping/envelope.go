@@ -15,7 +15,6 @@ package mapping
 // rule, which the walks over traits and consent follow too.
 
 import (
-	"encoding/json"
 	"strings"
 	"unicode"
 	"unicode/utf8"
@@ -200,24 +199,6 @@ func firstNonSpace(value []byte) byte {
 		return c
 	}
 	return 0
-}
-
-// maxNestingDepth is encoding/json's limit on nested objects and arrays
-// (counting the outermost one): deeper input is a syntax error.
-const maxNestingDepth = 10000
-
-// validJSON reports whether value is valid JSON exactly as encoding/json's
-// Valid judges it (RFC 8259; invalid UTF-8 inside strings allowed; at most
-// maxNestingDepth levels of objects and arrays). gjson.Valid has
-// encoding/json's grammar but no nesting limit, and recurses once per
-// level; a value too short to nest deeper than the limit (each level takes
-// two bytes) is therefore checked by gjson.Valid, faster, and a longer one
-// by encoding/json itself, which does not recurse.
-func validJSON(value []byte) bool {
-	if len(value) < 2*(maxNestingDepth+1) {
-		return gjson.ValidBytes(value)
-	}
-	return json.Valid(value)
 }
 
 // envelopeBody is the part of a consented CRM event that mapping uses: the

@@ -13,6 +13,8 @@ import (
 	"sync"
 	"testing"
 
+	"github.com/tidwall/gjson"
+
 	"github.com/zohosink/zohosink/zohoapi"
 	"github.com/zohosink/zohosink/zohoapi/fieldcache"
 )
@@ -647,6 +649,30 @@ func BenchmarkMapPageView(b *testing.B) {
 				if m.Map(bc.value).Outcome != OutcomeDrop {
 					b.Fatal("not dropped")
 				}
+			}
+		})
+	}
+}
+
+// BenchmarkValidJSON times the drop path's validating pass over a page view
+// and a lead: validJSON next to gjson.Valid, the library validator it
+// replaced (see valid.go), in the same run so that a loaded machine disturbs
+// both alike.
+func BenchmarkValidJSON(b *testing.B) {
+	for _, bc := range []struct {
+		name  string
+		value []byte
+	}{{"page_view", pageView}, {"lead", leadEvent}} {
+		b.Run(bc.name+"/validJSON", func(b *testing.B) {
+			b.SetBytes(int64(len(bc.value)))
+			for b.Loop() {
+				validJSON(bc.value)
+			}
+		})
+		b.Run(bc.name+"/gjson.Valid", func(b *testing.B) {
+			b.SetBytes(int64(len(bc.value)))
+			for b.Loop() {
+				gjson.ValidBytes(bc.value)
 			}
 		})
 	}

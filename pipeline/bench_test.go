@@ -12,10 +12,15 @@ package pipeline_test
 //     (goal 0) and the peak heap above the idle heap, for two backlog sizes
 //     (bounded memory: the two peaks are about equal).
 //   - BenchmarkConsumeBaseline: a bare franz-go consumer group reading the
-//     shared mix topic: the most a consumer can read in this process.
+//     shared mix topic with the pipeline's fetch options (sizes, wait;
+//     pipeline.Options.FetchOptions of the default configuration) and
+//     franz-go's defaults otherwise: the most a consumer can read in this
+//     process.
 //   - BenchmarkPipelineMix: the pipeline on the same topic against a
 //     zero-latency simulator, next to the baseline measured in the same
-//     iteration; reports the ratio (goal ≥ 0.5).
+//     iteration; reports the ratio (goal ≥ 0.5), and the same ratio of the
+//     process's CPU time per event, which a machine shared with other work
+//     disturbs less than the wall-clock one.
 //
 // Every rate is measured from the first fetch request a client sends (so
 // group joins and client start-up are excluded, alike for both sides) to the
@@ -35,6 +40,7 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"testing"
 	"time"
 
@@ -236,15 +242,20 @@ func BenchmarkConsumeBaseline(b *testing.B) {
 // iteration first measures the consume baseline on the same topic, so the
 // ratio compares runs of the same process under the same conditions.
 // Metrics: events/s (the pipeline's), baseline-events/s, x-baseline (the
-// ratio; goal ≥ 0.5), records/call.
+// ratio; goal ≥ 0.5), records/call, cpu-ns/event and baseline-cpu-ns/event
+// (user + system CPU time of this whole process, broker and simulator
+// included when they run in it, per event) and x-baseline-cpu (baseline CPU
+// per event over the pipeline's).
 func BenchmarkPipelineMix(b *testing.B) {
 	fx := sharedMix(b)
-	var base, piped time.Duration
+	var base, piped, baseCPU, pipedCPU time.Duration
 	var calls, received int64
 	b.ResetTimer()
 	b.StopTimer()
 	for range b.N {
+		cpu0 := processCPU(b)
 		base += consumeBaseline(b, fx)
+		baseCPU += processCPU(b) - cpu0
 
 		sim := zohosim.New(zohosim.Options{MaxConcurrency: -1})
 		zc, closeZoho := benchZohoClient(b, sim)
@@ -260,11 +271,13 @@ func BenchmarkPipelineMix(b *testing.B) {
 		if err != nil {
 			b.Fatal(err)
 		}
+		cpu0 = processCPU(b)
 		b.StartTimer()
 		run := runInBackground(p)
 		waitFor(b, run, "every offset committed", func() bool { return allCommitted(b, fx.adm, o.Group, fx.topic, fx.ends) })
 		b.StopTimer()
 		piped += start.since()
+		pipedCPU += processCPU(b) - cpu0
 		if err := run.stop(); err != nil {
 			b.Fatalf("Run: %v", err)
 		}
@@ -283,6 +296,18 @@ func BenchmarkPipelineMix(b *testing.B) {
 	b.ReportMetric(events/base.Seconds(), "baseline-events/s")
 	b.ReportMetric(base.Seconds()/piped.Seconds(), "x-baseline")
 	b.ReportMetric(float64(received)/float64(calls), "records/call")
+	b.ReportMetric(float64(pipedCPU.Nanoseconds())/events, "cpu-ns/event")
+	b.ReportMetric(float64(baseCPU.Nanoseconds())/events, "baseline-cpu-ns/event")
+	b.ReportMetric(baseCPU.Seconds()/pipedCPU.Seconds(), "x-baseline-cpu")
+}
+
+// processCPU is the user and system CPU time this process has used so far.
+func processCPU(tb testing.TB) time.Duration {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		tb.Fatal(err)
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }
 
 // benchOptions are production-like pipeline options: config.Defaults() as
@@ -429,19 +454,24 @@ func allCommitted(tb testing.TB, adm *kadm.Client, group, topic string, ends map
 }
 
 // consumeBaseline reads the whole mix topic with a fresh bare consumer group
-// (franz-go defaults, manual commit), commits at the end, and returns the time
-// from the first fetch request to the acknowledged commit.
+// (the pipeline's fetch options, franz-go's defaults otherwise, manual
+// commit), commits at the end, and returns the time from the first fetch
+// request to the acknowledged commit.
 func consumeBaseline(b *testing.B, fx *mixFixture) time.Duration {
 	b.Helper()
 	start := &firstFetch{}
-	cl, err := kgo.NewClient(
+	po, err := wiring.PipelineOptions(config.Defaults(), nil, nil)
+	if err != nil {
+		b.Fatal(err)
+	}
+	cl, err := kgo.NewClient(append(po.FetchOptions(),
 		kgo.SeedBrokers(fx.brokers...),
 		kgo.ConsumerGroup(fmt.Sprintf("%s.bench-baseline-%d", fx.topic, groupSeq.Add(1))),
 		kgo.ConsumeTopics(fx.topic),
 		kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()),
 		kgo.DisableAutoCommit(),
 		kgo.WithHooks(start),
-	)
+	)...)
 	if err != nil {
 		b.Fatal(err)
 	}

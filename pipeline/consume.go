@@ -64,7 +64,7 @@ func (p *Pipeline) pollLoop(ctx context.Context) {
 		if len(rejects) > 0 {
 			p.deadLetterAsync(rejects, rejectSources)
 		}
-		clear(polled) // the records now belong to the batcher and the dead-letter writer
+		clear(polled) // the records kept are detached copies, owned by the batcher and the dead-letter writer
 		p.cl.AllowRebalance()
 	}
 }
@@ -146,6 +146,8 @@ func (p *Pipeline) process(ctx context.Context, pr *polledRecord, dropped *[drop
 		if !part.Track(r) {
 			return nil
 		}
+		r = detach(r) // outlives the poll
+		pr.rec = r
 		d := p.sender.DeadLetterRecord(r, m.Reject.Code, m.Reject.Message, m.Reject.Field, []byte(m.Reject.Details), nil)
 		return &d
 	}
@@ -155,6 +157,7 @@ func (p *Pipeline) process(ctx context.Context, pr *polledRecord, dropped *[drop
 	if m.Omitted != nil {
 		p.fields.observe(m.Omitted)
 	}
+	r = detach(r) // outlives the poll
 	// The poll took no more records than the batcher has room for, so Add does not block.
 	if err := p.batches.Add(ctx, batcher.Item[delivery.Source]{Key: m.Key, Record: m.Record, Source: delivery.Source{Part: part, Rec: r}}); err != nil {
 		p.log.Debug("record not batched: shutting down", zap.Error(err))
@@ -182,4 +185,37 @@ func (p *Pipeline) deadLetterAsync(recs []dlq.Record, srcs []delivery.Source) {
 		}()
 		p.sender.DeadLetter(recs, srcs)
 	}()
+}
+
+// detach returns a copy of r that shares no memory with the fetch: its key,
+// value and header values copied, in one allocation. A record kept past its
+// poll (waiting in the batcher, for Zoho or for the dead-letter topic) would
+// otherwise keep its whole fetched batch alive through the slices it points
+// into (the decompressed batch, or the whole fetch response when the batch
+// was not compressed): with CRM events sparse among the noise, each of the
+// batch.max_buffered records held could pin a batch of its own. Detached,
+// the records held cost their own size, and the fetched data is bounded by
+// kafka.fetch_max_bytes per broker.
+func detach(r *kgo.Record) *kgo.Record {
+	c := *r
+	n := len(r.Key) + len(r.Value)
+	for _, h := range r.Headers {
+		n += len(h.Value)
+	}
+	buf := make([]byte, 0, n)
+	take := func(b []byte) []byte {
+		if b == nil {
+			return nil
+		}
+		buf = append(buf, b...)
+		return buf[len(buf)-len(b) : len(buf) : len(buf)]
+	}
+	c.Key, c.Value = take(r.Key), take(r.Value)
+	if r.Headers != nil {
+		c.Headers = make([]kgo.RecordHeader, len(r.Headers))
+		for i, h := range r.Headers {
+			c.Headers[i] = kgo.RecordHeader{Key: h.Key, Value: take(h.Value)}
+		}
+	}
+	return &c
 }

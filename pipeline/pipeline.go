@@ -311,21 +311,29 @@ func New(o Options) (*Pipeline, error) {
 		kgo.DisableAutoCommit(),
 		kgo.BlockRebalanceOnPoll(),
 		kgo.SessionTimeout(o.SessionTimeout),
-		kgo.FetchMaxWait(time.Second),
 		kgo.OnPartitionsAssigned(p.assigned),
 		kgo.OnPartitionsRevoked(p.revoked),
 		kgo.OnPartitionsLost(p.lost),
 		kgo.WithHooks(brokerHook{p}),
 	)
-	if o.FetchMaxBytes > 0 {
-		opts = append(opts, kgo.FetchMaxBytes(o.FetchMaxBytes))
-	}
+	opts = append(opts, o.FetchOptions()...)
 	p.cl, err = kgo.NewClient(append(opts, o.KafkaOptions...)...)
 	if err != nil {
 		p.batches.Close()
 		return nil, fmt.Errorf("pipeline: kafka client: %w", err)
 	}
 	return p, nil
+}
+
+// FetchOptions are the franz-go options of o that size fetching:
+// kgo.FetchMaxWait, and kgo.FetchMaxBytes when set. A consumer compared with
+// the pipeline (BenchmarkConsumeBaseline) fetches with these too.
+func (o Options) FetchOptions() []kgo.Opt {
+	opts := []kgo.Opt{kgo.FetchMaxWait(time.Second)}
+	if o.FetchMaxBytes > 0 {
+		opts = append(opts, kgo.FetchMaxBytes(o.FetchMaxBytes))
+	}
+	return opts
 }
 
 // DeliveryOptions are the delivery.Sender options of o: Zoho, Module,

@@ -74,7 +74,7 @@ func goTool() string {
 // env is one test's world: a broker, a fresh source topic, dead-letter topic
 // and group, a Zoho simulator, and the consumer processes started so far.
 type env struct {
-	t        *testing.T
+	t        testing.TB
 	dir      string
 	brokers  []string
 	topic    string
@@ -88,14 +88,14 @@ type env struct {
 	procs []*proc
 }
 
-func newEnv(t *testing.T, partitions int32, simOpts zohosim.Options) *env {
+func newEnv(t testing.TB, partitions int32, simOpts zohosim.Options) *env {
 	t.Helper()
 	return newEnvOn(t, kafkatest.Brokers(t), partitions, simOpts)
 }
 
 // newEnvOn is newEnv on the cluster at brokers (a test's own kfake cluster,
 // for a test that stops it).
-func newEnvOn(t *testing.T, brokers []string, partitions int32, simOpts zohosim.Options) *env {
+func newEnvOn(t testing.TB, brokers []string, partitions int32, simOpts zohosim.Options) *env {
 	t.Helper()
 	e := &env{
 		t:        t,
@@ -126,6 +126,10 @@ type procConfig struct {
 	// DefaultDelivery leaves delivery.* (but max_in_flight) and
 	// zoho.request_timeout to the product's defaults instead of fast test values.
 	DefaultDelivery bool
+	// Defaults leaves every setting that has a default to the product's
+	// (config.Defaults()): the file sets only where Kafka and Zoho are,
+	// consent.required, http.listen and log.level. The other fields are ignored.
+	Defaults bool
 }
 
 // writeConfig writes the configuration file of process name and returns its path.
@@ -184,6 +188,14 @@ func (e *env) writeConfig(name string, pc procConfig) string {
 		},
 		"http": map[string]any{"listen": pc.Listen},
 		"log":  map[string]any{"level": "warn"},
+	}
+	if pc.Defaults {
+		k, z := cfg["kafka"].(map[string]any), cfg["zoho"].(map[string]any)
+		delete(k, "commit_interval")
+		delete(k, "session_timeout")
+		delete(z, "request_timeout")
+		delete(cfg, "batch")
+		delete(cfg, "delivery")
 	}
 	if pc.DefaultDelivery {
 		cfg["delivery"] = map[string]any{"max_in_flight": pc.MaxInFlight}

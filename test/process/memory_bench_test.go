@@ -1,0 +1,130 @@
+package process_test
+
+import (
+	"bufio"
+	"bytes"
+	"fmt"
+	"os"
+	"strconv"
+	"testing"
+	"time"
+
+	"github.com/twmb/franz-go/pkg/kgo"
+
+	"github.com/zohosink/zohosink/zohoapi/zohosim"
+)
+
+// BenchmarkPeakRSS measures the memory of `consumer run` with the product's
+// default settings (procConfig.Defaults) while it works through a backlog
+// that Zoho, not Kafka, bounds: a simulator answering after
+// peakRSSZohoLatency with at most 4 calls at once (delivery.max_in_flight's
+// default), so the consumer fetches about 20 times more events than it can
+// deliver in peakRSSWindow and the backlog never runs dry. The backlog is a
+// mix of page views of about 350 bytes with one identify in 20 (the CRM
+// events), in 6 partitions, produced once per sub-benchmark; every iteration
+// is a fresh consumer group reading it from the start.
+//
+// Metrics: peak-RSS-MB (VmHWM of the process, from /proc/PID/status, read just
+// before it is stopped: the most resident memory it ever had; the largest
+// over the iterations), events/s (source records committed per second of the
+// window) and zoho-records/s (records the simulator received per second).
+//
+// Two backlog sizes, 1M and 3M events: the peaks must not grow with the
+// backlog. Run it with
+//
+//	go test -run '^$' -bench PeakRSS -benchtime 1x ./test/process/
+//
+// on kfake (the events live in the test process, not in the consumer's), or
+// with KAFKA_BROKERS set for a real broker.
+func BenchmarkPeakRSS(b *testing.B) {
+	for _, backlog := range []int{1_000_000, 3_000_000} {
+		b.Run(fmt.Sprintf("backlog=%d", backlog), func(b *testing.B) { benchPeakRSS(b, backlog) })
+	}
+}
+
+const (
+	// peakRSSZohoLatency is the simulator's latency in BenchmarkPeakRSS: 4
+	// calls of 100 records per 200ms, 2,000 records/s, 40,000 events/s of
+	// the mix.
+	peakRSSZohoLatency = 200 * time.Millisecond
+	// peakRSSWindow is how long each consumer runs.
+	peakRSSWindow = 15 * time.Second
+)
+
+func benchPeakRSS(b *testing.B, backlog int) {
+	e := newEnv(b, 6, zohosim.Options{Latency: peakRSSZohoLatency, MaxConcurrency: 4})
+	produceMix(e, backlog)
+	var peak int64
+	var events, zohoRecords int64
+	var window time.Duration
+	b.ResetTimer()
+	for i := range b.N {
+		e.group = fmt.Sprintf("%s.group-%d", e.topic, i)
+		before := e.sim.Stats().RecordsReceived
+		p := e.start(fmt.Sprintf("rss-%d", i), procConfig{Defaults: true})
+		start := time.Now()
+		time.Sleep(peakRSSWindow) // the measurement is the window: nothing to wait for
+		e.checkAlive()
+		hwm, err := vmHWM(p.cmd.Process.Pid)
+		if err != nil {
+			b.Fatal(err)
+		}
+		window += time.Since(start)
+		zohoRecords += int64(e.sim.Stats().RecordsReceived - before)
+		if code := e.terminate(p, 30*time.Second); code != 0 {
+			b.Fatalf("consumer exited with status %d", code)
+		}
+		for _, o := range e.committed() {
+			events += o
+		}
+		peak = max(peak, hwm)
+	}
+	if events >= int64(backlog*b.N) {
+		b.Fatalf("the consumer committed the whole backlog (%d events) within %v: not Zoho-bound", backlog, peakRSSWindow)
+	}
+	if zohoRecords == 0 {
+		b.Fatal("nothing reached Zoho")
+	}
+	b.ReportMetric(float64(peak)/(1<<20), "peak-RSS-MB")
+	b.ReportMetric(float64(events)/window.Seconds(), "events/s")
+	b.ReportMetric(float64(zohoRecords)/window.Seconds(), "zoho-records/s")
+}
+
+// vmHWM is the peak resident set size of process pid in bytes (VmHWM).
+func vmHWM(pid int) (int64, error) {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
+	if err != nil {
+		return 0, err
+	}
+	sc := bufio.NewScanner(bytes.NewReader(b))
+	for sc.Scan() {
+		if v, ok := bytes.CutPrefix(sc.Bytes(), []byte("VmHWM:")); ok {
+			kb, err := strconv.ParseInt(string(bytes.TrimSuffix(bytes.TrimSpace(v), []byte(" kB"))), 10, 64)
+			return kb << 10, err
+		}
+	}
+	return 0, fmt.Errorf("no VmHWM in /proc/%d/status", pid)
+}
+
+// produceMix produces n events to e's topic: one identify per 20 events
+// (users round robin over 10,000 emails), the rest page views of about 350
+// bytes keyed by anonymous id.
+func produceMix(e *env, n int) {
+	e.t.Helper()
+	const chunk = 20_000
+	ids := stream{users: 10_000}
+	for from := 0; from < n; from += chunk {
+		recs := make([]*kgo.Record, 0, chunk)
+		for i := from; i < min(from+chunk, n); i++ {
+			if i%20 == 0 {
+				recs = append(recs, ids.take(1)[0])
+				continue
+			}
+			anon := fmt.Sprintf("%08x-810c-4972-9de8-60ea5b%06x", i*2654435761%(1<<32), i%25_000)
+			recs = append(recs, &kgo.Record{Key: []byte(anon), Value: fmt.Appendf(nil,
+				`{"type":"page","messageId":"ajs-next-%d","anonymousId":"%s","timestamp":"2026-11-28T10:00:00.000Z","properties":{"path":"/products/%d","title":"Anvil %d | Acme Anvils","url":"https://www.example.com/products/%d"},"context":{"ip":"203.0.113.%d","userAgent":"Mozilla/5.0 (Macintosh; Intel Mac OS X 10_15_7) AppleWebKit/537.36 Chrome/131.0.0.0","consent":{"categories":{"marketing":true}}}}`,
+				i, anon, i%500, i%500, i%500, i%250)})
+		}
+		e.produce(recs)
+	}
+}
