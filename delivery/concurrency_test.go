@@ -1,0 +1,240 @@
+package delivery
+
+import (
+	"context"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+)
+
+// fill takes every free slot of a, returning them.
+func fill(t *testing.T, a *AIMD) []CallSlot {
+	t.Helper()
+	var out []CallSlot
+	for range a.Limit() {
+		s, err := a.Acquire(context.Background())
+		if err != nil {
+			t.Fatal(err)
+		}
+		out = append(out, s)
+	}
+	return out
+}
+
+// windows answers n full windows of calls: every slot taken, then every
+// call answered.
+func windows(t *testing.T, a *AIMD, n int) {
+	t.Helper()
+	for range n {
+		for _, s := range fill(t, a) {
+			a.Release(s, CallAnswered)
+		}
+	}
+}
+
+// TestAIMDSlowStartUpToMax: from 2, the limit doubles every full window
+// and stops at max.
+func TestAIMDSlowStartUpToMax(t *testing.T) {
+	var changes []int
+	a := NewAIMD(10, func(l int) { changes = append(changes, l) })
+	if a.Limit() != 2 {
+		t.Fatalf("initial limit %d, want 2", a.Limit())
+	}
+	windows(t, a, 1)
+	if a.Limit() != 4 {
+		t.Errorf("after one window: %d, want 4", a.Limit())
+	}
+	windows(t, a, 1)
+	if a.Limit() != 8 {
+		t.Errorf("after two windows: %d, want 8", a.Limit())
+	}
+	windows(t, a, 5)
+	if a.Limit() != 10 {
+		t.Errorf("after many windows: %d, want max 10", a.Limit())
+	}
+	if changes[len(changes)-1] != 10 || len(changes) != 8 {
+		t.Errorf("changes reported %v, want each step 3..10 once", changes)
+	}
+	if NewAIMD(1, nil).Limit() != 1 {
+		t.Error("max 1 does not start at 1")
+	}
+}
+
+// TestAIMDCutOncePerWindow: a 429 cuts the limit ×0.75; 429s of calls that
+// started before that cut do not cut again; a call started after it does.
+func TestAIMDCutOncePerWindow(t *testing.T) {
+	a := NewAIMD(10, nil)
+	windows(t, a, 5) // 10
+	slots := fill(t, a)
+	for _, s := range slots[:5] {
+		if a.Release(s, CallThrottled) {
+			t.Fatal("a 429 at limit 10 reported the floor")
+		}
+	}
+	if a.Limit() != 7 {
+		t.Fatalf("after five 429s of one window: %d, want 7 (one cut of 10 × 0.75)", a.Limit())
+	}
+	for _, s := range slots[5:] {
+		a.Release(s, CallNoSignal)
+	}
+	s, _ := a.Acquire(context.Background())
+	a.Release(s, CallThrottled)
+	if a.Limit() != 5 {
+		t.Errorf("after a 429 of a later call: %d, want 5 (7.5 × 0.75)", a.Limit())
+	}
+}
+
+// TestAIMDGrowsBackSlowlyToTheCeiling: after a cut the limit climbs +1 per
+// window to one below the limit that got the 429, then takes
+// aimdProbeWindows windows for the last one; no growth while not every slot is in use.
+func TestAIMDGrowsBackSlowlyToTheCeiling(t *testing.T) {
+	a := NewAIMD(20, nil)
+	windows(t, a, 3) // 2, 4, 8 → 16
+	if a.Limit() != 16 {
+		t.Fatalf("slow start: %d, want 16", a.Limit())
+	}
+	s, _ := a.Acquire(context.Background())
+	a.Release(s, CallThrottled) // ceiling 16, limit 12
+	if a.Limit() != 12 {
+		t.Fatalf("cut: %d, want 12", a.Limit())
+	}
+	windows(t, a, 4)
+	if a.Limit() != 15 {
+		t.Fatalf("after 4 windows: %d, want 15 (about +1 per window up to ceiling - 1)", a.Limit())
+	}
+	windows(t, a, aimdProbeWindows/2)
+	if a.Limit() != 15 {
+		t.Fatalf("half the probe: %d, want still 15", a.Limit())
+	}
+	windows(t, a, aimdProbeWindows/2)
+	l := a.Limit()
+	if l < 16 {
+		t.Fatalf("after the probe: %d, want 16 or more", l)
+	}
+	windows(t, a, 2)
+	if got := a.Limit(); got < l+1 {
+		t.Fatalf("past the ceiling: %d after 2 windows from %d, want about +1 per window", got, l)
+	}
+	l = a.Limit()
+	// Calls answered while slots are free say nothing about more slots.
+	for range 100 {
+		s, _ := a.Acquire(context.Background())
+		a.Release(s, CallAnswered)
+	}
+	if got := a.Limit(); got != l {
+		t.Errorf("after answers with free slots: %d, want %d", got, l)
+	}
+}
+
+// TestAIMDFloor: the limit never goes below 1; the first 429 at 1 is
+// retried soon, a second in a row reports that cutting cannot help, and an
+// answer in between resets that.
+func TestAIMDFloor(t *testing.T) {
+	a := NewAIMD(4, nil)
+	throttle := func() bool {
+		s, err := a.Acquire(context.Background())
+		if err != nil {
+			t.Fatal(err)
+		}
+		return a.Release(s, CallThrottled)
+	}
+	if throttle() || a.Limit() != 1 {
+		t.Fatalf("a 429 at 2: limit %d, want 1 and no floor yet", a.Limit())
+	}
+	if throttle() {
+		t.Fatal("the first 429 at 1 reported the floor")
+	}
+	if !throttle() {
+		t.Fatal("a second 429 in a row at 1 did not report the floor")
+	}
+	if a.Limit() != 1 {
+		t.Fatalf("limit %d, want 1", a.Limit())
+	}
+	s, _ := a.Acquire(context.Background())
+	a.Release(s, CallAnswered)
+	if throttle() {
+		t.Fatal("the first 429 at 1 after an answer reported the floor")
+	}
+	for range 5 {
+		throttle()
+	}
+	if a.Limit() != 1 {
+		t.Errorf("after many 429s: %d, want 1", a.Limit())
+	}
+	if NewAIMD(0, nil).Max() != 1 {
+		t.Error("max 0 not taken as 1")
+	}
+}
+
+// TestAIMDAcquireWaitsAndEndsWithCtx: Acquire waits while every slot is
+// taken, continues when one is released, and returns ctx's error when ctx
+// ends first.
+func TestAIMDAcquireWaitsAndEndsWithCtx(t *testing.T) {
+	a := NewAIMD(1, nil)
+	s, _ := a.Acquire(context.Background())
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Millisecond)
+	defer cancel()
+	if _, err := a.Acquire(ctx); err != context.DeadlineExceeded {
+		t.Fatalf("Acquire with every slot taken: %v, want the deadline", err)
+	}
+	got := make(chan error, 1)
+	go func() {
+		_, err := a.Acquire(context.Background())
+		got <- err
+	}()
+	a.Release(s, CallAnswered)
+	select {
+	case err := <-got:
+		if err != nil {
+			t.Fatal(err)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("Acquire did not continue after a release")
+	}
+}
+
+// TestAIMDConcurrentUse: many goroutines calling through the limiter never
+// exceed the limit, with 429s whenever more than 3 calls run at once (a
+// small org); the limit settles at or below 4.
+func TestAIMDConcurrentUse(t *testing.T) {
+	a := NewAIMD(10, nil)
+	const org = 3
+	var running, peak, over atomic.Int32
+	var wg sync.WaitGroup
+	for range 16 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for range 200 {
+				s, err := a.Acquire(context.Background())
+				if err != nil {
+					t.Error(err)
+					return
+				}
+				n := running.Add(1)
+				for p := peak.Load(); n > p && !peak.CompareAndSwap(p, n); p = peak.Load() {
+				}
+				o := CallAnswered
+				if n > org {
+					o = CallThrottled
+					over.Add(1)
+				} else {
+					time.Sleep(100 * time.Microsecond)
+				}
+				running.Add(-1)
+				a.Release(s, o)
+			}
+		}()
+	}
+	wg.Wait()
+	if p := peak.Load(); p > 10 {
+		t.Errorf("peak %d calls at once, above max 10", p)
+	}
+	if l := a.Limit(); l < 1 || l > org+1 {
+		t.Errorf("limit settled at %d, want 1..%d", l, org+1)
+	}
+	if o := over.Load(); o > 16*200/5 {
+		t.Errorf("%d of %d calls over the org's limit", o, 16*200)
+	}
+}
