@@ -18,7 +18,7 @@ type CallLimiter interface {
 	// Release gives s back with the call's outcome. For CallThrottled it
 	// reports whether cutting the limit cannot help: the limit is at its
 	// floor (1) and Zoho refused the calls of it again (a second 429 in a
-	// row at 1, with no answer between).
+	// row of calls made at limit 1, with no answer between).
 	Release(s CallSlot, o CallOutcome) (atFloor bool)
 	// Limit is the number of calls allowed at once now, 1..max.
 	Limit() int
@@ -35,6 +35,9 @@ type CallSlot struct {
 	// fulls is the number of times every slot was taken when the call
 	// started: a call during which it grew was part of a full window.
 	fulls uint64
+	// limit is the limit when the call started: only 429s of calls made
+	// at limit 1 show that cutting cannot help.
+	limit int
 	start time.Time
 }
 
@@ -113,7 +116,7 @@ type AIMD struct {
 	cuts    uint64
 	fulls   uint64 // times an Acquire took the last free slot
 	inUse   int
-	// floorHits counts concurrency 429s in a row while the limit was 1.
+	// floorHits counts concurrency 429s in a row of calls made at limit 1.
 	floorHits int
 	wake      chan struct{} // closed (and replaced) when a slot may be free; nil if nobody waits
 	// callTime is the moving average of answered calls' durations.
@@ -162,7 +165,7 @@ func (a *AIMD) Acquire(ctx context.Context) (CallSlot, error) {
 		}
 		a.mu.Lock()
 	}
-	s := CallSlot{cuts: a.cuts, fulls: a.fulls, start: time.Now()}
+	s := CallSlot{cuts: a.cuts, fulls: a.fulls, limit: int(a.limit), start: time.Now()}
 	a.inUse++
 	if a.inUse >= int(a.limit) {
 		a.fulls++
@@ -194,7 +197,7 @@ func (a *AIMD) Release(s CallSlot, o CallOutcome) (atFloor bool) {
 			a.grow()
 		}
 	case CallThrottled:
-		if before == 1 {
+		if s.limit == 1 {
 			a.floorHits++
 			atFloor = a.floorHits >= 2
 		}

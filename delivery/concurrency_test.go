@@ -139,8 +139,12 @@ func TestAIMDFloor(t *testing.T) {
 		}
 		return a.Release(s, CallThrottled)
 	}
-	if throttle() || a.Limit() != 1 {
-		t.Fatalf("a 429 at 2: limit %d, want 1 and no floor yet", a.Limit())
+	// Both calls made at limit 2 refused: one cut, to 1; they were not made
+	// at 1, so neither says that cutting cannot help.
+	s1, _ := a.Acquire(context.Background())
+	s2, _ := a.Acquire(context.Background())
+	if a.Release(s1, CallThrottled) || a.Release(s2, CallThrottled) || a.Limit() != 1 {
+		t.Fatalf("two 429s at 2: limit %d, want 1 and no floor yet", a.Limit())
 	}
 	if throttle() {
 		t.Fatal("the first 429 at 1 reported the floor")

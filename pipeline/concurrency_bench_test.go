@@ -20,7 +20,6 @@ import (
 
 	"github.com/twmb/franz-go/pkg/kadm"
 	"go.uber.org/zap"
-	"go.uber.org/zap/zaptest"
 
 	"github.com/zohosink/zohosink/config"
 	"github.com/zohosink/zohosink/internal/kafkatest"
@@ -90,7 +89,11 @@ func benchOrg(b *testing.B, replicas, backlog int) {
 				c.Kafka.CommitInterval = 100 * time.Millisecond
 			})
 			if os.Getenv("BENCH_LOG") != "" {
-				o.Logger = zaptest.NewLogger(b, zaptest.Level(zap.DebugLevel)).With(zap.Int("replica", i))
+				log, err := zap.NewDevelopment()
+				if err != nil {
+					b.Fatal(err)
+				}
+				o.Logger = log.With(zap.Int("replica", i))
 			}
 			p, err := pipeline.New(o)
 			if err != nil {
