@@ -16,10 +16,10 @@ type CallLimiter interface {
 	// ctx.Err() when ctx ends first.
 	Acquire(ctx context.Context) (CallSlot, error)
 	// Release gives s back with the call's outcome. For CallThrottled it
-	// reports whether cutting the limit cannot help: the limit is at its
-	// floor (1) and Zoho refused the calls of it again (a second 429 in a
-	// row of calls made at limit 1, with no answer between).
-	Release(s CallSlot, o CallOutcome) (atFloor bool)
+	// returns how many calls made at the floor (limit 1) Zoho refused in a
+	// row, this one included (0: the call was made at a larger limit, which
+	// the 429 cut): the longer that run, the less cutting can help.
+	Release(s CallSlot, o CallOutcome) (floorHits int)
 	// Limit is the number of calls allowed at once now, 1..max.
 	Limit() int
 	// CallTime is the mean duration of recent answered calls (0 before the
@@ -177,7 +177,7 @@ func (a *AIMD) Acquire(ctx context.Context) (CallSlot, error) {
 // Release implements CallLimiter: CallAnswered grows the limit (when every
 // slot was in use), CallThrottled cuts it (once per window), CallNoSignal
 // leaves it.
-func (a *AIMD) Release(s CallSlot, o CallOutcome) (atFloor bool) {
+func (a *AIMD) Release(s CallSlot, o CallOutcome) (floorHits int) {
 	a.mu.Lock()
 	// The call was part of a full window when every slot was taken while
 	// it ran (from its start, or now).
@@ -199,7 +199,7 @@ func (a *AIMD) Release(s CallSlot, o CallOutcome) (atFloor bool) {
 	case CallThrottled:
 		if s.limit == 1 {
 			a.floorHits++
-			atFloor = a.floorHits >= 2
+			floorHits = a.floorHits
 		}
 		if s.cuts == a.cuts {
 			a.ceiling = a.limit
@@ -216,7 +216,7 @@ func (a *AIMD) Release(s CallSlot, o CallOutcome) (atFloor bool) {
 	if after != before && a.onChange != nil {
 		a.onChange(after)
 	}
-	return atFloor
+	return floorHits
 }
 
 // grow adds one answered call's share of the increase (see AIMD).
@@ -232,14 +232,24 @@ func (a *AIMD) grow() {
 	a.limit = min(a.limit, float64(a.max))
 }
 
+// aimdFloorRetries is how many 429s in a row of calls made at limit 1 are
+// retried with concurrencyRetryWait before delivery takes the long
+// ThrottleBackoff: other callers (replicas that started earlier, other
+// apps) hold the org's slots, and a call of this process gets one only
+// when it arrives as one frees.
+const aimdFloorRetries = 6
+
 // concurrencyRetryWait is the wait before retrying a call refused for
-// concurrency: a random part of one call time (the time in which a slot of
-// the org usually frees), so that the replicas refused together do not
-// retry together; initial before the first answered call.
-func concurrencyRetryWait(l CallLimiter, initial time.Duration) time.Duration {
+// concurrency, after floorHits refusals in a row at limit 1 (Release): a
+// random part of one call time (the time in which a slot of the org
+// usually frees) doubled per floor hit, so that the replicas refused
+// together do not retry together and a process squeezed to one call tries
+// less and less often; initial before the first answered call.
+func concurrencyRetryWait(l CallLimiter, initial time.Duration, floorHits int) time.Duration {
 	d := l.CallTime()
 	if d <= 0 {
 		d = initial
 	}
+	d <<= min(floorHits, aimdFloorRetries)
 	return time.Duration(rand.Int64N(int64(d)) + 1)
 }

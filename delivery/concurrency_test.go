@@ -68,8 +68,8 @@ func TestAIMDCutOncePerWindow(t *testing.T) {
 	windows(t, a, 5) // 10
 	slots := fill(t, a)
 	for _, s := range slots[:5] {
-		if a.Release(s, CallThrottled) {
-			t.Fatal("a 429 at limit 10 reported the floor")
+		if a.Release(s, CallThrottled) != 0 {
+			t.Fatal("a 429 at limit 10 counted as a floor hit")
 		}
 	}
 	if a.Limit() != 7 {
@@ -127,12 +127,12 @@ func TestAIMDGrowsBackSlowlyToTheCeiling(t *testing.T) {
 	}
 }
 
-// TestAIMDFloor: the limit never goes below 1; the first 429 at 1 is
-// retried soon, a second in a row reports that cutting cannot help, and an
-// answer in between resets that.
+// TestAIMDFloor: the limit never goes below 1; Release counts the 429s in
+// a row of calls made at limit 1 (the run that says cutting cannot help),
+// not those of calls made at a larger limit, and an answer ends the run.
 func TestAIMDFloor(t *testing.T) {
 	a := NewAIMD(4, nil)
-	throttle := func() bool {
+	throttle := func() int {
 		s, err := a.Acquire(context.Background())
 		if err != nil {
 			t.Fatal(err)
@@ -140,34 +140,49 @@ func TestAIMDFloor(t *testing.T) {
 		return a.Release(s, CallThrottled)
 	}
 	// Both calls made at limit 2 refused: one cut, to 1; they were not made
-	// at 1, so neither says that cutting cannot help.
+	// at 1, so neither counts.
 	s1, _ := a.Acquire(context.Background())
 	s2, _ := a.Acquire(context.Background())
-	if a.Release(s1, CallThrottled) || a.Release(s2, CallThrottled) || a.Limit() != 1 {
-		t.Fatalf("two 429s at 2: limit %d, want 1 and no floor yet", a.Limit())
+	if h1, h2 := a.Release(s1, CallThrottled), a.Release(s2, CallThrottled); h1 != 0 || h2 != 0 || a.Limit() != 1 {
+		t.Fatalf("two 429s at 2: floor hits %d %d, limit %d; want 0, 0, 1", h1, h2, a.Limit())
 	}
-	if throttle() {
-		t.Fatal("the first 429 at 1 reported the floor")
-	}
-	if !throttle() {
-		t.Fatal("a second 429 in a row at 1 did not report the floor")
+	for want := 1; want <= 3; want++ {
+		if got := throttle(); got != want {
+			t.Fatalf("429 %d in a row at 1: floor hits %d", want, got)
+		}
 	}
 	if a.Limit() != 1 {
 		t.Fatalf("limit %d, want 1", a.Limit())
 	}
 	s, _ := a.Acquire(context.Background())
 	a.Release(s, CallAnswered)
-	if throttle() {
-		t.Fatal("the first 429 at 1 after an answer reported the floor")
-	}
-	for range 5 {
-		throttle()
-	}
-	if a.Limit() != 1 {
-		t.Errorf("after many 429s: %d, want 1", a.Limit())
+	// The answer ended the run (and, at the old ceiling, grew the limit to 2).
+	if got, again := throttle(), throttle(); got != 0 || again != 1 {
+		t.Fatalf("429s after an answer: floor hits %d then %d, want 0 (made at 2) then 1", got, again)
 	}
 	if NewAIMD(0, nil).Max() != 1 {
 		t.Error("max 0 not taken as 1")
+	}
+}
+
+// TestConcurrencyRetryWaitGrowsAtTheFloor: the wait after a concurrency
+// 429 is at most one call time, doubled per 429 in a row at limit 1 up to
+// aimdFloorRetries doublings.
+func TestConcurrencyRetryWaitGrowsAtTheFloor(t *testing.T) {
+	a := NewAIMD(4, nil)
+	s, _ := a.Acquire(context.Background())
+	time.Sleep(10 * time.Millisecond)
+	a.Release(s, CallAnswered)
+	ct := a.CallTime()
+	for hits, bound := range map[int]time.Duration{0: ct, 1: 2 * ct, 3: 8 * ct, 20: ct << aimdFloorRetries} {
+		for range 50 {
+			if w := concurrencyRetryWait(a, time.Hour, hits); w <= 0 || w > bound {
+				t.Fatalf("wait %v after %d floor hits, want within (0, %v]", w, hits, bound)
+			}
+		}
+	}
+	if w := concurrencyRetryWait(NewAIMD(4, nil), 50*time.Millisecond, 0); w > 50*time.Millisecond {
+		t.Errorf("before any answer: %v, want at most the initial 50ms", w)
 	}
 }
 

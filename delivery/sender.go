@@ -310,7 +310,7 @@ func (s *Sender) deliver(d batch) {
 		res, err := s.call(call, d)
 		cut := call.Err() != nil // by Abandon, or by the revocation of every partition of d
 		cancel()
-		atFloor := s.calls.Release(slot, callOutcome(err, cut))
+		floorHits := s.calls.Release(slot, callOutcome(err, cut))
 		var wait time.Duration
 		switch {
 		case err == nil:
@@ -348,7 +348,7 @@ func (s *Sender) deliver(d batch) {
 				return
 			case zohoapi.ClassThrottled:
 				s.obs.Retried()
-				wait = s.throttle(err, atFloor)
+				wait = s.throttle(err, floorHits)
 			default:
 				if cut {
 					continue // no retry: the loop ends, the records stay not done

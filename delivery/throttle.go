@@ -16,23 +16,23 @@ import (
 //   - the local token mint budget is spent (*zohoapi.MintWaitError, Zoho's 10
 //     tokens per 10 minutes per refresh token): wait until the budget allows a
 //     mint, rather than get the refresh token locked out (PauseTokenBudget);
-//   - Zoho answered 429 TOO_MANY_REQUESTS for concurrency (concurrencyThrottle)
-//     and the limit had room to be cut (atFloor false: Release cut it): a
-//     short jittered wait (concurrencyRetryWait), no pause: fetching goes on
+//   - Zoho answered 429 TOO_MANY_REQUESTS for concurrency (concurrencyThrottle):
+//     Release cut the limit; a short jittered wait (concurrencyRetryWait,
+//     growing with each 429 in a row at limit 1), no pause: fetching goes on
 //     and batches keep filling while the calls find the org's limit;
-//   - anything else that throttles: a 429 while the limit was already 1 (the
-//     org's slots are taken by others: cutting cannot help), a 429 that is
-//     not about concurrency, a throttled token refresh: wait
-//     ThrottleBackoff, jittered (PauseZohoThrottled; Zoho sends no
-//     Retry-After).
-func (s *Sender) throttle(err error, atFloor bool) time.Duration {
+//   - anything else that throttles: more than aimdFloorRetries 429s in a
+//     row at limit 1 (the org's slots are taken by others: cutting cannot
+//     help), a 429 that is not about concurrency, a throttled token
+//     refresh: wait ThrottleBackoff, jittered (PauseZohoThrottled; Zoho
+//     sends no Retry-After).
+func (s *Sender) throttle(err error, floorHits int) time.Duration {
 	var mint *zohoapi.MintWaitError
 	if errors.As(err, &mint) {
 		s.obs.Paused(PauseTokenBudget, true, err)
 		return time.Until(mint.Until) + jitter(time.Second)
 	}
-	if concurrencyThrottle(err) && !atFloor {
-		wait := concurrencyRetryWait(s.calls, s.o.RetryInitial)
+	if concurrencyThrottle(err) && floorHits <= aimdFloorRetries {
+		wait := concurrencyRetryWait(s.calls, s.o.RetryInitial, floorHits)
 		s.log.Debug("zoho refused a call for concurrency: retrying soon", zap.Duration("wait", wait), zap.Int("limit", s.calls.Limit()))
 		return wait
 	}
