@@ -27,7 +27,8 @@
 //	   ├─ outage (5xx, timeout, odd 401) ──▶ retry (retry.go): exponential backoff, jitter
 //	   ├─ 429, credits spent ──▶ credits: reservation given back, probe after 1, 2, 4 … 15 min
 //	   ├─ 429 for concurrency ──▶ Limit cut ×0.75; retry after a random part of one call time
-//	   ├─ 429 twice in a row at Limit 1, token refresh throttled ──▶ throttle (throttle.go): ThrottleBackoff, fetching paused
+//	   │                          (× 2 per 429 in a row at Limit 1)
+//	   ├─ over 6 429s in a row at Limit 1, token refresh throttled ──▶ throttle (throttle.go): ThrottleBackoff, fetching paused
 //	   ├─ token mint budget spent ──▶ throttle: until the budget allows
 //	   ├─ rejected as a whole (400 without data[]) ──▶ split (split.go): halves, until the bad record is alone
 //	   └─ configuration error ──▶ Observer.Failed; the batch waits, not done, until Stop

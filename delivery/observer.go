@@ -19,7 +19,7 @@ const (
 	// PauseBreakerOpen: Zoho kept failing and the circuit breaker is open.
 	PauseBreakerOpen PauseReason = "zoho_breaker_open"
 	// PauseZohoThrottled: Zoho throttles in a way a lower concurrency limit
-	// cannot fix: 429 TOO_MANY_REQUESTS while the limit is already 1, or a
+	// cannot fix: 429 TOO_MANY_REQUESTS going on at limit 1, or a
 	// throttled token refresh (a 429 with room to cut the limit pauses
 	// nothing, see Options.ThrottleBackoff).
 	PauseZohoThrottled PauseReason = "zoho_throttled"

@@ -64,8 +64,8 @@ type Options struct {
 	// between attempts after a transient failure; > 0, RetryMax ≥ RetryInitial.
 	RetryInitial, RetryMax time.Duration
 	// ThrottleBackoff is the wait after a throttle that a lower concurrency
-	// limit cannot fix: Zoho answers 429 TOO_MANY_REQUESTS while the limit
-	// is already 1, or throttles token refreshes (Zoho sends no
+	// limit cannot fix: Zoho keeps answering 429 TOO_MANY_REQUESTS while
+	// the limit is 1 (more than aimdFloorRetries in a row), or throttles token refreshes (Zoho sends no
 	// Retry-After); > 0. A 429 with room to cut the limit is retried after
 	// a short wait instead (throttle.go).
 	ThrottleBackoff time.Duration
