@@ -11,7 +11,7 @@ import (
 var ErrClosed = errors.New("batcher: closed")
 
 // SendFunc delivers one sealed batch. It is called in its own goroutine, at most
-// Config.MaxInFlight at a time, with a context that is cancelled by Close.
+// Config.MaxInFlight (or the lower SetMaxInFlight) at a time, with a context that is cancelled by Close.
 //
 // Returning releases the batch: its items stop counting toward MaxBuffered, and
 // items of its keys that arrived meanwhile become sendable. So SendFunc must
@@ -68,6 +68,7 @@ type Batcher[S any] struct {
 	nParked   int
 	held      int
 	inFlight  int
+	limit     int           // SendFunc calls allowed at once now: 1..cfg.MaxInFlight (SetMaxInFlight)
 	draining  int           // running Drain calls; while > 0, batches are due at once
 	blocked   int           // Add calls waiting for room
 	wake      chan struct{} // closed (and replaced) when held drops or on Close; nil if nobody waits
@@ -107,8 +108,29 @@ func New[S any](c Config, send SendFunc[S]) *Batcher[S] {
 		quit:     make(chan struct{}),
 		loopDone: make(chan struct{}),
 	}
+	b.limit = b.cfg.MaxInFlight
 	go b.lingerLoop()
 	return b
+}
+
+// SetMaxInFlight sets how many SendFunc calls may run at once from now on,
+// clamped to 1..Config.MaxInFlight: e.g. the adaptive concurrency limit of
+// the calls behind SendFunc, so that batches wait here, still filling, while
+// no call could start. A lower value lets running calls finish; a higher one
+// starts queued and due batches at once.
+func (b *Batcher[S]) SetMaxInFlight(n int) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	b.limit = min(max(n, 1), b.cfg.MaxInFlight)
+	b.dispatch()
+}
+
+// MaxInFlight is the number of SendFunc calls allowed at once now:
+// SetMaxInFlight's value, Config.MaxInFlight until it is called.
+func (b *Batcher[S]) MaxInFlight() int {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.limit
 }
 
 // Config returns the effective configuration, out-of-range values clamped.
@@ -293,7 +315,7 @@ func (b *Batcher[S]) seal() {
 // dispatch starts SendFunc goroutines while send slots are free: queued batches
 // first, in order, then the open batch if it is due.
 func (b *Batcher[S]) dispatch() {
-	for !b.closed && b.inFlight < b.cfg.MaxInFlight {
+	for !b.closed && b.inFlight < b.limit {
 		var bt *batch[S]
 		switch {
 		case len(b.queue) > 0:
@@ -344,7 +366,7 @@ func (b *Batcher[S]) release(bt *batch[S]) {
 // relieve is called when Add is about to block: if a send slot is free, the
 // open batch is made due so that waiting out Linger cannot stall the caller.
 func (b *Batcher[S]) relieve() {
-	if b.open != nil && !b.open.due && len(b.queue) == 0 && b.inFlight < b.cfg.MaxInFlight {
+	if b.open != nil && !b.open.due && len(b.queue) == 0 && b.inFlight < b.limit {
 		b.open.due = true
 		b.dispatch()
 	}

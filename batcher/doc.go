@@ -17,6 +17,7 @@
 //	                 │ or when Add is blocked and a send slot is free
 //	                 ▼
 //	   queue (FIFO) ──▶ SendFunc, own goroutine each, ≤ MaxInFlight at once
+//	                    (or the lower limit set by SetMaxInFlight)
 //	                                 │ returns
 //	                                 ▼
 //	   items released (room for Add), keys freed, their parked items move on
@@ -33,8 +34,10 @@
 //     items of the key wait (parked) until that batch's SendFunc returns. So, per
 //     key, SendFunc calls start and finish in the items' arrival order, and each
 //     item is handed to SendFunc exactly once (unless Close abandons it).
-//   - Concurrency: at most MaxInFlight SendFunc calls run at once; sealed batches
-//     wait in order for a slot.
+//   - Concurrency: at most MaxInFlight SendFunc calls run at once, or fewer
+//     as SetMaxInFlight says (an adaptive limit of the calls behind
+//     SendFunc); sealed batches wait in order for a slot, and the open batch
+//     keeps filling meanwhile.
 //   - Memory: at most MaxBuffered items are held (open + parked + queued + in
 //     flight); Add blocks beyond that, which is the pipeline's backpressure
 //     signal to stop fetching. An item is released when its batch's SendFunc

@@ -202,7 +202,15 @@ type Batch struct {
 // Delivery configures concurrency, retries, the circuit breaker and the
 // credit saver.
 type Delivery struct {
-	// MaxInFlight is the number of concurrent upsert calls. Default 4; ≥ 1.
+	// MaxInFlight is the most concurrent upsert calls of this process: the
+	// ceiling of the adaptive limit (package delivery, AIMD), which starts
+	// at 1 and finds the share of the org's concurrency limit that Zoho
+	// allows, cutting on 429s. Default 10, Zoho's limit of heavy calls
+	// (upserts of more than 10 records) at once per org in every edition
+	// (Zoho CRM "API Limits",
+	// https://www.zoho.com/crm/developer/docs/api/v8/api-limits.html): one
+	// process alone can use the org's every slot, and replicas sharing it
+	// settle below it without configuration. ≥ 1.
 	MaxInFlight int `mapstructure:"max_in_flight" yaml:"max_in_flight" json:"max_in_flight"`
 	// RetryInitial is the first retry delay after a transient failure; delays
 	// grow exponentially with jitter up to RetryMax. Default 500ms; must be > 0.
@@ -282,7 +290,7 @@ func Defaults() *Config {
 		Mapping: Mapping{InvalidValues: mapping.InvalidValuesOmit},
 		Batch:   Batch{MaxRecords: 100, Linger: time.Second},
 		Delivery: Delivery{
-			MaxInFlight:        4,
+			MaxInFlight:        10,
 			RetryInitial:       500 * time.Millisecond,
 			RetryMax:           30 * time.Second,
 			ThrottleBackoff:    30 * time.Second,

@@ -121,7 +121,7 @@ func TestLoadEnvOnlyUsesDefaults(t *testing.T) {
 	if len(c.Sources()) != len(Keys()) {
 		t.Errorf("sources for %d keys, want %d", len(c.Sources()), len(Keys()))
 	}
-	if got := c.EffectiveMaxBuffered(); got != 100*(4+2) {
+	if got := c.EffectiveMaxBuffered(); got != 100*(10+2) {
 		t.Errorf("EffectiveMaxBuffered = %d", got)
 	}
 	eps, err := c.Endpoints()

@@ -13,10 +13,12 @@ import (
 
 // newBreaker is the circuit breaker in front of Zoho: BreakerFailures
 // consecutive outages (transient or throttled errors, zohoapi.Classify) open
-// it for BreakerOpenTimeout; record rejections and configuration errors
-// count as successes (Zoho answered); cancellations (shutdown, revocation),
-// waits for the token mint budget (no call was made) and refusals for spent
-// API credits (not an outage: Credits waits for them) are not counted.
+// it for BreakerOpenTimeout; record rejections, configuration errors and
+// concurrency 429s count as successes (Zoho answered: a 429 for concurrency
+// is the concurrency limit's signal, see concurrency.go, not an outage);
+// cancellations (shutdown, revocation), waits for the token mint budget (no
+// call was made) and refusals for spent API credits (not an outage: Credits
+// waits for them) are not counted.
 func newBreaker(o Options, onChange func(string, gobreaker.State, gobreaker.State)) *gobreaker.CircuitBreaker[*zohoapi.UpsertResult] {
 	return gobreaker.NewCircuitBreaker[*zohoapi.UpsertResult](gobreaker.Settings{
 		Name:        "zoho",
@@ -27,7 +29,7 @@ func newBreaker(o Options, onChange func(string, gobreaker.State, gobreaker.Stat
 				return true
 			}
 			c := zohoapi.Classify(err)
-			return c != zohoapi.ClassTransient && c != zohoapi.ClassThrottled
+			return c != zohoapi.ClassTransient && (c != zohoapi.ClassThrottled || concurrencyThrottle(err))
 		},
 		IsExcluded: func(err error) bool {
 			var wait *zohoapi.MintWaitError

@@ -15,6 +15,9 @@
 //	credits (credits.go) ── share of the budget spent, or Zoho reports too few left
 //	   │                    ──▶ wait (PauseCreditBudget) until the window frees them / the probe
 //	   ▼ its credits reserved (1 per 10 records)
+//	call slot (concurrency.go): wait while Limit calls are under way
+//	   │   (AIMD: 1..MaxInFlight; the batcher follows Limit, so batches not sent keep filling)
+//	   ▼
 //	breaker (breaker.go) ── open ──▶ short wait, try again
 //	   │ one Upsert call
 //	   ├─ answered ──▶ settle (settle.go): per record
@@ -23,9 +26,20 @@
 //	   │                 transient / throttled ──▶ retry the rest
 //	   ├─ outage (5xx, timeout, odd 401) ──▶ retry (retry.go): exponential backoff, jitter
 //	   ├─ 429, credits spent ──▶ credits: reservation given back, probe after 1, 2, 4 … 15 min
-//	   ├─ 429 / token mint budget ──▶ throttle (throttle.go): ThrottleBackoff / until the budget allows
+//	   ├─ 429 for concurrency ──▶ Limit cut ×0.75; retry after a random part of one call time
+//	   │                          (× 2 per 429 in a row at Limit 1)
+//	   ├─ over 6 429s in a row at Limit 1, token refresh throttled ──▶ throttle (throttle.go): ThrottleBackoff, fetching paused
+//	   ├─ token mint budget spent ──▶ throttle: until the budget allows
 //	   ├─ rejected as a whole (400 without data[]) ──▶ split (split.go): halves, until the bad record is alone
 //	   └─ configuration error ──▶ Observer.Failed; the batch waits, not done, until Stop
+//
+// Every answered call (any answer but a concurrency 429) with every slot
+// in use grows Limit: doubling from 2 until the first 429, then +1 per
+// window (Limit's worth of answered calls) up to one below the Limit that
+// was refused, the last slot over 64 windows (each probe of the org's
+// ceiling costs one 429), and +1 per window again past it. Replicas sharing
+// an org (Zoho: 10 heavy calls at once, "API Limits") so settle under its
+// limit without configuration; see AIMD.
 //
 // Guarantees:
 //
@@ -33,7 +47,8 @@
 //     only after Zoho acknowledged its record or the dead-letter topic
 //     acknowledged its dead letter. Outages never dead-letter.
 //   - The breaker counts only outages (zohoapi.ClassTransient and
-//     ClassThrottled): record rejections and configuration errors are answers,
+//     ClassThrottled but for concurrency 429s, which are the limit's
+//     signal): record rejections and configuration errors are answers,
 //     cancelled calls and mint-budget waits are not counted at all.
 //   - Credits: no call is made unless its credits fit this process's share
 //     of the daily budget and Zoho's last reported remaining credits; a
@@ -49,7 +64,7 @@
 //     X-API-CREDITS-REMAINING stops every member once the org's credits
 //     run out whatever the local budget says.
 //   - Bounded shutdown: after Stop no attempt starts and every wait (backoff,
-//     throttle, breaker, credits, dead-letter retry) ends at once; only calls and
+//     throttle, breaker, credits, call slot, dead-letter retry) ends at once; only calls and
 //     dead-letter writes under way go on, until Abandon cuts them off.
 //   - Revocation: each attempt claims the partitions of its records. Records
 //     of a released partition are never sent again (an entry merged from

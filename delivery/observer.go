@@ -18,8 +18,10 @@ type PauseReason string
 const (
 	// PauseBreakerOpen: Zoho kept failing and the circuit breaker is open.
 	PauseBreakerOpen PauseReason = "zoho_breaker_open"
-	// PauseZohoThrottled: Zoho answered 429 TOO_MANY_REQUESTS or throttled
-	// a token refresh.
+	// PauseZohoThrottled: Zoho throttles in a way a lower concurrency limit
+	// cannot fix: 429 TOO_MANY_REQUESTS going on at limit 1, or a
+	// throttled token refresh (a 429 with room to cut the limit pauses
+	// nothing, see Options.ThrottleBackoff).
 	PauseZohoThrottled PauseReason = "zoho_throttled"
 	// PauseTokenBudget: an access token is needed but the local mint budget
 	// (Zoho's 10 tokens per 10 minutes per refresh token) is spent.
@@ -69,6 +71,10 @@ type Observer interface {
 	// BreakerChanged reports a circuit breaker state change; cause is the last
 	// outage when it opens.
 	BreakerChanged(from, to gobreaker.State, cause error)
+	// ConcurrencyLimit reports a new limit of upsert calls at once (the
+	// adaptive limit, AIMD: 1..Options.MaxInFlight), e.g. to let a batcher
+	// send no more batches at once.
+	ConcurrencyLimit(limit int)
 	// Failed reports the configuration error (zohoapi.ClassConfig) that
 	// stopped delivery, once: batches wait, not done, until Stop.
 	Failed(err error)
@@ -116,6 +122,9 @@ func (NopObserver) Paused(PauseReason, bool, error) {}
 
 // BreakerChanged implements Observer.
 func (NopObserver) BreakerChanged(gobreaker.State, gobreaker.State, error) {}
+
+// ConcurrencyLimit implements Observer.
+func (NopObserver) ConcurrencyLimit(int) {}
 
 // Failed implements Observer.
 func (NopObserver) Failed(error) {}

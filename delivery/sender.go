@@ -56,11 +56,18 @@ type Options struct {
 	// letter that would exceed it leaves out zoho.record (0:
 	// topics.DefaultMaxMessageBytes).
 	DLQLimit int32
+	// MaxInFlight is the most upsert calls at once (delivery.max_in_flight),
+	// ≥ 1: the ceiling of the adaptive limit (AIMD, concurrency.go) that
+	// every call takes a slot of.
+	MaxInFlight int
 	// RetryInitial and RetryMax bound the exponential backoff (with jitter)
 	// between attempts after a transient failure; > 0, RetryMax ≥ RetryInitial.
 	RetryInitial, RetryMax time.Duration
-	// ThrottleBackoff is the wait after Zoho answers 429 TOO_MANY_REQUESTS or
-	// throttles token refreshes (Zoho sends no Retry-After); > 0.
+	// ThrottleBackoff is the wait after a throttle that a lower concurrency
+	// limit cannot fix: Zoho keeps answering 429 TOO_MANY_REQUESTS while
+	// the limit is 1 (more than aimdFloorRetries in a row), or throttles token refreshes (Zoho sends no
+	// Retry-After); > 0. A 429 with room to cut the limit is retried after
+	// a short wait instead (throttle.go).
 	ThrottleBackoff time.Duration
 	// BreakerFailures consecutive outages open the circuit breaker (≥ 1); it
 	// half-opens after BreakerOpenTimeout (> 0).
@@ -87,7 +94,7 @@ type Options struct {
 
 // Check returns a problem for every option out of range, named by its
 // field: no Zoho client or module, a duration ≤ 0, RetryMax below
-// RetryInitial, BreakerFailures 0. DeadLetters is New's to check (the
+// RetryInitial, BreakerFailures or MaxInFlight 0. DeadLetters is New's to check (the
 // pipeline makes its writer later).
 func (o Options) Check() []error {
 	var problems []error
@@ -111,6 +118,9 @@ func (o Options) Check() []error {
 	if o.BreakerFailures < 1 {
 		problems = append(problems, fmt.Errorf("BreakerFailures must be ≥ 1 (got %d)", o.BreakerFailures))
 	}
+	if o.MaxInFlight < 1 {
+		problems = append(problems, fmt.Errorf("MaxInFlight must be ≥ 1 (got %d)", o.MaxInFlight))
+	}
 	return problems
 }
 
@@ -122,6 +132,8 @@ type Sender struct {
 	obs     Observer
 	log     *zap.Logger
 	breaker *gobreaker.CircuitBreaker[*zohoapi.UpsertResult]
+	// calls bounds the upsert calls under way (AIMD, concurrency.go).
+	calls CallLimiter
 	// stopCtx ends at Stop: no attempt starts after it, and every wait
 	// (retry backoff, throttle, breaker, dead-letter retry) ends. sendCtx is
 	// the context of calls and dead-letter writes under way; it ends at Abandon.
@@ -159,6 +171,7 @@ func New(o Options) (*Sender, error) {
 	s.stopCtx, s.cancelStop = context.WithCancel(context.Background())
 	s.sendCtx, s.cancelSend = context.WithCancel(context.Background())
 	s.breaker = newBreaker(o, s.breakerChanged)
+	s.calls = NewAIMD(o.MaxInFlight, s.limitChanged)
 	return s, nil
 }
 
@@ -179,6 +192,18 @@ func (s *Sender) Err() error {
 		return *e
 	}
 	return nil
+}
+
+// CallLimit is the number of upsert calls allowed at once now: the adaptive
+// limit (AIMD), 1..MaxInFlight. The Observer learns each change
+// (Observer.ConcurrencyLimit); a batcher feeding the Sender should send no
+// more batches at once (batches keep filling meanwhile).
+func (s *Sender) CallLimit() int { return s.calls.Limit() }
+
+// limitChanged reports a change of the call limit.
+func (s *Sender) limitChanged(limit int) {
+	s.log.Debug("zoho concurrency limit changed", zap.Int("limit", limit), zap.Int("max_in_flight", s.o.MaxInFlight))
+	s.obs.ConcurrencyLimit(limit)
 }
 
 // Breaker returns the circuit breaker's state and counts.
@@ -241,11 +266,13 @@ func (d *batch) add(from batch, i int) {
 // deliver upserts d until every record is acknowledged or dead-lettered,
 // composing the pieces of this package:
 //   - claim (claim.go) drops records of revoked partitions before each attempt;
+//   - each call waits for a slot of the concurrency limit (concurrency.go);
 //   - the breaker (breaker.go) makes the call, or refuses while open;
 //   - settle (settle.go) handles per-record results: acknowledged records
 //     are done, rejected ones dead-lettered, the others retried;
 //   - retry (retry.go) waits with exponential backoff and jitter after an
-//     outage, throttle (throttle.go) after 429 or a spent mint budget;
+//     outage, throttle (throttle.go) after 429 (short, or ThrottleBackoff
+//     when cutting the limit cannot help) or a spent mint budget;
 //   - split (split.go) halves a request rejected as a whole;
 //   - a configuration error stops delivery: the batch waits, not done, until Stop.
 //
@@ -270,10 +297,20 @@ func (s *Sender) deliver(d batch) {
 		if !s.reserveCredits(c, len(d.records), &blocked) {
 			continue
 		}
+		// The wait for a call slot ends like the waits between attempts.
+		slotCtx, cancel := untilClosed(s.stopCtx, c.released())
+		slot, err := s.calls.Acquire(slotCtx)
+		cancel()
+		if err != nil {
+			s.o.Credits.refund(zohoapi.Credits(len(d.records))) // no call: nothing charged
+			c.release()
+			continue // Stop, or every partition released: the next claim is empty
+		}
 		call, cancel := untilClosed(s.sendCtx, c.gone())
 		res, err := s.call(call, d)
 		cut := call.Err() != nil // by Abandon, or by the revocation of every partition of d
 		cancel()
+		floorHits := s.calls.Release(slot, callOutcome(err, cut))
 		var wait time.Duration
 		switch {
 		case err == nil:
@@ -311,7 +348,7 @@ func (s *Sender) deliver(d batch) {
 				return
 			case zohoapi.ClassThrottled:
 				s.obs.Retried()
-				wait = s.throttle(err)
+				wait = s.throttle(err, floorHits)
 			default:
 				if cut {
 					continue // no retry: the loop ends, the records stay not done

@@ -40,7 +40,7 @@ func (w *recordingWriter) WriteUntil(_, _ context.Context, recs ...dlq.Record) e
 
 // testOptions are valid options with zoho and w, and fast retries.
 func testOptions(zoho Upserter, w DeadLetterWriter) Options {
-	return Options{Zoho: zoho, Module: "Leads", DeadLetters: w,
+	return Options{Zoho: zoho, Module: "Leads", DeadLetters: w, MaxInFlight: 4,
 		RetryInitial: 10 * time.Millisecond, RetryMax: 100 * time.Millisecond, ThrottleBackoff: 100 * time.Millisecond,
 		BreakerFailures: 5, BreakerOpenTimeout: 200 * time.Millisecond}
 }

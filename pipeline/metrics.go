@@ -110,10 +110,11 @@ type metrics struct {
 	descTokenMints, descTokenFails *prometheus.Desc
 	descTokenExpiry                *prometheus.Desc
 	descInFlight, descBuffered     *prometheus.Desc
+	descCallLimit                  *prometheus.Desc
 	buildLabels                    []string
 	retentionByTopic               map[string]time.Duration // guarded by mu
 	tokens                         TokenStats               // nil: token metrics stay 0
-	batcherStats                   func() (inFlight, held int)
+	batcherStats                   func() (inFlight, held, callLimit int)
 }
 
 // TokenStats is what the pipeline reports about the Zoho access token on
@@ -212,6 +213,7 @@ func newMetrics() *metrics {
 		descTokenExpiry:  d("zoho_token_expiry_seconds", "Seconds until the current Zoho access token expires; 0 when there is none."),
 		descInFlight:     d("batches_in_flight", "Upsert batches being delivered (holding a delivery.max_in_flight slot)."),
 		descBuffered:     d("records_buffered", "Records held by the batcher (open, waiting and in flight), at most batch.max_buffered."),
+		descCallLimit:    d("delivery_concurrency_limit", "Upsert calls allowed at once now: the adaptive limit (cut on Zoho's concurrency 429s, grown on answers), 1..delivery.max_in_flight."),
 		buildLabels:      buildLabels(),
 		retentionByTopic: map[string]time.Duration{},
 	}
@@ -396,7 +398,7 @@ func (m *metrics) setLags(lags []watermark.Lag, now time.Time) {
 // Describe implements prometheus.Collector.
 func (m *metrics) Describe(ch chan<- *prometheus.Desc) {
 	for _, d := range []*prometheus.Desc{m.descConsumed, m.descDropped, m.descDelivered, m.descDLQ, m.descCalls, m.descCredits, m.descUpsert, m.descRetries, m.descSkipped, m.descSaved,
-		m.descCredits24h, m.descBuild, m.descTokenMints, m.descTokenFails, m.descTokenExpiry, m.descInFlight, m.descBuffered} {
+		m.descCredits24h, m.descBuild, m.descTokenMints, m.descTokenFails, m.descTokenExpiry, m.descInFlight, m.descBuffered, m.descCallLimit} {
 		ch <- d
 	}
 	for _, c := range m.collectors() {
@@ -452,12 +454,13 @@ func (m *metrics) Collect(ch chan<- prometheus.Metric) {
 	counter(m.descTokenMints, int64(mints))
 	counter(m.descTokenFails, int64(fails))
 	gauge(m.descTokenExpiry, expiresIn.Seconds())
-	var inFlight, held int
+	var inFlight, held, callLimit int
 	if m.batcherStats != nil {
-		inFlight, held = m.batcherStats()
+		inFlight, held, callLimit = m.batcherStats()
 	}
 	gauge(m.descInFlight, float64(inFlight))
 	gauge(m.descBuffered, float64(held))
+	gauge(m.descCallLimit, float64(callLimit))
 	for _, c := range m.collectors() {
 		c.Collect(ch)
 	}

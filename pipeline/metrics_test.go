@@ -164,6 +164,7 @@ func TestMetricsOperatorsNeed(t *testing.T) {
 		{"zohosink_zoho_credits_used_total", nil, eq(1), "1"},
 		{"zohosink_batches_in_flight", nil, eq(0), "0"},
 		{"zohosink_records_buffered", nil, eq(0), "0"},
+		{"zohosink_delivery_concurrency_limit", nil, func(v float64) bool { return v >= 1 && v <= 4 }, "1..delivery.max_in_flight (4)"},
 		{"zohosink_ready", nil, eq(1), "1"},
 		{"zohosink_consumer_lag_seconds", map[string]string{"topic": h.topic, "partition": "0"}, eq(0), "0 (all done)"},
 		{"zohosink_consumer_lag_seconds", map[string]string{"topic": h.topic, "partition": "1"}, eq(0), "0 (all done)"},

@@ -90,8 +90,9 @@ type Options struct {
 	// (≥ 0). Nil: values are always sent untyped.
 	Fields                                        fieldcache.Source
 	FieldsRefreshInterval, FieldsMinStaleInterval time.Duration
-	// Batch sizes and lingers batches; MaxInFlight is the number of concurrent
-	// upsert calls. MaxRecords, MaxInFlight and MaxBuffered must be ≥ 1
+	// Batch sizes and lingers batches; MaxInFlight is the most concurrent
+	// upsert calls (the ceiling of the adaptive limit, which the batcher
+	// follows: batches not sent keep filling). MaxRecords, MaxInFlight and MaxBuffered must be ≥ 1
 	// (config.Config.EffectiveMaxBuffered gives batch.max_buffered's value).
 	Batch batcher.Config
 
@@ -181,7 +182,6 @@ func (o *Options) check() []error {
 	}
 	problems = append(problems, o.DeliveryOptions().Check()...)
 	atLeastOne("Batch.MaxRecords", o.Batch.MaxRecords)
-	atLeastOne("Batch.MaxInFlight", o.Batch.MaxInFlight)
 	atLeastOne("Batch.MaxBuffered", o.Batch.MaxBuffered)
 	return problems
 }
@@ -295,10 +295,15 @@ func New(o Options) (*Pipeline, error) {
 	p.reg = newRegistry(p.m)
 	p.reg.MustRegister(creditCollector{p.credits})
 	p.reg.MustRegister(fm.collectors()...)
-	p.batches = batcher.New(o.Batch, p.send)
+	// One batch more than the calls allowed at once: encoded and waiting for
+	// the next free call slot, so that no slot idles while the next batch
+	// is handed over (see observer.ConcurrencyLimit).
+	bc := o.Batch
+	bc.MaxInFlight++
+	p.batches = batcher.New(bc, p.send)
 	p.rejects = make(chan struct{}, p.batches.Config().MaxBuffered)
 	p.rejectsFreed = make(chan struct{}, 1)
-	p.m.batcherStats = func() (int, int) { s := p.batches.Stats(); return s.InFlight, s.Held }
+	p.m.batcherStats = func() (int, int, int) { s := p.batches.Stats(); return s.InFlight, s.Held, p.batches.MaxInFlight() - 1 }
 	start := kgo.NewOffset().AtStart()
 	if o.StartAtLatest {
 		start = kgo.NewOffset().AtEnd()
@@ -337,11 +342,12 @@ func (o Options) FetchOptions() []kgo.Opt {
 }
 
 // DeliveryOptions are the delivery.Sender options of o: Zoho, Module,
-// DuplicateCheckFields, Trigger, the retry and breaker settings and Logger
+// DuplicateCheckFields, Trigger, MaxInFlight (Batch.MaxInFlight), the retry and breaker settings and Logger
 // (dead-letter writer, DLQLimit and Observer unset).
 func (o Options) DeliveryOptions() delivery.Options {
 	return delivery.Options{
 		Zoho: o.Zoho, Module: o.Module, DuplicateCheckFields: o.DuplicateCheckFields, Trigger: o.Trigger,
+		MaxInFlight:  o.Batch.MaxInFlight,
 		RetryInitial: o.RetryInitial, RetryMax: o.RetryMax, ThrottleBackoff: o.ThrottleBackoff,
 		BreakerFailures: o.BreakerFailures, BreakerOpenTimeout: o.BreakerOpenTimeout,
 		Logger: o.Logger,

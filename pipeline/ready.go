@@ -105,3 +105,9 @@ func (o observer) BreakerChanged(from, to gobreaker.State, cause error) {
 }
 
 func (o observer) Failed(err error) { o.p.fail(err) }
+
+// ConcurrencyLimit makes the batcher follow the Sender's call limit: one
+// batch per call slot plus one, encoded and waiting for the next free slot
+// (so that no slot idles while a batch is handed over); the other batches
+// stay in the batcher, still filling.
+func (o observer) ConcurrencyLimit(limit int) { o.p.batches.SetMaxInFlight(limit + 1) }

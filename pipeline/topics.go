@@ -92,6 +92,7 @@ func (p *Pipeline) prepareTopics(ctx context.Context) (bool, error) {
 	if p.sender, err = delivery.New(d); err != nil {
 		return false, err // cannot happen: New checked the options
 	}
+	p.batches.SetMaxInFlight(p.sender.CallLimit() + 1)
 	p.log.Info("dead-letter producer ready", zap.String("topic", p.o.DLQTopic), zap.Int32("max_message_bytes", limit))
 	p.setMissingSources(lim.MissingSources)
 	p.m.setRetention(lim.Retention)

@@ -286,7 +286,7 @@ func (r *dlqReplay) explain(err error) error {
 			msg += "the token cache " + r.cfg.Zoho.TokenCacheFile + " held no usable token, and every process or command using this refresh token without that cache mints its own"
 		}
 	} else {
-		msg = "Zoho throttled the upserts (429 TOO_MANY_REQUESTS: the day's API credits or the concurrent-call limit are used up): try again later, or lower delivery.max_in_flight"
+		msg = "Zoho throttled the upserts (429 TOO_MANY_REQUESTS even one call at a time: the day's API credits are used up, or other callers take every concurrent-call slot of the org): try again later"
 	}
 	return &explainedError{msg: msg + ". The position of the records handled so far is saved: run the same command again to go on.", err: err}
 }

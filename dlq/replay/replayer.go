@@ -48,7 +48,7 @@ type Options struct {
 	KafkaOptions []kgo.Opt
 	// Delivery configures the Sender (Zoho, Module, retries, breaker; checked
 	// by delivery.Options.Check); its DeadLetters, DLQLimit, Observer and
-	// Logger are the Replayer's.
+	// Logger are the Replayer's, its MaxInFlight is Batch.MaxInFlight.
 	Delivery delivery.Options
 	// Mapping is today's mapping, applied to every record's value.
 	Mapping mapping.MapperConfig
@@ -103,6 +103,7 @@ func NewReplayer(o Options) (*Replayer, error) {
 	if o.Logger == nil {
 		o.Logger = zap.NewNop()
 	}
+	o.Delivery.MaxInFlight = o.Batch.MaxInFlight
 	var problems []error
 	if o.Group == "" {
 		problems = append(problems, errors.New("no replay group"))
@@ -146,6 +147,7 @@ func NewReplayer(o Options) (*Replayer, error) {
 	}
 	context.AfterFunc(r.stopped, r.sender.Abandon)
 	r.batches = batcher.New(o.Batch, r.sender.Send)
+	r.batches.SetMaxInFlight(r.sender.CallLimit())
 	return r, nil
 }
 
@@ -266,7 +268,9 @@ func source(d dlq.Record, mark dlq.ReplayMark) delivery.Source {
 }
 
 // observer counts what the Sender did and logs the breaker's changes in
-// the replay's words (a replay fetches nothing: pausing for credits stops it).
+// the replay's words; a throttle it would pause for (credits spent, Zoho
+// refusing even one call at a time, token throttles) stops the replay (a
+// replay fetches nothing: waiting would hang the command for minutes).
 type observer struct{ r *Replayer }
 
 func (observer) Called(delivery.Call)               {}
@@ -274,15 +278,20 @@ func (observer) Retried()                           {}
 func (o observer) Acknowledged(items int, _ string) { o.r.sent.Add(int64(items)) }
 func (o observer) DeadLettered(_ string, n int)     { o.r.deadLettered.Add(int64(n)) }
 
-// Paused stops the replay when its upserts would wait for Zoho API credits
-// (Zoho reports the org's credits spent): like a throttle, it would hang
-// the command for minutes.
+// Paused stops the replay when its upserts would wait: for Zoho API
+// credits (Zoho reports the org's credits spent), or for a throttle fewer
+// calls cannot fix (ThrottleBackoff, the token mint budget).
 func (o observer) Paused(reason delivery.PauseReason, on bool, cause error) {
-	if on && reason == delivery.PauseCreditBudget {
+	switch {
+	case !on:
+	case reason == delivery.PauseCreditBudget:
 		o.r.guard.noteThrottle(&ThrottledError{At: time.Now(), Err: cause})
+	case reason == delivery.PauseZohoThrottled || reason == delivery.PauseTokenBudget:
+		o.r.guard.throttledBy(cause)
 	}
 }
-func (o observer) Failed(err error) { o.r.stop() }
+func (o observer) Failed(err error)           { o.r.stop() }
+func (o observer) ConcurrencyLimit(limit int) { o.r.batches.SetMaxInFlight(limit) }
 func (o observer) BreakerChanged(from, to gobreaker.State, cause error) {
 	switch to {
 	case gobreaker.StateOpen:

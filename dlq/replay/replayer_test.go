@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net/http"
 	"slices"
 	"strings"
 	"testing"
@@ -139,8 +140,9 @@ func TestReplayerStopsOnConfigurationError(t *testing.T) {
 	}
 }
 
-// TestReplayerStopsWhenZohoThrottles: the first throttle — of the token
-// refresh or of an upsert — ends Replay with a *ThrottledError instead of
+// TestReplayerStopsWhenZohoThrottles: the first throttle that fewer calls
+// cannot fix — of the token refresh, or upserts refused even one at a time
+// — ends Replay with a *ThrottledError instead of
 // waiting minutes for Zoho; the records stay unhandled, nothing is sent or
 // dead-lettered, later Replay calls return at once, and the log speaks of the
 // replay (no "fetching paused": a replay fetches nothing).
@@ -202,6 +204,33 @@ func TestReplayerStopsWhenZohoThrottles(t *testing.T) {
 				t.Errorf("the throttle was not logged once: %v", logs.All())
 			}
 		})
+	}
+}
+
+// TestReplayerRidesOutAConcurrency429: a 429 while calls can still be cut
+// (the replay shares the org with other callers) lowers the concurrency
+// limit and is retried soon; the replay goes on and sends everything.
+func TestReplayerRidesOutAConcurrency429(t *testing.T) {
+	h := newHarness(t)
+	h.sim.Throttle429Next(1)
+	o := h.options()
+	o.Delivery.ThrottleBackoff = 10 * time.Minute
+	r, err := replay.NewReplayer(o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), kafkatest.Timeout)
+	defer cancel()
+	res, err := r.Replay(ctx, records(
+		deadLetter(event("identify", "", map[string]any{"email": "a@example.com", "lastName": "A", "company": "C"}, "u1"), "u1", 1),
+		deadLetter(event("identify", "", map[string]any{"email": "b@example.com", "lastName": "B", "company": "C"}, "u2"), "u2", 2),
+	))
+	if err != nil || res.Sent != 2 {
+		t.Fatalf("Replay = %+v, %v; want both sent", res, err)
+	}
+	if st := h.sim.Stats(); st.Status[http.StatusTooManyRequests] != 1 {
+		t.Errorf("Zoho answered 429 %d times, want the 1 injected", st.Status[http.StatusTooManyRequests])
 	}
 }
 

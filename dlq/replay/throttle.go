@@ -16,9 +16,10 @@ import (
 // ThrottledError ends a replay when Zoho throttles it: the token endpoint
 // refused to mint an access token (Zoho allows 10 per 10 minutes per refresh
 // token; "Access Denied", zohoapi.TokenError.Throttled) or the local mint
-// budget that keeps under that limit is spent (zohoapi.MintWaitError), or an upsert was
-// answered 429 TOO_MANY_REQUESTS or LIMIT_EXCEEDED (the day's API credits or
-// the concurrency limit used up; zoho-crm-api.md "API Limits"). Waiting it
+// budget that keeps under that limit is spent (zohoapi.MintWaitError), or
+// upserts were answered 429 TOO_MANY_REQUESTS even one at a time (after the
+// Sender's concurrency limit was cut to 1) or LIMIT_EXCEEDED (the day's API
+// credits or the org's concurrency used up; zoho-crm-api.md "API Limits"). Waiting it
 // out inside one command would hang it for minutes: run the replay again later.
 type ThrottledError struct {
 	// Token is true for the token endpoint's throttle, false for upserts.
@@ -62,8 +63,12 @@ func (e *ThrottledError) Error() string {
 func (e *ThrottledError) Unwrap() error { return e.Err }
 
 // guard stops a replay (stop) when Zoho answers with a configuration
-// error or throttles, at request level or for a record; the first throttle
-// is kept for Replay to return.
+// error or throttles a record; the first throttle is kept for Replay to
+// return. Request-level throttles reach it from the Sender (throttled):
+// a 429 for concurrency first cuts the Sender's concurrency limit and is
+// retried soon, and only a throttle that fewer calls cannot fix (Zoho
+// refusing even one call at a time, a token throttle, the mint budget)
+// stops the replay.
 type guard struct {
 	delivery.Upserter
 	stop func()
@@ -78,13 +83,8 @@ func (g *guard) Upsert(ctx context.Context, r zohoapi.UpsertRequest) (*zohoapi.U
 	res, err := g.Upserter.Upsert(ctx, r)
 	switch {
 	case err != nil:
-		switch zohoapi.Classify(err) {
-		case zohoapi.ClassConfig:
+		if zohoapi.Classify(err) == zohoapi.ClassConfig {
 			g.stop()
-		case zohoapi.ClassThrottled:
-			var tokErr *zohoapi.TokenError
-			var wait *zohoapi.MintWaitError
-			g.noteThrottle(&ThrottledError{Token: errors.As(err, &tokErr) || errors.As(err, &wait), At: time.Now(), Err: err})
 		}
 	case res != nil:
 		for _, rr := range res.Results {
@@ -100,6 +100,13 @@ func (g *guard) Upsert(ctx context.Context, r zohoapi.UpsertRequest) (*zohoapi.U
 		}
 	}
 	return res, err
+}
+
+// throttledBy notes a throttle the Sender paused for (err its cause).
+func (g *guard) throttledBy(err error) {
+	var tokErr *zohoapi.TokenError
+	var wait *zohoapi.MintWaitError
+	g.noteThrottle(&ThrottledError{Token: errors.As(err, &tokErr) || errors.As(err, &wait), At: time.Now(), Err: err})
 }
 
 // noteThrottle keeps e and stops the replay when e is the first throttle.

@@ -1,0 +1,255 @@
+package delivery
+
+import (
+	"context"
+	"math/rand/v2"
+	"sync"
+	"time"
+)
+
+// CallLimiter bounds the upsert calls a Sender makes at once. A Sender takes
+// a slot before every call and gives it back, with what Zoho answered, when
+// the call ends. AIMD is the implementation; the interface keeps the
+// Sender's part of the contract small.
+type CallLimiter interface {
+	// Acquire waits until a call may start and returns its slot, or
+	// ctx.Err() when ctx ends first.
+	Acquire(ctx context.Context) (CallSlot, error)
+	// Release gives s back with the call's outcome. For CallThrottled it
+	// returns how many calls made at the floor (limit 1) Zoho refused in a
+	// row, this one included (0: the call was made at a larger limit, which
+	// the 429 cut): the longer that run, the less cutting can help.
+	Release(s CallSlot, o CallOutcome) (floorHits int)
+	// Limit is the number of calls allowed at once now, 1..max.
+	Limit() int
+	// CallTime is the mean duration of recent answered calls (0 before the
+	// first): the scale of the short wait before retrying a refused call.
+	CallTime() time.Duration
+}
+
+// CallSlot is one call's hold on a CallLimiter slot.
+type CallSlot struct {
+	// cuts is the number of cuts when the call started: a 429 of a call
+	// that started before the latest cut does not cut again.
+	cuts uint64
+	// fulls is the number of times every slot was taken when the call
+	// started: a call during which it grew was part of a full window.
+	fulls uint64
+	// limit is the limit when the call started: only 429s of calls made
+	// at limit 1 show that cutting cannot help.
+	limit int
+	start time.Time
+}
+
+// CallOutcome is what a call told the limiter about Zoho's concurrency.
+type CallOutcome int
+
+const (
+	// CallAnswered: Zoho answered (any status other than a concurrency 429,
+	// including per-record rejections): the limit may grow.
+	CallAnswered CallOutcome = iota + 1
+	// CallThrottled: Zoho answered 429 TOO_MANY_REQUESTS because the org's
+	// concurrency limit was exceeded: the limit is cut.
+	CallThrottled
+	// CallNoSignal: the call says nothing about concurrency (an outage, a
+	// cut-off call, a token-refresh throttle, a 429 for exhausted daily
+	// credits): the limit stays.
+	CallNoSignal
+)
+
+// AIMD tuning.
+const (
+	// aimdCut is the multiplicative decrease on a concurrency 429: gentle,
+	// because with a few slots per replica one refused call means the
+	// replicas together are one slot over the org's limit.
+	aimdCut = 0.75
+	// aimdProbeWindows is how many windows (a limit's worth of answered
+	// calls) the limit takes to climb its last slot back to the ceiling
+	// where the last 429 happened. Every such probe costs the org one 429,
+	// so N replicas at the ceiling see about N probes per aimdProbeWindows
+	// windows: with 3 replicas sharing 10 slots (windows of ~3 calls),
+	// about one 429 per 200 calls.
+	aimdProbeWindows = 64
+	// aimdInitial is the limit at start: 2, so that one call hanging
+	// (until zoho.request_timeout) does not stall a process, while 2
+	// replicas starting together stay within even the Free edition's 5
+	// calls at once and 3 within the 10 heavy calls.
+	aimdInitial = 2
+	// callTimeWeight is the weight of the newest call in CallTime's moving average.
+	callTimeWeight = 0.2
+)
+
+// AIMD is the adaptive limit of concurrent upsert calls of one process:
+// additive increase, multiplicative decrease, between 1 and max
+// (delivery.max_in_flight). Each Zoho org allows a fixed number of calls at
+// once per app (Free 5, Standard 10, Professional 15, Enterprise 20,
+// Ultimate 25) and only 10 heavy calls, which upserts of more than 10
+// records are, and answers 429 TOO_MANY_REQUESTS beyond it (Zoho CRM "API
+// Limits", https://www.zoho.com/crm/developer/docs/api/v8/api-limits.html;
+// zoho-crm-api.md "Limits"). Replicas of one deployment share that limit
+// without knowing of each other: each finds its share from the 429s it gets.
+//
+// The limit moves in three phases:
+//   - slow start: from 2 (aimdInitial), +1 per answered call (doubling every window)
+//     until the first concurrency 429 or max;
+//   - on a concurrency 429 the limit is cut ×0.75 (never below 1), once per
+//     window: 429s of calls that started before the latest cut are the same
+//     overshoot and do not cut again. The limit before the cut is the
+//     ceiling;
+//   - growth after a cut: +1 per window (a limit's worth of answered calls)
+//     up to one slot below the ceiling, then the last slot to the ceiling
+//     slowly (over aimdProbeWindows windows: each probe at the ceiling costs
+//     one 429), and +1 per window again past the ceiling (the capacity has
+//     moved, e.g. a replica left).
+//
+// The limit grows only while it is in use (answers of calls during which
+// every slot was taken): a quiet process does not grow a limit it has not
+// tested. Its
+// methods are safe for concurrent use.
+type AIMD struct {
+	max      int
+	onChange func(limit int)
+
+	mu      sync.Mutex
+	limit   float64 // 1..max; floor(limit) calls at once
+	ceiling float64 // the limit before the latest cut; 0 before the first (slow start)
+	cuts    uint64
+	fulls   uint64 // times an Acquire took the last free slot
+	inUse   int
+	// floorHits counts concurrency 429s in a row of calls made at limit 1.
+	floorHits int
+	wake      chan struct{} // closed (and replaced) when a slot may be free; nil if nobody waits
+	// callTime is the moving average of answered calls' durations.
+	callTime time.Duration
+}
+
+// NewAIMD returns a limit of concurrent calls between 1 and maxInFlight (values
+// below 1 are taken as 1), starting at min(aimdInitial, maxInFlight). onChange, when not nil, is called
+// with the new limit (a whole number of calls) each time it changes, outside
+// the limiter's lock, and must not block.
+func NewAIMD(maxInFlight int, onChange func(limit int)) *AIMD {
+	m := max(maxInFlight, 1)
+	return &AIMD{max: m, onChange: onChange, limit: float64(min(aimdInitial, m))}
+}
+
+// Max is the ceiling of the limit (delivery.max_in_flight).
+func (a *AIMD) Max() int { return a.max }
+
+// Limit implements CallLimiter.
+func (a *AIMD) Limit() int {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	return int(a.limit)
+}
+
+// CallTime implements CallLimiter.
+func (a *AIMD) CallTime() time.Duration {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	return a.callTime
+}
+
+// Acquire implements CallLimiter: it waits while Limit calls are under way.
+func (a *AIMD) Acquire(ctx context.Context) (CallSlot, error) {
+	a.mu.Lock()
+	for a.inUse >= int(a.limit) {
+		if a.wake == nil {
+			a.wake = make(chan struct{})
+		}
+		ch := a.wake
+		a.mu.Unlock()
+		select {
+		case <-ch:
+		case <-ctx.Done():
+			return CallSlot{}, ctx.Err()
+		}
+		a.mu.Lock()
+	}
+	s := CallSlot{cuts: a.cuts, fulls: a.fulls, limit: int(a.limit), start: time.Now()}
+	a.inUse++
+	if a.inUse >= int(a.limit) {
+		a.fulls++
+	}
+	a.mu.Unlock()
+	return s, nil
+}
+
+// Release implements CallLimiter: CallAnswered grows the limit (when every
+// slot was in use), CallThrottled cuts it (once per window), CallNoSignal
+// leaves it.
+func (a *AIMD) Release(s CallSlot, o CallOutcome) (floorHits int) {
+	a.mu.Lock()
+	// The call was part of a full window when every slot was taken while
+	// it ran (from its start, or now).
+	full := a.fulls > s.fulls || a.inUse >= int(a.limit)
+	a.inUse--
+	before := int(a.limit)
+	switch o {
+	case CallAnswered:
+		took := time.Since(s.start)
+		if a.callTime == 0 {
+			a.callTime = took
+		} else {
+			a.callTime += time.Duration(callTimeWeight * float64(took-a.callTime))
+		}
+		a.floorHits = 0
+		if full {
+			a.grow()
+		}
+	case CallThrottled:
+		if s.limit == 1 {
+			a.floorHits++
+			floorHits = a.floorHits
+		}
+		if s.cuts == a.cuts {
+			a.ceiling = a.limit
+			a.limit = max(1, a.limit*aimdCut)
+			a.cuts++
+		}
+	}
+	after := int(a.limit)
+	if a.wake != nil && a.inUse < after {
+		close(a.wake)
+		a.wake = nil
+	}
+	a.mu.Unlock()
+	if after != before && a.onChange != nil {
+		a.onChange(after)
+	}
+	return floorHits
+}
+
+// grow adds one answered call's share of the increase (see AIMD).
+func (a *AIMD) grow() {
+	switch l := a.limit; {
+	case a.ceiling == 0:
+		a.limit++
+	case l+1 < a.ceiling || l >= a.ceiling:
+		a.limit += 1 / l
+	default:
+		a.limit += 1 / (aimdProbeWindows * l)
+	}
+	a.limit = min(a.limit, float64(a.max))
+}
+
+// aimdFloorRetries is how many 429s in a row of calls made at limit 1 are
+// retried with concurrencyRetryWait before delivery takes the long
+// ThrottleBackoff: other callers (replicas that started earlier, other
+// apps) hold the org's slots, and a call of this process gets one only
+// when it arrives as one frees.
+const aimdFloorRetries = 6
+
+// concurrencyRetryWait is the wait before retrying a call refused for
+// concurrency, after floorHits refusals in a row at limit 1 (Release): a
+// random part of one call time (the time in which a slot of the org
+// usually frees) doubled per floor hit, so that the replicas refused
+// together do not retry together and a process squeezed to one call tries
+// less and less often; initial before the first answered call.
+func concurrencyRetryWait(l CallLimiter, initial time.Duration, floorHits int) time.Duration {
+	d := l.CallTime()
+	if d <= 0 {
+		d = initial
+	}
+	d <<= min(floorHits, aimdFloorRetries)
+	return time.Duration(rand.Int64N(int64(d)) + 1)
+}
