@@ -7,6 +7,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/zohosink/zohosink/internal/simtest"
 	"github.com/zohosink/zohosink/mapping"
 	"github.com/zohosink/zohosink/mapping/fieldvalue"
 	"github.com/zohosink/zohosink/zohoapi"
@@ -22,13 +23,7 @@ func simFields(t *testing.T) *fieldcache.Cache {
 	sim := zohosim.New(zohosim.Options{})
 	t.Cleanup(sim.Close)
 	sim.AddModule("Subscriptions", zohosim.FieldsOfEveryType())
-	eps, err := zohoapi.ResolveEndpoints("", sim.URL(), sim.URL())
-	if err != nil {
-		t.Fatal(err)
-	}
-	ts := zohoapi.NewTokenSource(zohoapi.TokenSourceOptions{Endpoints: eps,
-		Credentials: zohoapi.Credentials{ClientID: sim.ClientID(), ClientSecret: sim.ClientSecret(), RefreshToken: sim.RefreshToken()}})
-	cache, err := fieldcache.New(fieldcache.Options{Source: zohoapi.NewClient(zohoapi.ClientOptions{Endpoints: eps, Tokens: ts}), Modules: []string{"Subscriptions"}})
+	cache, err := fieldcache.New(fieldcache.Options{Source: simtest.Client(t, sim), Modules: []string{"Subscriptions"}})
 	if err != nil {
 		t.Fatal(err)
 	}

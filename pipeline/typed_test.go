@@ -16,6 +16,7 @@ import (
 	"go.uber.org/zap/zaptest/observer"
 
 	"github.com/zohosink/zohosink/dlq"
+	"github.com/zohosink/zohosink/internal/simtest"
 	"github.com/zohosink/zohosink/mapping"
 	"github.com/zohosink/zohosink/zohoapi"
 	"github.com/zohosink/zohosink/zohoapi/fieldcache"
@@ -40,24 +41,7 @@ func (c *countingFields) Fields(ctx context.Context, module string) ([]zohoapi.F
 
 // typedTraits: one trait per field type of zohosim.FieldsOfEveryType, a
 // value Zoho refuses as sent, and the value stored once converted.
-var typedTraits = map[string]struct{ in, stored string }{
-	"Text_Field":                {`"  Acme  "`, `"Acme"`},
-	"Textarea_Field":            {`42`, `"42"`},
-	"Email_Field":               {`" jane@example.com "`, `"jane@example.com"`},
-	"Phone_Field":               {`442079460000`, `"442079460000"`},
-	"Website_Field":             {`" https://example.com "`, `"https://example.com"`},
-	"Picklist_Field":            {`"Pro"`, `"Pro"`},
-	"Multiselectpicklist_Field": {`"Red, Blue"`, `["Red","Blue"]`},
-	"Integer_Field":             {`"12"`, `12`},
-	"Bigint_Field":              {`"1234567"`, `1234567`},
-	"Double_Field":              {`"3.25"`, `3.25`},
-	"Decimal_Field":             {`"2.5"`, `2.5`},
-	"Currency_Field":            {`"1999.999"`, `2000`},
-	"Percent_Field":             {`"12.5%"`, `12.5`},
-	"Boolean_Field":             {`"yes"`, `true`},
-	"Date_Field":                {`"2026-11-28T10:00:00+01:00"`, `"2026-11-28"`},
-	"Datetime_Field":            {`"2026-11-28T10:00:00.250Z"`, `"2026-11-28T10:00:00+00:00"`},
-}
+var typedTraits = simtest.EveryType()
 
 // typedEvent is an identify event of email with every typedTraits value, the
 // trait for Integer_Field replaced by integer when set.
@@ -65,7 +49,7 @@ func typedEvent(email, integer string) []byte {
 	var b strings.Builder
 	fmt.Fprintf(&b, `{"type":"identify","userId":%q,"context":{"consent":{"categories":{"marketing":true}}},"traits":{"email":%q`, email, email)
 	for f, v := range typedTraits {
-		in := v.in
+		in := v.In
 		if f == "Integer_Field" && integer != "" {
 			in = integer
 		}
@@ -111,9 +95,9 @@ func TestTypedMappingEndToEnd(t *testing.T) {
 			}
 			for f, v := range typedTraits {
 				var want any
-				_ = json.Unmarshal([]byte(v.stored), &want)
+				_ = json.Unmarshal([]byte(v.Stored), &want)
 				if got := good[f]; !reflect.DeepEqual(jsonValue(got), want) {
-					t.Errorf("%s stored %#v, want %s", f, got, v.stored)
+					t.Errorf("%s stored %#v, want %s", f, got, v.Stored)
 				}
 			}
 			s := scrapeMetrics(t, r.p.Handler())

@@ -8,6 +8,7 @@ import (
 
 	"github.com/tidwall/gjson"
 
+	"github.com/zohosink/zohosink/internal/simtest"
 	"github.com/zohosink/zohosink/mapping/fieldvalue"
 	"github.com/zohosink/zohosink/zohoapi"
 	"github.com/zohosink/zohosink/zohoapi/zohosim"
@@ -23,36 +24,13 @@ func TestConvertedValuesAcceptedBySimulator(t *testing.T) {
 	sim := zohosim.New(zohosim.Options{})
 	t.Cleanup(sim.Close)
 	sim.AddModule("Subscriptions", zohosim.FieldsOfEveryType())
-	eps, err := zohoapi.ResolveEndpoints("", sim.URL(), sim.URL())
-	if err != nil {
-		t.Fatal(err)
-	}
-	ts := zohoapi.NewTokenSource(zohoapi.TokenSourceOptions{Endpoints: eps,
-		Credentials: zohoapi.Credentials{ClientID: sim.ClientID(), ClientSecret: sim.ClientSecret(), RefreshToken: sim.RefreshToken()}})
-	client := zohoapi.NewClient(zohoapi.ClientOptions{Endpoints: eps, Tokens: ts})
+	client := simtest.Client(t, sim)
 	ctx := context.Background()
 	fields, err := client.Fields(ctx, "Subscriptions")
 	if err != nil {
 		t.Fatal(err)
 	}
-	event := map[string]struct{ in, stored string }{ // field → event value, stored value (JSON)
-		"Text_Field":                {`"  Acme  "`, `"Acme"`},
-		"Textarea_Field":            {`42`, `"42"`},
-		"Email_Field":               {`" jane@example.com "`, `"jane@example.com"`},
-		"Phone_Field":               {`442079460000`, `"442079460000"`},
-		"Website_Field":             {`" https://example.com "`, `"https://example.com"`},
-		"Picklist_Field":            {`7`, `"7"`},
-		"Multiselectpicklist_Field": {`"Red, Blue"`, `["Red","Blue"]`},
-		"Integer_Field":             {`"12"`, `12`},
-		"Bigint_Field":              {`"1234567"`, `1234567`},
-		"Double_Field":              {`"3.25"`, `3.25`},
-		"Decimal_Field":             {`"2.5"`, `2.5`},
-		"Currency_Field":            {`"1999.999"`, `2000`},
-		"Percent_Field":             {`"12.5%"`, `12.5`},
-		"Boolean_Field":             {`"yes"`, `true`},
-		"Date_Field":                {`"2026-11-28T10:00:00+01:00"`, `"2026-11-28"`},
-		"Datetime_Field":            {`"2026-11-28T10:00:00.250Z"`, `"2026-11-28T10:00:00+00:00"`},
-	}
+	event := simtest.EveryType() // field → event value, stored value (JSON)
 	var converted, raw zohoapi.Record
 	for _, f := range fields {
 		e, ok := event[f.APIName]
@@ -67,12 +45,12 @@ func TestConvertedValuesAcceptedBySimulator(t *testing.T) {
 		if err != nil {
 			t.Fatalf("%s: %v", f.APIName, err)
 		}
-		v, _, err := c.Append(nil, gjson.Parse(e.in))
+		v, _, err := c.Append(nil, gjson.Parse(e.In))
 		if err != nil {
 			t.Fatalf("%s: %v", f.APIName, err)
 		}
 		converted = append(converted, zohoapi.RecordField{Name: f.APIName, Value: v})
-		raw = append(raw, zohoapi.RecordField{Name: f.APIName, Value: []byte(e.in)})
+		raw = append(raw, zohoapi.RecordField{Name: f.APIName, Value: []byte(e.In)})
 	}
 
 	res, err := client.Upsert(ctx, zohoapi.UpsertRequest{Module: "Subscriptions", Records: []zohoapi.Record{raw}})
@@ -94,7 +72,7 @@ func TestConvertedValuesAcceptedBySimulator(t *testing.T) {
 	for name, e := range event {
 		got, _ := json.Marshal(stored[name])
 		var want any
-		_ = json.Unmarshal([]byte(e.stored), &want)
+		_ = json.Unmarshal([]byte(e.Stored), &want)
 		if w, _ := json.Marshal(want); string(got) != string(w) {
 			t.Errorf("%s stored %s, want %s", name, got, w)
 		}
