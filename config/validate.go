@@ -130,7 +130,7 @@ func (c *Config) Validate() error {
 	}
 	p.positive("zoho.request_timeout", c.Zoho.RequestTimeout)
 	if c.Zoho.DailyCreditBudget < 0 {
-		p.add("zoho.daily_credit_budget", "must be ≥ 0 (0: no local budget)")
+		p.add("zoho.daily_credit_budget", fmt.Sprintf("%d must be ≥ 0 (0: no local budget)", c.Zoho.DailyCreditBudget))
 	}
 	p.positive("zoho.fields_refresh_interval", c.Zoho.FieldsRefreshInterval)
 	p.nonNegative("zoho.fields_min_stale_interval", c.Zoho.FieldsMinStaleInterval)

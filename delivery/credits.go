@@ -169,7 +169,7 @@ func (c *Credits) reserve(n int) (time.Duration, error) {
 	now := c.clock.Now()
 	c.pruneLocked(now)
 	if wait := c.budgetWaitLocked(now, n); wait > 0 {
-		return wait, fmt.Errorf("the local credit budget is spent: %d of %d credits used in the last 24 h (zoho.daily_credit_budget %d, this process's share %d/%d of the source partitions); a call of %d credits waits %v",
+		return wait, fmt.Errorf("the local credit budget is spent: %d of %d credits used in the last 24 h (zoho.daily_credit_budget %d, this process's share %d/%d of the source partitions); a call of %d credit(s) waits %v",
 			c.spent, c.limit, c.budget, c.owned, c.total, n, wait.Round(time.Second))
 	}
 	switch {
@@ -179,7 +179,7 @@ func (c *Credits) reserve(n int) (time.Duration, error) {
 		c.probeAt = now.Add(c.probeWait) // this call probes; the others wait for its answer
 	case c.zoho >= 0 && c.zoho < n:
 		c.backOffLocked(now)
-		return c.probeAt.Sub(now), fmt.Errorf("only %d API credits are left for the org, Zoho says (X-API-CREDITS-REMAINING): a call of %d credits waits", c.zoho, n)
+		return c.probeAt.Sub(now), fmt.Errorf("only %d API credits are left for the org, Zoho says (X-API-CREDITS-REMAINING): a call of %d credit(s) waits", c.zoho, n)
 	}
 	c.chargeLocked(now, n)
 	return 0, nil

@@ -6,6 +6,9 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/tidwall/gjson"
+
+	"github.com/zohosink/zohosink/mapping/fieldvalue"
 	"github.com/zohosink/zohosink/zohoapi/fieldcache"
 )
 
@@ -315,19 +318,42 @@ func (m *Mapper) Targets() []string {
 	return out
 }
 
-// MissingTargets returns a *ConfigError (key mapping.fields[i].to) for each
-// configured mapping whose target is not a field of the module per its
-// Fields metadata s: Zoho rejects such records with INVALID_DATA. Field API
-// names compare case-sensitively, as Zoho's do.
-func (m *Mapper) MissingTargets(s *fieldcache.Snapshot) []*ConfigError {
+// TargetProblems returns a *ConfigError for each configured mapping that
+// cannot work with the module's Fields metadata s: a target that is not a
+// field of the module (key mapping.fields[i].to; Zoho rejects its records
+// with INVALID_DATA), and a constant its field's type cannot take (key
+// mapping.fields[i].value; every record leaves the field out, or is
+// dead-lettered under mapping.invalid_values: dead_letter). Field API names
+// compare case-sensitively, as Zoho's do.
+func (m *Mapper) TargetProblems(s *fieldcache.Snapshot) []*ConfigError {
 	var out []*ConfigError
 	for _, r := range m.fields {
-		if _, ok := s.Field(r.to); !ok {
+		f, ok := s.Field(r.to)
+		if !ok {
 			out = append(out, &ConfigError{
 				Key:     fmt.Sprintf("mapping.fields[%d].to", r.index),
 				Problem: fmt.Sprintf("%q is not a field of module %s (Fields metadata): Zoho rejects its records with INVALID_DATA", r.to, s.Module),
 			})
+			continue
 		}
+		if r.constant == "" {
+			continue
+		}
+		c, err := fieldvalue.New(f)
+		if err == nil {
+			_, _, err = c.Append(nil, gjson.Result{Type: gjson.String, Str: r.constant})
+		}
+		if err == nil {
+			continue
+		}
+		outcome := "every record leaves the field out (mapping.invalid_values: omit)"
+		if m.deadLetterInvalid {
+			outcome = "every record is dead-lettered with INVALID_DATA (mapping.invalid_values: dead_letter)"
+		}
+		out = append(out, &ConfigError{
+			Key:     fmt.Sprintf("mapping.fields[%d].value", r.index),
+			Problem: fmt.Sprintf("the constant %q cannot be written into %s (%s): %v; %s", r.constant, r.to, f.DataType, err, outcome),
+		})
 	}
 	return out
 }

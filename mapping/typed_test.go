@@ -260,3 +260,31 @@ func TestMapLookupByNameIsNotConverted(t *testing.T) {
 		t.Errorf("record %s, omitted %v; want %s", got.Record.JSON(), got.Omitted, want)
 	}
 }
+
+// TestTargetProblems: with the module's metadata, a mapping target the
+// module lacks and a constant its field's type cannot take are reported
+// under their keys, saying what happens to the records under
+// mapping.invalid_values; a constant that converts is not.
+func TestTargetProblems(t *testing.T) {
+	snap := simFields(t).Snapshot("Subscriptions")
+	fms := []mapping.FieldMapping{
+		{Value: "many", To: "Integer_Field"}, {Value: "yes", To: "Boolean_Field"}, {From: "traits.x", To: "Nope"},
+	}
+	for mode, outcome := range map[string]string{
+		mapping.InvalidValuesOmit:       "every record leaves the field out",
+		mapping.InvalidValuesDeadLetter: "every record is dead-lettered with INVALID_DATA",
+	} {
+		m, err := mapping.NewMapper(mapping.MapperConfig{Fields: fms, InvalidValues: mode})
+		if err != nil {
+			t.Fatal(err)
+		}
+		got := map[string]string{}
+		for _, e := range m.TargetProblems(snap) {
+			got[e.Key] = e.Problem
+		}
+		if len(got) != 2 || !strings.Contains(got["mapping.fields[0].value"], `"many" cannot be written into Integer_Field (integer)`) ||
+			!strings.Contains(got["mapping.fields[0].value"], outcome) || !strings.Contains(got["mapping.fields[2].to"], `"Nope" is not a field`) {
+			t.Errorf("%s: problems %q", mode, got)
+		}
+	}
+}

@@ -90,8 +90,8 @@ func (f *fields) start(ctx context.Context) {
 	if f.cache.Refresh(ctx, f.module) != nil {
 		return
 	}
-	for _, e := range f.mapper.MissingTargets(f.cache.Snapshot(f.module)) {
-		f.log.Warn("mapping target is not a field of the module", zap.String("key", e.Key), zap.String("problem", e.Problem))
+	for _, e := range f.mapper.TargetProblems(f.cache.Snapshot(f.module)) {
+		f.log.Warn("mapping does not fit the module's fields", zap.String("key", e.Key), zap.String("problem", e.Problem))
 	}
 }
 

@@ -166,7 +166,7 @@ func TestInvalidDataNamingAFieldRefreshesMetadata(t *testing.T) {
 	if n := src.reads.Load(); n != 2 {
 		t.Errorf("%d metadata reads, want 2 (at start, and once after the INVALID_DATA answers)", n)
 	}
-	warned := logs.FilterMessage("mapping target is not a field of the module").FilterField(zap.String("key", "mapping.fields[0].to")).All()
+	warned := logs.FilterMessage("mapping does not fit the module's fields").FilterField(zap.String("key", "mapping.fields[0].to")).All()
 	if len(warned) != 1 || !strings.Contains(fmt.Sprint(warned[0].ContextMap()["problem"]), "Plan_Typo") {
 		t.Errorf("start warnings %v, want one naming Plan_Typo at mapping.fields[0].to", logs.All())
 	}

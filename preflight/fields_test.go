@@ -154,6 +154,17 @@ func TestFieldsConstants(t *testing.T) {
 	if !has(got[Pass], `Lead_Status ← the constant "Not Contacted" (picklist`) {
 		t.Errorf("pass %q", got[Pass])
 	}
+	// A constant that fails is only ✗, never also ✓.
+	if has(got[Pass], `No_of_Employees ← the constant`) {
+		t.Errorf("pass %q also passes the constant that fails", got[Pass])
+	}
+	if !has(got[Fail], "every record would leave the field out (mapping.invalid_values: omit)") {
+		t.Errorf("fail %q does not say what omit does", got[Fail])
+	}
+	cfg.Mapping.InvalidValues = "dead_letter"
+	if got := fieldChecks(t, cfg); !has(got[Fail], "every record would be dead-lettered with INVALID_DATA (mapping.invalid_values: dead_letter)") {
+		t.Errorf("dead_letter: fail %q", got[Fail])
+	}
 }
 
 // TestFieldsWithoutLayoutsScope: a token without

@@ -233,11 +233,13 @@ func checkFields(r *Report, cfg *config.Config, fields []zohoapi.Field) {
 			r.fail("%s: %v: lookups, owner lookups, file uploads, formulas and auto-numbers are not written; map %s to a field of a supported type", key, err, from)
 			return f, false
 		}
-		r.ok("%s ← %s (%s, length %d)", api, from, f.DataType, f.Length)
 		return f, true
 	}
+	deadLetter := cfg.Mapping.InvalidValues == mapping.InvalidValuesDeadLetter
 	for _, p := range mapping.PresetFields(module) {
-		check("preset", p.APIName, p.From, true, p.LookupByName)
+		if f, ok := check("preset", p.APIName, p.From, true, p.LookupByName); ok {
+			r.ok("%s ← %s (%s, length %d)", f.APIName, p.From, f.DataType, f.Length)
+		}
 	}
 	for i, m := range cfg.Mapping.Fields {
 		from := m.From
@@ -245,30 +247,39 @@ func checkFields(r *Report, cfg *config.Config, fields []zohoapi.Field) {
 			from = fmt.Sprintf("the constant %q", strings.TrimSpace(m.Value))
 		}
 		f, ok := check(fmt.Sprintf("mapping.fields[%d].to", i), m.To, from, false, false)
-		if ok && m.Value != "" {
-			checkConstant(r, fmt.Sprintf("mapping.fields[%d].value", i), strings.TrimSpace(m.Value), f)
+		if !ok || (m.Value != "" && !checkConstant(r, fmt.Sprintf("mapping.fields[%d].value", i), strings.TrimSpace(m.Value), f, deadLetter)) {
+			continue
 		}
+		r.ok("%s ← %s (%s, length %d)", f.APIName, from, f.DataType, f.Length)
 	}
 }
 
 // checkConstant converts the constant v for field f as the mapper will
-// (fieldvalue.Converter): ✗ when it cannot be converted, ! when it is
-// outside the picklist's values.
-func checkConstant(r *Report, key, v string, f zohoapi.Field) {
+// (fieldvalue.Converter): ✗ (and false) when it cannot be converted, saying
+// what happens to every record under mapping.invalid_values (deadLetter:
+// dead_letter); ! when it is outside the picklist's values.
+func checkConstant(r *Report, key, v string, f zohoapi.Field, deadLetter bool) bool {
 	conv, err := fieldvalue.New(f)
 	if err != nil { // checked by Supported already
-		return
+		return true
 	}
 	_, note, err := conv.Append(nil, gjson.Result{Type: gjson.String, Str: v})
 	var fe *fieldvalue.Error
 	switch {
 	case errors.As(err, &fe):
-		r.fail("%s: %q cannot be written into %s (%s): %s; every record would leave the field out", key, v, f.APIName, f.DataType, fe.Reason)
+		outcome := "every record would leave the field out (mapping.invalid_values: omit)"
+		if deadLetter {
+			outcome = "every record would be dead-lettered with INVALID_DATA (mapping.invalid_values: dead_letter)"
+		}
+		r.fail("%s: %q cannot be written into %s (%s): %s; %s", key, v, f.APIName, f.DataType, fe.Reason, outcome)
+		return false
 	case err != nil:
 		r.fail("%s: %v", key, err)
+		return false
 	case note.OutsidePicklist:
 		r.warn("%s: %q is not one of the values of the picklist %s (%s): Zoho accepts it (unconfirmed for v8), but views and reports that filter on the list will not show it", key, v, f.APIName, strings.Join(f.PicklistValues, ", "))
 	}
+	return true
 }
 
 // checkMandatory reports the fields every insert into the module must carry
