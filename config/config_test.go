@@ -794,7 +794,7 @@ func TestExampleFileLoads(t *testing.T) {
 	if err != nil {
 		t.Fatalf("example.yaml: %v", err)
 	}
-	if len(c.Mapping.Fields) != 3 || c.Mapping.Fields[0] != (FieldMapping{From: "traits.plan", To: "Plan__c"}) || c.Mapping.Fields[2] != (FieldMapping{Value: "Website", To: "Lead_Source"}) {
+	if len(c.Mapping.Fields) != 3 || c.Mapping.Fields[0] != (FieldMapping{From: "traits.plan", To: "Plan__c"}) || c.Mapping.Fields[2] != (FieldMapping{Value: "Web Download", To: "Lead_Source"}) {
 		t.Errorf("mapping.fields = %+v", c.Mapping.Fields)
 	}
 	data, err := os.ReadFile("example.yaml")
