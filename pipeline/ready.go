@@ -49,7 +49,7 @@ func (e *NotReadyError) Error() string {
 	case NotReadyStopped:
 		return "not consuming"
 	case NotReadyStarting:
-		return "starting: checking the topics and the Zoho credentials"
+		return fmt.Sprintf("starting: checking the topics and the Zoho credentials, reading the Fields metadata (at most %v)", fieldsReadTimeout)
 	case NotReadyKafka:
 		return fmt.Sprintf("kafka unreachable: %v", e.Err)
 	case NotReadyPaused:
