@@ -25,6 +25,9 @@ type CallLimiter interface {
 	// CallTime is the mean duration of recent answered calls (0 before the
 	// first): the scale of the short wait before retrying a refused call.
 	CallTime() time.Duration
+	// SetShare tells the limiter this process's share of the deployment:
+	// owned of total source partitions (total ≤ 0: unknown, ignored).
+	SetShare(owned, total int)
 }
 
 // CallSlot is one call's hold on a CallLimiter slot.
@@ -113,6 +116,9 @@ type AIMD struct {
 	mu      sync.Mutex
 	limit   float64 // 1..max; floor(limit) calls at once
 	ceiling float64 // the limit before the latest cut; 0 before the first (slow start)
+	// fair is this process's fair share of max (SetShare), 1..max; 0 while
+	// unknown.
+	fair int
 	cuts    uint64
 	fulls   uint64 // times an Acquire took the last free slot
 	inUse   int
@@ -202,9 +208,7 @@ func (a *AIMD) Release(s CallSlot, o CallOutcome) (floorHits int) {
 			floorHits = a.floorHits
 		}
 		if s.cuts == a.cuts {
-			a.ceiling = a.limit
-			a.limit = max(1, a.limit*aimdCut)
-			a.cuts++
+			a.cut()
 		}
 	}
 	after := int(a.limit)
@@ -219,11 +223,57 @@ func (a *AIMD) Release(s CallSlot, o CallOutcome) (floorHits int) {
 	return floorHits
 }
 
+// SetShare sets the share of the deployment's calls that is this
+// process's: owned of total source partitions (the pipeline calls it on
+// every assignment, revocation and loss). The fair share is
+// max(1, floor(max × owned / total)) calls; when it changes, the limit
+// starts over at it, with no ceiling (see AIMD). total ≤ 0 leaves the share
+// as it was.
+func (a *AIMD) SetShare(owned, total int) {
+	if total <= 0 {
+		return
+	}
+	owned = min(max(owned, 0), total)
+	fair := max(1, a.max*owned/total)
+	a.mu.Lock()
+	if fair == a.fair {
+		a.mu.Unlock()
+		return
+	}
+	before := int(a.limit)
+	a.fair, a.limit, a.ceiling = fair, float64(fair), 0
+	if a.wake != nil && a.inUse < fair {
+		close(a.wake)
+		a.wake = nil
+	}
+	a.mu.Unlock()
+	if fair != before && a.onChange != nil {
+		a.onChange(fair)
+	}
+}
+
+// cut is the decrease on a concurrency 429 (see AIMD).
+func (a *AIMD) cut() {
+	a.ceiling = a.limit
+	if a.fair > 0 {
+		// The slot above the fair share is probed slowly from now on.
+		a.ceiling = max(a.ceiling, float64(a.fair+1))
+	}
+	floor := 1.0
+	if a.fair > 0 && a.limit > float64(a.fair) {
+		floor = float64(a.fair)
+	}
+	a.limit = max(floor, a.limit*aimdCut)
+	a.cuts++
+}
+
 // grow adds one answered call's share of the increase (see AIMD).
 func (a *AIMD) grow() {
 	switch l := a.limit; {
-	case a.ceiling == 0:
+	case a.ceiling == 0 && a.fair == 0:
 		a.limit++
+	case a.ceiling == 0 || l+1 <= float64(a.fair):
+		a.limit += 1 / l
 	case l+1 < a.ceiling || l >= a.ceiling:
 		a.limit += 1 / l
 	default:

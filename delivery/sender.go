@@ -200,6 +200,16 @@ func (s *Sender) Err() error {
 // more batches at once (batches keep filling meanwhile).
 func (s *Sender) CallLimit() int { return s.calls.Limit() }
 
+// SetShare tells the Sender this process's share of the deployment: it owns
+// owned of the source topics' total partitions (total ≤ 0: unknown, the
+// share stays). The call limit starts at the same share of MaxInFlight
+// (AIMD.SetShare) and the credit budget is split the same way
+// (Credits.SetShare).
+func (s *Sender) SetShare(owned, total int) {
+	s.calls.SetShare(owned, total)
+	s.o.Credits.SetShare(owned, total)
+}
+
 // limitChanged reports a change of the call limit.
 func (s *Sender) limitChanged(limit int) {
 	s.log.Debug("zoho concurrency limit changed", zap.Int("limit", limit), zap.Int("max_in_flight", s.o.MaxInFlight))

@@ -12,13 +12,15 @@ import (
 	"github.com/zohosink/zohosink/delivery"
 )
 
-// updateCreditShare gives this process its share of the daily credit
-// budget (Options.DailyCreditBudget): the share of the source topics'
-// partitions it owns, read after every assignment, revocation and loss. When
-// the partition count cannot be read, the last share stays. cl is the
-// callback's client (p.cl may not be set yet at the first assignment).
-func (p *Pipeline) updateCreditShare(ctx context.Context, cl *kgo.Client) {
-	if p.o.DailyCreditBudget == 0 || p.closing.Load() {
+// updateShare gives this process its share of the deployment: the share
+// of the source topics' partitions it owns, read after every assignment,
+// revocation and loss, splits the daily credit budget
+// (Options.DailyCreditBudget) and anchors the concurrency limit
+// (delivery.AIMD.SetShare). When the partition count cannot be read, the
+// last share stays. cl is the callback's client (p.cl may not be set yet at
+// the first assignment).
+func (p *Pipeline) updateShare(ctx context.Context, cl *kgo.Client) {
+	if p.closing.Load() {
 		return // at shutdown no call starts: the share no longer matters
 	}
 	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
@@ -33,13 +35,14 @@ func (p *Pipeline) updateCreditShare(ctx context.Context, cl *kgo.Client) {
 		}
 	}
 	if total == 0 {
-		p.log.Warn("cannot read the source topics' partition count: this process's share of zoho.daily_credit_budget stays as it was", zap.Error(err))
+		p.log.Warn("cannot read the source topics' partition count: this process's share of zoho.daily_credit_budget and of the org's concurrent calls stays as it was", zap.Error(err))
 		return
 	}
 	owned := len(p.offsets.Lags())
-	p.credits.SetShare(owned, total)
-	p.log.Info("share of the daily credit budget", zap.Int("partitions_owned", owned), zap.Int("partitions", total),
-		zap.Int("credits_per_24h", p.credits.Stats().Budget), zap.Int("zoho.daily_credit_budget", p.o.DailyCreditBudget))
+	p.sender.SetShare(owned, total)
+	p.log.Info("share of the deployment", zap.Int("partitions_owned", owned), zap.Int("partitions", total),
+		zap.Int("credits_per_24h", p.credits.Stats().Budget), zap.Int("zoho.daily_credit_budget", p.o.DailyCreditBudget),
+		zap.Int("concurrency_limit", p.sender.CallLimit()), zap.Int("delivery.max_in_flight", p.delivery.MaxInFlight))
 }
 
 // creditCollector reports the credit limits (delivery.Credits) on /metrics.

@@ -721,7 +721,7 @@ func (p *Pipeline) commit(ctx context.Context, only map[string][]int32) {
 
 func (p *Pipeline) assigned(ctx context.Context, cl *kgo.Client, assigned map[string][]int32) {
 	p.offsets.Assign(assigned)
-	p.updateCreditShare(ctx, cl)
+	p.updateShare(ctx, cl)
 	p.m.setLags(p.offsets.Lags(), time.Now()) // the new partitions' series exist from now
 	p.log.Info("rebalance: partitions assigned", zap.Any("partitions", assigned))
 }
@@ -747,7 +747,7 @@ func (p *Pipeline) revoked(ctx context.Context, cl *kgo.Client, revoked map[stri
 	}
 	p.commit(ctx, revoked)
 	p.offsets.Forget(revoked)
-	p.updateCreditShare(ctx, cl)
+	p.updateShare(ctx, cl)
 }
 
 // lost forgets partitions without committing: another member may own them already.
@@ -757,5 +757,5 @@ func (p *Pipeline) lost(ctx context.Context, cl *kgo.Client, lost map[string][]i
 	}
 	p.log.Warn("rebalance: partitions lost; nothing is committed for them", zap.Any("partitions", lost))
 	p.offsets.Forget(lost)
-	p.updateCreditShare(ctx, cl)
+	p.updateShare(ctx, cl)
 }
