@@ -25,9 +25,9 @@ type CallLimiter interface {
 	// CallTime is the mean duration of recent answered calls (0 before the
 	// first): the scale of the short wait before retrying a refused call.
 	CallTime() time.Duration
-	// SetShare tells the limiter this process's share of the deployment:
-	// owned of total source partitions (total ≤ 0: unknown, ignored).
-	SetShare(owned, total int)
+	// SetFair sets this process's fair share of the calls allowed at once
+	// (FairCalls).
+	SetFair(calls int)
 }
 
 // CallSlot is one call's hold on a CallLimiter slot.
@@ -223,18 +223,30 @@ func (a *AIMD) Release(s CallSlot, o CallOutcome) (floorHits int) {
 	return floorHits
 }
 
-// SetShare sets the share of the deployment's calls that is this
-// process's: owned of total source partitions (the pipeline calls it on
-// every assignment, revocation and loss). The fair share is
-// max(1, floor(max × owned / total)) calls; when it changes, the limit
-// starts over at it, with no ceiling (see AIMD). total ≤ 0 leaves the share
-// as it was.
-func (a *AIMD) SetShare(owned, total int) {
+// FairCalls is the share of maxInFlight calls at once that belongs to the
+// partitions at the positions owned (each in 0..total-1, distinct) of the
+// deployment's total source partitions. Partition i holds
+// floor(maxInFlight × (i+1) / total) − floor(maxInFlight × i / total)
+// calls, so the shares of all members add up to exactly maxInFlight (3
+// members of 6 partitions and 10 calls: 3, 3 and 4, not 3 × 3) and any two
+// differ by the rounding only. The result is at least 1.
+func FairCalls(maxInFlight, total int, owned []int) int {
 	if total <= 0 {
-		return
+		return max(1, maxInFlight)
 	}
-	owned = min(max(owned, 0), total)
-	fair := max(1, a.max*owned/total)
+	calls := 0
+	for _, i := range owned {
+		calls += maxInFlight*(i+1)/total - maxInFlight*i/total
+	}
+	return max(1, calls)
+}
+
+// SetFair sets this process's fair share of the org's calls at once
+// (FairCalls of its source partitions; the pipeline sets it on every
+// assignment, revocation and loss), capped at max. When it changes, the
+// limit starts over at it, with no ceiling (see AIMD).
+func (a *AIMD) SetFair(calls int) {
+	fair := min(max(calls, 1), a.max)
 	a.mu.Lock()
 	if fair == a.fair {
 		a.mu.Unlock()
@@ -272,7 +284,11 @@ func (a *AIMD) grow() {
 	switch l := a.limit; {
 	case a.ceiling == 0 && a.fair == 0:
 		a.limit++
-	case a.ceiling == 0 || l+1 <= float64(a.fair):
+	case l+1 <= float64(a.fair):
+		a.limit += 1 / l
+	case l < float64(a.fair+1):
+		a.limit += 1 / (aimdProbeWindows * l)
+	case a.ceiling == 0:
 		a.limit += 1 / l
 	case l+1 < a.ceiling || l >= a.ceiling:
 		a.limit += 1 / l

@@ -201,13 +201,17 @@ func (s *Sender) Err() error {
 func (s *Sender) CallLimit() int { return s.calls.Limit() }
 
 // SetShare tells the Sender this process's share of the deployment: it owns
-// owned of the source topics' total partitions (total ≤ 0: unknown, the
-// share stays). The call limit starts at the same share of MaxInFlight
-// (AIMD.SetShare) and the credit budget is split the same way
-// (Credits.SetShare).
-func (s *Sender) SetShare(owned, total int) {
-	s.calls.SetShare(owned, total)
-	s.o.Credits.SetShare(owned, total)
+// the source partitions at the positions owned (0..total-1, one order
+// shared by every member, e.g. by topic then partition) of total (total ≤ 0:
+// unknown, the share stays). The call limit is anchored at their share of
+// MaxInFlight (FairCalls, AIMD.SetFair) and the credit budget is split by
+// their count (Credits.SetShare).
+func (s *Sender) SetShare(owned []int, total int) {
+	if total <= 0 {
+		return
+	}
+	s.calls.SetFair(FairCalls(s.o.MaxInFlight, total, owned))
+	s.o.Credits.SetShare(len(owned), total)
 }
 
 // limitChanged reports a change of the call limit.

@@ -26,11 +26,18 @@ func (p *Pipeline) updateShare(ctx context.Context, cl *kgo.Client) {
 	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
 	defer cancel()
 	details, err := kadm.NewClient(cl).ListTopics(ctx, p.o.Topics...)
+	// Every member numbers the partitions the same way: by topic, then partition.
+	pos := map[string]map[int32]int{}
 	total := 0
 	if err == nil {
-		for _, d := range details {
-			if d.Err == nil {
-				total += len(d.Partitions)
+		for _, d := range details.Sorted() {
+			if d.Err != nil {
+				continue
+			}
+			pos[d.Topic] = map[int32]int{}
+			for _, pd := range d.Partitions.Sorted() {
+				pos[d.Topic][pd.Partition] = total
+				total++
 			}
 		}
 	}
@@ -38,9 +45,14 @@ func (p *Pipeline) updateShare(ctx context.Context, cl *kgo.Client) {
 		p.log.Warn("cannot read the source topics' partition count: this process's share of zoho.daily_credit_budget and of the org's concurrent calls stays as it was", zap.Error(err))
 		return
 	}
-	owned := len(p.offsets.Lags())
+	var owned []int
+	for _, l := range p.offsets.Lags() {
+		if i, ok := pos[l.Topic][l.Partition]; ok {
+			owned = append(owned, i)
+		}
+	}
 	p.sender.SetShare(owned, total)
-	p.log.Info("share of the deployment", zap.Int("partitions_owned", owned), zap.Int("partitions", total),
+	p.log.Info("share of the deployment", zap.Int("partitions_owned", len(owned)), zap.Int("partitions", total),
 		zap.Int("credits_per_24h", p.credits.Stats().Budget), zap.Int("zoho.daily_credit_budget", p.o.DailyCreditBudget),
 		zap.Int("concurrency_limit", p.sender.CallLimit()), zap.Int("delivery.max_in_flight", p.delivery.MaxInFlight))
 }
