@@ -118,10 +118,10 @@ type AIMD struct {
 	ceiling float64 // the limit before the latest cut; 0 before the first (slow start)
 	// fair is this process's fair share of max (SetShare), 1..max; 0 while
 	// unknown.
-	fair int
-	cuts    uint64
-	fulls   uint64 // times an Acquire took the last free slot
-	inUse   int
+	fair  int
+	cuts  uint64
+	fulls uint64 // times an Acquire took the last free slot
+	inUse int
 	// floorHits counts concurrency 429s in a row of calls made at limit 1.
 	floorHits int
 	wake      chan struct{} // closed (and replaced) when a slot may be free; nil if nobody waits
