@@ -284,7 +284,7 @@ func (a *AIMD) grow() {
 	switch l := a.limit; {
 	case a.ceiling == 0 && a.fair == 0:
 		a.limit++
-	case l+1 <= float64(a.fair):
+	case l < float64(a.fair):
 		a.limit += 1 / l
 	case l < float64(a.fair+1):
 		a.limit += 1 / (aimdProbeWindows * l)
