@@ -92,23 +92,39 @@ const (
 // zoho-crm-api.md "Limits"). Replicas of one deployment share that limit
 // without knowing of each other: each finds its share from the 429s it gets.
 //
-// The limit moves in three phases:
-//   - slow start: from 2 (aimdInitial), +1 per answered call (doubling every window)
-//     until the first concurrency 429 or max;
-//   - on a concurrency 429 the limit is cut ×0.75 (never below 1), once per
-//     window: 429s of calls that started before the latest cut are the same
-//     overshoot and do not cut again. The limit before the cut is the
-//     ceiling;
-//   - growth after a cut: +1 per window (a limit's worth of answered calls)
-//     up to one slot below the ceiling, then the last slot to the ceiling
-//     slowly (over aimdProbeWindows windows: each probe at the ceiling costs
-//     one 429), and +1 per window again past the ceiling (the capacity has
-//     moved, e.g. a replica left).
+// Replicas that only react to 429s do not share fairly: whoever starts
+// first takes every slot and, reusing each the instant its call ends, never
+// sees a 429, while the others collect the 429s and sit at limit 1. So the
+// limit is anchored at a fair share the pipeline knows without talking to
+// the other replicas: the share of the source partitions this process owns
+// (SetFair with FairCalls, on every rebalance; the same split as the daily
+// credit budget). FairCalls gives each partition a whole number of calls so
+// that the members' shares add up to exactly max: 3 equal replicas of 6
+// partitions and max_in_flight 10 (Zoho's heavy-call limit, the default)
+// get 3, 3 and 4 and fill the org's 10 slots without a single 429.
+//
+// The limit moves in these phases:
+//   - start: at the fair share once SetFair is called (before it, slow
+//     start from 2, aimdInitial, +1 per answered call, doubling every
+//     window, until the first concurrency 429 or max);
+//   - on a concurrency 429 the limit is cut ×0.75, once per window: 429s of
+//     calls that started before the latest cut are the same overshoot and
+//     do not cut again. The limit before the cut is the ceiling. A cut
+//     from above the fair share stops at it; at or below it the cut goes
+//     on (other apps of the org hold slots) down to 1;
+//   - below the fair share: +1 per window (a limit's worth of answered
+//     calls) back to it;
+//   - the first slot above the fair share is probed slowly (over
+//     aimdProbeWindows windows; each failed probe costs the org one 429);
+//     past it, +1 per window until a 429 (the org has room: a replica left,
+//     or its partitions drained);
+//   - after a cut: +1 per window up to one slot below the ceiling, the last
+//     slot to the ceiling over aimdProbeWindows windows, and +1 per window
+//     again past the ceiling (the capacity has moved).
 //
 // The limit grows only while it is in use (answers of calls during which
 // every slot was taken): a quiet process does not grow a limit it has not
-// tested. Its
-// methods are safe for concurrent use.
+// tested. Its methods are safe for concurrent use.
 type AIMD struct {
 	max      int
 	onChange func(limit int)
