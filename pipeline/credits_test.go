@@ -4,6 +4,7 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -140,4 +141,27 @@ func TestZohoCreditsExhaustedPauses(t *testing.T) {
 	if s := r.p.Stats(); s.Delivered != 30 || s.DeadLetteredTotal() != 0 {
 		t.Fatalf("delivered %d, dead-lettered %v; want 30 and none", s.Delivered, s.DeadLettered)
 	}
+}
+
+// TestConcurrencyLimitSplitByPartitions: without a credit budget, three
+// members of one group owning 2 of 6 partitions each start their limit of
+// calls at once at their share of delivery.max_in_flight 10 (3, 3 and 4:
+// together exactly 10), before any call, instead of all starting at 2.
+func TestConcurrencyLimitSplitByPartitions(t *testing.T) {
+	h := newHarness(t, 6, zohosim.Options{})
+	o := h.options()
+	o.Batch.MaxInFlight = 10
+	rs := []*running{h.start(o), h.start(o), h.start(o)}
+	limit := func(r *running) float64 {
+		v, _ := scrapeMetrics(t, r.p.Handler()).value("zohosink_delivery_concurrency_limit", nil)
+		return v
+	}
+	h.eventually(60*time.Second, "the members' limits are 3, 3 and 4", func() bool {
+		var got []float64
+		for _, r := range rs {
+			got = append(got, limit(r))
+		}
+		slices.Sort(got)
+		return slices.Equal(got, []float64{3, 3, 4})
+	})
 }
