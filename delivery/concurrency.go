@@ -240,21 +240,35 @@ func (a *AIMD) Release(s CallSlot, o CallOutcome) (floorHits int) {
 }
 
 // FairCalls is the share of maxInFlight calls at once that belongs to the
-// partitions at the positions owned (each in 0..total-1, distinct) of the
-// deployment's total source partitions. Partition i holds
-// floor(maxInFlight × (i+1) / total) − floor(maxInFlight × i / total)
-// calls, so the shares of all members add up to exactly maxInFlight (3
-// members of 6 partitions and 10 calls: 3, 3 and 4, not 3 × 3) and any two
-// differ by the rounding only. The result is at least 1.
-func FairCalls(maxInFlight, total int, owned []int) int {
-	if total <= 0 {
+// partitions at the positions owned (distinct indexes of weights) of the
+// deployment's source partitions, weights being each partition's claim
+// (its backlog in records; all ≤ 0: equal claims). Partition i holds
+// floor(maxInFlight × W(i+1) / W) − floor(maxInFlight × W(i) / W) calls,
+// W(i) the sum of the weights before i and W their total, so the shares of
+// all members add up to exactly maxInFlight when they see the same weights
+// (3 members of 6 equal partitions and 10 calls: 3, 3 and 4, not 3 × 3).
+// The result is at least 1.
+func FairCalls(maxInFlight int, weights []int64, owned []int) int {
+	cum := make([]int64, len(weights)+1)
+	for i, x := range weights {
+		cum[i+1] = cum[i] + max(x, 0)
+	}
+	if cum[len(weights)] == 0 { // equal claims
+		for i := range weights {
+			cum[i+1] = int64(i + 1)
+		}
+	}
+	total, m := cum[len(weights)], int64(maxInFlight)
+	if total == 0 {
 		return max(1, maxInFlight)
 	}
-	calls := 0
+	var calls int64
 	for _, i := range owned {
-		calls += maxInFlight*(i+1)/total - maxInFlight*i/total
+		if i >= 0 && i < len(weights) {
+			calls += m*cum[i+1]/total - m*cum[i]/total
+		}
 	}
-	return max(1, calls)
+	return max(1, int(calls))
 }
 
 // SetFair sets this process's fair share of the org's calls at once

@@ -266,7 +266,7 @@ func TestFairCallsSplitsMaxExactly(t *testing.T) {
 	members := [][]int{{0, 1}, {2, 5}, {3, 4}}
 	sum := 0
 	for _, m := range members {
-		c := FairCalls(10, 6, m)
+		c := FairCalls(10, make([]int64, 6), m)
 		if c < 3 || c > 4 {
 			t.Errorf("partitions %v: %d calls, want 3 or 4", m, c)
 		}
@@ -275,14 +275,20 @@ func TestFairCallsSplitsMaxExactly(t *testing.T) {
 	if sum != 10 {
 		t.Errorf("shares add up to %d, want 10", sum)
 	}
-	if c := FairCalls(10, 6, nil); c != 1 {
+	if c := FairCalls(10, make([]int64, 6), nil); c != 1 {
 		t.Errorf("no partition: %d calls, want 1", c)
 	}
-	if c := FairCalls(10, 6, []int{0, 1, 2, 3, 4, 5}); c != 10 {
+	if c := FairCalls(10, make([]int64, 6), []int{0, 1, 2, 3, 4, 5}); c != 10 {
 		t.Errorf("every partition: %d calls, want 10", c)
 	}
-	if c := FairCalls(4, 8, []int{0}); c != 1 {
+	if c := FairCalls(4, make([]int64, 8), []int{0}); c != 1 {
 		t.Errorf("a partition worth half a call: %d, want 1", c)
+	}
+	// By backlog: the member whose partitions drained gets 1, the others
+	// split the rest by what is left.
+	w := []int64{0, 0, 300, 100, 100, 300}
+	if a, b, c := FairCalls(10, w, []int{0, 1}), FairCalls(10, w, []int{2, 5}), FairCalls(10, w, []int{3, 4}); a != 1 || b+c != 10 || b < 7 {
+		t.Errorf("by backlog %v: %d, %d, %d calls; want 1 (drained), then 7 or 8 and the rest of 10", w, a, b, c)
 	}
 }
 

@@ -200,18 +200,18 @@ func (s *Sender) Err() error {
 // more batches at once (batches keep filling meanwhile).
 func (s *Sender) CallLimit() int { return s.calls.Limit() }
 
-// SetShare tells the Sender this process's share of the deployment: it owns
-// the source partitions at the positions owned (0..total-1, one order
-// shared by every member, e.g. by topic then partition) of total (total ≤ 0:
-// unknown, the share stays). The call limit is anchored at their share of
-// MaxInFlight (FairCalls, AIMD.SetFair) and the credit budget is split by
-// their count (Credits.SetShare).
-func (s *Sender) SetShare(owned []int, total int) {
-	if total <= 0 {
-		return
+// SetShare tells the Sender this process's share of the deployment. For
+// the call limit: weights are the claims of every source partition (their
+// backlogs; one order shared by every member, e.g. by topic then
+// partition) and working the positions of those this process owns; the
+// limit is anchored at their share of MaxInFlight (FairCalls,
+// AIMD.SetFair). For the credit budget: it owns owned of total source
+// partitions (Credits.SetShare; total ≤ 0: unknown, that share stays).
+func (s *Sender) SetShare(weights []int64, working []int, owned, total int) {
+	if len(weights) > 0 {
+		s.calls.SetFair(FairCalls(s.o.MaxInFlight, weights, working))
 	}
-	s.calls.SetFair(FairCalls(s.o.MaxInFlight, total, owned))
-	s.o.Credits.SetShare(len(owned), total)
+	s.o.Credits.SetShare(owned, total)
 }
 
 // limitChanged reports a change of the call limit.

@@ -12,13 +12,16 @@ import (
 	"github.com/zohosink/zohosink/delivery"
 )
 
-// updateShare gives this process its share of the deployment: the share
-// of the source topics' partitions it owns, read after every assignment,
-// revocation and loss, splits the daily credit budget
-// (Options.DailyCreditBudget) and anchors the concurrency limit
-// (delivery.AIMD.SetShare). When the partition count cannot be read, the
-// last share stays. cl is the callback's client (p.cl may not be set yet at
-// the first assignment).
+// updateShare gives this process its share of the deployment, after every
+// assignment, revocation and loss and every commit interval (shareLoop):
+// the share of the source topics' partitions it owns splits the daily
+// credit budget (Options.DailyCreditBudget), and its share of the group's
+// backlog (the committed lag of every partition, equal shares until it is
+// known or when nothing is left) anchors the concurrency limit
+// (delivery.FairCalls, AIMD.SetFair), so that the slots of a member whose
+// partitions drained go to the members still working. When the partition
+// count cannot be read, the last share stays. cl is the callback's client
+// (p.cl may not be set yet at the first assignment).
 func (p *Pipeline) updateShare(ctx context.Context, cl *kgo.Client) {
 	if p.closing.Load() {
 		return // at shutdown no call starts: the share no longer matters
@@ -26,35 +29,77 @@ func (p *Pipeline) updateShare(ctx context.Context, cl *kgo.Client) {
 	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
 	defer cancel()
 	details, err := kadm.NewClient(cl).ListTopics(ctx, p.o.Topics...)
+	var backlog map[string]map[int32]int64
+	if l := p.backlog.Load(); l != nil {
+		backlog = *l
+	}
+	lags := p.offsets.Lags()
+	mine := map[string]map[int32]bool{}
+	for _, l := range lags {
+		if mine[l.Topic] == nil {
+			mine[l.Topic] = map[int32]bool{}
+		}
+		mine[l.Topic][l.Partition] = true
+	}
 	// Every member numbers the partitions the same way: by topic, then partition.
-	pos := map[string]map[int32]int{}
-	total := 0
+	var weights []int64
+	var working []int
 	if err == nil {
+		details.EachError(func(d kadm.TopicDetail) { delete(details, d.Topic) })
 		for _, d := range details.Sorted() {
-			if d.Err != nil {
-				continue
-			}
-			pos[d.Topic] = map[int32]int{}
 			for _, pd := range d.Partitions.Sorted() {
-				pos[d.Topic][pd.Partition] = total
-				total++
+				if mine[d.Topic][pd.Partition] {
+					working = append(working, len(weights))
+				}
+				weights = append(weights, backlog[d.Topic][pd.Partition])
 			}
 		}
 	}
-	if total == 0 {
+	if len(weights) == 0 {
 		p.log.Warn("cannot read the source topics' partition count: this process's share of zoho.daily_credit_budget and of the org's concurrent calls stays as it was", zap.Error(err))
 		return
 	}
-	var owned []int
-	for _, l := range p.offsets.Lags() {
-		if i, ok := pos[l.Topic][l.Partition]; ok {
-			owned = append(owned, i)
-		}
+	before := p.sender.CallLimit()
+	p.sender.SetShare(weights, working, len(lags), len(weights))
+	if after := p.sender.CallLimit(); after != before || backlog == nil {
+		p.log.Info("share of the deployment", zap.Int("partitions_owned", len(lags)), zap.Int("partitions", len(weights)),
+			zap.Int("credits_per_24h", p.credits.Stats().Budget), zap.Int("zoho.daily_credit_budget", p.o.DailyCreditBudget),
+			zap.Int("concurrency_limit", after), zap.Int("delivery.max_in_flight", p.delivery.MaxInFlight))
 	}
-	p.sender.SetShare(owned, total)
-	p.log.Info("share of the deployment", zap.Int("partitions_owned", len(owned)), zap.Int("partitions", total),
-		zap.Int("credits_per_24h", p.credits.Stats().Budget), zap.Int("zoho.daily_credit_budget", p.o.DailyCreditBudget),
-		zap.Int("concurrency_limit", p.sender.CallLimit()), zap.Int("delivery.max_in_flight", p.delivery.MaxInFlight))
+}
+
+// shareLoop reads the group's committed lag every commit interval and
+// updates this process's share of the deployment (updateShare) with it. A
+// lag it cannot read leaves the last one.
+func (p *Pipeline) shareLoop(ctx context.Context) {
+	adm := kadm.NewClient(p.cl)
+	t := time.NewTicker(p.o.CommitInterval)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		reqCtx, cancel := context.WithTimeout(ctx, p.o.CommitInterval+5*time.Second)
+		lags, err := adm.Lag(reqCtx, p.o.Group)
+		cancel()
+		l, ok := lags[p.o.Group]
+		if err != nil || !ok || l.Error() != nil {
+			continue
+		}
+		backlog := map[string]map[int32]int64{}
+		for topic, parts := range l.Lag {
+			backlog[topic] = map[int32]int64{}
+			for part, ml := range parts {
+				if ml.Err == nil {
+					backlog[topic][part] = max(ml.Lag, 0)
+				}
+			}
+		}
+		p.backlog.Store(&backlog)
+		p.updateShare(ctx, p.cl)
+	}
 }
 
 // creditCollector reports the credit limits (delivery.Credits) on /metrics.

@@ -196,6 +196,10 @@ type Pipeline struct {
 	saver   *saver // nil: credit saver off
 	fields  *fields
 	offsets *watermark.Tracker
+	// backlog is the group's committed lag by topic and partition, in
+	// records (shareLoop; nil until read): each partition's claim on the
+	// org's calls.
+	backlog atomic.Pointer[map[string]map[int32]int64]
 	batches *batcher.Batcher[delivery.Source]
 	// delivery are the Sender's options; Run creates the
 	// Sender and the dead-letter producer once the dead-letter topic's limit
@@ -400,6 +404,7 @@ func (p *Pipeline) Run(ctx context.Context) error {
 			defer close(watchDone)
 			p.watchTopics(commitCtx)
 		}()
+		go p.shareLoop(commitCtx)
 		p.log.Info("consuming", zap.Strings("topics", p.o.Topics), zap.String("group", p.o.Group), zap.String("module", p.o.Module),
 			zap.Bool("credit_saver", p.saver != nil))
 		p.pollLoop(ctx)
