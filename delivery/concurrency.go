@@ -134,10 +134,12 @@ type AIMD struct {
 	ceiling float64 // the limit before the latest cut; 0 before the first (slow start)
 	// fair is this process's fair share of max (SetShare), 1..max; 0 while
 	// unknown.
-	fair  int
-	cuts  uint64
-	fulls uint64 // times an Acquire took the last free slot
-	inUse int
+	fair int
+	// larger is a larger fair share asked for once (SetFair), 0 if none.
+	larger int
+	cuts   uint64
+	fulls  uint64 // times an Acquire took the last free slot
+	inUse  int
 	// floorHits counts concurrency 429s in a row of calls made at limit 1.
 	floorHits int
 	wake      chan struct{} // closed (and replaced) when a slot may be free; nil if nobody waits
@@ -273,15 +275,26 @@ func FairCalls(maxInFlight int, weights []int64, owned []int) int {
 
 // SetFair sets this process's fair share of the org's calls at once
 // (FairCalls of its source partitions; the pipeline sets it on every
-// assignment, revocation and loss), capped at max. When it changes, the
+// assignment, revocation and loss and every commit interval), capped at
+// max. A smaller share takes effect at once, a larger one at the second
+// call in a row that asks for it (so that the replicas whose share shrank
+// give their slots back before others take them). When it changes, the
 // limit starts over at it, with no ceiling (see AIMD).
 func (a *AIMD) SetFair(calls int) {
 	fair := min(max(calls, 1), a.max)
 	a.mu.Lock()
-	if fair == a.fair {
+	if fair == a.fair || fair > a.fair && a.fair > 0 && fair != a.larger {
+		// A larger share takes effect at the second call in a row that
+		// asks for it: members read the backlog at different moments,
+		// and those whose share shrank give slots back first.
+		a.larger = fair
+		if fair == a.fair {
+			a.larger = 0
+		}
 		a.mu.Unlock()
 		return
 	}
+	a.larger = 0
 	before := int(a.limit)
 	a.fair, a.limit, a.ceiling = fair, float64(fair), 0
 	if a.wake != nil && a.inUse < fair {

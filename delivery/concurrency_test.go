@@ -340,8 +340,12 @@ func TestAIMDFairShare(t *testing.T) {
 		t.Fatalf("after a 429 the slot above the share is probed slowly: %d, want 4", a.Limit())
 	}
 	a.SetFair(20)
+	if a.Limit() != 4 {
+		t.Errorf("a larger share asked for once: %d, want still 4", a.Limit())
+	}
+	a.SetFair(20)
 	if a.Limit() != 10 {
-		t.Errorf("SetFair above max: %d, want max 10", a.Limit())
+		t.Errorf("SetFair above max, twice: %d, want max 10", a.Limit())
 	}
 	a.SetFair(0)
 	if a.Limit() != 1 {
