@@ -96,12 +96,18 @@ const (
 // first takes every slot and, reusing each the instant its call ends, never
 // sees a 429, while the others collect the 429s and sit at limit 1. So the
 // limit is anchored at a fair share the pipeline knows without talking to
-// the other replicas: the share of the source partitions this process owns
-// (SetFair with FairCalls, on every rebalance; the same split as the daily
-// credit budget). FairCalls gives each partition a whole number of calls so
+// the other replicas: this process's share of the consumer group's
+// backlog (SetFair with FairCalls of every partition's committed lag, on
+// every rebalance and every commit interval; equal per partition until the
+// lag is known). FairCalls gives each partition a whole number of calls so
 // that the members' shares add up to exactly max: 3 equal replicas of 6
-// partitions and max_in_flight 10 (Zoho's heavy-call limit, the default)
-// get 3, 3 and 4 and fill the org's 10 slots without a single 429.
+// equal partitions and max_in_flight 10 (Zoho's heavy-call limit, the
+// default) get 3, 3 and 4 and fill the org's 10 slots without a 429; and
+// as a replica's partitions drain its slots move to the replicas that
+// still have a backlog, within a commit interval, instead of idling until
+// their next probe (64 windows). A larger share takes effect only at the
+// second reading in a row, so the replicas whose share shrank give their
+// slots back first.
 //
 // The limit moves in these phases:
 //   - start: at the fair share once SetFair is called (before it, slow
@@ -274,7 +280,7 @@ func FairCalls(maxInFlight int, weights []int64, owned []int) int {
 }
 
 // SetFair sets this process's fair share of the org's calls at once
-// (FairCalls of its source partitions; the pipeline sets it on every
+// (FairCalls of its source partitions' backlog; the pipeline sets it on every
 // assignment, revocation and loss and every commit interval), capped at
 // max. A smaller share takes effect at once, a larger one at the second
 // call in a row that asks for it (so that the replicas whose share shrank

@@ -33,11 +33,12 @@
 //	   ├─ rejected as a whole (400 without data[]) ──▶ split (split.go): halves, until the bad record is alone
 //	   └─ configuration error ──▶ Observer.Failed; the batch waits, not done, until Stop
 //
-// Limit starts at this process's fair share of MaxInFlight: the share of
-// the source partitions it owns (Sender.SetShare, on every rebalance;
-// FairCalls gives every partition a whole number of calls, so the members'
-// shares add up to exactly MaxInFlight and equal replicas fill the org
-// without 429s). Every answered call (any answer but a concurrency 429)
+// Limit starts at this process's fair share of MaxInFlight: its share of
+// the consumer group's backlog (Sender.SetShare, on every rebalance and
+// every commit interval; FairCalls gives every partition a whole number of
+// calls by its committed lag, so the members' shares add up to exactly
+// MaxInFlight, equal replicas fill the org without 429s, and the slots of
+// a member whose partitions drained go to the others). Every answered call (any answer but a concurrency 429)
 // with every slot in use grows Limit: +1 per window (Limit's worth of
 // answered calls) up to the fair share, the first slot above it over 64
 // windows (each failed probe costs the org one 429), then +1 per window.
