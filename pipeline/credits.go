@@ -69,8 +69,9 @@ func (p *Pipeline) updateShare(ctx context.Context, cl *kgo.Client) {
 }
 
 // shareLoop reads the group's committed lag every commit interval and
-// updates this process's share of the deployment (updateShare) with it. A
-// lag it cannot read leaves the last one.
+// updates this process's share of the deployment (updateShare) with it: a
+// partition's claim is its lag in records, 0 below one batch
+// (batch.max_records). A lag it cannot read leaves the last one.
 func (p *Pipeline) shareLoop(ctx context.Context) {
 	adm := kadm.NewClient(p.cl)
 	t := time.NewTicker(p.o.CommitInterval)
@@ -92,8 +93,10 @@ func (p *Pipeline) shareLoop(ctx context.Context) {
 		for topic, parts := range l.Lag {
 			backlog[topic] = map[int32]int64{}
 			for part, ml := range parts {
-				if ml.Err == nil {
-					backlog[topic][part] = max(ml.Lag, 0)
+				// Less than a batch is no backlog: live traffic's small,
+				// shifting lags would move the shares every reading.
+				if ml.Err == nil && ml.Lag >= int64(p.o.Batch.MaxRecords) {
+					backlog[topic][part] = ml.Lag
 				}
 			}
 		}
