@@ -59,6 +59,12 @@ func (p *Pipeline) updateShare(ctx context.Context, cl *kgo.Client) {
 		p.log.Warn("cannot read the source topics' partition count: this process's share of zoho.daily_credit_budget and of the org's concurrent calls stays as it was", zap.Error(err))
 		return
 	}
+	if !p.started.Load() {
+		// The group may assign partitions before Run created the Sender:
+		// its call limit takes its share at shareLoop's first reading.
+		p.credits.SetShare(len(lags), len(weights))
+		return
+	}
 	before := p.sender.CallLimit()
 	p.sender.SetShare(weights, working, len(lags), len(weights))
 	if after := p.sender.CallLimit(); after != before || backlog == nil {
