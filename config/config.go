@@ -204,8 +204,9 @@ type Batch struct {
 type Delivery struct {
 	// MaxInFlight is the most concurrent upsert calls of this process: the
 	// ceiling of the adaptive limit (package delivery, AIMD), which starts
-	// at 1 and finds the share of the org's concurrency limit that Zoho
-	// allows, cutting on 429s. Default 10, Zoho's limit of heavy calls
+	// at this process's share of it by the group's backlog (so that equal
+	// replicas split it exactly) and finds the share of the org's
+	// concurrency limit that Zoho allows, cutting on 429s. Default 10, Zoho's limit of heavy calls
 	// (upserts of more than 10 records) at once per org in every edition
 	// (Zoho CRM "API Limits",
 	// https://www.zoho.com/crm/developer/docs/api/v8/api-limits.html): one

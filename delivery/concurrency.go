@@ -25,6 +25,9 @@ type CallLimiter interface {
 	// CallTime is the mean duration of recent answered calls (0 before the
 	// first): the scale of the short wait before retrying a refused call.
 	CallTime() time.Duration
+	// SetFair sets this process's fair share of the calls allowed at once
+	// (FairCalls).
+	SetFair(calls int)
 }
 
 // CallSlot is one call's hold on a CallLimiter slot.
@@ -89,23 +92,45 @@ const (
 // zoho-crm-api.md "Limits"). Replicas of one deployment share that limit
 // without knowing of each other: each finds its share from the 429s it gets.
 //
-// The limit moves in three phases:
-//   - slow start: from 2 (aimdInitial), +1 per answered call (doubling every window)
-//     until the first concurrency 429 or max;
-//   - on a concurrency 429 the limit is cut ×0.75 (never below 1), once per
-//     window: 429s of calls that started before the latest cut are the same
-//     overshoot and do not cut again. The limit before the cut is the
-//     ceiling;
-//   - growth after a cut: +1 per window (a limit's worth of answered calls)
-//     up to one slot below the ceiling, then the last slot to the ceiling
-//     slowly (over aimdProbeWindows windows: each probe at the ceiling costs
-//     one 429), and +1 per window again past the ceiling (the capacity has
-//     moved, e.g. a replica left).
+// Replicas that only react to 429s do not share fairly: whoever starts
+// first takes every slot and, reusing each the instant its call ends, never
+// sees a 429, while the others collect the 429s and sit at limit 1. So the
+// limit is anchored at a fair share the pipeline knows without talking to
+// the other replicas: this process's share of the consumer group's
+// backlog (SetFair with FairCalls of every partition's committed lag, on
+// every rebalance and every commit interval; equal per partition until the
+// lag is known). FairCalls gives each partition a whole number of calls so
+// that the members' shares add up to exactly max: 3 equal replicas of 6
+// equal partitions and max_in_flight 10 (Zoho's heavy-call limit, the
+// default) get 3, 3 and 4 and fill the org's 10 slots without a 429; and
+// as a replica's partitions drain its slots move to the replicas that
+// still have a backlog, within a commit interval, instead of idling until
+// their next probe (64 windows). A larger share takes effect only at the
+// second reading in a row, so the replicas whose share shrank give their
+// slots back first.
+//
+// The limit moves in these phases:
+//   - start: at the fair share once SetFair is called (before it, slow
+//     start from 2, aimdInitial, +1 per answered call, doubling every
+//     window, until the first concurrency 429 or max);
+//   - on a concurrency 429 the limit is cut ×0.75, once per window: 429s of
+//     calls that started before the latest cut are the same overshoot and
+//     do not cut again. The limit before the cut is the ceiling. A cut
+//     from above the fair share stops at it; at or below it the cut goes
+//     on (other apps of the org hold slots) down to 1;
+//   - below the fair share: +1 per window (a limit's worth of answered
+//     calls) back to it;
+//   - the first slot above the fair share is probed slowly (over
+//     aimdProbeWindows windows; each failed probe costs the org one 429);
+//     past it, +1 per window until a 429 (the org has room: a replica left,
+//     or its partitions drained);
+//   - after a cut: +1 per window up to one slot below the ceiling, the last
+//     slot to the ceiling over aimdProbeWindows windows, and +1 per window
+//     again past the ceiling (the capacity has moved).
 //
 // The limit grows only while it is in use (answers of calls during which
 // every slot was taken): a quiet process does not grow a limit it has not
-// tested. Its
-// methods are safe for concurrent use.
+// tested. Its methods are safe for concurrent use.
 type AIMD struct {
 	max      int
 	onChange func(limit int)
@@ -113,9 +138,14 @@ type AIMD struct {
 	mu      sync.Mutex
 	limit   float64 // 1..max; floor(limit) calls at once
 	ceiling float64 // the limit before the latest cut; 0 before the first (slow start)
-	cuts    uint64
-	fulls   uint64 // times an Acquire took the last free slot
-	inUse   int
+	// fair is this process's fair share of max (SetShare), 1..max; 0 while
+	// unknown.
+	fair int
+	// larger is a larger fair share asked for once (SetFair), 0 if none.
+	larger int
+	cuts   uint64
+	fulls  uint64 // times an Acquire took the last free slot
+	inUse  int
 	// floorHits counts concurrency 429s in a row of calls made at limit 1.
 	floorHits int
 	wake      chan struct{} // closed (and replaced) when a slot may be free; nil if nobody waits
@@ -202,9 +232,7 @@ func (a *AIMD) Release(s CallSlot, o CallOutcome) (floorHits int) {
 			floorHits = a.floorHits
 		}
 		if s.cuts == a.cuts {
-			a.ceiling = a.limit
-			a.limit = max(1, a.limit*aimdCut)
-			a.cuts++
+			a.cut()
 		}
 	}
 	after := int(a.limit)
@@ -219,11 +247,98 @@ func (a *AIMD) Release(s CallSlot, o CallOutcome) (floorHits int) {
 	return floorHits
 }
 
+// FairCalls is the share of maxInFlight calls at once that belongs to the
+// partitions at the positions owned (distinct indexes of weights) of the
+// deployment's source partitions, weights being each partition's claim
+// (its backlog in records; all ≤ 0: equal claims). Partition i holds
+// floor(maxInFlight × W(i+1) / W) − floor(maxInFlight × W(i) / W) calls,
+// W(i) the sum of the weights before i and W their total, so the shares of
+// all members add up to exactly maxInFlight when they see the same weights
+// (3 members of 6 equal partitions and 10 calls: 3, 3 and 4, not 3 × 3).
+// The result is at least 1.
+func FairCalls(maxInFlight int, weights []int64, owned []int) int {
+	cum := make([]int64, len(weights)+1)
+	for i, x := range weights {
+		cum[i+1] = cum[i] + max(x, 0)
+	}
+	if cum[len(weights)] == 0 { // equal claims
+		for i := range weights {
+			cum[i+1] = int64(i + 1)
+		}
+	}
+	total, m := cum[len(weights)], int64(maxInFlight)
+	if total == 0 {
+		return max(1, maxInFlight)
+	}
+	var calls int64
+	for _, i := range owned {
+		if i >= 0 && i < len(weights) {
+			calls += m*cum[i+1]/total - m*cum[i]/total
+		}
+	}
+	return max(1, int(calls))
+}
+
+// SetFair sets this process's fair share of the org's calls at once
+// (FairCalls of its source partitions' backlog; the pipeline sets it on every
+// assignment, revocation and loss and every commit interval), capped at
+// max. A smaller share takes effect at once, a larger one at the second
+// call in a row that asks for it (so that the replicas whose share shrank
+// give their slots back before others take them). When it changes, the
+// limit starts over at it, with no ceiling (see AIMD).
+func (a *AIMD) SetFair(calls int) {
+	fair := min(max(calls, 1), a.max)
+	a.mu.Lock()
+	if fair == a.fair || fair > a.fair && a.fair > 0 && fair != a.larger {
+		// A larger share takes effect at the second call in a row that
+		// asks for it: members read the backlog at different moments,
+		// and those whose share shrank give slots back first.
+		a.larger = fair
+		if fair == a.fair {
+			a.larger = 0
+		}
+		a.mu.Unlock()
+		return
+	}
+	a.larger = 0
+	before := int(a.limit)
+	a.fair, a.limit, a.ceiling = fair, float64(fair), 0
+	if a.wake != nil && a.inUse < fair {
+		close(a.wake)
+		a.wake = nil
+	}
+	a.mu.Unlock()
+	if fair != before && a.onChange != nil {
+		a.onChange(fair)
+	}
+}
+
+// cut is the decrease on a concurrency 429 (see AIMD).
+func (a *AIMD) cut() {
+	a.ceiling = a.limit
+	if a.fair > 0 {
+		// The slot above the fair share is probed slowly from now on.
+		a.ceiling = max(a.ceiling, float64(a.fair+1))
+	}
+	floor := 1.0
+	if a.fair > 0 && a.limit > float64(a.fair) {
+		floor = float64(a.fair)
+	}
+	a.limit = max(floor, a.limit*aimdCut)
+	a.cuts++
+}
+
 // grow adds one answered call's share of the increase (see AIMD).
 func (a *AIMD) grow() {
 	switch l := a.limit; {
-	case a.ceiling == 0:
+	case a.ceiling == 0 && a.fair == 0:
 		a.limit++
+	case l < float64(a.fair):
+		a.limit += 1 / l
+	case l < float64(a.fair+1):
+		a.limit += 1 / (aimdProbeWindows * l)
+	case a.ceiling == 0:
+		a.limit += 1 / l
 	case l+1 < a.ceiling || l >= a.ceiling:
 		a.limit += 1 / l
 	default:

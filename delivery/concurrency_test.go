@@ -257,3 +257,98 @@ func TestAIMDConcurrentUse(t *testing.T) {
 		t.Errorf("%d of %d calls over the org's limit", o, 16*200)
 	}
 }
+
+// TestFairCallsSplitsMaxExactly: members' shares of max_in_flight by
+// partition add up to exactly max (3 members of 6 partitions, 10 calls:
+// 3, 3 and 4, where max × 2/6 rounded down would leave a slot unused), and
+// a member with no partition gets 1.
+func TestFairCallsSplitsMaxExactly(t *testing.T) {
+	members := [][]int{{0, 1}, {2, 5}, {3, 4}}
+	sum := 0
+	for _, m := range members {
+		c := FairCalls(10, make([]int64, 6), m)
+		if c < 3 || c > 4 {
+			t.Errorf("partitions %v: %d calls, want 3 or 4", m, c)
+		}
+		sum += c
+	}
+	if sum != 10 {
+		t.Errorf("shares add up to %d, want 10", sum)
+	}
+	if c := FairCalls(10, make([]int64, 6), nil); c != 1 {
+		t.Errorf("no partition: %d calls, want 1", c)
+	}
+	if c := FairCalls(10, make([]int64, 6), []int{0, 1, 2, 3, 4, 5}); c != 10 {
+		t.Errorf("every partition: %d calls, want 10", c)
+	}
+	if c := FairCalls(4, make([]int64, 8), []int{0}); c != 1 {
+		t.Errorf("a partition worth half a call: %d, want 1", c)
+	}
+	// By backlog: the member whose partitions drained gets 1, the others
+	// split the rest by what is left.
+	w := []int64{0, 0, 300, 100, 100, 300}
+	if a, b, c := FairCalls(10, w, []int{0, 1}), FairCalls(10, w, []int{2, 5}), FairCalls(10, w, []int{3, 4}); a != 1 || b+c != 10 || b < 7 {
+		t.Errorf("by backlog %v: %d, %d, %d calls; want 1 (drained), then 7 or 8 and the rest of 10", w, a, b, c)
+	}
+}
+
+// TestAIMDFairShare: SetFair starts the limit at the fair share (no slow
+// start); a 429 above it cuts no lower than it; the slot above it is
+// probed over aimdProbeWindows windows; a 429 at it cuts below it and the
+// limit comes back to it at +1 per window.
+func TestAIMDFairShare(t *testing.T) {
+	var changes []int
+	a := NewAIMD(10, func(l int) { changes = append(changes, l) })
+	a.SetFair(4)
+	if a.Limit() != 4 || len(changes) != 1 || changes[0] != 4 {
+		t.Fatalf("after SetFair(4): limit %d, changes %v; want 4, [4]", a.Limit(), changes)
+	}
+	windows(t, a, aimdProbeWindows/2)
+	if a.Limit() != 4 {
+		t.Fatalf("half the probe above the share: %d, want still 4", a.Limit())
+	}
+	n := aimdProbeWindows / 2
+	for ; a.Limit() == 4 && n < 2*aimdProbeWindows; n++ {
+		windows(t, a, 1)
+	}
+	if a.Limit() != 5 || n < aimdProbeWindows {
+		t.Fatalf("after %d windows: %d, want 5 after about aimdProbeWindows (%d)", n, a.Limit(), aimdProbeWindows)
+	}
+	windows(t, a, 2)
+	if a.Limit() < 6 {
+		t.Fatalf("past the first slot above the share: %d, want about +1 per window", a.Limit())
+	}
+	for a.Limit() > 4 {
+		l := a.Limit()
+		s, _ := a.Acquire(context.Background())
+		a.Release(s, CallThrottled)
+		if a.Limit() < 4 || a.Limit() >= l {
+			t.Fatalf("429 above the share at %d: %d, want a cut (×0.75) not below the share 4", l, a.Limit())
+		}
+	}
+	s, _ := a.Acquire(context.Background())
+	a.Release(s, CallThrottled)
+	if a.Limit() != 3 {
+		t.Fatalf("429 at the share: %d, want 3 (×0.75)", a.Limit())
+	}
+	windows(t, a, 2)
+	if a.Limit() != 4 {
+		t.Fatalf("2 windows below the share: %d, want back at 4", a.Limit())
+	}
+	windows(t, a, aimdProbeWindows/2)
+	if a.Limit() != 4 {
+		t.Fatalf("after a 429 the slot above the share is probed slowly: %d, want 4", a.Limit())
+	}
+	a.SetFair(20)
+	if a.Limit() != 4 {
+		t.Errorf("a larger share asked for once: %d, want still 4", a.Limit())
+	}
+	a.SetFair(20)
+	if a.Limit() != 10 {
+		t.Errorf("SetFair above max, twice: %d, want max 10", a.Limit())
+	}
+	a.SetFair(0)
+	if a.Limit() != 1 {
+		t.Errorf("SetFair(0): %d, want 1", a.Limit())
+	}
+}

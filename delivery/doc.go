@@ -33,13 +33,20 @@
 //	   ├─ rejected as a whole (400 without data[]) ──▶ split (split.go): halves, until the bad record is alone
 //	   └─ configuration error ──▶ Observer.Failed; the batch waits, not done, until Stop
 //
-// Every answered call (any answer but a concurrency 429) with every slot
-// in use grows Limit: doubling from 2 until the first 429, then +1 per
-// window (Limit's worth of answered calls) up to one below the Limit that
-// was refused, the last slot over 64 windows (each probe of the org's
-// ceiling costs one 429), and +1 per window again past it. Replicas sharing
-// an org (Zoho: 10 heavy calls at once, "API Limits") so settle under its
-// limit without configuration; see AIMD.
+// Limit starts at this process's fair share of MaxInFlight: its share of
+// the consumer group's backlog (Sender.SetShare, on every rebalance and
+// every commit interval; FairCalls gives every partition a whole number of
+// calls by its committed lag, so the members' shares add up to exactly
+// MaxInFlight, equal replicas fill the org without 429s, and the slots of
+// a member whose partitions drained go to the others). Every answered call (any answer but a concurrency 429)
+// with every slot in use grows Limit: +1 per window (Limit's worth of
+// answered calls) up to the fair share, the first slot above it over 64
+// windows (each failed probe costs the org one 429), then +1 per window.
+// A 429 cuts ×0.75, not below the fair share when Limit was above it;
+// after a cut Limit grows +1 per window up to one below the Limit that was
+// refused, the last slot over 64 windows, and +1 per window again past it.
+// Replicas sharing an org (Zoho: 10 heavy calls at once, "API Limits") so
+// settle under its limit without configuration; see AIMD.
 //
 // Guarantees:
 //

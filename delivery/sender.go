@@ -200,6 +200,20 @@ func (s *Sender) Err() error {
 // more batches at once (batches keep filling meanwhile).
 func (s *Sender) CallLimit() int { return s.calls.Limit() }
 
+// SetShare tells the Sender this process's share of the deployment. For
+// the call limit: weights are the claims of every source partition (their
+// backlogs; one order shared by every member, e.g. by topic then
+// partition) and working the positions of those this process owns; the
+// limit is anchored at their share of MaxInFlight (FairCalls,
+// AIMD.SetFair). For the credit budget: it owns owned of total source
+// partitions (Credits.SetShare; total ≤ 0: unknown, that share stays).
+func (s *Sender) SetShare(weights []int64, working []int, owned, total int) {
+	if len(weights) > 0 {
+		s.calls.SetFair(FairCalls(s.o.MaxInFlight, weights, working))
+	}
+	s.o.Credits.SetShare(owned, total)
+}
+
 // limitChanged reports a change of the call limit.
 func (s *Sender) limitChanged(limit int) {
 	s.log.Debug("zoho concurrency limit changed", zap.Int("limit", limit), zap.Int("max_in_flight", s.o.MaxInFlight))

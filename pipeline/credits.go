@@ -12,34 +12,103 @@ import (
 	"github.com/zohosink/zohosink/delivery"
 )
 
-// updateCreditShare gives this process its share of the daily credit
-// budget (Options.DailyCreditBudget): the share of the source topics'
-// partitions it owns, read after every assignment, revocation and loss. When
-// the partition count cannot be read, the last share stays. cl is the
-// callback's client (p.cl may not be set yet at the first assignment).
-func (p *Pipeline) updateCreditShare(ctx context.Context, cl *kgo.Client) {
-	if p.o.DailyCreditBudget == 0 || p.closing.Load() {
+// updateShare gives this process its share of the deployment, after every
+// assignment, revocation and loss and every commit interval (shareLoop):
+// the share of the source topics' partitions it owns splits the daily
+// credit budget (Options.DailyCreditBudget), and its share of the group's
+// backlog (the committed lag of every partition, equal shares until it is
+// known or when nothing is left) anchors the concurrency limit
+// (delivery.FairCalls, AIMD.SetFair), so that the slots of a member whose
+// partitions drained go to the members still working. When the partition
+// count cannot be read, the last share stays. cl is the callback's client
+// (p.cl may not be set yet at the first assignment).
+func (p *Pipeline) updateShare(ctx context.Context, cl *kgo.Client) {
+	if p.closing.Load() {
 		return // at shutdown no call starts: the share no longer matters
 	}
 	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
 	defer cancel()
 	details, err := kadm.NewClient(cl).ListTopics(ctx, p.o.Topics...)
-	total := 0
+	var backlog map[string]map[int32]int64
+	if l := p.backlog.Load(); l != nil {
+		backlog = *l
+	}
+	lags := p.offsets.Lags()
+	mine := map[string]map[int32]bool{}
+	for _, l := range lags {
+		if mine[l.Topic] == nil {
+			mine[l.Topic] = map[int32]bool{}
+		}
+		mine[l.Topic][l.Partition] = true
+	}
+	// Every member numbers the partitions the same way: by topic, then partition.
+	var weights []int64
+	var working []int
 	if err == nil {
-		for _, d := range details {
-			if d.Err == nil {
-				total += len(d.Partitions)
+		details.EachError(func(d kadm.TopicDetail) { delete(details, d.Topic) })
+		for _, d := range details.Sorted() {
+			for _, pd := range d.Partitions.Sorted() {
+				if mine[d.Topic][pd.Partition] {
+					working = append(working, len(weights))
+				}
+				weights = append(weights, backlog[d.Topic][pd.Partition])
 			}
 		}
 	}
-	if total == 0 {
-		p.log.Warn("cannot read the source topics' partition count: this process's share of zoho.daily_credit_budget stays as it was", zap.Error(err))
+	if len(weights) == 0 {
+		p.log.Warn("cannot read the source topics' partition count: this process's share of zoho.daily_credit_budget and of the org's concurrent calls stays as it was", zap.Error(err))
 		return
 	}
-	owned := len(p.offsets.Lags())
-	p.credits.SetShare(owned, total)
-	p.log.Info("share of the daily credit budget", zap.Int("partitions_owned", owned), zap.Int("partitions", total),
-		zap.Int("credits_per_24h", p.credits.Stats().Budget), zap.Int("zoho.daily_credit_budget", p.o.DailyCreditBudget))
+	if !p.started.Load() {
+		// The group may assign partitions before Run created the Sender:
+		// its call limit takes its share at shareLoop's first reading.
+		p.credits.SetShare(len(lags), len(weights))
+		return
+	}
+	before := p.sender.CallLimit()
+	p.sender.SetShare(weights, working, len(lags), len(weights))
+	if after := p.sender.CallLimit(); after != before || backlog == nil {
+		p.log.Info("share of the deployment", zap.Int("partitions_owned", len(lags)), zap.Int("partitions", len(weights)),
+			zap.Int("credits_per_24h", p.credits.Stats().Budget), zap.Int("zoho.daily_credit_budget", p.o.DailyCreditBudget),
+			zap.Int("concurrency_limit", after), zap.Int("delivery.max_in_flight", p.delivery.MaxInFlight))
+	}
+}
+
+// shareLoop reads the group's committed lag every commit interval and
+// updates this process's share of the deployment (updateShare) with it: a
+// partition's claim is its lag in records, 0 below one batch
+// (batch.max_records). A lag it cannot read leaves the last one.
+func (p *Pipeline) shareLoop(ctx context.Context) {
+	adm := kadm.NewClient(p.cl)
+	t := time.NewTicker(p.o.CommitInterval)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		reqCtx, cancel := context.WithTimeout(ctx, p.o.CommitInterval+5*time.Second)
+		lags, err := adm.Lag(reqCtx, p.o.Group)
+		cancel()
+		l, ok := lags[p.o.Group]
+		if err != nil || !ok || l.Error() != nil {
+			continue
+		}
+		backlog := map[string]map[int32]int64{}
+		for topic, parts := range l.Lag {
+			backlog[topic] = map[int32]int64{}
+			for part, ml := range parts {
+				// Less than a batch is no backlog: live traffic's small,
+				// shifting lags would move the shares every reading.
+				if ml.Err == nil && ml.Lag >= int64(p.o.Batch.MaxRecords) {
+					backlog[topic][part] = ml.Lag
+				}
+			}
+		}
+		p.backlog.Store(&backlog)
+		p.updateShare(ctx, p.cl)
+	}
 }
 
 // creditCollector reports the credit limits (delivery.Credits) on /metrics.

@@ -4,12 +4,16 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"slices"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/twmb/franz-go/pkg/kgo"
+
 	"github.com/zohosink/zohosink/delivery"
 	"github.com/zohosink/zohosink/internal/fakeclock"
+	"github.com/zohosink/zohosink/internal/kafkatest"
 	"github.com/zohosink/zohosink/zohoapi/zohosim"
 )
 
@@ -140,4 +144,57 @@ func TestZohoCreditsExhaustedPauses(t *testing.T) {
 	if s := r.p.Stats(); s.Delivered != 30 || s.DeadLetteredTotal() != 0 {
 		t.Fatalf("delivered %d, dead-lettered %v; want 30 and none", s.Delivered, s.DeadLettered)
 	}
+}
+
+// TestConcurrencyLimitSplitByPartitions: without a credit budget, three
+// members of one group owning 2 of 6 partitions each start their limit of
+// calls at once at their share of delivery.max_in_flight 10 (3, 3 and 4:
+// together exactly 10), before any call, instead of all starting at 2.
+func TestConcurrencyLimitSplitByPartitions(t *testing.T) {
+	h := newHarness(t, 6, zohosim.Options{})
+	o := h.options()
+	o.Batch.MaxInFlight = 10
+	rs := []*running{h.start(o), h.start(o), h.start(o)}
+	limit := func(r *running) float64 {
+		v, _ := scrapeMetrics(t, r.p.Handler()).value("zohosink_delivery_concurrency_limit", nil)
+		return v
+	}
+	h.eventually(60*time.Second, "the members' limits are 3, 3 and 4", func() bool {
+		var got []float64
+		for _, r := range rs {
+			got = append(got, limit(r))
+		}
+		slices.Sort(got)
+		return slices.Equal(got, []float64{3, 3, 4})
+	})
+}
+
+// TestConcurrencyLimitFollowsTheBacklog: two members of 4 partitions, the
+// whole backlog on one partition: the member that owns it gets every one
+// of the 10 calls of delivery.max_in_flight, the member with nothing to do
+// keeps 1 (a share by partitions alone would give each 5, leaving half
+// the org's slots idle).
+func TestConcurrencyLimitFollowsTheBacklog(t *testing.T) {
+	h := newHarness(t, 4, zohosim.Options{Latency: 200 * time.Millisecond})
+	o := h.options()
+	o.Batch.MaxInFlight, o.Batch.MaxRecords = 10, 10
+	rs := []*running{h.start(o), h.start(o)}
+	limit := func(r *running) float64 {
+		v, _ := scrapeMetrics(t, r.p.Handler()).value("zohosink_delivery_concurrency_limit", nil)
+		return v
+	}
+	h.eventually(60*time.Second, "each member owns 2 partitions", func() bool {
+		return limit(rs[0]) == 5 && limit(rs[1]) == 5
+	})
+	vals := leads("backlog", 5000)
+	recs := make([]*kgo.Record, len(vals))
+	for i, v := range vals {
+		recs[i] = &kgo.Record{Key: []byte("one-partition"), Value: v}
+	}
+	kafkatest.Produce(t, h.brokers, h.topic, recs...)
+	h.eventually(60*time.Second, "the member with the backlog has all 10 calls, the other 1", func() bool {
+		got := []float64{limit(rs[0]), limit(rs[1])}
+		slices.Sort(got)
+		return slices.Equal(got, []float64{1, 10})
+	})
 }

@@ -196,6 +196,10 @@ type Pipeline struct {
 	saver   *saver // nil: credit saver off
 	fields  *fields
 	offsets *watermark.Tracker
+	// backlog is the group's committed lag by topic and partition, in
+	// records (shareLoop; nil until read): each partition's claim on the
+	// org's calls.
+	backlog atomic.Pointer[map[string]map[int32]int64]
 	batches *batcher.Batcher[delivery.Source]
 	// delivery are the Sender's options; Run creates the
 	// Sender and the dead-letter producer once the dead-letter topic's limit
@@ -400,6 +404,7 @@ func (p *Pipeline) Run(ctx context.Context) error {
 			defer close(watchDone)
 			p.watchTopics(commitCtx)
 		}()
+		go p.shareLoop(commitCtx)
 		p.log.Info("consuming", zap.Strings("topics", p.o.Topics), zap.String("group", p.o.Group), zap.String("module", p.o.Module),
 			zap.Bool("credit_saver", p.saver != nil))
 		p.pollLoop(ctx)
@@ -721,7 +726,7 @@ func (p *Pipeline) commit(ctx context.Context, only map[string][]int32) {
 
 func (p *Pipeline) assigned(ctx context.Context, cl *kgo.Client, assigned map[string][]int32) {
 	p.offsets.Assign(assigned)
-	p.updateCreditShare(ctx, cl)
+	p.updateShare(ctx, cl)
 	p.m.setLags(p.offsets.Lags(), time.Now()) // the new partitions' series exist from now
 	p.log.Info("rebalance: partitions assigned", zap.Any("partitions", assigned))
 }
@@ -747,7 +752,7 @@ func (p *Pipeline) revoked(ctx context.Context, cl *kgo.Client, revoked map[stri
 	}
 	p.commit(ctx, revoked)
 	p.offsets.Forget(revoked)
-	p.updateCreditShare(ctx, cl)
+	p.updateShare(ctx, cl)
 }
 
 // lost forgets partitions without committing: another member may own them already.
@@ -757,5 +762,5 @@ func (p *Pipeline) lost(ctx context.Context, cl *kgo.Client, lost map[string][]i
 	}
 	p.log.Warn("rebalance: partitions lost; nothing is committed for them", zap.Any("partitions", lost))
 	p.offsets.Forget(lost)
-	p.updateCreditShare(ctx, cl)
+	p.updateShare(ctx, cl)
 }
