@@ -4,9 +4,7 @@ import (
 	"bufio"
 	"bytes"
 	"context"
-	"encoding/json"
 	"errors"
-	"fmt"
 	"net/http"
 	"slices"
 	"sync"
@@ -21,6 +19,7 @@ import (
 	"github.com/zohosink/zohosink/batcher"
 	"github.com/zohosink/zohosink/delivery"
 	"github.com/zohosink/zohosink/internal/kafkatest"
+	"github.com/zohosink/zohosink/internal/simtest"
 	"github.com/zohosink/zohosink/mapping"
 	"github.com/zohosink/zohosink/pipeline"
 	"github.com/zohosink/zohosink/zohoapi"
@@ -229,26 +228,8 @@ func headers(r *kgo.Record) map[string]string {
 	return m
 }
 
-// event builds an envelope with marketing consent; a track event carries its
-// traits in context.traits, as analytics libraries send them.
-func event(typ, name string, traits map[string]any, props map[string]any, userID string) []byte {
-	m := map[string]any{"type": typ, "userId": userID, "messageId": fmt.Sprintf("m-%s-%d", userID, time.Now().UnixNano()),
-		"context": map[string]any{"consent": map[string]any{"categories": map[string]any{"marketing": true}}}}
-	if name != "" {
-		m["event"] = name
-	}
-	switch {
-	case traits != nil && typ == "track":
-		m["context"].(map[string]any)["traits"] = traits
-	case traits != nil:
-		m["traits"] = traits
-	}
-	if props != nil {
-		m["properties"] = props
-	}
-	b, _ := json.Marshal(m)
-	return b
-}
+// event builds an envelope with marketing consent (simtest.Event).
+var event = simtest.Event
 
 // notReady is the reason of a *pipeline.NotReadyError in err ("" when err is nil).
 func notReady(err error) pipeline.NotReady {

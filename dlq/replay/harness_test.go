@@ -2,7 +2,6 @@ package replay_test
 
 import (
 	"encoding/json"
-	"fmt"
 	"net/http"
 	"testing"
 	"time"
@@ -15,6 +14,7 @@ import (
 	"github.com/zohosink/zohosink/dlq"
 	"github.com/zohosink/zohosink/dlq/replay"
 	"github.com/zohosink/zohosink/internal/kafkatest"
+	"github.com/zohosink/zohosink/internal/simtest"
 	"github.com/zohosink/zohosink/mapping"
 	"github.com/zohosink/zohosink/zohoapi"
 	"github.com/zohosink/zohosink/zohoapi/zohosim"
@@ -74,22 +74,9 @@ func (h *harness) deadLetters(n int) []*kgo.Record {
 	return kafkatest.Consume(h.t, h.brokers, h.dlqTopic, n)
 }
 
-// event builds an envelope with marketing consent; a track event carries its
-// traits in context.traits, as analytics libraries send them.
+// event builds an envelope with marketing consent and no properties (simtest.Event).
 func event(typ, name string, traits map[string]any, userID string) []byte {
-	m := map[string]any{"type": typ, "userId": userID, "messageId": fmt.Sprintf("m-%s-%d", userID, time.Now().UnixNano()),
-		"context": map[string]any{"consent": map[string]any{"categories": map[string]any{"marketing": true}}}}
-	if name != "" {
-		m["event"] = name
-	}
-	switch {
-	case traits != nil && typ == "track":
-		m["context"].(map[string]any)["traits"] = traits
-	case traits != nil:
-		m["traits"] = traits
-	}
-	b, _ := json.Marshal(m)
-	return b
+	return simtest.Event(typ, name, traits, nil, userID)
 }
 
 // deadLetter is a dead-letter record of value as the pipeline writes it after

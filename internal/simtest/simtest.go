@@ -1,5 +1,6 @@
-// Package simtest is test support shared by the packages whose tests talk to
-// the Zoho simulator (zohoapi/zohosim): a Zoho client of a simulator, and one
+// Package simtest is test support shared by the packages whose tests run
+// events through to the Zoho simulator (zohoapi/zohosim): website events as
+// the pipeline reads them (Event), a Zoho client of a simulator, and one
 // example value per field type of zohosim.FieldsOfEveryType, as an event
 // carries it and as Zoho stores it once converted (mapping/fieldvalue).
 // Tests only; the product never imports it.
