@@ -51,6 +51,19 @@ func (c claim) released() []<-chan struct{} {
 	return out
 }
 
+// anyReleased reports whether a claimed partition has been released
+// (revoked or lost) since it was claimed.
+func (c claim) anyReleased() bool {
+	for _, po := range c {
+		select {
+		case <-po.Released():
+			return true
+		default:
+		}
+	}
+	return false
+}
+
 // gone returns the channels closed when each claimed partition is forgotten.
 func (c claim) gone() []<-chan struct{} {
 	out := make([]<-chan struct{}, len(c))

@@ -320,6 +320,16 @@ func (s *Sender) deliver(d batch) {
 			c.release()
 			continue // Stop, or every partition released: the next claim is empty
 		}
+		if c.anyReleased() {
+			// A partition of d was revoked while this attempt waited for
+			// credits or a slot: its records now belong to the new owner,
+			// which may already have sent newer events of the same emails.
+			// Claim again, without them, before calling.
+			s.calls.Release(slot, CallNoSignal)
+			s.o.Credits.refund(zohoapi.Credits(len(d.records)))
+			c.release()
+			continue
+		}
 		call, cancel := untilClosed(s.sendCtx, c.gone())
 		res, err := s.call(call, d)
 		cut := call.Err() != nil // by Abandon, or by the revocation of every partition of d
