@@ -236,6 +236,11 @@ type Pipeline struct {
 	// closing is set once in-flight work was finished or abandoned at
 	// shutdown, so that the revocation that Close triggers does not wait again.
 	closing atomic.Bool
+	// hooksMu guards hooksOff: franz-go may still run a broker hook (a dial
+	// that was under way) after Close returned; once Run set hooksOff, hooks
+	// neither log nor change readiness, and Run waits for those running.
+	hooksMu  sync.RWMutex
+	hooksOff bool
 }
 
 // New validates the options and connects a franz-go client (cooperative-sticky
@@ -377,12 +382,11 @@ const finalCommitTimeout = 3 * time.Second
 func (p *Pipeline) Run(ctx context.Context) error {
 	p.running.Store(true)
 	p.updateReady()
-	commitDone := make(chan struct{})
+	// background: the loops that run beside polling (commits, metadata,
+	// topic checks, shares); Run waits for them all before it commits last.
+	var background sync.WaitGroup
 	commitCtx, stopCommits := context.WithCancel(context.Background())
-	go func() {
-		defer close(commitDone)
-		p.commitLoop(commitCtx)
-	}()
+	background.Go(func() { p.commitLoop(commitCtx) })
 	prepared, err := p.prepareTopics(ctx)
 	if err == nil && prepared {
 		err = p.checkCredentials(ctx)
@@ -396,20 +400,12 @@ func (p *Pipeline) Run(ctx context.Context) error {
 		p.fields.start(ctx)
 		p.started.Store(true)
 		p.updateReady()
-	}
-	watchDone := make(chan struct{})
-	if prepared {
-		go p.fields.run(commitCtx)
-		go func() {
-			defer close(watchDone)
-			p.watchTopics(commitCtx)
-		}()
-		go p.shareLoop(commitCtx)
+		background.Go(func() { p.fields.run(commitCtx) })
+		background.Go(func() { p.watchTopics(commitCtx) })
+		background.Go(func() { p.shareLoop(commitCtx) })
 		p.log.Info("consuming", zap.Strings("topics", p.o.Topics), zap.String("group", p.o.Group), zap.String("module", p.o.Module),
 			zap.Bool("credit_saver", p.saver != nil))
 		p.pollLoop(ctx)
-	} else {
-		close(watchDone)
 	}
 
 	p.log.Info("shutting down: fetching stopped, no retries; calls under way may finish", zap.Duration("grace", p.o.ShutdownGrace))
@@ -426,13 +422,15 @@ func (p *Pipeline) Run(ctx context.Context) error {
 		p.sender.Abandon()
 	}
 	stopCommits()
-	<-commitDone
-	<-watchDone
+	background.Wait()
 	final, cancel := context.WithTimeout(context.Background(), finalCommitTimeout)
 	p.commit(final, nil)
 	cancel()
 	p.closing.Store(true)
 	p.cl.Close() // leaves the group; the revoke callback only commits what is left
+	p.hooksMu.Lock()
+	p.hooksOff = true
+	p.hooksMu.Unlock()
 	if p.producer != nil {
 		p.producer.Close()
 	}
@@ -635,37 +633,48 @@ func (p *Pipeline) setKafkaErr(err error) {
 }
 
 // brokerHook learns from franz-go whether brokers answer: a fetch or heartbeat
-// answered ends a Kafka outage, failed connections may start one.
+// answered ends a Kafka outage, failed connections may start one. After Run
+// returned it does nothing.
 type brokerHook struct{ p *Pipeline }
 
 // OnBrokerRead implements kgo.HookBrokerRead.
 func (h brokerHook) OnBrokerRead(_ kgo.BrokerMetadata, key int16, _ int, _, _ time.Duration, err error) {
 	if k := kmsg.Key(key); err == nil && (k == kmsg.Fetch || k == kmsg.Heartbeat) {
-		h.p.kafkaOK.Store(time.Now().UnixNano())
-		h.p.setKafkaErr(nil)
+		h.p.hooksMu.RLock()
+		defer h.p.hooksMu.RUnlock()
+		if !h.p.hooksOff {
+			h.p.kafkaOK.Store(time.Now().UnixNano())
+			h.p.setKafkaErr(nil)
+		}
 	}
 }
 
 // OnBrokerConnect implements kgo.HookBrokerConnect.
 func (h brokerHook) OnBrokerConnect(_ kgo.BrokerMetadata, _ time.Duration, _ net.Conn, err error) {
 	if err != nil {
-		h.p.kafkaFailed(err)
+		h.p.hooksMu.RLock()
+		defer h.p.hooksMu.RUnlock()
+		if !h.p.hooksOff {
+			h.p.kafkaFailed(err)
+		}
 	}
 }
 
+// breakerChanged logs a circuit breaker transition, pauses fetching while the
+// breaker is open (resumes once it closed) and counts the transition.
 func (p *Pipeline) breakerChanged(from, to gobreaker.State, cause error) {
 	fields := []zap.Field{zap.String("from", from.String()), zap.String("to", to.String())}
 	if cause != nil {
 		fields = append(fields, zap.NamedError("cause", cause))
 	}
 	p.log.Warn("zoho circuit breaker", fields...)
-	p.m.breakerEntered(to)
 	switch to {
 	case gobreaker.StateOpen:
 		p.setPaused(delivery.PauseBreakerOpen, true, nil)
 	case gobreaker.StateClosed:
 		p.setPaused(delivery.PauseBreakerOpen, false, nil)
 	}
+	p.m.breakerEntered(to) // after readiness: a scrape counting the opening sees it not ready
 }
 
 // commitLoop commits done offsets every CommitInterval and publishes commit lag.
