@@ -2,7 +2,7 @@
 #
 #   make run         the main job on embedded defaults (in-process Kafka, Zoho simulator, sample events)
 #   make build       bin/consumer and bin/zohosim
-#   make test        go vet, promtool rules, the suite on kfake (plus the end-to-end packages on
+#   make test        go vet and staticcheck, promtool rules, the suite on kfake (plus the end-to-end packages on
 #                    kfake over TLS + SASL), the SDK contract test, then the suite on a real
 #                    Apache Kafka broker, PLAINTEXT and again over SASL_SSL with SCRAM
 #                    (scripts/kafka-local; skipped with a warning when java/mvn are missing,
@@ -19,7 +19,7 @@
 #   make test-rules  promtool check/test of deploy/prometheus (skipped with a warning without
 #                    promtool, a failure when CI=true; Debian/Ubuntu: apt-get install prometheus)
 #   make bench       benchmarks
-#   make lint        gofmt check and go vet
+#   make lint        gofmt and go mod tidy checks, go vet and staticcheck
 #   make clean       remove build output and stop a local broker left running
 SHELL := /bin/bash
 .SHELLFLAGS := -eu -o pipefail -c
@@ -28,6 +28,8 @@ SHELL := /bin/bash
 GO ?= go
 GOTEST_FLAGS ?= -race -count=1
 PKGS ?= ./...
+# staticcheck, run from the Go module proxy at this version (no install step).
+STATICCHECK ?= honnef.co/go/tools/cmd/staticcheck@v0.8.2
 KAFKA_LOCAL := scripts/kafka-local
 # The packages whose tests talk to Kafka (they import internal/kafkatest): the
 # ones the SASL_SSL run repeats.
@@ -53,6 +55,7 @@ build:
 
 vet:
 	$(call timed,go vet,$(GO) vet $(PKGS))
+	$(call timed,staticcheck,$(GO) run $(STATICCHECK) $(PKGS))
 
 # The suite on the in-process kfake cluster ($$KAFKA_BROKERS unset on purpose).
 test-fake:
@@ -170,7 +173,8 @@ bench:
 
 lint:
 	$(call timed,gofmt,files=$$(gofmt -l .); if [ -n "$$files" ]; then echo "gofmt would change:"; echo "$$files"; exit 1; fi)
-	$(call timed,go vet,$(GO) vet $(PKGS))
+	$(call timed,go mod tidy,$(GO) mod tidy -diff)
+	$(MAKE) --no-print-directory vet
 
 clean:
 	rm -rf bin
