@@ -132,9 +132,9 @@ func Diagnose(err error, k config.Kafka) *Failure {
 		return f(SASLAuthentication, "kafka.sasl.mechanism", "the broker did not expect SASL on this listener (is it PLAINTEXT or SSL?)")
 
 	case errors.Is(err, kerr.TopicAuthorizationFailed):
-		return f(NotAuthorized, "kafka.topics", "an ACL denies this principal the topic")
+		return f(NotAuthorized, "kafka.topics", fmt.Sprintf("an ACL denies this principal a topic: the topics of kafka.topics and kafka.dlq_topic %q need DESCRIBE and READ, and WRITE to be produced to", k.DLQTopic))
 	case errors.Is(err, kerr.GroupAuthorizationFailed):
-		return f(NotAuthorized, "kafka.group", fmt.Sprintf("an ACL denies this principal the group %q", k.Group))
+		return f(NotAuthorized, "kafka.group", fmt.Sprintf("an ACL denies this principal the consumer group %q, or one named after it (dlq replay's %s.dlq-replay…): it needs DESCRIBE and READ", k.Group, k.Group))
 	case errors.Is(err, kerr.ClusterAuthorizationFailed):
 		return f(NotAuthorized, "kafka.brokers", "an ACL denies this principal a cluster operation")
 

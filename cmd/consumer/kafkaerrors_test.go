@@ -1,11 +1,15 @@
 package main
 
 import (
+	"context"
 	"errors"
 	"net"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/twmb/franz-go/pkg/kadm"
+	"github.com/twmb/franz-go/pkg/kfake"
 
 	"github.com/zohosink/zohosink/dlq"
 	"github.com/zohosink/zohosink/internal/kafkatest"
@@ -100,6 +104,54 @@ func TestOperatorCommandsExplainKafkaFailures(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestOperatorCommandsExplainNotAuthorized: a user the cluster's ACLs deny
+// the topics is told "not authorized" with kafka.topics and kafka.dlq_topic;
+// allowed the topics but not the group, with kafka.group.
+func TestOperatorCommandsExplainNotAuthorized(t *testing.T) {
+	if kafkatest.External() {
+		t.Skip("runs on an in-process kfake cluster with ACLs")
+	}
+	_, brokers, _ := kafkatest.SecureFakeCluster(t, kafkatest.FakeSecurity{Mechanism: "SCRAM-SHA-512"}, kfake.EnableACLs())
+	ctx, cancel := context.WithTimeout(context.Background(), kafkatest.Timeout)
+	defer cancel()
+	user, password := "limited", "limited-password-1"
+	adm := kadm.NewClient(kafkatest.Client(t, brokers)) // the superuser
+	if _, err := adm.AlterUserSCRAMs(ctx, nil, []kadm.UpsertSCRAM{{User: user, Mechanism: kadm.ScramSha512, Iterations: 4096, Password: password}}); err != nil {
+		t.Fatal(err)
+	}
+	e := newOpsEnvOn(t, brokers, 1)
+	s := e.settings()
+	sasl := s["kafka"]["sasl"].(map[string]any)
+	sasl["username"], sasl["password"] = user, password
+	path := e.writeConfig(s)
+
+	wantFailure := func(args []string, key string, want ...string) {
+		t.Helper()
+		_, err := runConsumer(path, args...)
+		var f *kafkaconn.Failure
+		if !errors.As(err, &f) || f.Kind != kafkaconn.NotAuthorized || f.Key != key {
+			t.Errorf("%v: err = %v, want %q not authorized", args, err, key)
+			return
+		}
+		wantLines(t, err.Error(), want...)
+		if strings.Contains(err.Error(), password) {
+			t.Errorf("%v: the error shows the password: %v", args, err)
+		}
+	}
+	topicDenied := []string{"kafka.topics: not authorized: an ACL denies this principal a topic", `kafka.dlq_topic "` + e.dlqTopic + `"`}
+	wantFailure([]string{"dlq", "inspect"}, "kafka.topics", topicDenied...)
+	wantFailure([]string{"dlq", "replay", "--to-source"}, "kafka.topics", topicDenied...)
+
+	acl := kadm.NewACLs().Allow("User:"+user).Topics(e.topic, e.dlqTopic).
+		Operations(kadm.OpDescribe, kadm.OpRead, kadm.OpWrite).ResourcePatternType(kadm.ACLPatternLiteral)
+	if _, err := adm.CreateACLs(ctx, acl); err != nil {
+		t.Fatal(err)
+	}
+	groupDenied := `kafka.group: not authorized: an ACL denies this principal the consumer group "` + e.group + `"`
+	wantFailure([]string{"offsets", "show"}, "kafka.group", groupDenied)
+	wantFailure([]string{"dlq", "replay", "--to-source"}, "kafka.group", groupDenied, e.group+".dlq-replay")
 }
 
 // TestDLQUnknownCode: a --code that is neither a known Zoho or local error
