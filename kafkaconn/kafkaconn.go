@@ -22,7 +22,11 @@
 // broker unreachable, TLS handshake failed (unknown authority, name mismatch,
 // client certificate refused, not a TLS listener), SASL authentication
 // failed, or not authorized for a topic or the group — each naming the key to
-// look at.
+// look at. A Conn (Connect) is the connection of one command: its Options
+// carry a hook that follows how far connections got, and its Explain turns
+// any of its clients' failed requests into that diagnosis (and leaves every
+// other error alone), so every operator command reports a broken connection
+// the same way, key first.
 package kafkaconn
 
 import (

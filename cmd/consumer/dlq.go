@@ -52,7 +52,7 @@ type dlqSelection struct {
 }
 
 func (s *dlqSelection) bind(fs *pflag.FlagSet, withLimit bool) {
-	fs.StringVar(&s.code, "code", "", "only records with this error.code, or an inner error of MULTIPLE_OR_MULTI_ERRORS with it (case-insensitive), e.g. INVALID_DATA")
+	fs.StringVar(&s.code, "code", "", "only records with this error.code, or an inner error of MULTIPLE_OR_MULTI_ERRORS with it (case-insensitive), e.g. INVALID_DATA; a code neither known nor in the topic is an error listing the codes")
 	fs.StringVar(&s.field, "field", "", "only records with this field in error.field or an inner error (case-insensitive), e.g. Last_Name")
 	fs.DurationVar(&s.since, "since", 0, "only records that failed within this duration (failed.at), e.g. 2h or 30m")
 	fs.Int64Var(&s.from, "from", -1, "start at this offset of the dead-letter topic, in every partition (default: the beginning)")
