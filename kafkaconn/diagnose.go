@@ -8,6 +8,8 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"net/url"
+	"slices"
 	"strings"
 	"sync"
 	"syscall"
@@ -130,9 +132,9 @@ func Diagnose(err error, k config.Kafka) *Failure {
 		return f(SASLAuthentication, "kafka.sasl.mechanism", "the broker did not expect SASL on this listener (is it PLAINTEXT or SSL?)")
 
 	case errors.Is(err, kerr.TopicAuthorizationFailed):
-		return f(NotAuthorized, "kafka.topics", "an ACL denies this principal the topic")
+		return f(NotAuthorized, "kafka.topics", fmt.Sprintf("an ACL denies this principal a topic: the topics of kafka.topics and kafka.dlq_topic %q need DESCRIBE and READ, and WRITE to be produced to", k.DLQTopic))
 	case errors.Is(err, kerr.GroupAuthorizationFailed):
-		return f(NotAuthorized, "kafka.group", fmt.Sprintf("an ACL denies this principal the group %q", k.Group))
+		return f(NotAuthorized, "kafka.group", fmt.Sprintf("an ACL denies this principal the consumer group %q, or one named after it (dlq replay's %s.dlq-replay…): it needs DESCRIBE and READ", k.Group, k.Group))
 	case errors.Is(err, kerr.ClusterAuthorizationFailed):
 		return f(NotAuthorized, "kafka.brokers", "an ACL denies this principal a cluster operation")
 
@@ -173,6 +175,9 @@ func saslWhat(mech string) string {
 		return "the token in kafka.sasl.oauth_token_file"
 	case config.SASLAWSMSKIAM:
 		return "the AWS credentials in " + config.EnvAWSAccessKeyID + "/" + config.EnvAWSSecretAccessKey + "/" + config.EnvAWSSessionToken + " and their IAM policy"
+	}
+	if mech == config.SASLScramSHA256 || mech == config.SASLScramSHA512 {
+		return "kafka.sasl.username and kafka.sasl.password, and kafka.sasl.mechanism (a user's SCRAM credentials are for one mechanism)"
 	}
 	return "kafka.sasl.username and kafka.sasl.password"
 }
@@ -236,37 +241,109 @@ func closedByBroker(err error) bool {
 // (a TLS client on a PLAINTEXT listener) or during SASL authentication (a
 // broker that refuses credentials by closing, as kfake does) — and says so.
 func Probe(ctx context.Context, k config.Kafka, timeout time.Duration) (kadm.BrokerDetails, error) {
-	opts, err := Options(k)
+	c, err := Connect(k)
 	if err != nil {
 		return nil, err
 	}
-	steps := &stepHook{}
-	cl, err := kgo.NewClient(append(opts, kgo.RequestRetries(1), kgo.RetryTimeout(timeout), kgo.DialTimeout(timeout), kgo.WithHooks(steps))...)
+	cl, err := kgo.NewClient(append(c.Options(), kgo.RequestRetries(1), kgo.RetryTimeout(timeout), kgo.DialTimeout(timeout))...)
 	if err != nil {
-		return nil, Diagnose(err, k)
+		return nil, c.diagnose(err)
 	}
 	defer cl.Close()
 	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
 	md, err := kadm.NewClient(cl).BrokerMetadata(ctx)
 	if err != nil {
-		return nil, Diagnose(steps.mark(err), k)
+		return nil, c.diagnose(err)
 	}
 	return md.Brokers, nil
 }
 
+// Conn is the connection to the cluster of kafka.* that one command (an
+// operator's command, a replay) makes all its clients with: the options of
+// Options plus a hook, shared by those clients, that follows how far their
+// connections got. Explain uses it to turn a failed request into a *Failure
+// naming the configuration keys, and to tell a broker that closed the
+// connection during the TLS handshake or SASL authentication (the error
+// alone says only EOF) from one that cannot be reached. Safe for concurrent
+// use.
+type Conn struct {
+	k     config.Kafka
+	opts  []kgo.Opt
+	steps *stepHook
+}
+
+// Connect returns the Conn of k. Its error is Options' (a *config.FieldError
+// naming the key).
+func Connect(k config.Kafka) (*Conn, error) {
+	opts, err := Options(k)
+	if err != nil {
+		return nil, err
+	}
+	steps := &stepHook{}
+	return &Conn{k: k, opts: append(opts, kgo.WithHooks(steps)), steps: steps}, nil
+}
+
+// Options returns the options of every client of the Conn: Options(k) and
+// the Conn's hook (a new slice each time: callers append their own).
+func (c *Conn) Options() []kgo.Opt { return slices.Clone(c.opts) }
+
+// Admin returns an admin client of the Conn, as the package's Admin makes it.
+func (c *Conn) Admin() (*kadm.Client, func(), error) { return admin(c.Options(), c.k.ClientID) }
+
+// Explain returns err explained for an operator when it is a failure to use
+// the cluster: a *Failure (Diagnose, plus the step at which a broker closed a
+// connection) of kind Unreachable, TLSHandshake, SASLAuthentication or
+// NotAuthorized, naming the keys to check (kafka.brokers, kafka.tls.*,
+// kafka.sasl.*, kafka.topics, kafka.group) and, in its reason, err itself
+// (what the command was doing). A connection error counts only when a client
+// of the Conn failed to connect, write or read, so an error of another party
+// (an HTTP call to Zoho: *url.Error) is never taken for Kafka's. Every other
+// error — kind Other, a *config.FieldError, the command's own — and an
+// error already holding a *Failure are returned as they are; nil is nil. The
+// result holds no secret (Failure never does).
+func (c *Conn) Explain(err error) error {
+	var f *Failure
+	var urlErr *url.Error
+	if err == nil || errors.As(err, &f) || errors.As(err, &urlErr) {
+		return err
+	}
+	var kafkaErr *kerr.Error
+	if !errors.As(err, &kafkaErr) && !c.steps.failed() {
+		return err
+	}
+	if f = c.diagnose(err); f.Kind == Other {
+		return err
+	}
+	return f
+}
+
+// diagnose is Diagnose of err, marked with the step a connection was closed in.
+func (c *Conn) diagnose(err error) *Failure { return Diagnose(c.steps.mark(err), c.k) }
+
 // stepHook records how far connections got: whether any request was written
-// (so TCP and TLS were up), and whether a SASL request failed.
+// (so TCP and TLS were up), whether a SASL request failed, and whether any
+// connection, write or read failed.
 type stepHook struct {
 	mu         sync.Mutex
 	wrote      bool
 	saslFailed bool
+	anyFailed  bool
+}
+
+func (h *stepHook) OnBrokerConnect(_ kgo.BrokerMetadata, _ time.Duration, _ net.Conn, err error) {
+	if err != nil {
+		h.mu.Lock()
+		defer h.mu.Unlock()
+		h.anyFailed = true
+	}
 }
 
 func (h *stepHook) OnBrokerWrite(_ kgo.BrokerMetadata, key int16, _ int, _, _ time.Duration, err error) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	h.wrote = h.wrote || err == nil
+	h.anyFailed = h.anyFailed || err != nil
 	if err != nil && isSASL(key) {
 		h.saslFailed = true
 	}
@@ -275,9 +352,17 @@ func (h *stepHook) OnBrokerWrite(_ kgo.BrokerMetadata, key int16, _ int, _, _ ti
 func (h *stepHook) OnBrokerRead(_ kgo.BrokerMetadata, key int16, _ int, _, _ time.Duration, err error) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
+	h.anyFailed = h.anyFailed || err != nil
 	if err != nil && isSASL(key) {
 		h.saslFailed = true
 	}
+}
+
+// failed reports whether a connection, a write or a read failed.
+func (h *stepHook) failed() bool {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return h.anyFailed
 }
 
 // isSASL reports whether the Kafka API key is a SASL request's
@@ -314,7 +399,6 @@ type closedInStep struct {
 	err  error
 }
 
-func (e *closedInStep) Error() string {
-	return "closed by the broker during " + e.step + ": " + e.err.Error()
-}
+// Error is the error's own: the Failure's reason says the step.
+func (e *closedInStep) Error() string { return e.err.Error() }
 func (e *closedInStep) Unwrap() error { return e.err }

@@ -22,7 +22,11 @@
 // broker unreachable, TLS handshake failed (unknown authority, name mismatch,
 // client certificate refused, not a TLS listener), SASL authentication
 // failed, or not authorized for a topic or the group — each naming the key to
-// look at.
+// look at. A Conn (Connect) is the connection of one command: its Options
+// carry a hook that follows how far connections got, and its Explain turns
+// any of its clients' failed requests into that diagnosis (and leaves every
+// other error alone), so every operator command reports a broken connection
+// the same way, key first.
 package kafkaconn
 
 import (
@@ -183,13 +187,20 @@ const AdminTimeout = 30 * time.Second
 // Admin returns an admin client connected as Options(k) connects, with
 // client id k.ClientID+"-admin" and requests retried for up to AdminTimeout,
 // and a function that closes it. Its error is Options' or the client's.
+// Commands whose errors an operator reads use Conn.Admin instead, so that
+// Conn.Explain can diagnose them.
 func Admin(k config.Kafka) (*kadm.Client, func(), error) {
 	conn, err := Options(k)
 	if err != nil {
 		return nil, nil, err
 	}
+	return admin(conn, k.ClientID)
+}
+
+// admin is Admin over the connection options conn.
+func admin(conn []kgo.Opt, clientID string) (*kadm.Client, func(), error) {
 	cl, err := kgo.NewClient(append(conn,
-		kgo.ClientID(k.ClientID+"-admin"),
+		kgo.ClientID(clientID+"-admin"),
 		kgo.RetryTimeout(AdminTimeout),
 	)...)
 	if err != nil {

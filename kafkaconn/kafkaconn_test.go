@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"net"
+	"net/url"
 	"os"
 	"path/filepath"
 	"strings"
@@ -239,5 +240,47 @@ func TestOptionsErrorsNameTheKey(t *testing.T) {
 		if !errors.As(err, &fe) || fe.Key != key {
 			t.Errorf("Options(%+v) = %v, want a problem of %s", k, err, key)
 		}
+	}
+}
+
+// TestConnExplain: Explain turns a failed request of the Conn's clients into
+// the Failure naming the key, and leaves every other error as it is: the
+// command's own, and an HTTP call's (Zoho) even after a Kafka connection
+// failed.
+func TestConnExplain(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	closed := ln.Addr().String()
+	ln.Close()
+	c, err := kafkaconn.Connect(config.Kafka{Brokers: []string{closed}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	dial := &net.OpError{Op: "dial", Net: "tcp", Err: errors.New("connect: connection refused")}
+	own := errors.New("--since and --from are alternatives: give one")
+	if c.Explain(nil) != nil || c.Explain(own) != own || c.Explain(dial) != dial {
+		t.Fatal("Explain changed nil, a command's error, or a dial error no client of the Conn had")
+	}
+
+	cl, err := kgo.NewClient(append(c.Options(), kgo.RequestRetries(0), kgo.RetryTimeout(time.Second))...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cl.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), kafkatest.Timeout)
+	defer cancel()
+	reqErr := cl.Ping(ctx)
+	var f *kafkaconn.Failure
+	if err := c.Explain(reqErr); !errors.As(err, &f) || f.Kind != kafkaconn.Unreachable || f.Key != "kafka.brokers" || !errors.Is(err, reqErr) {
+		t.Fatalf("Explain(%v) = %v, want the unreachable failure of kafka.brokers wrapping it", reqErr, err)
+	}
+	if again := c.Explain(f); again != f {
+		t.Errorf("Explain of a Failure = %v, want it as it is", again)
+	}
+	zoho := &url.Error{Op: "Post", URL: "https://accounts.zoho.eu/oauth/v2/token", Err: dial}
+	if err := c.Explain(zoho); err != zoho {
+		t.Errorf("Explain took an HTTP error for Kafka's: %v", err)
 	}
 }

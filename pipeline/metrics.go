@@ -233,9 +233,19 @@ const (
 	outcomeFailed = "failed"
 )
 
-// knownCodes are the dead-letter codes whose series exist from the start: the
-// local ones and Zoho's documented record rejections.
-var knownCodes = append([]string{mapping.CodeDecodeError, mapping.CodeMissingEmail, delivery.CodeRequestRejected}, zohoapi.PermanentCodes()...)
+// knownCodes are the dead-letter codes whose series exist from the start
+// (DeadLetterCodes).
+var knownCodes = DeadLetterCodes()
+
+// DeadLetterCodes returns the error.code values the pipeline writes to the
+// dead-letter topic, each once: the local rejections (mapping.CodeDecodeError,
+// mapping.CodeMissingEmail, delivery.CodeRequestRejected), then Zoho's
+// documented record rejections (zohoapi.PermanentCodes). A request Zoho
+// rejects as a whole with a code it does not document is dead-lettered with
+// that code, so a topic may hold others. A new slice each call.
+func DeadLetterCodes() []string {
+	return append([]string{mapping.CodeDecodeError, mapping.CodeMissingEmail, delivery.CodeRequestRejected}, zohoapi.PermanentCodes()...)
+}
 
 // buildLabels are the labels of zohosink_build_info: the main module's version,
 // the Go version and the VCS revision ("unknown" when not stamped).

@@ -15,6 +15,8 @@ import (
 	"github.com/zohosink/zohosink/config"
 	"github.com/zohosink/zohosink/dlq"
 	"github.com/zohosink/zohosink/internal/tables"
+	"github.com/zohosink/zohosink/kafkaconn"
+	"github.com/zohosink/zohosink/pipeline"
 )
 
 func newDLQCommand() *cobra.Command {
@@ -50,7 +52,7 @@ type dlqSelection struct {
 }
 
 func (s *dlqSelection) bind(fs *pflag.FlagSet, withLimit bool) {
-	fs.StringVar(&s.code, "code", "", "only records with this error.code, or an inner error of MULTIPLE_OR_MULTI_ERRORS with it (case-insensitive), e.g. INVALID_DATA")
+	fs.StringVar(&s.code, "code", "", "only records with this error.code, or an inner error of MULTIPLE_OR_MULTI_ERRORS with it (case-insensitive), e.g. INVALID_DATA; a code neither known nor in the topic is an error listing the codes")
 	fs.StringVar(&s.field, "field", "", "only records with this field in error.field or an inner error (case-insensitive), e.g. Last_Name")
 	fs.DurationVar(&s.since, "since", 0, "only records that failed within this duration (failed.at), e.g. 2h or 30m")
 	fs.Int64Var(&s.from, "from", -1, "start at this offset of the dead-letter topic, in every partition (default: the beginning)")
@@ -87,6 +89,12 @@ func (s *dlqSelection) start(now time.Time) dlq.StartPoint { return s.selection(
 
 // filter is the record filter (dlq.Selection.Filter).
 func (s *dlqSelection) filter(now time.Time) dlq.Filter { return s.selection().Filter(now) }
+
+// checkCode is dlq.CheckCode of --code: one of the codes the pipeline writes
+// (pipeline.DeadLetterCodes) or of those in kafka.dlq_topic.
+func (s *dlqSelection) checkCode(ctx context.Context, cfg *config.Config, conn *kafkaconn.Conn) error {
+	return dlq.CheckCode(ctx, cfg.Kafka.Brokers, cfg.Kafka.DLQTopic, s.code, pipeline.DeadLetterCodes(), conn.Options()...)
+}
 
 // loadKafkaConfig loads the configuration for commands that only talk to
 // Kafka: problems outside kafka.* (a missing Zoho secret on an operator's
@@ -132,7 +140,9 @@ It joins no consumer group and commits nothing.`,
 			if err != nil {
 				return err
 			}
-			return inspectDLQ(cmd.Context(), cmd.OutOrStdout(), cfg, sel, output, tables.Width(cmd.OutOrStdout()))
+			return withKafka(cfg, func(conn *kafkaconn.Conn) error {
+				return inspectDLQ(cmd.Context(), cmd.OutOrStdout(), cfg, conn, sel, output, tables.Width(cmd.OutOrStdout()))
+			})
 		},
 	}
 	sel.bind(cmd.Flags(), true)
@@ -140,16 +150,15 @@ It joins no consumer group and commits nothing.`,
 	return cmd
 }
 
-func inspectDLQ(ctx context.Context, out io.Writer, cfg *config.Config, sel dlqSelection, output string, width int) error {
+func inspectDLQ(ctx context.Context, out io.Writer, cfg *config.Config, conn *kafkaconn.Conn, sel dlqSelection, output string, width int) error {
+	if err := sel.checkCode(ctx, cfg, conn); err != nil {
+		return err
+	}
 	now := time.Now()
 	var recs []dlq.Record
 	enc := json.NewEncoder(out)
 	n := 0
-	opts, err := kafkaOpts(cfg)
-	if err != nil {
-		return err
-	}
-	err = dlq.Read(ctx, cfg.Kafka.Brokers, cfg.Kafka.DLQTopic, sel.start(now), sel.filter(now), func(r dlq.Record) error {
+	err := dlq.Read(ctx, cfg.Kafka.Brokers, cfg.Kafka.DLQTopic, sel.start(now), sel.filter(now), func(r dlq.Record) error {
 		n++
 		if output == "json" {
 			if err := enc.Encode(dlq.NewRecordJSON(r)); err != nil {
@@ -162,7 +171,7 @@ func inspectDLQ(ctx context.Context, out io.Writer, cfg *config.Config, sel dlqS
 			return dlq.ErrStop
 		}
 		return nil
-	}, opts...)
+	}, conn.Options()...)
 	if err != nil {
 		return err
 	}
@@ -212,20 +221,21 @@ It joins no consumer group and commits nothing.`,
 			if err != nil {
 				return err
 			}
-			return statsDLQ(cmd.Context(), cmd.OutOrStdout(), cfg, sel)
+			return withKafka(cfg, func(conn *kafkaconn.Conn) error {
+				return statsDLQ(cmd.Context(), cmd.OutOrStdout(), cfg, conn, sel)
+			})
 		},
 	}
 	sel.bind(cmd.Flags(), false)
 	return cmd
 }
 
-func statsDLQ(ctx context.Context, out io.Writer, cfg *config.Config, sel dlqSelection) error {
-	now := time.Now()
-	opts, err := kafkaOpts(cfg)
-	if err != nil {
+func statsDLQ(ctx context.Context, out io.Writer, cfg *config.Config, conn *kafkaconn.Conn, sel dlqSelection) error {
+	if err := sel.checkCode(ctx, cfg, conn); err != nil {
 		return err
 	}
-	s, err := dlq.CollectStats(ctx, cfg.Kafka.Brokers, cfg.Kafka.DLQTopic, sel.start(now), sel.filter(now), opts...)
+	now := time.Now()
+	s, err := dlq.CollectStats(ctx, cfg.Kafka.Brokers, cfg.Kafka.DLQTopic, sel.start(now), sel.filter(now), conn.Options()...)
 	if err != nil {
 		return err
 	}

@@ -20,6 +20,7 @@ import (
 	"github.com/zohosink/zohosink/dlq"
 	"github.com/zohosink/zohosink/dlq/replay"
 	"github.com/zohosink/zohosink/internal/tables"
+	"github.com/zohosink/zohosink/kafkaconn"
 	"github.com/zohosink/zohosink/mapping"
 	"github.com/zohosink/zohosink/wiring"
 	"github.com/zohosink/zohosink/zohoapi"
@@ -126,7 +127,7 @@ sent, failed again, skipped) and the new position end the run.`,
 			if !cmd.Flags().Changed("group") {
 				r.group = defaultReplayGroup(cfg.Kafka.Group, r.sel)
 			}
-			return r.run(cmd.Context())
+			return withKafka(cfg, func(conn *kafkaconn.Conn) error { return r.run(cmd.Context(), conn) })
 		},
 	}
 	r.sel.bind(cmd.Flags(), true)
@@ -172,11 +173,11 @@ func (r *dlqReplay) chunkSize() int {
 	return 0
 }
 
-func (r *dlqReplay) run(ctx context.Context) error {
-	conn, err := kafkaOpts(r.cfg) // the connection of kafka.* (kafkaconn)
-	if err != nil {
+func (r *dlqReplay) run(ctx context.Context, kc *kafkaconn.Conn) error {
+	if err := r.sel.checkCode(ctx, r.cfg, kc); err != nil {
 		return err
 	}
+	conn := kc.Options()
 	cl, err := kgo.NewClient(conn...)
 	if err != nil {
 		return err

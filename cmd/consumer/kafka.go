@@ -4,16 +4,21 @@ import (
 	"fmt"
 	"io"
 
-	"github.com/twmb/franz-go/pkg/kgo"
-
 	"github.com/zohosink/zohosink/config"
 	"github.com/zohosink/zohosink/kafkaconn"
 )
 
-// kafkaOpts are the connection options (brokers, client id, TLS, SASL) of
-// every Kafka client the commands make: kafkaconn.Options of kafka.*.
-func kafkaOpts(cfg *config.Config) ([]kgo.Opt, error) {
-	return kafkaconn.Options(cfg.Kafka)
+// withKafka runs fn, the part of a command that uses the cluster, with the
+// connection of kafka.* (kafkaconn.Connect): every client fn makes is made
+// of conn.Options() or conn.Admin(). A failure to use the cluster comes back
+// as kafkaconn.Conn.Explain says it (what failed and the configuration keys
+// to check); main then exits 1.
+func withKafka(cfg *config.Config, fn func(conn *kafkaconn.Conn) error) error {
+	conn, err := kafkaconn.Connect(cfg.Kafka)
+	if err != nil {
+		return err
+	}
+	return conn.Explain(fn(conn))
 }
 
 // warnSecurity writes the configuration's kafka.tls / kafka.sasl warnings

@@ -49,19 +49,21 @@ offset shows "-": the group starts it at the log start.`,
 			if err != nil {
 				return err
 			}
-			adm, closeAdm, err := kafkaconn.Admin(cfg.Kafka)
-			if err != nil {
-				return err
-			}
-			defer closeAdm()
-			ctx, cancel := context.WithTimeout(cmd.Context(), kafkaconn.AdminTimeout)
-			defer cancel()
-			snap, err := groupoffsets.Take(ctx, adm, cfg.Kafka.Group, cfg.Kafka.Topics)
-			if err != nil {
-				return err
-			}
-			printOffsets(cmd.OutOrStdout(), snap)
-			return nil
+			return withKafka(cfg, func(conn *kafkaconn.Conn) error {
+				adm, closeAdm, err := conn.Admin()
+				if err != nil {
+					return err
+				}
+				defer closeAdm()
+				ctx, cancel := context.WithTimeout(cmd.Context(), kafkaconn.AdminTimeout)
+				defer cancel()
+				snap, err := groupoffsets.Take(ctx, adm, cfg.Kafka.Group, cfg.Kafka.Topics)
+				if err != nil {
+					return err
+				}
+				printOffsets(cmd.OutOrStdout(), snap)
+				return nil
+			})
 		},
 	}
 }
@@ -184,14 +186,16 @@ zoho.trigger is [].`,
 			if err != nil {
 				return err
 			}
-			adm, closeAdm, err := kafkaconn.Admin(cfg.Kafka)
-			if err != nil {
-				return err
-			}
-			defer closeAdm()
-			ctx, cancel := context.WithTimeout(cmd.Context(), kafkaconn.AdminTimeout)
-			defer cancel()
-			return runOffsetsReset(ctx, cmd.OutOrStdout(), adm, cfg.Kafka.Group, selection, target, execute)
+			return withKafka(cfg, func(conn *kafkaconn.Conn) error {
+				adm, closeAdm, err := conn.Admin()
+				if err != nil {
+					return err
+				}
+				defer closeAdm()
+				ctx, cancel := context.WithTimeout(cmd.Context(), kafkaconn.AdminTimeout)
+				defer cancel()
+				return runOffsetsReset(ctx, cmd.OutOrStdout(), adm, cfg.Kafka.Group, selection, target, execute)
+			})
 		},
 	}
 	cmd.Flags().StringVar(&to, "to", "", "target: earliest, latest, datetime=RFC3339, offset=N or shift=±N (required)")
