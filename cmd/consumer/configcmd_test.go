@@ -214,6 +214,42 @@ func TestConfigValidateOnlineTokenProblems(t *testing.T) {
 	wantLines(t, out, "✗ access token: zoho.refresh_token is invalid or revoked (Zoho error invalid_code)", "consumer zoho token exchange")
 }
 
+// TestPlaceholderCredentialsRefused: a configuration still holding the
+// example's placeholder credentials (config/example.yaml) is refused by
+// every command that needs them, naming the keys; the Kafka-only commands,
+// which do not use them, still run.
+func TestPlaceholderCredentialsRefused(t *testing.T) {
+	e := newOpsEnv(t, 1)
+	s := e.settings()
+	s["zoho"]["client_secret"] = "example-client-secret"
+	s["zoho"]["refresh_token"] = "1000.example.refresh"
+	path := e.writeConfig(s)
+	const placeholder = "still holds a placeholder value of the shipped examples"
+
+	out, err := runConsumer(path, "config", "validate")
+	wantExit1(t, err, out)
+	wantLines(t, out, "The configuration has 2 problem(s):",
+		"  ✗ zoho.client_secret: "+placeholder, "  ✗ zoho.refresh_token: "+placeholder)
+
+	for _, args := range [][]string{
+		{"run"},
+		{"zoho", "fields"},
+		{"dlq", "replay", "--direct"},
+		{"zoho", "token", "exchange", "--code", "1000.grant"}, // needs the client secret only
+	} {
+		out, err := runConsumer(path, args...)
+		if err == nil || !strings.Contains(err.Error(), "zoho.client_secret: "+placeholder) {
+			t.Errorf("consumer %s: %v, want the placeholder of zoho.client_secret refused\n%s", strings.Join(args, " "), err, out)
+		}
+	}
+	if st := e.sim.Stats(); st.TokenRequests != 0 {
+		t.Errorf("%d token requests reached Zoho with placeholder credentials, want 0", st.TokenRequests)
+	}
+	if out, err := runConsumer(path, "offsets", "show"); err != nil {
+		t.Errorf("offsets show (Kafka only): %v\n%s", err, out)
+	}
+}
+
 // TestConfigPrint checks sources and redaction.
 func TestConfigPrint(t *testing.T) {
 	e := newOpsEnv(t, 1)
