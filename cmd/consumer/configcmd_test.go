@@ -242,6 +242,12 @@ func TestPlaceholderCredentialsRefused(t *testing.T) {
 			t.Errorf("consumer %s: %v, want the placeholder of zoho.client_secret refused\n%s", strings.Join(args, " "), err, out)
 		}
 	}
+	// A --direct dry run needs Kafka only: it previews untyped, saying why.
+	out, err = runConsumer(path, "dlq", "replay", "--direct", "--dry-run")
+	if err != nil {
+		t.Errorf("dlq replay --direct --dry-run: %v\n%s", err, out)
+	}
+	wantLines(t, out, "Values are shown untyped", "zoho.client_secret: "+placeholder)
 	if st := e.sim.Stats(); st.TokenRequests != 0 {
 		t.Errorf("%d token requests reached Zoho with placeholder credentials, want 0", st.TokenRequests)
 	}
