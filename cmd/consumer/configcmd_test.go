@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"errors"
 	"net/http/httptest"
 	"path/filepath"
@@ -9,8 +10,12 @@ import (
 	"time"
 
 	"github.com/twmb/franz-go/pkg/kadm"
+	"go.uber.org/zap/zaptest"
 
+	"github.com/zohosink/zohosink/config"
 	"github.com/zohosink/zohosink/internal/kafkatest"
+	"github.com/zohosink/zohosink/pipeline"
+	"github.com/zohosink/zohosink/wiring"
 	"github.com/zohosink/zohosink/zohoapi/zohosim"
 )
 
@@ -300,5 +305,54 @@ func TestConfigValidateOnlineTokenReusedByRun(t *testing.T) {
 	}
 	if got := e.sim.Stats().TokenMints; got != 1 {
 		t.Errorf("validate then run minted %d tokens, want 1 (run reuses validate's)", got)
+	}
+}
+
+// TestRunWrongSecretBesideCachedToken: `consumer run` with a wrong client
+// secret, beside a token cache holding a valid token that the right secret
+// minted (by `config validate --online`), is not ready at start with Zoho's
+// invalid_client_secret as the configuration error, instead of delivering
+// with the old token until it expires; the right secret then still reuses
+// that token (no second mint).
+func TestRunWrongSecretBesideCachedToken(t *testing.T) {
+	e := newOpsEnv(t, 1)
+	s := e.settings()
+	s["zoho"]["token_cache_file"] = filepath.Join(t.TempDir(), "zoho-token.json")
+	e.cfgPath = e.writeConfig(s)
+	if out, err := e.run("config", "validate", "--online"); err != nil {
+		t.Fatalf("validate --online: %v\n%s", err, out)
+	}
+	s["zoho"]["client_secret"] = "not-the-secret"
+	cfg, err := config.Load(e.writeConfig(s), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, err := wiring.NewPipeline(cfg, zaptest.NewLogger(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	done := make(chan error, 1)
+	go func() { done <- p.Run(ctx) }()
+	var nr *pipeline.NotReadyError
+	deadline := time.Now().Add(30 * time.Second)
+	for err = p.Ready(); errors.As(err, &nr) && (nr.Reason == pipeline.NotReadyStarting || nr.Reason == pipeline.NotReadyStopped) && time.Now().Before(deadline); err = p.Ready() {
+		time.Sleep(20 * time.Millisecond) // polling for the verdict
+	}
+	if !errors.As(err, &nr) || nr.Reason != pipeline.NotReadyConfig || !strings.Contains(err.Error(), "invalid_client_secret") {
+		t.Errorf("Ready with a wrong client secret beside a cached token = %v, want a configuration error naming invalid_client_secret", err)
+	}
+	cancel()
+	if runErr := <-done; runErr == nil {
+		t.Error("Run = nil, want the configuration error")
+	}
+
+	kafkatest.Produce(t, e.brokers, e.topic, identify("a", time.Time{}))
+	stop := e.startPipeline() // the right secret
+	e.waitCommitted()
+	stop()
+	if got := e.sim.Stats().TokenMints; got != 1 {
+		t.Errorf("%d token mints, want 1: the right secret reuses the cached token", got)
 	}
 }
