@@ -288,7 +288,7 @@ func (r *dlqReplay) dryRunMapper(ctx context.Context) (*mapping.Mapper, error) {
 		for i, fe := range fes {
 			msgs[i] = fe.Error()
 		}
-		err = fmt.Errorf("reading them needs the zoho.* settings (%s)", strings.Join(msgs, "; "))
+		err = fmt.Errorf("the zoho.* settings are incomplete: %s", strings.Join(msgs, "; "))
 	} else {
 		var log *zap.Logger
 		var zc *zohoapi.Client
@@ -302,7 +302,7 @@ func (r *dlqReplay) dryRunMapper(ctx context.Context) (*mapping.Mapper, error) {
 		mc.Metadata, err = wiring.FieldsMetadata(ctx, r.cfg, zc)
 	}
 	if err != nil {
-		fmt.Fprintf(r.out, "Values are shown untyped: the Fields metadata of %s could not be read, so they are not converted by their fields' types as --direct converts them when it can read them: %v\n", module, err)
+		fmt.Fprintf(r.out, "Values are shown untyped: the Fields metadata of %s could not be read (%v); --direct converts them by their fields' types when it can read it.\n", module, err)
 	} else {
 		fmt.Fprintf(r.out, "Values are converted by the Fields metadata of %s, as --direct sends them.\n", module)
 	}
