@@ -28,6 +28,10 @@
 //   - Secrets (zoho.client_secret, zoho.refresh_token, kafka.sasl.password) are of type Secret, which
 //     redacts itself in fmt, JSON, YAML and text encodings; no error produced by
 //     this package contains a secret's value.
+//   - Credentials that still hold a placeholder of the shipped examples
+//     (config/example.yaml, the Kubernetes Secret example, the commands in
+//     README.md and --help; placeholder.go, tested against those files) are
+//     refused, naming the key (*FieldError wrapping ErrPlaceholder).
 //   - kafka.tls and kafka.sasl are checked as kafkaconn will use them: files
 //     readable and PEM, pairs complete, each mechanism's credentials present.
 //   - The package imports only zohoapi's data-center helpers, so the hosts are

@@ -80,7 +80,10 @@ var (
 // Validate checks the whole configuration and returns every problem at once, as
 // errors.Join of *FieldError (nil when valid). Messages name keys, never secret
 // values. Checked: required kafka keys and a dead-letter topic that is not a
-// source topic; kafka.tls and kafka.sasl (validateKafkaSecurity); required OAuth credentials and module; batch.max_records in
+// source topic; kafka.tls and kafka.sasl (validateKafkaSecurity); required OAuth credentials and module;
+// credentials (zoho.client_id, zoho.client_secret, zoho.refresh_token,
+// kafka.sasl.password) that still hold a placeholder of the shipped examples
+// (validatePlaceholders: a *FieldError wrapping ErrPlaceholder); batch.max_records in
 // 1..100; positive counts and durations; the data center and hosts (as
 // zohoapi.ResolveEndpoints resolves them: a *zohoapi.DataCenterMismatchError is
 // wrapped); consent.required and mapping.* as mapping.NewMapper checks them
@@ -122,6 +125,7 @@ func (c *Config) Validate() error {
 	p.required("zoho.client_id", c.Zoho.ClientID)
 	p.required("zoho.client_secret", c.Zoho.ClientSecret.Value())
 	p.required("zoho.refresh_token", c.Zoho.RefreshToken.Value())
+	c.validatePlaceholders(&p)
 	p.list("zoho.duplicate_check_fields", c.Zoho.DuplicateCheckFields, false)
 	for i, t := range c.Zoho.Trigger {
 		if !slices.Contains(triggerValues, t) {

@@ -122,10 +122,10 @@ func ReplayOptions(cfg *config.Config, zoho delivery.Upserter, log *zap.Logger, 
 
 // FieldsMetadata reads the Fields metadata of zoho.module once from src (the
 // Zoho client), bounded by zoho.request_timeout, for a mapper outside `run`
-// (`dlq replay --direct`): the result is mapping.MapperConfig.Metadata. When
-// the read fails it logs a warning and returns nil: values are then sent
-// untyped, as without metadata.
-func FieldsMetadata(ctx context.Context, cfg *config.Config, src fieldcache.Source, log *zap.Logger) func() *fieldcache.Snapshot {
+// (`dlq replay --direct` and its dry run): the result is
+// mapping.MapperConfig.Metadata. When the read fails it returns nil and the
+// error: values are then converted as without metadata (sent untyped).
+func FieldsMetadata(ctx context.Context, cfg *config.Config, src fieldcache.Source) (func() *fieldcache.Snapshot, error) {
 	module := cfg.Zoho.Module
 	cache, err := fieldcache.New(fieldcache.Options{Source: src, Modules: []string{module}})
 	if err == nil {
@@ -134,11 +134,10 @@ func FieldsMetadata(ctx context.Context, cfg *config.Config, src fieldcache.Sour
 		cancel()
 	}
 	if err != nil {
-		log.Warn("cannot read the Fields metadata of the module: mapped values are sent untyped", zap.String("module", module), zap.Error(err))
-		return nil
+		return nil, err
 	}
 	snap := cache.Snapshot(module)
-	return func() *fieldcache.Snapshot { return snap }
+	return func() *fieldcache.Snapshot { return snap }, nil
 }
 
 // NewPipeline builds the pipeline as `consumer run` runs it: the Zoho client

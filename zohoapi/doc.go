@@ -21,7 +21,10 @@
 //     most one such early mint per 2 minutes. Throttles and credential refusals
 //     from the token endpoint are remembered and not retried for a backoff
 //     period. With a cache file, a restarting process (or the next command)
-//     reuses a still-valid token and shares the mint budget.
+//     reuses a still-valid token if it holds the very credentials that minted
+//     it (client secret included, compared by a keyed fingerprint), so changed
+//     credentials are proven or refused at start; the mint budget is shared
+//     per refresh token.
 //   - The configured refresh token is never replaced; secrets and tokens never
 //     appear in logs, errors or String().
 //   - HTTP 200, 207 and 400-with-data[] answers are parsed alike; a response that

@@ -405,6 +405,49 @@ func TestSimTokenCacheAcrossRestarts(t *testing.T) {
 	}
 }
 
+// TestSimTokenCacheBoundToCredentials: a cached token is used only by the
+// credentials that minted it. A process started with a wrong client secret
+// beside a cache holding a valid token of the right credentials is refused
+// at start (invalid_client_secret, a configuration error), not an hour later
+// when that token expires; it leaves the cache alone, so a process with the
+// right secret still reuses the cached token without minting.
+func TestSimTokenCacheBoundToCredentials(t *testing.T) {
+	sim := zohosim.New(zohosim.Options{})
+	defer sim.Close()
+	eps, _ := zohoapi.ResolveEndpoints("", sim.URL(), sim.URL())
+	cache := t.TempDir() + "/zoho-token.json"
+	start := func(secret string) *zohoapi.TokenSource {
+		return zohoapi.NewTokenSource(zohoapi.TokenSourceOptions{
+			Endpoints:   eps,
+			Credentials: zohoapi.Credentials{ClientID: sim.ClientID(), ClientSecret: secret, RefreshToken: sim.RefreshToken()},
+			CacheFile:   cache,
+		})
+	}
+	ctx := context.Background()
+	first, err := start(sim.ClientSecret()).Token(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	wrong := start("not-" + sim.ClientSecret())
+	tok, err := wrong.Token(ctx)
+	var te *zohoapi.TokenError
+	if !errors.As(err, &te) || te.Code != "invalid_client_secret" || zohoapi.Classify(err) != zohoapi.ClassConfig {
+		t.Fatalf("wrong client secret at start: token %q, error %v; want Zoho's invalid_client_secret (a configuration error)", tok, err)
+	}
+
+	right := start(sim.ClientSecret())
+	if tok, err := right.Token(ctx); err != nil || tok != first || right.Mints() != 0 {
+		t.Fatalf("right client secret after the wrong one: token %q (cached %q), %v, %d mints; want the cached token, no mint", tok, first, err, right.Mints())
+	}
+	if _, err := upsert(t, zohoapi.NewClient(zohoapi.ClientOptions{Endpoints: eps, Tokens: right}), seed); err != nil {
+		t.Fatalf("upsert with the cached token: %v", err)
+	}
+	if st := sim.Stats(); st.TokenMints != 1 || st.TokenRequests != 2 {
+		t.Errorf("simulator: %d mints of %d token requests, want 1 of 2 (the first start's mint, the wrong secret's refusal)", st.TokenMints, st.TokenRequests)
+	}
+}
+
 // TestSimClassifiesHostPermissionAndDependentAnswers drives the client into the
 // simulator's INVALID_HOST, NO_PERMISSION and DEPENDENT_* answers and checks
 // the class each one gets (classify.go's table, zoho-crm-api.md).

@@ -93,11 +93,19 @@ type TokenSourceOptions struct {
 	// HTTPClient for the token endpoint; nil = a client with a 30 s timeout.
 	HTTPClient *http.Client
 	// CacheFile, if set, persists the access token ({access_token, expiry,
-	// minted_at, api_domain, token_requests}, mode 0600, written atomically)
-	// and reuses a still-valid one at start, so a restarting or crash-looping
-	// process, or `config validate --online` followed by `consumer run`, does
-	// not mint a token per start. The times of recent token requests travel
-	// with it, so the mint budget holds across processes sharing the file.
+	// minted_at, api_domain, client, credentials, token_requests}, mode 0600,
+	// written atomically) and reuses a still-valid one at start, so a
+	// restarting or crash-looping process, or `config validate --online`
+	// followed by `consumer run`, does not mint a token per start. A token is
+	// reused only by the credential set that minted it (accounts server,
+	// client ID, client secret and refresh token, recorded as a keyed
+	// fingerprint, never in clear): other credentials, a wrong client secret
+	// included, mint afresh and so are refused at start. The times of recent
+	// token requests travel with it, per refresh token: the mint budget holds
+	// across the processes sharing the file that use the same refresh token
+	// (Zoho counts per refresh token), whatever client secret they hold. The
+	// file holds one token: processes of different refresh tokens need
+	// different files.
 	CacheFile string
 	// RefreshBefore: a token is refreshed, once, in the background when less
 	// than min(RefreshBefore, a tenth of its lifetime) is left. Default 5
@@ -182,9 +190,9 @@ func (e *MintWaitError) Error() string {
 }
 
 // NewTokenSource returns a TokenSource. With CacheFile set it loads a cached
-// token that is still fresh, was minted for the same client and refresh token,
-// and belongs to the configured API host; an unusable cache file is logged and
-// ignored.
+// token that is still fresh, was minted with the same accounts server, client
+// ID, client secret and refresh token, and belongs to the configured API host;
+// an unusable cache file is logged and ignored.
 func NewTokenSource(o TokenSourceOptions) *TokenSource {
 	return newTokenSource(o, time.Now)
 }

@@ -532,8 +532,15 @@ func TestTokenCacheFile(t *testing.T) {
 	if ts4 := restart(func(o *TokenSourceOptions) { o.Endpoints.API = "https://www.zohoapis.eu" }); ts4.tok != "" {
 		t.Error("cache adopted for another API host")
 	}
-	if ts3 := restart(func(o *TokenSourceOptions) { o.Credentials.RefreshToken = "1000.other" }); ts3.tok != "" {
-		t.Error("cache adopted for another refresh token")
+	for what, mod := range map[string]func(*TokenSourceOptions){
+		"refresh token":   func(o *TokenSourceOptions) { o.Credentials.RefreshToken = "1000.other" },
+		"client secret":   func(o *TokenSourceOptions) { o.Credentials.ClientSecret = "other-secret" },
+		"client ID":       func(o *TokenSourceOptions) { o.Credentials.ClientID = "1000.OTHER" },
+		"accounts server": func(o *TokenSourceOptions) { o.Endpoints.Accounts = "https://accounts.zoho.com" },
+	} {
+		if ts3 := restart(mod); ts3.tok != "" {
+			t.Errorf("cache adopted for another %s", what)
+		}
 	}
 
 	// A token close to expiry is not reused.

@@ -2,11 +2,13 @@ package zohoapi
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"net/http"
 	"net/url"
+	"os"
 	"path/filepath"
 	"testing"
 	"time"
@@ -174,6 +176,86 @@ func TestTokenMintBudgetSharedThroughCache(t *testing.T) {
 	}
 	if acc.calls() != MaxMintsPerWindow {
 		t.Errorf("%d token requests, want %d", acc.calls(), MaxMintsPerWindow)
+	}
+}
+
+// TestTokenMintBudgetPerRefreshToken: the mint budget recorded in the cache
+// file belongs to the refresh token (Zoho counts mints per refresh token), so
+// a process holding another client secret for it counts the recorded mints
+// although it does not adopt their token; a file of another refresh token
+// counts nothing; a file written before tokens were bound to the client
+// secret (no "credentials") gives its mints but not its token.
+func TestTokenMintBudgetPerRefreshToken(t *testing.T) {
+	acc := newFakeAccounts(t, expiringIn(2)) // accepts any secret
+	clk := newFakeClock()
+	cache := filepath.Join(t.TempDir(), "zoho-token.json")
+	ctx := context.Background()
+	with := func(secret, refresh string) func(*TokenSourceOptions) {
+		return func(o *TokenSourceOptions) {
+			o.CacheFile = cache
+			o.Credentials.ClientSecret, o.Credentials.RefreshToken = secret, refresh
+		}
+	}
+	mint := func(ts *TokenSource, n int) {
+		t.Helper()
+		for i := range n {
+			if i > 0 {
+				clk.advance(3 * time.Second) // past the 2 s token: this call mints
+			}
+			if _, err := ts.Token(ctx); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	mint(newTestSource(t, acc, clk, with(testClientSecret, testRefreshToken)), 7)
+	// The 7th token is still valid, but not of these credentials.
+	other := newTestSource(t, acc, clk, with("rotated-secret", testRefreshToken))
+	if other.tok != "" {
+		t.Fatal("a token of another client secret was adopted")
+	}
+	mint(other, 3)
+	clk.advance(3 * time.Second)
+	var wait *MintWaitError
+	if _, err := other.Token(ctx); !errors.As(err, &wait) {
+		t.Fatalf("mint 11 for one refresh token under two client secrets: %v, want *MintWaitError", err)
+	}
+	if acc.calls() != MaxMintsPerWindow {
+		t.Errorf("%d token requests, want %d", acc.calls(), MaxMintsPerWindow)
+	}
+
+	// Another refresh token has a budget of its own.
+	if _, err := newTestSource(t, acc, clk, with(testClientSecret, "1000.other")).Token(ctx); err != nil {
+		t.Fatalf("another refresh token: %v, want a mint", err)
+	}
+
+	// A file of the previous format: its mints count, its token is not used.
+	clk.advance(MintWindow + mintWindowSlack)
+	fresh := newTestSource(t, acc, clk, with(testClientSecret, testRefreshToken))
+	tok, err := fresh.Token(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ := os.ReadFile(cache)
+	var c map[string]any
+	if err := json.Unmarshal(b, &c); err != nil {
+		t.Fatal(err)
+	}
+	delete(c, "credentials")
+	reqs := make([]time.Time, MaxMintsPerWindow)
+	for i := range reqs {
+		reqs[i] = clk.now()
+	}
+	c["token_requests"] = reqs
+	b, _ = json.Marshal(c)
+	if err := os.WriteFile(cache, b, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	old := newTestSource(t, acc, clk, with(testClientSecret, testRefreshToken))
+	if old.tok != "" {
+		t.Errorf("token %q of a file without credentials adopted (cached %q)", old.tok, tok)
+	}
+	if _, err := old.Token(ctx); !errors.As(err, &wait) {
+		t.Errorf("mint after a previous-format file recorded %d mints: %v, want *MintWaitError", MaxMintsPerWindow, err)
 	}
 }
 

@@ -1,7 +1,9 @@
 package zohoapi
 
 import (
+	"crypto/hmac"
 	"crypto/sha256"
+	"encoding/binary"
 	"encoding/hex"
 	"encoding/json"
 	"errors"
@@ -13,33 +15,62 @@ import (
 	"go.uber.org/zap"
 )
 
-// tokenCache is the CacheFile content. Client is a fingerprint (SHA-256 prefix)
-// of the client ID and refresh token, so that a cache written for other
-// credentials is never reused; it reveals neither. MintedAt gives the token's
-// lifetime (absent in older files: DefaultTokenLifetime is assumed);
-// TokenRequests are the times of recent token requests for these credentials,
-// so that processes sharing the file share the mint budget.
+// tokenCache is the CacheFile content. It names its credentials by two
+// fingerprints, neither of which reveals a secret:
+//   - Client (refreshTokenFingerprint) names the refresh token (with its
+//     client and accounts server): TokenRequests, the times of recent token
+//     requests, count against the mint budget of every process using that
+//     refresh token, whatever client secret it holds, because Zoho counts
+//     mints per refresh token.
+//   - Credentials (credentialsFingerprint) names the exact credential set
+//     that minted AccessToken, client secret included: only that set adopts
+//     the token, so a changed (wrong or fixed) secret, client ID, refresh
+//     token or accounts server mints afresh at start and is proven or
+//     refused then, not an hour later. Files written before Credentials
+//     existed lack it: their token is not adopted.
+//
+// MintedAt gives the token's lifetime (absent in older files:
+// DefaultTokenLifetime is assumed).
 type tokenCache struct {
 	AccessToken   string      `json:"access_token"`
 	Expiry        time.Time   `json:"expiry"`
 	MintedAt      time.Time   `json:"minted_at,omitzero"`
 	APIDomain     string      `json:"api_domain"`
 	Client        string      `json:"client"`
+	Credentials   string      `json:"credentials"`
 	TokenRequests []time.Time `json:"token_requests,omitempty"`
 }
 
-// fingerprint identifies the credentials a cached token belongs to.
-func (t *TokenSource) fingerprint() string {
+// refreshTokenFingerprint names the refresh token the mint budget belongs to:
+// a SHA-256 prefix (hex) of the accounts server, client ID and refresh token.
+func (t *TokenSource) refreshTokenFingerprint() string {
 	h := sha256.Sum256([]byte(t.o.Endpoints.Accounts + "\x00" + t.o.Credentials.ClientID + "\x00" + t.o.Credentials.RefreshToken))
 	return hex.EncodeToString(h[:12])
 }
 
-// loadCache adopts the cached token if it is before its refresh point, belongs
-// to these credentials and to the configured API host; the recorded token
-// requests of these credentials count against the mint budget whether or not
-// the token is adopted. A missing file (or folder) is
-// normal; a file that cannot be read turns the cache off after one warning.
-// Called before t is shared.
+// credentialsFingerprint names the credential set a cached token was minted
+// with: HMAC-SHA-256 keyed by the client secret over the accounts server,
+// client ID and refresh token (each length-prefixed), first 16 bytes in hex.
+// Without the secret it cannot be computed, and it does not give the secret
+// back.
+func (t *TokenSource) credentialsFingerprint() string {
+	m := hmac.New(sha256.New, []byte(t.o.Credentials.ClientSecret))
+	for _, s := range []string{"zohosink token cache credentials v1", t.o.Endpoints.Accounts, t.o.Credentials.ClientID, t.o.Credentials.RefreshToken} {
+		var n [8]byte
+		binary.BigEndian.PutUint64(n[:], uint64(len(s)))
+		m.Write(n[:])
+		m.Write([]byte(s))
+	}
+	return hex.EncodeToString(m.Sum(nil)[:16])
+}
+
+// loadCache adopts the cached token if it is before its refresh point, was
+// minted with exactly these credentials (credentialsFingerprint) and belongs
+// to the configured API host; the recorded token requests of this refresh
+// token (refreshTokenFingerprint) count against the mint budget whether or
+// not the token is adopted. A missing file (or folder) is normal; a file that
+// cannot be read turns the cache off after one warning. Called before t is
+// shared.
 func (t *TokenSource) loadCache() {
 	if t.o.CacheFile == "" {
 		return
@@ -61,8 +92,8 @@ func (t *TokenSource) loadCache() {
 		t.log.Warn("zoho token cache is not valid JSON; ignoring it", zap.String("file", t.o.CacheFile))
 		return
 	}
-	if c.Client != t.fingerprint() {
-		t.log.Info("zoho token cache belongs to other credentials; ignoring it", zap.String("file", t.o.CacheFile))
+	if c.Client != t.refreshTokenFingerprint() {
+		t.log.Info("zoho token cache belongs to another refresh token; ignoring it", zap.String("file", t.o.CacheFile))
 		return
 	}
 	t.requests = append(t.requests, c.TokenRequests...)
@@ -75,6 +106,9 @@ func (t *TokenSource) loadCache() {
 	switch {
 	case c.AccessToken == "":
 		t.log.Info("zoho token cache holds no token", zap.String("file", t.o.CacheFile))
+	case c.Credentials != t.credentialsFingerprint():
+		t.log.Info("zoho token cache holds a token minted with other credentials (zoho.client_id, zoho.client_secret, zoho.refresh_token or the accounts server changed); ignoring it",
+			zap.String("file", t.o.CacheFile))
 	case checkAPIDomain(t.o.Endpoints.API, c.APIDomain) != nil:
 		t.log.Info("zoho token cache belongs to another API host; ignoring it", zap.String("file", t.o.CacheFile), zap.String("api_domain", c.APIDomain))
 	case !t.now().Before(t.refreshAt):
@@ -96,7 +130,7 @@ func (t *TokenSource) saveCache() {
 		return
 	}
 	b, err := json.Marshal(tokenCache{AccessToken: t.tok, Expiry: t.expiry, MintedAt: t.minted, APIDomain: t.apiDomain,
-		Client: t.fingerprint(), TokenRequests: t.requests})
+		Client: t.refreshTokenFingerprint(), Credentials: t.credentialsFingerprint(), TokenRequests: t.requests})
 	if err == nil {
 		err = os.MkdirAll(filepath.Dir(t.o.CacheFile), 0o700)
 	}

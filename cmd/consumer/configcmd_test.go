@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"errors"
 	"net/http/httptest"
 	"path/filepath"
@@ -9,8 +10,12 @@ import (
 	"time"
 
 	"github.com/twmb/franz-go/pkg/kadm"
+	"go.uber.org/zap/zaptest"
 
+	"github.com/zohosink/zohosink/config"
 	"github.com/zohosink/zohosink/internal/kafkatest"
+	"github.com/zohosink/zohosink/pipeline"
+	"github.com/zohosink/zohosink/wiring"
 	"github.com/zohosink/zohosink/zohoapi/zohosim"
 )
 
@@ -214,6 +219,48 @@ func TestConfigValidateOnlineTokenProblems(t *testing.T) {
 	wantLines(t, out, "✗ access token: zoho.refresh_token is invalid or revoked (Zoho error invalid_code)", "consumer zoho token exchange")
 }
 
+// TestPlaceholderCredentialsRefused: a configuration still holding the
+// example's placeholder credentials (config/example.yaml) is refused by
+// every command that needs them, naming the keys; the Kafka-only commands,
+// which do not use them, still run.
+func TestPlaceholderCredentialsRefused(t *testing.T) {
+	e := newOpsEnv(t, 1)
+	s := e.settings()
+	s["zoho"]["client_secret"] = "example-client-secret"
+	s["zoho"]["refresh_token"] = "1000.example.refresh"
+	path := e.writeConfig(s)
+	const placeholder = "still holds a placeholder value of the shipped examples"
+
+	out, err := runConsumer(path, "config", "validate")
+	wantExit1(t, err, out)
+	wantLines(t, out, "The configuration has 2 problem(s):",
+		"  ✗ zoho.client_secret: "+placeholder, "  ✗ zoho.refresh_token: "+placeholder)
+
+	for _, args := range [][]string{
+		{"run"},
+		{"zoho", "fields"},
+		{"dlq", "replay", "--direct"},
+		{"zoho", "token", "exchange", "--code", "1000.grant"}, // needs the client secret only
+	} {
+		out, err := runConsumer(path, args...)
+		if err == nil || !strings.Contains(err.Error(), "zoho.client_secret: "+placeholder) {
+			t.Errorf("consumer %s: %v, want the placeholder of zoho.client_secret refused\n%s", strings.Join(args, " "), err, out)
+		}
+	}
+	// A --direct dry run needs Kafka only: it previews untyped, saying why.
+	out, err = runConsumer(path, "dlq", "replay", "--direct", "--dry-run")
+	if err != nil {
+		t.Errorf("dlq replay --direct --dry-run: %v\n%s", err, out)
+	}
+	wantLines(t, out, "Values are shown untyped", "zoho.client_secret: "+placeholder)
+	if st := e.sim.Stats(); st.TokenRequests != 0 {
+		t.Errorf("%d token requests reached Zoho with placeholder credentials, want 0", st.TokenRequests)
+	}
+	if out, err := runConsumer(path, "offsets", "show"); err != nil {
+		t.Errorf("offsets show (Kafka only): %v\n%s", err, out)
+	}
+}
+
 // TestConfigPrint checks sources and redaction.
 func TestConfigPrint(t *testing.T) {
 	e := newOpsEnv(t, 1)
@@ -258,5 +305,54 @@ func TestConfigValidateOnlineTokenReusedByRun(t *testing.T) {
 	}
 	if got := e.sim.Stats().TokenMints; got != 1 {
 		t.Errorf("validate then run minted %d tokens, want 1 (run reuses validate's)", got)
+	}
+}
+
+// TestRunWrongSecretBesideCachedToken: `consumer run` with a wrong client
+// secret, beside a token cache holding a valid token that the right secret
+// minted (by `config validate --online`), is not ready at start with Zoho's
+// invalid_client_secret as the configuration error, instead of delivering
+// with the old token until it expires; the right secret then still reuses
+// that token (no second mint).
+func TestRunWrongSecretBesideCachedToken(t *testing.T) {
+	e := newOpsEnv(t, 1)
+	s := e.settings()
+	s["zoho"]["token_cache_file"] = filepath.Join(t.TempDir(), "zoho-token.json")
+	e.cfgPath = e.writeConfig(s)
+	if out, err := e.run("config", "validate", "--online"); err != nil {
+		t.Fatalf("validate --online: %v\n%s", err, out)
+	}
+	s["zoho"]["client_secret"] = "not-the-secret"
+	cfg, err := config.Load(e.writeConfig(s), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, err := wiring.NewPipeline(cfg, zaptest.NewLogger(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	done := make(chan error, 1)
+	go func() { done <- p.Run(ctx) }()
+	var nr *pipeline.NotReadyError
+	deadline := time.Now().Add(30 * time.Second)
+	for err = p.Ready(); errors.As(err, &nr) && (nr.Reason == pipeline.NotReadyStarting || nr.Reason == pipeline.NotReadyStopped) && time.Now().Before(deadline); err = p.Ready() {
+		time.Sleep(20 * time.Millisecond) // polling for the verdict
+	}
+	if !errors.As(err, &nr) || nr.Reason != pipeline.NotReadyConfig || !strings.Contains(err.Error(), "invalid_client_secret") {
+		t.Errorf("Ready with a wrong client secret beside a cached token = %v, want a configuration error naming invalid_client_secret", err)
+	}
+	cancel()
+	if runErr := <-done; runErr == nil {
+		t.Error("Run = nil, want the configuration error")
+	}
+
+	kafkatest.Produce(t, e.brokers, e.topic, identify("a", time.Time{}))
+	stop := e.startPipeline() // the right secret
+	e.waitCommitted()
+	stop()
+	if got := e.sim.Stats().TokenMints; got != 1 {
+		t.Errorf("%d token mints, want 1: the right secret reuses the cached token", got)
 	}
 }

@@ -10,6 +10,7 @@ package main
 import (
 	"bytes"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"net"
 	"net/http"
@@ -340,14 +341,21 @@ func checkBase(t *testing.T, m manifests, secret corev1.Secret) *config.Config {
 		t.Errorf("GOMEMLIMIT %q: want a size below the memory limit %v", goMemLimit, limit)
 	}
 
-	// The configuration loads and validates.
+	// The configuration loads and validates, but for the Secret example's
+	// credentials: they are placeholders, refused until replaced.
 	file := filepath.Join(t.TempDir(), "config.yaml")
 	if err := os.WriteFile(file, []byte(body), 0o600); err != nil {
 		t.Fatal(err)
 	}
 	cfg, err := config.Load(file, nil)
-	if err != nil {
-		t.Fatalf("the ConfigMap's %s does not load: %v", cfgKey, err)
+	fes := config.FieldErrors(err)
+	if cfg == nil || len(fes) == 0 {
+		t.Fatalf("the ConfigMap's %s with the Secret example: %v; want its placeholder credentials refused", cfgKey, err)
+	}
+	for _, fe := range fes {
+		if !errors.Is(fe, config.ErrPlaceholder) {
+			t.Errorf("the ConfigMap's %s does not load: %v", cfgKey, fe)
+		}
 	}
 
 	// The token cache is on a writable volume (the root filesystem is not).

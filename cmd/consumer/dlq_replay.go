@@ -14,6 +14,7 @@ import (
 	"github.com/spf13/cobra"
 	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kgo"
+	"go.uber.org/zap"
 	"golang.org/x/term"
 
 	"github.com/zohosink/zohosink/config"
@@ -87,8 +88,13 @@ replay stops, keeps the position of what it handled, prints its tally and
 says when to try again. Outages (5xx, timeouts) are retried as in the
 pipeline; Ctrl-C stops a run and keeps its position.
 
---dry-run lists what would be sent (for --direct: the Zoho record today's
-mapping makes) and sends and commits nothing.
+--dry-run lists what would be sent and sends and commits nothing. For
+--direct it shows the Zoho record today's mapping makes, converted by the
+module's Fields metadata exactly as --direct sends it (the values a field's
+type cannot take are listed as left out); it reads that metadata like --direct
+(one API call, 1 credit; the cached access token or one mint) when the zoho.*
+settings are complete, and otherwise, or when Zoho cannot be read, says that
+the values are shown untyped.
 
 A progress bar is shown on stderr when it is a terminal; a tally (selected,
 sent, failed again, skipped) and the new position end the run.`,
@@ -195,7 +201,7 @@ func (r *dlqReplay) run(ctx context.Context, kc *kafkaconn.Conn) error {
 	if r.dryRun {
 		var preview func(dlq.Record) string
 		if r.direct {
-			mapper, err := mapping.NewMapper(r.cfg.MapperConfig())
+			mapper, err := r.dryRunMapper(ctx)
 			if err != nil {
 				return err
 			}
@@ -258,12 +264,50 @@ func (r *dlqReplay) target(ctx context.Context, adm *kadm.Client, conn []kgo.Opt
 	if err != nil {
 		return nil, nil, err
 	}
-	o.Mapping.Metadata = wiring.FieldsMetadata(ctx, r.cfg, zc, log)
+	if o.Mapping.Metadata, err = wiring.FieldsMetadata(ctx, r.cfg, zc); err != nil {
+		log.Warn("cannot read the Fields metadata of the module: mapped values are sent untyped", zap.String("module", r.cfg.Zoho.Module), zap.Error(err))
+	}
 	rp, err := replay.NewReplayer(o)
 	if err != nil {
 		return nil, nil, err
 	}
 	return replay.Direct{R: rp}, func() { rp.Close(); _ = log.Sync() }, nil
+}
+
+// dryRunMapper is the mapper of a --direct dry run: today's mapping with the
+// module's Fields metadata read as the real replay reads it
+// (wiring.FieldsMetadata), so that the preview shows each record as --direct
+// would send it, values converted by their fields' types. It says first which
+// it is: when the metadata cannot be read (zoho.* incomplete, Zoho
+// unreachable or refusing), the preview shows the values untyped and says why.
+func (r *dlqReplay) dryRunMapper(ctx context.Context) (*mapping.Mapper, error) {
+	mc := r.cfg.MapperConfig()
+	module := r.cfg.Zoho.Module
+	var err error
+	if fes := config.FieldErrors(config.Scope(r.cfg.Validate(), zohoKey)); len(fes) > 0 {
+		msgs := make([]string, len(fes))
+		for i, fe := range fes {
+			msgs[i] = fe.Error()
+		}
+		err = fmt.Errorf("the zoho.* settings are incomplete: %s", strings.Join(msgs, "; "))
+	} else {
+		var log *zap.Logger
+		var zc *zohoapi.Client
+		if log, err = wiring.Logger(r.cfg.Log.Level, r.cfg.Log.Format); err != nil {
+			return nil, err
+		}
+		defer func() { _ = log.Sync() }()
+		if zc, err = wiring.ZohoClient(r.cfg, log); err != nil {
+			return nil, err
+		}
+		mc.Metadata, err = wiring.FieldsMetadata(ctx, r.cfg, zc)
+	}
+	if err != nil {
+		fmt.Fprintf(r.out, "Values are shown untyped: the Fields metadata of %s could not be read (%v); --direct converts them by their fields' types when it can read it.\n", module, err)
+	} else {
+		fmt.Fprintf(r.out, "Values are converted by the Fields metadata of %s, as --direct sends them.\n", module)
+	}
+	return mapping.NewMapper(mc)
 }
 
 // explain turns a throttle that stopped the replay into what to do about it.

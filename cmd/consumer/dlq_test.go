@@ -392,6 +392,74 @@ func TestDLQReplayDirectConvertsByFieldType(t *testing.T) {
 	}
 }
 
+// TestDLQReplayDirectDryRunShowsTypedValues: the --direct dry run shows
+// each record exactly as --direct then sends it, values converted by the
+// module's Fields metadata (the trait "250" for the integer field
+// No_of_Employees as the number 250; "lots", which it cannot take, left out
+// and listed); when the metadata cannot be read it says that the values are
+// shown untyped, and why.
+func TestDLQReplayDirectDryRunShowsTypedValues(t *testing.T) {
+	t.Setenv("COLUMNS", "1000")
+	e := newDLQEnv(t, planEvent("u1", "ann@example.com", "Archer", "250"), planEvent("u2", "bob@example.com", "Baker", "lots"))
+	typed := e.settings()
+	typed["mapping"] = map[string]any{"fields": []map[string]string{{"from": "traits.plan", "to": "No_of_Employees"}}}
+	path := e.writeConfig(typed)
+
+	dry := mustRun(t, path, "dlq", "replay", "--direct", "--dry-run")
+	wantLines(t, dry, "Values are converted by the Fields metadata of Leads, as --direct sends them.",
+		`"No_of_Employees":250`, "(left out: No_of_Employees not_a_number)")
+	previews := regexp.MustCompile(`\{"Email".*?\}`).FindAllString(dry, -1)
+	if len(previews) != 2 {
+		t.Fatalf("dry run previews %q, want 2 records:\n%s", previews, dry)
+	}
+	if st := e.sim.Stats(); st.UpsertCalls != 1 { // the pipeline's, before
+		t.Fatalf("the dry run made upsert calls: %+v", st)
+	}
+
+	// What --direct sends is what the dry run showed: every previewed value
+	// reaches Zoho as shown; the value left out does not.
+	out := mustRun(t, path, "dlq", "replay", "--direct")
+	if !tallyLine("sent", 2).MatchString(out) {
+		t.Fatalf("replay tally:\n%s", out)
+	}
+	for _, p := range previews {
+		var rec map[string]any
+		if err := json.Unmarshal([]byte(p), &rec); err != nil {
+			t.Fatalf("preview %s: %v", p, err)
+		}
+		lead, ok := e.sim.Lead(rec["Email"].(string))
+		if !ok {
+			t.Fatalf("no lead for preview %s", p)
+		}
+		for k, v := range rec {
+			if lead[k] != v {
+				t.Errorf("preview %s: Zoho holds %s = %#v, want %#v as previewed", p, k, lead[k], v)
+			}
+		}
+		if _, typed := rec["No_of_Employees"]; !typed {
+			if v, ok := lead["No_of_Employees"]; ok {
+				t.Errorf("preview %s left No_of_Employees out, but Zoho holds %#v", p, v)
+			}
+		}
+	}
+
+	// No metadata: the dry run says the values are untyped, and why.
+	for name, mod := range map[string]func(map[string]any){
+		"zoho.* incomplete":   func(z map[string]any) { delete(z, "client_secret") },
+		"credentials refused": func(z map[string]any) { z["client_secret"] = "not-the-secret" },
+	} {
+		s := e.settings()
+		s["mapping"] = typed["mapping"]
+		mod(s["zoho"])
+		dry := mustRun(t, e.writeConfig(s), "dlq", "replay", "--direct", "--dry-run", "--group", "untyped")
+		wantLines(t, dry, "Values are shown untyped: the Fields metadata of Leads could not be read", `"No_of_Employees":"250"`)
+		want := map[string]string{"zoho.* incomplete": "zoho.client_secret: is required", "credentials refused": "invalid_client_secret"}[name]
+		if !strings.Contains(dry, want) || strings.Contains(dry, "not-the-secret") {
+			t.Errorf("%s: the dry run does not say why (%q) or shows the secret:\n%s", name, want, dry)
+		}
+	}
+}
+
 // replayMarks are the replay marks of every record of topic, in offset order
 // (n records expected).
 func (e *dlqEnv) replayMarks(topic string, n int) []dlq.ReplayMark {

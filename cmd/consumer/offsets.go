@@ -90,6 +90,9 @@ func loadConfigScoped(cmd *cobra.Command, relevant func(key string) bool) (*conf
 // kafkaKey selects the kafka.* keys for loadConfigScoped.
 func kafkaKey(key string) bool { return strings.HasPrefix(key, "kafka.") }
 
+// zohoKey selects the zoho.* keys for loadConfigScoped and config.Scope.
+func zohoKey(key string) bool { return strings.HasPrefix(key, "zoho.") }
+
 // printGroup writes the group's state and members.
 func printGroup(out io.Writer, s *groupoffsets.Snapshot) {
 	fmt.Fprintf(out, "Group %q: %s, %d member(s)\n", s.Group, s.State, len(s.Members))

@@ -48,7 +48,7 @@ credit; the refresh token needs scope ZohoCRM.settings.fields.READ.`,
   consumer zoho fields --module Contacts -c zohosink.yaml`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			cfg, err := loadConfigScoped(cmd, func(key string) bool { return strings.HasPrefix(key, "zoho.") })
+			cfg, err := loadConfigScoped(cmd, zohoKey)
 			if err != nil {
 				return err
 			}

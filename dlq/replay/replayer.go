@@ -194,14 +194,14 @@ func (r *Replayer) Replay(ctx context.Context, recs []Record) (Result, error) {
 		if r.stopped.Err() != nil {
 			break
 		}
-		if d.Module != "" && !strings.EqualFold(d.Module, r.o.Delivery.Module) {
+		m, other := mapDirect(r.mapper, r.o.Delivery.Module, d)
+		if other {
 			res.Skipped[SkipOtherModule]++
 			res.Handled[i] = true
 			continue
 		}
 		src := source(d, dlq.ReplayMark{Group: r.o.Group, Count: rr.Count + 1})
 		parts[i] = src.Part
-		m := r.mapper.Map(d.Value)
 		switch m.Outcome {
 		case mapping.OutcomeDrop:
 			src.Part.Done(src.Rec.Offset)
@@ -238,6 +238,17 @@ func (r *Replayer) Replay(ctx context.Context, recs []Record) (Result, error) {
 		return res, fmt.Errorf("replay: %w", ctx.Err())
 	}
 	return res, nil
+}
+
+// mapDirect is the one step from a dead-letter record to what Replay
+// delivers, shared with PreviewDirect so that a dry run shows what a replay
+// sends: otherModule when d was meant for another module than module (it is
+// skipped), else m's mapping of d's value.
+func mapDirect(m *mapping.Mapper, module string, d dlq.Record) (mp mapping.Mapped, otherModule bool) {
+	if d.Module != "" && !strings.EqualFold(d.Module, module) {
+		return mapping.Mapped{}, true
+	}
+	return m.Map(d.Value), false
 }
 
 // Close stops delivery (records not yet handled stay unhandled) and closes

@@ -506,18 +506,28 @@ func (d Direct) Send(ctx context.Context, chunk []Item) (Outcome, error) {
 	return Outcome{Handled: res.Handled, Sent: res.Sent, FailedAgain: res.DeadLettered, Skipped: res.Skipped}, err
 }
 
-// PreviewDirect is what Direct would do with d: the Zoho record today's
-// mapping makes, or why it would be skipped or dead-lettered again.
+// PreviewDirect is what Direct would do with d, m being the Replayer's
+// mapper (the same MapperConfig, Fields metadata included): the JSON of the
+// Zoho record, values converted as they would be sent, followed by
+// " (left out: Field reason, …)" for the values mapping.invalid_values omit
+// left out; or why it would be skipped or dead-lettered again.
 func PreviewDirect(m *mapping.Mapper, module string, d dlq.Record) string {
-	if d.Module != "" && !strings.EqualFold(d.Module, module) {
+	mp, other := mapDirect(m, module, d)
+	switch {
+	case other:
 		return "skip: " + SkipOtherModule + " (" + d.Module + ")"
-	}
-	mp := m.Map(d.Value)
-	switch mp.Outcome {
-	case mapping.OutcomeDrop:
+	case mp.Outcome == mapping.OutcomeDrop:
 		return "skip: " + string(mp.Drop)
-	case mapping.OutcomeReject:
+	case mp.Outcome == mapping.OutcomeReject:
 		return "dead-letter again: " + mp.Reject.Code + " " + mp.Reject.Field
 	}
-	return string(mp.Record.JSON())
+	out := string(mp.Record.JSON())
+	if len(mp.Omitted) > 0 {
+		left := make([]string, len(mp.Omitted))
+		for i, o := range mp.Omitted {
+			left[i] = o.Field + " " + string(o.Reason)
+		}
+		out += " (left out: " + strings.Join(left, ", ") + ")"
+	}
+	return out
 }
