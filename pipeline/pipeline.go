@@ -67,9 +67,15 @@ type Options struct {
 	// topics exist, so that a topic created later is consumed (default 15s).
 	TopicCheckInterval time.Duration
 	// KafkaOptions are extra franz-go options, added last: the connection's
-	// TLS and SASL (cmd/consumer passes kafkaconn.Options of kafka.*) and
-	// test settings.
+	// TLS and SASL (wiring passes the options of a kafkaconn.Conn of kafka.*)
+	// and test settings.
 	KafkaOptions []kgo.Opt
+	// ExplainKafka, when set, turns an error of the Kafka client into one
+	// for an operator before it is logged or shown by /readyz (wiring passes
+	// kafkaconn.Conn.Explain: an unreachable broker, a failed TLS handshake or
+	// SASL authentication, or a denied ACL named by its configuration keys);
+	// it must return other errors as they are. Nil leaves errors as they are.
+	ExplainKafka func(error) error
 
 	// Module is the Zoho module records are upserted into, e.g. "Leads".
 	Module string
@@ -328,10 +334,12 @@ func New(o Options) (*Pipeline, error) {
 		kgo.OnPartitionsAssigned(p.assigned),
 		kgo.OnPartitionsRevoked(p.revoked),
 		kgo.OnPartitionsLost(p.lost),
-		kgo.WithHooks(brokerHook{p}),
 	)
 	opts = append(opts, o.FetchOptions()...)
-	p.cl, err = kgo.NewClient(append(opts, o.KafkaOptions...)...)
+	opts = append(opts, o.KafkaOptions...)
+	// After KafkaOptions: the hooks of a kafkaconn.Conn there see a failed
+	// connection before brokerHook explains it (Options.ExplainKafka).
+	p.cl, err = kgo.NewClient(append(opts, kgo.WithHooks(brokerHook{p}))...)
 	if err != nil {
 		p.batches.Close()
 		return nil, fmt.Errorf("pipeline: kafka client: %w", err)
@@ -618,6 +626,7 @@ func (p *Pipeline) setKafkaErr(err error) {
 	if err == nil && !p.kafkaDown.Load() {
 		return // the common case: every fetch response while all is well
 	}
+	err = p.explainKafka(err)
 	p.stateMu.Lock()
 	wasDown := p.kafkaErr != nil
 	p.kafkaErr = err
@@ -630,6 +639,14 @@ func (p *Pipeline) setKafkaErr(err error) {
 		p.log.Info("kafka reachable again")
 	}
 	p.updateReady()
+}
+
+// explainKafka is Options.ExplainKafka of err (err itself without one).
+func (p *Pipeline) explainKafka(err error) error {
+	if err == nil || p.o.ExplainKafka == nil {
+		return err
+	}
+	return p.o.ExplainKafka(err)
 }
 
 // brokerHook learns from franz-go whether brokers answer: a fetch or heartbeat

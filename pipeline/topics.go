@@ -59,7 +59,7 @@ func (p *Pipeline) prepareTopics(ctx context.Context) (bool, error) {
 		}
 		p.kafkaFailed(err)
 		if !logged {
-			p.log.Warn("cannot read the topics' configuration; retrying before consuming", zap.Error(err))
+			p.log.Warn("cannot read the topics' configuration; retrying before consuming", zap.Error(p.explainKafka(err)))
 			logged = true
 		}
 		t := time.NewTimer(bo.NextBackOff())

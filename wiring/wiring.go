@@ -58,12 +58,12 @@ func ZohoClient(cfg *config.Config, log *zap.Logger) (*zohoapi.Client, error) {
 }
 
 // PipelineOptions translates the configuration into pipeline options: every
-// setting from its key, the Kafka connection from kafkaconn.Options (its
+// setting from its key, the Kafka connection from a kafkaconn.Conn (its options, and its Explain for the errors the pipeline logs; its
 // error when a kafka.tls file cannot be read), zoho as the upsert client and
 // log as the logger. Tokens, Credentials and Fields are left for the caller
 // (NewPipeline sets them from the Zoho client).
 func PipelineOptions(cfg *config.Config, zoho delivery.Upserter, log *zap.Logger) (pipeline.Options, error) {
-	conn, err := kafkaconn.Options(cfg.Kafka)
+	conn, err := kafkaconn.Connect(cfg.Kafka)
 	if err != nil {
 		return pipeline.Options{}, err
 	}
@@ -78,7 +78,8 @@ func PipelineOptions(cfg *config.Config, zoho delivery.Upserter, log *zap.Logger
 		FetchMaxBytes:          cfg.Kafka.FetchMaxBytes,
 		MaxMessageBytes:        cfg.Kafka.MaxMessageBytes,
 		StartAtLatest:          cfg.Kafka.StartOffset == config.StartLatest,
-		KafkaOptions:           conn,
+		KafkaOptions:           conn.Options(),
+		ExplainKafka:           conn.Explain,
 		Module:                 cfg.Zoho.Module,
 		DuplicateCheckFields:   cfg.EffectiveDuplicateCheckFields(),
 		Trigger:                cfg.Zoho.Trigger,

@@ -1,12 +1,19 @@
 package wiring
 
 import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
 	"testing"
 	"time"
 
 	"go.uber.org/zap"
+	"go.uber.org/zap/zaptest/observer"
 
 	"github.com/zohosink/zohosink/config"
+	"github.com/zohosink/zohosink/pipeline"
+	"github.com/zohosink/zohosink/zohoapi"
 )
 
 // TestPipelineOptionsCopyEveryKey: each setting of the pipeline comes from
@@ -46,4 +53,49 @@ func TestPipelineOptionsCopyEveryKey(t *testing.T) {
 	if o, _ := PipelineOptions(cfg, nil, nil); o.Batch.MaxBuffered != 77 {
 		t.Errorf("batch.max_buffered 77 became %d", o.Batch.MaxBuffered)
 	}
+}
+
+// TestPipelineExplainsKafkaFailures: the pipeline `run` builds names the
+// configuration key when Kafka cannot be used, in its log and in readiness,
+// as the operator commands do (kafkaconn.Conn.Explain).
+func TestPipelineExplainsKafkaFailures(t *testing.T) {
+	cfg := config.Defaults()
+	cfg.Kafka.Brokers = []string{"127.0.0.1:1"} // nothing listens there
+	cfg.Kafka.Topics = []string{"events"}
+	core, logs := observer.New(zap.WarnLevel)
+	o, err := PipelineOptions(cfg, refusingZoho{}, zap.New(core))
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, err := pipeline.New(o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- p.Run(ctx) }()
+	defer func() { cancel(); <-done }()
+	const want = "kafka.brokers: broker unreachable: cannot connect to 127.0.0.1:1"
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		err := p.Ready()
+		logged := logs.FilterMessageSnippet("kafka unreachable").All()
+		if err != nil && strings.Contains(err.Error(), want) && len(logged) > 0 {
+			if got := fmt.Sprint(logged[0].ContextMap()["error"]); !strings.Contains(got, want) {
+				t.Errorf("logged error %q, want it to name the key: %q", got, want)
+			}
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("readiness %v and %d warnings, want both to say %q", err, len(logged), want)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+// refusingZoho is a Zoho that is never reached (Kafka is down first).
+type refusingZoho struct{}
+
+func (refusingZoho) Upsert(context.Context, zohoapi.UpsertRequest) (*zohoapi.UpsertResult, error) {
+	return nil, errors.New("not reached")
 }
