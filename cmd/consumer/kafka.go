@@ -1,8 +1,11 @@
 package main
 
 import (
+	"context"
 	"fmt"
 	"io"
+
+	"github.com/twmb/franz-go/pkg/kadm"
 
 	"github.com/zohosink/zohosink/config"
 	"github.com/zohosink/zohosink/kafkaconn"
@@ -19,6 +22,22 @@ func withKafka(cfg *config.Config, fn func(conn *kafkaconn.Conn) error) error {
 		return err
 	}
 	return conn.Explain(fn(conn))
+}
+
+// withKafkaAdmin is withKafka for a command that needs only an admin client
+// of the connection: fn gets it and a context bounded by
+// kafkaconn.AdminTimeout (derived from ctx).
+func withKafkaAdmin(ctx context.Context, cfg *config.Config, fn func(ctx context.Context, adm *kadm.Client) error) error {
+	return withKafka(cfg, func(conn *kafkaconn.Conn) error {
+		adm, closeAdm, err := conn.Admin()
+		if err != nil {
+			return err
+		}
+		defer closeAdm()
+		ctx, cancel := context.WithTimeout(ctx, kafkaconn.AdminTimeout)
+		defer cancel()
+		return fn(ctx, adm)
+	})
 }
 
 // warnSecurity writes the configuration's kafka.tls / kafka.sasl warnings

@@ -14,7 +14,6 @@ import (
 	"github.com/zohosink/zohosink/config"
 	"github.com/zohosink/zohosink/groupoffsets"
 	"github.com/zohosink/zohosink/internal/tables"
-	"github.com/zohosink/zohosink/kafkaconn"
 )
 
 func newOffsetsCommand() *cobra.Command {
@@ -49,14 +48,7 @@ offset shows "-": the group starts it at the log start.`,
 			if err != nil {
 				return err
 			}
-			return withKafka(cfg, func(conn *kafkaconn.Conn) error {
-				adm, closeAdm, err := conn.Admin()
-				if err != nil {
-					return err
-				}
-				defer closeAdm()
-				ctx, cancel := context.WithTimeout(cmd.Context(), kafkaconn.AdminTimeout)
-				defer cancel()
+			return withKafkaAdmin(cmd.Context(), cfg, func(ctx context.Context, adm *kadm.Client) error {
 				snap, err := groupoffsets.Take(ctx, adm, cfg.Kafka.Group, cfg.Kafka.Topics)
 				if err != nil {
 					return err
@@ -189,14 +181,7 @@ zoho.trigger is [].`,
 			if err != nil {
 				return err
 			}
-			return withKafka(cfg, func(conn *kafkaconn.Conn) error {
-				adm, closeAdm, err := conn.Admin()
-				if err != nil {
-					return err
-				}
-				defer closeAdm()
-				ctx, cancel := context.WithTimeout(cmd.Context(), kafkaconn.AdminTimeout)
-				defer cancel()
+			return withKafkaAdmin(cmd.Context(), cfg, func(ctx context.Context, adm *kadm.Client) error {
 				return runOffsetsReset(ctx, cmd.OutOrStdout(), adm, cfg.Kafka.Group, selection, target, execute)
 			})
 		},
