@@ -240,9 +240,16 @@ type Delivery struct {
 	// dlq replay` never skips.
 	CreditSaver bool `mapstructure:"credit_saver" yaml:"credit_saver" json:"credit_saver"`
 	// CreditSaverKeys is the most keys the credit saver remembers (least
-	// recently used forgotten first), about 110 bytes each. Default 100000
-	// (about 11 MB); ≥ 1 while delivery.credit_saver is on.
+	// recently used forgotten first), about 120 bytes each. Default 100000
+	// (about 12 MB); ≥ 1 while delivery.credit_saver is on.
 	CreditSaverKeys int `mapstructure:"credit_saver_keys" yaml:"credit_saver_keys" json:"credit_saver_keys"`
+	// CreditSaverTTL is how long after Zoho's acknowledgement the credit
+	// saver trusts what it remembers for a key: the bound on how long a
+	// change another writer made in Zoho (another replica consuming another
+	// partition that holds the same person's events, another integration, a
+	// CRM user) can be left in place when this process sees the remembered
+	// record again. Default 10m; > 0 while delivery.credit_saver is on.
+	CreditSaverTTL time.Duration `mapstructure:"credit_saver_ttl" yaml:"credit_saver_ttl" json:"credit_saver_ttl"`
 }
 
 // HTTP configures the operational endpoint.
@@ -300,6 +307,7 @@ func Defaults() *Config {
 			ShutdownGrace:      10 * time.Second,
 			CreditSaver:        true,
 			CreditSaverKeys:    100_000,
+			CreditSaverTTL:     10 * time.Minute,
 		},
 		HTTP: HTTP{Listen: "127.0.0.1:9464"},
 		Log:  Log{Level: "info", Format: "console"},

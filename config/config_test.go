@@ -80,7 +80,7 @@ func TestKeysCoverContract(t *testing.T) {
 		"batch.max_records", "batch.linger", "batch.max_buffered",
 		"delivery.max_in_flight", "delivery.retry_initial", "delivery.retry_max", "delivery.throttle_backoff",
 		"delivery.breaker_failures", "delivery.breaker_open_timeout", "delivery.shutdown_grace",
-		"delivery.credit_saver", "delivery.credit_saver_keys",
+		"delivery.credit_saver", "delivery.credit_saver_keys", "delivery.credit_saver_ttl",
 		"http.listen", "log.level", "log.format",
 	}
 	if got := Keys(); !reflect.DeepEqual(got, want) {
@@ -179,6 +179,7 @@ func TestEnvSetsEveryKey(t *testing.T) {
 		"delivery.shutdown_grace":        "5s",
 		"delivery.credit_saver":          "false",
 		"delivery.credit_saver_keys":     "5000",
+		"delivery.credit_saver_ttl":      "30m",
 		"http.listen":                    ":9000",
 		"log.level":                      "debug",
 		"log.format":                     "json",
@@ -225,7 +226,7 @@ func TestEnvSetsEveryKey(t *testing.T) {
 		Batch: Batch{MaxRecords: 50, Linger: 250 * time.Millisecond, MaxBuffered: 500},
 		Delivery: Delivery{MaxInFlight: 8, RetryInitial: time.Second, RetryMax: time.Minute, ThrottleBackoff: 45 * time.Second,
 			BreakerFailures: 3, BreakerOpenTimeout: 10 * time.Second, ShutdownGrace: 5 * time.Second,
-			CreditSaver: false, CreditSaverKeys: 5000},
+			CreditSaver: false, CreditSaverKeys: 5000, CreditSaverTTL: 30 * time.Minute},
 		HTTP: HTTP{Listen: ":9000"},
 		Log:  Log{Level: "debug", Format: "json"},
 	}

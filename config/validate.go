@@ -169,6 +169,9 @@ func (c *Config) Validate() error {
 	if c.Delivery.CreditSaver && c.Delivery.CreditSaverKeys < 1 {
 		p.add("delivery.credit_saver_keys", "must be ≥ 1 while delivery.credit_saver is on (turn the saver off with delivery.credit_saver: false)")
 	}
+	if c.Delivery.CreditSaver && c.Delivery.CreditSaverTTL <= 0 {
+		p.add("delivery.credit_saver_ttl", "must be > 0 while delivery.credit_saver is on (turn the saver off with delivery.credit_saver: false)")
+	}
 
 	// http, log
 	if c.HTTP.Listen == "" {

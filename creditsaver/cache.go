@@ -2,6 +2,7 @@ package creditsaver
 
 import (
 	"fmt"
+	"time"
 
 	"github.com/cespare/xxhash/v2"
 	lru "github.com/hashicorp/golang-lru/v2"
@@ -30,26 +31,53 @@ func SumRecord(r zohoapi.Record) Sum {
 type entry[O comparable] struct {
 	sum   Sum
 	owner O
+	// at is when Zoho acknowledged it (Unix nanoseconds of Options.Now).
+	at int64
 }
 
 // Cache remembers, per key, the Sum of the last record Zoho acknowledged and
 // its owner, for at most a fixed number of keys (least recently used evicted
-// first). O identifies who acknowledged it (the pipeline: the partition
-// assignment). Safe for concurrent use.
+// first) and for at most a fixed time after the acknowledgement. O
+// identifies who acknowledged it (the pipeline: the partition assignment).
+// Safe for concurrent use.
 type Cache[O comparable] struct {
 	lru *lru.Cache[uint64, entry[O]]
+	ttl time.Duration
+	now func() time.Time
 }
 
-// New returns an empty Cache remembering at most keys keys; keys must be ≥ 1.
-func New[O comparable](keys int) (*Cache[O], error) {
-	if keys < 1 {
-		return nil, fmt.Errorf("creditsaver: keys must be ≥ 1 (got %d)", keys)
+// Options configure a Cache.
+type Options struct {
+	// Keys is the most keys remembered (least recently used evicted first);
+	// ≥ 1.
+	Keys int
+	// TTL is how long after Zoho's acknowledgement an entry is trusted; > 0.
+	// It bounds how long a change made in Zoho by another writer of the key
+	// (another replica consuming another partition that holds the key's
+	// events, another integration, a user in the CRM) can be left in place
+	// when this process sees the record it remembers again (see the package
+	// documentation).
+	TTL time.Duration
+	// Now is the clock (time.Now when nil).
+	Now func() time.Time
+}
+
+// New returns an empty Cache, or an error naming the option out of range.
+func New[O comparable](o Options) (*Cache[O], error) {
+	if o.Keys < 1 {
+		return nil, fmt.Errorf("creditsaver: keys must be ≥ 1 (got %d)", o.Keys)
 	}
-	l, err := lru.New[uint64, entry[O]](keys)
+	if o.TTL <= 0 {
+		return nil, fmt.Errorf("creditsaver: the TTL must be > 0 (got %s)", o.TTL)
+	}
+	l, err := lru.New[uint64, entry[O]](o.Keys)
 	if err != nil {
 		return nil, fmt.Errorf("creditsaver: %w", err)
 	}
-	return &Cache[O]{lru: l}, nil
+	if o.Now == nil {
+		o.Now = time.Now
+	}
+	return &Cache[O]{lru: l, ttl: o.TTL, now: o.Now}, nil
 }
 
 // keyHash is the LRU's key for key: its 64-bit hash (see the package
@@ -59,19 +87,25 @@ func keyHash(key string) uint64 { return xxhash.Sum64String(key) }
 // Remember records that Zoho acknowledged the record of sum for key, on
 // behalf of owner, replacing what was remembered for key.
 func (c *Cache[O]) Remember(key string, owner O, sum Sum) {
-	c.lru.Add(keyHash(key), entry[O]{sum: sum, owner: owner})
+	c.lru.Add(keyHash(key), entry[O]{sum: sum, owner: owner, at: c.now().UnixNano()})
 }
 
 // Forget drops what is remembered for key (Zoho rejected its record, or the
 // record acknowledged cannot be attributed to one owner).
 func (c *Cache[O]) Forget(key string) { c.lru.Remove(keyHash(key)) }
 
-// Acknowledged returns the Sum remembered for key if owner remembered it;
-// ok is false when nothing is remembered for key or another owner did. It
+// Acknowledged returns the Sum remembered for key if owner remembered it
+// less than the TTL ago; ok is false when nothing is remembered for key,
+// another owner remembered it, or it is older (then it is forgotten). It
 // counts as a use of key for the eviction order.
 func (c *Cache[O]) Acknowledged(key string, owner O) (sum Sum, ok bool) {
-	e, ok := c.lru.Get(keyHash(key))
+	h := keyHash(key)
+	e, ok := c.lru.Get(h)
 	if !ok || e.owner != owner {
+		return 0, false
+	}
+	if c.now().UnixNano()-e.at >= int64(c.ttl) {
+		c.lru.Remove(h)
 		return 0, false
 	}
 	return e.sum, true

@@ -28,9 +28,9 @@
 //   - Bounded memory: at most the configured number of keys are remembered;
 //     the least recently used key is evicted beyond it
 //     (github.com/hashicorp/golang-lru/v2). An entry is a 64-bit hash of the
-//     key, a 64-bit hash of the record and the owner: about 110 bytes with the
-//     LRU's list and map, so 100,000 keys take about 11 MB (see
-//     TestMemoryPerKey).
+//     key, a 64-bit hash of the record, the owner and the time of the
+//     acknowledgement: about 120 bytes with the LRU's list and map, so
+//     100,000 keys take about 12 MB (see TestMemoryPerKey).
 //   - No false skip from a key collision: keys are kept as 64-bit hashes
 //     (xxhash), not as strings, to save their bytes. Two keys with one hash
 //     share one entry and evict each other (a lost saving, never a wrong
@@ -45,6 +45,15 @@
 //     only for that owner. A partition that was revoked and assigned again is
 //     a new owner, so what another consumer sent for the key meanwhile can
 //     never be mistaken for unchanged.
+//   - Other writers, bounded in time: an entry is trusted for a TTL after
+//     Zoho's acknowledgement (Options.TTL; the pipeline's
+//     delivery.credit_saver_ttl), then forgotten, so the record is sent again
+//     and Zoho holds it once more. This is the bound on what the cache cannot
+//     see: when one key's events are on several partitions consumed by
+//     different processes (a person's events keyed by anonymousId before
+//     sign-in and by userId after), or another integration or a CRM user
+//     changes the record, a record identical to the remembered one is
+//     skipped although Zoho now holds something else, for at most the TTL.
 //
 // What the caller must do (package pipeline does): ask only while no
 // earlier record of the key is pending (for the pipeline: when the batch

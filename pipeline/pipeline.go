@@ -106,9 +106,11 @@ type Options struct {
 	// acknowledged for its key from the same partition assignment (package
 	// creditsaver): when its batch is handed to the Sender it is done
 	// without a call and counted (Stats.Skipped). It remembers at most
-	// CreditSaverKeys keys, ≥ 1 when CreditSaver is set.
+	// CreditSaverKeys keys (≥ 1 when CreditSaver is set), each for
+	// CreditSaverTTL after Zoho's acknowledgement (> 0 when set).
 	CreditSaver     bool
 	CreditSaverKeys int
+	CreditSaverTTL  time.Duration
 
 	// RetryInitial, RetryMax, ThrottleBackoff, BreakerFailures and
 	// BreakerOpenTimeout are the delivery.Options of the same names, checked
@@ -124,8 +126,8 @@ type Options struct {
 	// budget (Zoho's reported remaining credits are honoured all the same).
 	// ≥ 0.
 	DailyCreditBudget int
-	// Clock is the credit budget's time source (nil: the real clock; tests
-	// pass a fake one).
+	// Clock is the time source of the credit budget and of the credit
+	// saver's CreditSaverTTL (nil: the real clock; tests pass a fake one).
 	Clock delivery.Clock
 	// ShutdownGrace bounds how long shutdown and partition revocation wait for
 	// the Zoho calls and dead-letter writes under way before cutting them off,
@@ -269,9 +271,13 @@ func New(o Options) (*Pipeline, error) {
 	}
 	var saved *saver
 	if o.CreditSaver {
-		cache, err := creditsaver.New[*watermark.Partition](o.CreditSaverKeys)
+		so := creditsaver.Options{Keys: o.CreditSaverKeys, TTL: o.CreditSaverTTL}
+		if o.Clock != nil {
+			so.Now = o.Clock.Now
+		}
+		cache, err := creditsaver.New[*watermark.Partition](so)
 		if err != nil {
-			problems = append(problems, fmt.Errorf("CreditSaverKeys: %w", err))
+			problems = append(problems, fmt.Errorf("CreditSaverKeys, CreditSaverTTL: %w", err))
 		}
 		saved = &saver{cache: cache}
 	}

@@ -41,7 +41,7 @@ func TestCreditSaverRevokedPartitionDoesNotPoison(t *testing.T) {
 	z := &ackingZoho{}
 	p, err := New(Options{
 		Brokers: brokers, Topics: []string{topic}, Group: topic + "-group", DLQTopic: topic + "-dlq",
-		Module: "Leads", Zoho: z, CreditSaver: true, CreditSaverKeys: 10,
+		Module: "Leads", Zoho: z, CreditSaver: true, CreditSaverKeys: 10, CreditSaverTTL: time.Hour,
 		Batch:          batcher.Config{MaxRecords: 1, MaxInFlight: 1, MaxBuffered: 6},
 		CommitInterval: time.Second, SessionTimeout: 10 * time.Second,
 		RetryInitial: time.Second, RetryMax: time.Second, ThrottleBackoff: time.Second,

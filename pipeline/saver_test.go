@@ -1,6 +1,7 @@
 package pipeline_test
 
 import (
+	"context"
 	"fmt"
 	"strings"
 	"testing"
@@ -9,15 +10,17 @@ import (
 	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/zohosink/zohosink/dlq"
+	"github.com/zohosink/zohosink/internal/fakeclock"
 	"github.com/zohosink/zohosink/internal/kafkatest"
 	"github.com/zohosink/zohosink/pipeline"
+	"github.com/zohosink/zohosink/zohoapi"
 	"github.com/zohosink/zohosink/zohoapi/zohosim"
 )
 
 // saverOptions are h's options with the credit saver on.
 func saverOptions(h *harness) pipeline.Options {
 	o := h.options()
-	o.CreditSaver, o.CreditSaverKeys = true, 1000
+	o.CreditSaver, o.CreditSaverKeys, o.CreditSaverTTL = true, 1000, time.Hour
 	return o
 }
 
@@ -181,5 +184,42 @@ func TestCreditSaverSendsReplays(t *testing.T) {
 	}
 	if s := r.p.Stats(); s.Skipped != 0 {
 		t.Fatalf("skipped %d replayed records", s.Skipped)
+	}
+}
+
+// TestCreditSaverTrustsForTTL: what the saver remembers is trusted only for
+// delivery.credit_saver_ttl after Zoho's acknowledgement. Another writer of
+// the same email (here: another replica's upsert of a record from another
+// partition, made directly) changes the lead; an event identical to the one
+// this process remembers is skipped within the TTL, but sent once it has
+// passed, so Zoho holds this process's record again.
+func TestCreditSaverTrustsForTTL(t *testing.T) {
+	h := newHarness(t, 1, zohosim.Options{})
+	clock := fakeclock.New(creditsT0)
+	o := saverOptions(h)
+	o.CreditSaverTTL, o.Clock = 10*time.Minute, clock
+	r := h.start(o)
+	const email = "User1@Example.com"
+	h.produce(identify(1, "Jane"))
+	h.waitCommitted(30 * time.Second)
+
+	other := zohoapi.Record{{Name: "Email", Value: []byte(`"User1@Example.com"`)}, {Name: "First_Name", Value: []byte(`"Globex"`)}}
+	if _, err := h.zohoClient().Upsert(context.Background(), zohoapi.UpsertRequest{Module: "Leads", Records: []zohoapi.Record{other}, DuplicateCheckFields: []string{"Email"}}); err != nil {
+		t.Fatal(err)
+	}
+	clock.Advance(10*time.Minute - time.Second)
+	h.produce(identify(1, "Jane"))
+	h.waitCommitted(30 * time.Second)
+	if s := r.p.Stats(); s.Skipped != 1 {
+		t.Fatalf("within the TTL: skipped %d, want the identical record skipped", s.Skipped)
+	}
+	clock.Advance(time.Second)
+	h.produce(identify(1, "Jane"))
+	h.waitCommitted(30 * time.Second)
+	if s := r.p.Stats(); s.Skipped != 1 || s.Delivered != 2 {
+		t.Fatalf("after the TTL: skipped %d delivered %d, want the identical record sent (1, 2)", s.Skipped, s.Delivered)
+	}
+	if l := leadFor(h, email); l == nil || l["First_Name"] != "Jane" {
+		t.Fatalf("lead after the TTL: %v, want this process's record (First_Name Jane) again", l)
 	}
 }

@@ -101,6 +101,7 @@ func PipelineOptions(cfg *config.Config, zoho delivery.Upserter, log *zap.Logger
 		ShutdownGrace:      cfg.Delivery.ShutdownGrace,
 		CreditSaver:        cfg.Delivery.CreditSaver,
 		CreditSaverKeys:    cfg.Delivery.CreditSaverKeys,
+		CreditSaverTTL:     cfg.Delivery.CreditSaverTTL,
 		DailyCreditBudget:  cfg.Zoho.DailyCreditBudget,
 		Logger:             log,
 	}, nil

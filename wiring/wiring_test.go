@@ -35,6 +35,7 @@ func TestPipelineOptionsCopyEveryKey(t *testing.T) {
 	cfg.Delivery.ShutdownGrace = 4 * time.Second
 	cfg.Zoho.Module = "Contacts"
 	cfg.Zoho.DailyCreditBudget = 40000
+	cfg.Delivery.CreditSaverTTL = 7 * time.Minute
 	cfg.Consent.Required = []string{"ads"}
 
 	o, err := PipelineOptions(cfg, nil, zap.NewNop())
@@ -45,7 +46,7 @@ func TestPipelineOptionsCopyEveryKey(t *testing.T) {
 		o.FetchMaxBytes != 1234 || o.MaxMessageBytes != 5678 || !o.StartAtLatest || o.Module != "Contacts" ||
 		o.Batch.MaxRecords != 50 || o.Batch.Linger != 3*time.Second || o.Batch.MaxInFlight != 3 || o.Batch.MaxBuffered != 50*(3+2) ||
 		o.RetryInitial != time.Second || o.RetryMax != 2*time.Second || o.ThrottleBackoff != 13*time.Second ||
-		o.BreakerFailures != 9 || o.BreakerOpenTimeout != 17*time.Second || o.ShutdownGrace != 4*time.Second || o.DailyCreditBudget != 40000 ||
+		o.BreakerFailures != 9 || o.BreakerOpenTimeout != 17*time.Second || o.ShutdownGrace != 4*time.Second || o.DailyCreditBudget != 40000 || o.CreditSaverTTL != 7*time.Minute ||
 		len(o.Mapping.ConsentRequired) != 1 || o.Mapping.ConsentRequired[0] != "ads" || len(o.KafkaOptions) == 0 {
 		t.Errorf("options %+v", o)
 	}
