@@ -22,7 +22,7 @@ import (
 func newDLQCommand() *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "dlq",
-		Short: "Inspect, count and replay the dead-letter topic",
+		Short: "Inspect, count (stats) and replay the dead-letter topic",
 		Long: `The dead-letter topic (kafka.dlq_topic) holds every source record Zoho rejected
 (MANDATORY_NOT_FOUND, INVALID_DATA, …) or the pipeline could not use
 (DECODE_ERROR, MISSING_EMAIL): the original key and value byte for byte, and
@@ -198,6 +198,8 @@ func newDLQStatsCommand() *cobra.Command {
 	var sel dlqSelection
 	cmd := &cobra.Command{
 		Use:   "stats",
+		// The group's summary says "count"; so may an operator.
+		SuggestFor: []string{"count"},
 		Short: "Count dead-letter records by error code and by field, with first and last time seen",
 		Long: `Stats reads the dead-letter topic (kafka.dlq_topic) up to its end as it was when
 the command started and counts the records that match the filters: in total,
