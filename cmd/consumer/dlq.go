@@ -197,10 +197,10 @@ func inspectDLQ(ctx context.Context, out io.Writer, cfg *config.Config, conn *ka
 func newDLQStatsCommand() *cobra.Command {
 	var sel dlqSelection
 	cmd := &cobra.Command{
-		Use:   "stats",
+		Use: "stats",
 		// The group's summary says "count"; so may an operator.
 		SuggestFor: []string{"count"},
-		Short: "Count dead-letter records by error code and by field, with first and last time seen",
+		Short:      "Count dead-letter records by error code and by field, with first and last time seen",
 		Long: `Stats reads the dead-letter topic (kafka.dlq_topic) up to its end as it was when
 the command started and counts the records that match the filters: in total,
 by error code, by field (the field API name Zoho or the pipeline blamed, "-"
