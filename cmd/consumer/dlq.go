@@ -120,7 +120,9 @@ not a terminal). -o json prints each record complete, one JSON object per line
 (for jq): failed_at, code, message, field, details (Zoho's details object),
 source_topic, source_partition, source_offset, source_timestamp, module, key,
 value (the original record value as a string; key_base64/value_base64 instead
-when not UTF-8), zoho_record (the JSON record sent, null when none), and
+when not UTF-8), zoho_record (the JSON record sent, null when none),
+extra_headers (every further header, e.g. replay.group and replay.count of a
+replayed record: [{"key","value"}], value_base64 when not UTF-8), and
 dlq_partition/dlq_offset (its place in the dead-letter topic, for --from).
 
 It joins no consumer group and commits nothing.`,
