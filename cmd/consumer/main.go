@@ -81,7 +81,7 @@ func refuseUnknownSubcommands(cmd *cobra.Command) {
 			if s := cmd.SuggestionsFor(args[0]); len(s) > 0 {
 				msg += "\n\nDid you mean this?\n\t" + strings.Join(s, "\n\t") + "\n"
 			}
-			return fmt.Errorf("%s\nRun '%s --help' for usage.", msg, cmd.CommandPath())
+			return fmt.Errorf("%s\nRun '%s --help' for usage", msg, cmd.CommandPath())
 		}
 		cmd.RunE = func(cmd *cobra.Command, _ []string) error { return cmd.Help() }
 	}
