@@ -424,6 +424,35 @@ func TestValidateBatchBounds(t *testing.T) {
 	}
 }
 
+// TestValidateListenAddress: http.listen is refused at validation, under
+// its key, when net.Listen would refuse it at run: not host:port, or a port
+// outside 0..65535.
+func TestValidateListenAddress(t *testing.T) {
+	for addr, want := range map[string]string{
+		"127.0.0.1:9464":  "",
+		":0":              "",
+		"[::1]:65535":     "",
+		"127.0.0.1:http":  "",
+		"127.0.0.1:99999": `http.listen: "127.0.0.1:99999": port "99999" is not a port number in 0..65535`,
+		"127.0.0.1:-1":    `http.listen: "127.0.0.1:-1": port "-1" is not a port number in 0..65535`,
+		"127.0.0.1:":      "", // net.Listen: any free port
+		"9464":            `http.listen: "9464" is not host:port`,
+	} {
+		c := validConfig()
+		c.HTTP.Listen = addr
+		err := c.Validate()
+		if want == "" {
+			if err != nil {
+				t.Errorf("%s: %v, want valid", addr, err)
+			}
+			continue
+		}
+		if err == nil || !strings.Contains(err.Error(), want) || !reflect.DeepEqual(keysOf(err), []string{"http.listen"}) {
+			t.Errorf("%s: %v, want only %s", addr, err, want)
+		}
+	}
+}
+
 func validConfig() *Config {
 	c := Defaults()
 	c.Zoho.ClientID = "1000.CID"

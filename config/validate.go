@@ -174,10 +174,8 @@ func (c *Config) Validate() error {
 	}
 
 	// http, log
-	if c.HTTP.Listen == "" {
-		p.add("http.listen", "is required (host:port)")
-	} else if _, _, err := net.SplitHostPort(c.HTTP.Listen); err != nil {
-		p.add("http.listen", fmt.Sprintf("%q is not host:port", c.HTTP.Listen))
+	if problem := listenProblem(c.HTTP.Listen); problem != "" {
+		p.add("http.listen", problem)
 	}
 	if !slices.Contains(logLevels, c.Log.Level) {
 		p.add("log.level", fmt.Sprintf("%q is not one of %s", c.Log.Level, strings.Join(logLevels, ", ")))
@@ -186,6 +184,24 @@ func (c *Config) Validate() error {
 		p.add("log.format", fmt.Sprintf("%q is not one of %s", c.Log.Format, strings.Join(logFormats, ", ")))
 	}
 	return p.err()
+}
+
+// listenProblem says what is wrong with a TCP listen address, "" when
+// nothing: it must be host:port (the host may be empty: every interface)
+// with a port net.Listen takes, a number in 0..65535 (0: any free port) or a
+// service name.
+func listenProblem(addr string) string {
+	if addr == "" {
+		return "is required (host:port)"
+	}
+	_, port, err := net.SplitHostPort(addr)
+	if err != nil {
+		return fmt.Sprintf("%q is not host:port", addr)
+	}
+	if _, err := net.LookupPort("tcp", port); err != nil {
+		return fmt.Sprintf("%q: port %q is not a port number in 0..65535", addr, port)
+	}
+	return ""
 }
 
 // validateHosts checks zoho.data_center, zoho.api_domain and zoho.accounts_url

@@ -16,9 +16,11 @@ import (
 // it for BreakerOpenTimeout; record rejections, configuration errors and
 // concurrency 429s count as successes (Zoho answered: a 429 for concurrency
 // is the concurrency limit's signal, see concurrency.go, not an outage);
-// cancellations (shutdown, revocation), waits for the token mint budget (no
-// call was made) and refusals for spent API credits (not an outage: Credits
-// waits for them) are not counted.
+// cancellations (shutdown, revocation), throttling of the access token (the
+// mint budget spent or Zoho's token endpoint answering "Access Denied",
+// zohoapi.TokenThrottled: no CRM call was made, throttle pauses for it) and
+// refusals for spent API credits (not an outage: Credits waits for them) are
+// not counted.
 func newBreaker(o Options, onChange func(string, gobreaker.State, gobreaker.State)) *gobreaker.CircuitBreaker[*zohoapi.UpsertResult] {
 	return gobreaker.NewCircuitBreaker[*zohoapi.UpsertResult](gobreaker.Settings{
 		Name:        "zoho",
@@ -32,9 +34,8 @@ func newBreaker(o Options, onChange func(string, gobreaker.State, gobreaker.Stat
 			return c != zohoapi.ClassTransient && (c != zohoapi.ClassThrottled || concurrencyThrottle(err))
 		},
 		IsExcluded: func(err error) bool {
-			var wait *zohoapi.MintWaitError
 			var spent *creditsRefusedError
-			return errors.Is(err, context.Canceled) || errors.As(err, &wait) || errors.As(err, &spent)
+			return errors.Is(err, context.Canceled) || zohoapi.TokenThrottled(err) || errors.As(err, &spent)
 		},
 		OnStateChange: onChange,
 	})

@@ -19,13 +19,17 @@ const (
 	// PauseBreakerOpen: Zoho kept failing and the circuit breaker is open.
 	PauseBreakerOpen PauseReason = "zoho_breaker_open"
 	// PauseZohoThrottled: Zoho throttles in a way a lower concurrency limit
-	// cannot fix: 429 TOO_MANY_REQUESTS going on at limit 1, or a
-	// throttled token refresh (a 429 with room to cut the limit pauses
-	// nothing, see Options.ThrottleBackoff).
+	// cannot fix: 429 TOO_MANY_REQUESTS going on at limit 1 (a 429 with room
+	// to cut the limit pauses nothing, see Options.ThrottleBackoff).
 	PauseZohoThrottled PauseReason = "zoho_throttled"
 	// PauseTokenBudget: an access token is needed but the local mint budget
 	// (Zoho's 10 tokens per 10 minutes per refresh token) is spent.
 	PauseTokenBudget PauseReason = "zoho_token_mint_budget"
+	// PauseTokenThrottled: an access token is needed but Zoho's token
+	// endpoint throttles token requests ("Access Denied": other processes
+	// minted from the same refresh token, zoho-crm-api.md "OAuth 2.0").
+	// Not an outage of Zoho CRM: the circuit breaker does not count it.
+	PauseTokenThrottled PauseReason = "zoho_token_throttled"
 	// PauseCreditBudget: a call waits for Zoho API credits: this process's
 	// share of the local budget (zoho.daily_credit_budget) is spent for the
 	// rolling 24 h, or Zoho reports the org's credits spent (see Credits).

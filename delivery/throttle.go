@@ -20,16 +20,26 @@ import (
 //     Release cut the limit; a short jittered wait (concurrencyRetryWait,
 //     growing with each 429 in a row at limit 1), no pause: fetching goes on
 //     and batches keep filling while the calls find the org's limit;
+//   - Zoho's token endpoint throttles token requests (a *zohoapi.TokenError
+//     with Throttled, "Access Denied"): wait ThrottleBackoff, jittered
+//     (PauseTokenThrottled; the token source itself asks Zoho again only
+//     after its own throttle backoff);
 //   - anything else that throttles: more than aimdFloorRetries 429s in a
 //     row at limit 1 (the org's slots are taken by others: cutting cannot
-//     help), a 429 that is not about concurrency, a throttled token
-//     refresh: wait ThrottleBackoff, jittered (PauseZohoThrottled; Zoho
-//     sends no Retry-After).
+//     help), a 429 that is not about concurrency: wait ThrottleBackoff,
+//     jittered (PauseZohoThrottled; Zoho sends no Retry-After).
+//
+// Only the last kind is kept as the cause for a breaker change: the token's
+// throttles are not the breaker's (zohoapi.TokenThrottled).
 func (s *Sender) throttle(err error, floorHits int) time.Duration {
 	var mint *zohoapi.MintWaitError
 	if errors.As(err, &mint) {
 		s.obs.Paused(PauseTokenBudget, true, err)
 		return time.Until(mint.Until) + jitter(time.Second)
+	}
+	if zohoapi.TokenThrottled(err) {
+		s.obs.Paused(PauseTokenThrottled, true, err)
+		return jitter(s.o.ThrottleBackoff)
 	}
 	if concurrencyThrottle(err) && floorHits <= aimdFloorRetries {
 		wait := concurrencyRetryWait(s.calls, s.o.RetryInitial, floorHits)
@@ -83,6 +93,7 @@ func callOutcome(err error, cut bool) CallOutcome {
 func (s *Sender) unthrottle() {
 	s.obs.Paused(PauseZohoThrottled, false, nil)
 	s.obs.Paused(PauseTokenBudget, false, nil)
+	s.obs.Paused(PauseTokenThrottled, false, nil)
 }
 
 // jitter spreads d by ±20% so that replicas throttled together do not retry together.

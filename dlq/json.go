@@ -15,6 +15,9 @@ import (
 // them (standard base64); a nil key or value is null without base64.
 // Details is Zoho's details object ({} when none), ZohoRecord the JSON record
 // sent (null when none); either, when not valid JSON, is a JSON string.
+// ExtraHeaders are the record's headers beyond the contract's (Record.Extra:
+// replay.group and replay.count of a replayed record, anything a producer
+// added), in the record's order; [] when none.
 type RecordJSON struct {
 	FailedAt        string          `json:"failed_at"`
 	Code            string          `json:"code"`
@@ -31,6 +34,7 @@ type RecordJSON struct {
 	Value           *string         `json:"value"`
 	ValueBase64     string          `json:"value_base64,omitempty"`
 	ZohoRecord      json.RawMessage `json:"zoho_record"`
+	ExtraHeaders    []HeaderJSON    `json:"extra_headers"`
 	DLQPartition    int32           `json:"dlq_partition"`
 	DLQOffset       int64           `json:"dlq_offset"`
 }
@@ -47,7 +51,22 @@ func NewRecordJSON(r Record) RecordJSON {
 	}
 	j.Key, j.KeyBase64 = bytesJSON(r.Key)
 	j.Value, j.ValueBase64 = bytesJSON(r.Value)
+	j.ExtraHeaders = make([]HeaderJSON, 0, len(r.Extra))
+	for _, h := range r.Extra {
+		hj := HeaderJSON{Key: h.Key}
+		hj.Value, hj.ValueBase64 = bytesJSON(h.Value)
+		j.ExtraHeaders = append(j.ExtraHeaders, hj)
+	}
 	return j
+}
+
+// HeaderJSON is one Kafka record header of RecordJSON: its value as a string
+// when it is UTF-8, else null with ValueBase64 holding it (standard base64);
+// a nil value is null without base64.
+type HeaderJSON struct {
+	Key         string  `json:"key"`
+	Value       *string `json:"value"`
+	ValueBase64 string  `json:"value_base64,omitempty"`
 }
 
 // bytesJSON is b as a JSON string when it is UTF-8, else as base64; nil is null.

@@ -2,8 +2,11 @@ package dlq
 
 import (
 	"encoding/json"
+	"strings"
 	"testing"
 	"time"
+
+	"github.com/twmb/franz-go/pkg/kgo"
 )
 
 // TestNewRecordJSON: text stays text, other bytes become base64, missing
@@ -51,5 +54,29 @@ func TestSelection(t *testing.T) {
 	}
 	if !(Selection{}).SinceTime(now).IsZero() {
 		t.Error("no Since has a since time")
+	}
+}
+
+// TestRecordJSONShowsEveryHeader: a replayed dead letter's replay.group and
+// replay.count headers, and any other header beyond the contract's, are in
+// the -o json line (extra_headers, in the record's order; a binary value as
+// base64), so that every header on the record is shown.
+func TestRecordJSONShowsEveryHeader(t *testing.T) {
+	src := Record{Code: "INVALID_DATA", SourceTopic: "events", Module: "Leads", Value: []byte(`{}`),
+		Extra: append(ReplayMark{Group: "zohosink-replay-1", Count: 2}.Headers(), kgo.RecordHeader{Key: "trace", Value: []byte{0xff}})}
+	r, err := Parse(src.KafkaRecord("events.dlq"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := json.Marshal(NewRecordJSON(r))
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := `"extra_headers":[{"key":"replay.group","value":"zohosink-replay-1"},{"key":"replay.count","value":"2"},{"key":"trace","value":null,"value_base64":"/w=="}]`
+	if !strings.Contains(string(b), want) {
+		t.Errorf("JSON line %s\nwant it to hold %s", b, want)
+	}
+	if b, _ := json.Marshal(NewRecordJSON(Record{})); !strings.Contains(string(b), `"extra_headers":[]`) {
+		t.Errorf("no extra headers: %s, want extra_headers []", b)
 	}
 }

@@ -170,7 +170,15 @@ func NewMapper(c MapperConfig) (*Mapper, error) {
 		errs = append(errs, &ConfigError{Key: key, Problem: fmt.Sprintf(format, args...)})
 	}
 	if m.preset.dedupe == nil && len(c.DuplicateCheckFields) == 0 {
-		bad("zoho.duplicate_check_fields", "is required for module %q: only Leads and Contacts have a default (Email); name the fields that identify a record of %s, e.g. [Email] when its Email field is unique", c.Module, c.Module)
+		problem := fmt.Sprintf("is required for module %q: only Leads and Contacts have a default (Email)", c.Module)
+		canon, ok := canonicalModule(c.Module)
+		if !ok || presetOf(canon).dedupe == nil {
+			problem += fmt.Sprintf("; name the fields that identify a record of %s, e.g. [Email] when its Email field is unique", c.Module)
+		}
+		if ok {
+			problem += fmt.Sprintf(" (did you mean zoho.module %q? Zoho's module API names are case-sensitive)", canon)
+		}
+		bad("zoho.duplicate_check_fields", "%s", problem)
 	}
 	switch c.InvalidValues {
 	case "", InvalidValuesOmit, InvalidValuesDeadLetter:

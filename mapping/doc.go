@@ -9,7 +9,7 @@
 //
 //	value ──▶ empty ─────────────────────────────────▶ drop tombstone
 //	  │       first non-blank byte is not '{' ───────▶ reject DECODE_ERROR
-//	  │       not valid JSON (as encoding/json says) ▶ reject DECODE_ERROR
+//	  │       not valid JSON (encoding/json) or UTF-8 ▶ reject DECODE_ERROR
 //	  │       type/event: not a CRM event ───────────▶ drop not_crm_event
 //	  │       required consent not granted ──────────▶ drop no_consent
 //	  ▼
@@ -39,12 +39,14 @@
 //   - Total: every value ends as a drop, a rejection or a record; Map never
 //     fails or panics.
 //   - Validation: every value that encoding/json's Valid rejects (syntax, or
-//     objects and arrays nested deeper than 10,000 levels) is DECODE_ERROR,
-//     whatever its type says (Kafka Connect's converter rule, DESIGN.md
-//     "Decisions on edge cases"): a broken producer shows in the dead-letter
-//     topic instead of being dropped as a page view. Every value encoding/json
-//     accepts is read, none is DECODE_ERROR. FuzzMapAgainstEncodingJSON checks
-//     this.
+//     objects and arrays nested deeper than 10,000 levels) or that is not
+//     valid UTF-8 (RFC 8259 section 8.1; a Latin-1 "M\xfcller") is
+//     DECODE_ERROR, whatever its type says (Kafka Connect's converter rule,
+//     DESIGN.md "Decisions on edge cases"): a broken producer shows in the
+//     dead-letter topic instead of being dropped as a page view or reaching
+//     Zoho with U+FFFD. The message names the offset of the first invalid
+//     byte. Every value both accept is read, none is DECODE_ERROR.
+//     FuzzMapAgainstEncodingJSON checks this.
 //   - Repeated keys: wherever the same key occurs twice in one object of the
 //     envelope (the top level, context, context.consent and its categories,
 //     traits, context.traits, properties and the objects inside them), its

@@ -105,7 +105,8 @@ func (t *typed) converters() *converters {
 // metadata is converted by its data type; a value that cannot be converted
 // is left out and listed in the omissions, or, when deadLetter is set, ends
 // the mapping with its *fieldvalue.Error. A field without metadata (cs nil,
-// or a field the module lacks) is sent untyped: texts as JSON strings,
+// or a field the module lacks) is sent untyped: texts as JSON strings
+// (a text with U+FFFD is an invalid value: fieldvalue.InvalidText),
 // numbers as their decimal text, booleans as JSON booleans; other values
 // (arrays, objects) are not sent. The values are copied into one buffer: the
 // record shares no memory with the event.
@@ -151,6 +152,13 @@ func encode(fields []recordField, cs *converters, deadLetter bool) (zohoapi.Reco
 			switch {
 			case fields[k].name != f.name:
 			case !known:
+				if err := fieldvalue.InvalidText(f.name, fields[k].value); err != nil {
+					if deadLetter {
+						return nil, nil, err
+					}
+					omitted = append(omitted, Omission{Field: f.name, Reason: err.Reason})
+					continue
+				}
 				buf = appendUntyped(buf, fields[k].value)
 			default:
 				var err error

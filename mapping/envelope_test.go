@@ -3,8 +3,10 @@ package mapping
 import (
 	"encoding/json"
 	"reflect"
+	"strconv"
 	"strings"
 	"testing"
+	"unicode/utf8"
 )
 
 // These tests pin how the envelope's objects are read in corner cases that
@@ -96,10 +98,10 @@ func TestMapObjectReading(t *testing.T) {
 		// Values.
 		{"escaped values", consented(`{"email":"a\u0040example.com","firstName":"J\u00e9r\u00f4me \"Jo\"","lastName":"\ud83d\ude00\t"}`, "", ""),
 			map[string]any{"Email": "a@example.com", "First_Name": `Jérôme "Jo"`, "Last_Name": "😀"}, ""},
-		{"lone surrogate becomes U+FFFD", consented(`{`+a+`,"firstName":"x\ud800"}`, "", ""),
-			map[string]any{"Email": "a@example.com", "First_Name": "x\uFFFD"}, ""},
-		{"invalid UTF-8 becomes U+FFFD", consented(`{`+a+`,"firstName":"x`+"\xff"+`y"}`, "", ""),
-			map[string]any{"Email": "a@example.com", "First_Name": "x\uFFFDy"}, ""},
+		{"lone surrogate is left out (invalid_unicode)", consented(`{`+a+`,"firstName":"x\ud800"}`, "", ""),
+			map[string]any{"Email": "a@example.com"}, ""},
+		{"invalid UTF-8 is DECODE_ERROR", consented(`{`+a+`,"firstName":"x`+"\xff"+`y"}`, "", ""),
+			nil, CodeDecodeError},
 		{"unicode white space trimmed", consented(`{`+a+`,"firstName":"\u00a0Ann\u2003"}`, "", ""),
 			map[string]any{"Email": "a@example.com", "First_Name": "Ann"}, ""},
 		{"pretty-printed", []byte("{\n  \"type\" : \"identify\" ,\n  \"traits\" : {\n    \"email\" : \"a@example.com\" ,\n    \"company\" : { \"name\" : \" Acme \" } ,\n    \"phone\" : 12 \n  } ,\n  \"context\" : { \"consent\" : { \"canonical\" : [ \"marketing\" ] } }\n}\n"),
@@ -239,7 +241,7 @@ func scanCorpus(t testing.TB) []string {
 	)
 	// Every kind of byte that ends a run of plain string bytes, at every
 	// offset within and around an 8-byte word.
-	for _, special := range []string{"\x00", "\x01", "\x1f", " ", "\x7f", "\x80", "\xff", `"`, `\`, `\"`, `\\`, `\n`, `\u0041`, `\u004`, `\x`} {
+	for _, special := range []string{"\x00", "\x01", "\x1f", " ", "\x7f", "\x80", "\xff", "\xfc", "ü", "€", "😀", "\xe2\x82", "\xed\xa0\x80", "\xc0\xaf", `"`, `\`, `\"`, `\\`, `\n`, `\u0041`, `\u004`, `\x`} {
 		for k := range 18 {
 			c = append(c, `{"a":"`+strings.Repeat("b", k)+special+strings.Repeat("c", 9)+`"}`)
 			c = append(c, `{"`+strings.Repeat("k", k)+special+`":1}`)
@@ -260,9 +262,10 @@ func TestMapMatchesEncodingJSON(t *testing.T) {
 	}
 }
 
-// FuzzMapAgainstEncodingJSON compares Map with encoding/json: a value
-// encoding/json rejects is DECODE_ERROR whatever it says it is, one it
-// accepts never is, and an empty value is a tombstone.
+// FuzzMapAgainstEncodingJSON compares Map with encoding/json and
+// unicode/utf8: a value encoding/json rejects or that is not valid UTF-8 is
+// DECODE_ERROR whatever it says it is, one both accept never is, and an
+// empty value is a tombstone.
 func FuzzMapAgainstEncodingJSON(f *testing.F) {
 	for _, s := range scanCorpus(f) {
 		f.Add(s)
@@ -280,12 +283,13 @@ func checkAgainstEncodingJSON(t *testing.T, m *Mapper, s string) {
 		}
 		return
 	}
-	valid := json.Valid([]byte(s)) && firstNonSpace([]byte(s)) == '{'
+	rule := json.Valid([]byte(s)) && utf8.ValidString(s)
+	valid := rule && firstNonSpace([]byte(s)) == '{'
 	if (mp.Reject.Code == CodeDecodeError) == valid {
-		t.Errorf("%.200q: encoding/json valid object %v, Map: %s %q %q", s, valid, mp.Outcome, mp.Drop, mp.Reject.Code)
+		t.Errorf("%.200q: encoding/json valid UTF-8 object %v, Map: %s %q %q", s, valid, mp.Outcome, mp.Drop, mp.Reject.Code)
 	}
-	if got := validJSON([]byte(s)); got != json.Valid([]byte(s)) {
-		t.Errorf("%.200q: validJSON %v, encoding/json %v", s, got, !got)
+	if got := validJSON([]byte(s)); got != rule {
+		t.Errorf("%.200q: validJSON %v, encoding/json.Valid && utf8.Valid %v", s, got, !got)
 	}
 }
 
@@ -321,4 +325,31 @@ func BenchmarkMapLeadStages(b *testing.B) {
 			m.mapCRM(eventLeadGenerated, body)
 		}
 	})
+}
+
+// TestMapRejectsInvalidUTF8 pins RFC 8259's UTF-8 rule: a Latin-1 byte in a
+// CRM event's trait or in a page view is DECODE_ERROR with the byte's offset,
+// not a record with U+FFFD nor a silent drop; valid UTF-8 is mapped as is.
+func TestMapRejectsInvalidUTF8(t *testing.T) {
+	m := leadPreset(t)
+	identify := `{"type":"identify","traits":{"email":"a@b.co","lastName":"M%sller"},"context":{"consent":{"categories":{"marketing":true}}}}`
+	for _, tc := range []struct{ name, value string }{
+		{"identify", strings.Replace(identify, "%s", "\xfc", 1)},
+		{"page", `{"type":"page","properties":{"title":"M` + "\xfc" + `ller"}}`},
+		{"key", `{"type":"page","properties":{"t` + "\xfc" + `":"x"}}`},
+	} {
+		mp := m.Map([]byte(tc.value))
+		if mp.Outcome != OutcomeReject || mp.Reject.Code != CodeDecodeError {
+			t.Errorf("%s: %s %q %+v, want DECODE_ERROR", tc.name, mp.Outcome, mp.Drop, mp.Record)
+			continue
+		}
+		at := strings.IndexByte(tc.value, 0xfc)
+		if want := "offset " + strconv.Itoa(at); !strings.Contains(mp.Reject.Message, want) || !strings.Contains(mp.Reject.Message, "UTF-8") {
+			t.Errorf("%s: message %q, want it to name UTF-8 and %q", tc.name, mp.Reject.Message, want)
+		}
+	}
+	mp := m.Map([]byte(strings.Replace(identify, "%s", "ü", 1)))
+	if mp.Outcome != OutcomeDeliver || string(mp.Record.Get("Last_Name")) != `"Müller"` {
+		t.Errorf("valid UTF-8: %s %s, want Last_Name \"Müller\"", mp.Outcome, mp.Record.Get("Last_Name"))
+	}
 }

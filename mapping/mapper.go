@@ -27,12 +27,12 @@ func (m *Mapper) Map(value []byte) Mapped {
 		if validJSON(value) { // a string, number, array, true, false or null
 			return decodeError("the value is JSON but not a JSON object")
 		}
-		return decodeError("the value is not valid JSON")
+		return decodeError(invalidJSONMessage(value))
 	}
 	s := view(value)
 	label, crm := m.crmEvent(peekHead(s))
 	if !validJSON(value) {
-		r := decodeError("the value is not valid JSON")
+		r := decodeError(invalidJSONMessage(value))
 		r.Event = label
 		return r
 	}

@@ -615,6 +615,10 @@ var pageView = []byte(`{"type":"page","messageId":"ajs-next-1731234567890-2f1e4c
 // pageViewTypeLast is the same page view with `type` as the last member.
 var pageViewTypeLast = append(append(bytes.TrimSuffix(bytes.Replace(pageView, []byte(`"type":"page",`), nil, 1), []byte("}")), `,"type":"page"`...), '}')
 
+// pageViewUTF8 is the page view with non-ASCII titles (the case where
+// validJSON runs utf8.Valid over the value).
+var pageViewUTF8 = bytes.ReplaceAll(pageView, []byte(`Pricing | Acme Anvils`), []byte(`Preise – Müller Ambosse`))
+
 // leadEvent is a realistic Lead Generated track.
 var leadEvent = []byte(`{"type":"track","event":"Lead Generated","messageId":"ajs-next-1731234567891-3a2b1c0d","anonymousId":"507f191e-810c-4972-9de8-60ea5b093db1","userId":"user-8821","timestamp":"2026-11-28T10:01:00.000Z","properties":{"form_name":"Request a Demo","source":"Website","plan":"enterprise","seats":25},"context":{"ip":"203.0.113.8","library":{"name":"analytics.js","version":"next-1.64.0"},"locale":"en-GB","page":{"path":"/demo","title":"Request a demo","url":"https://www.example.com/demo"},"traits":{"email":"jane.doe@example.com","firstName":"Jane","lastName":"Doe","phone":"+44 7700 900123","company":"Acme Ltd"},"userAgent":"Mozilla/5.0 (Macintosh; Intel Mac OS X 10_15_7) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Safari/537.36","consent":{"categories":{"marketing":true,"analytics":true}}}}`)
 
@@ -655,14 +659,15 @@ func BenchmarkMapPageView(b *testing.B) {
 }
 
 // BenchmarkValidJSON times the drop path's validating pass over a page view
-// and a lead: validJSON next to gjson.Valid, the library validator it
+// (ASCII, and with non-ASCII titles: utf8.Valid runs too) and a lead:
+// validJSON next to gjson.Valid, the library validator it
 // replaced (see valid.go), in the same run so that a loaded machine disturbs
 // both alike.
 func BenchmarkValidJSON(b *testing.B) {
 	for _, bc := range []struct {
 		name  string
 		value []byte
-	}{{"page_view", pageView}, {"lead", leadEvent}} {
+	}{{"page_view", pageView}, {"page_view_utf8", pageViewUTF8}, {"lead", leadEvent}} {
 		b.Run(bc.name+"/validJSON", func(b *testing.B) {
 			b.SetBytes(int64(len(bc.value)))
 			for b.Loop() {

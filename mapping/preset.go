@@ -1,10 +1,34 @@
 package mapping
 
+import "strings"
+
 // Module API names that have a preset of their own (zoho.module).
 const (
 	ModuleLeads    = "Leads"
 	ModuleContacts = "Contacts"
 )
+
+// standardModules are the API names of Zoho CRM's standard modules (Zoho
+// CRM v8 "Modules API", GET /crm/v8/settings/modules: api_name; the
+// names are case-sensitive), for the hint of canonicalModule.
+var standardModules = []string{
+	ModuleLeads, ModuleContacts, "Accounts", "Deals", "Campaigns", "Tasks", "Events", "Calls",
+	"Products", "Quotes", "Sales_Orders", "Purchase_Orders", "Invoices", "Vendors", "Price_Books",
+	"Cases", "Solutions", "Notes", "Appointments__s", "Services__s",
+}
+
+// canonicalModule returns the standard module whose API name equals module
+// ignoring case but is spelled otherwise ("leads" → "Leads"), and whether
+// there is one: Zoho's module names are case-sensitive, so "leads" is no
+// module with a preset, and probably no module of the org at all.
+func canonicalModule(module string) (string, bool) {
+	for _, m := range standardModules {
+		if m != module && strings.EqualFold(m, module) {
+			return m, true
+		}
+	}
+	return "", false
+}
 
 // presetSource is the event value a preset field takes.
 type presetSource uint8

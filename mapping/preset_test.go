@@ -101,6 +101,22 @@ func TestPresetDedupe(t *testing.T) {
 	}
 }
 
+// TestModuleCaseHint: a zoho.module spelled like a standard module in
+// another case ("leads") gets the canonical name as a hint (Zoho's module
+// API names are case-sensitive: "leads" has no preset).
+func TestModuleCaseHint(t *testing.T) {
+	for module, want := range map[string]string{
+		"leads":    `zoho.duplicate_check_fields: is required for module "leads": only Leads and Contacts have a default (Email) (did you mean zoho.module "Leads"? Zoho's module API names are case-sensitive)`,
+		"CONTACTS": `zoho.duplicate_check_fields: is required for module "CONTACTS": only Leads and Contacts have a default (Email) (did you mean zoho.module "Contacts"? Zoho's module API names are case-sensitive)`,
+		"deals":    `zoho.duplicate_check_fields: is required for module "deals": only Leads and Contacts have a default (Email); name the fields that identify a record of deals, e.g. [Email] when its Email field is unique (did you mean zoho.module "Deals"? Zoho's module API names are case-sensitive)`,
+		"Deals":    `zoho.duplicate_check_fields: is required for module "Deals": only Leads and Contacts have a default (Email); name the fields that identify a record of Deals, e.g. [Email] when its Email field is unique`,
+	} {
+		if _, err := NewMapper(MapperConfig{Module: module}); err == nil || err.Error() != want {
+			t.Errorf("%s: %v\nwant %s", module, err, want)
+		}
+	}
+}
+
 // TestPresetFields lists what each preset writes, for `config validate
 // --online`.
 func TestPresetFields(t *testing.T) {

@@ -48,6 +48,7 @@ var typedCases = []typedCase{
 	{"Textarea_Field", `"Notes"`, `"Notes"`, ""},
 	{"Textarea_Field", `42`, `"42"`, ""},
 	{"Textarea_Field", `[1]`, "", fieldvalue.ReasonWrongType},
+	{"Textarea_Field", `"x\ud800"`, "", fieldvalue.ReasonInvalidUnicode},
 	{"Email_Field", `"jane@example.com"`, `"jane@example.com"`, ""},
 	{"Email_Field", `" jane@example.com "`, `"jane@example.com"`, ""},
 	{"Email_Field", `["jane@example.com"]`, "", fieldvalue.ReasonWrongType},
@@ -166,6 +167,12 @@ func TestMapWithoutMetadataSendsUntyped(t *testing.T) {
 	got := m.Map([]byte(`{"type":"identify","traits":{"email":"j@example.com","employees":250,"vip":true,"tags":["a"]}}`))
 	if want := `{"Email":"j@example.com","No_of_Employees":"250","VIP":true}`; string(got.Record.JSON()) != want {
 		t.Errorf("record %s, want %s", got.Record.JSON(), want)
+	}
+	// A text with an unpaired surrogate escape is not sent as U+FFFD.
+	got = m.Map([]byte(`{"type":"identify","traits":{"email":"j@example.com","lastName":"M\ud800ller","vip":true}}`))
+	if want := `{"Email":"j@example.com","VIP":true}`; string(got.Record.JSON()) != want ||
+		!reflect.DeepEqual(got.Omitted, []mapping.Omission{{Field: "Last_Name", Reason: fieldvalue.ReasonInvalidUnicode}}) {
+		t.Errorf("unpaired surrogate: record %s omitted %v, want %s and Last_Name omitted as invalid_unicode", got.Record.JSON(), got.Omitted, want)
 	}
 }
 

@@ -3,6 +3,8 @@ package mapping
 import (
 	"encoding/binary"
 	"math/bits"
+	"strconv"
+	"unicode/utf8"
 )
 
 // This file is the drop path's validating pass: every event, CRM or not, is
@@ -11,19 +13,51 @@ import (
 // event of the 95%-noise mix costs, and most of that is the inside of
 // strings (user agents, URLs, titles), which validJSON scans eight bytes at
 // a time. gjson.Valid and encoding/json.Valid look at one byte per step
-// (BenchmarkMapPageView, BenchmarkMapLeadStages/valid), and encoding/json.Valid
-// is the rule: TestMapMatchesEncodingJSON and FuzzMapAgainstEncodingJSON check
-// that validJSON agrees with it.
+// (BenchmarkMapPageView, BenchmarkMapLeadStages/valid). The rule is RFC 8259
+// with its UTF-8 requirement (section 8.1; Kafka Connect's JsonConverter
+// rejects invalid UTF-8 too): encoding/json.Valid && utf8.Valid.
+// TestMapMatchesEncodingJSON and FuzzMapAgainstEncodingJSON check that
+// validJSON agrees with it. The string scan ORs every word it reads into one
+// accumulator, so utf8.Valid runs only over a value that has a byte ≥ 0x80.
 
 // maxNestingDepth is encoding/json's limit on nested objects and arrays
 // (counting the outermost one): deeper input is a syntax error.
 const maxNestingDepth = 10000
 
-// validJSON reports whether value is valid JSON exactly as encoding/json's
-// Valid judges it: RFC 8259, with invalid UTF-8 inside strings allowed and at
-// most maxNestingDepth levels of objects and arrays. It does not recurse and
-// allocates only for values nested deeper than 256 levels.
+// validJSON reports whether value is valid JSON: RFC 8259 as encoding/json's
+// Valid judges it (at most maxNestingDepth levels of objects and arrays),
+// and valid UTF-8 throughout (utf8.Valid). It does not recurse and allocates
+// only for values nested deeper than 256 levels.
 func validJSON(s []byte) bool {
+	var high uint64 // every string byte scanned, ORed: lanes80 bits say a byte ≥ 0x80 was seen
+	if !validSyntax(s, &high) {
+		return false
+	}
+	// Outside strings a byte ≥ 0x80 is a syntax error: only strings can
+	// hold one.
+	return high&lanes80 == 0 || utf8.Valid(s)
+}
+
+// invalidJSONMessage says why validJSON refused value, for a DECODE_ERROR:
+// its syntax, or the byte offset of its first byte that is not UTF-8 (the
+// offset, not the bytes: they may be personal data).
+func invalidJSONMessage(value []byte) string {
+	var high uint64
+	if validSyntax(value, &high) {
+		for i := 0; i < len(value); {
+			r, size := utf8.DecodeRune(value[i:])
+			if r == utf8.RuneError && size == 1 {
+				return "the value is not valid UTF-8: invalid byte at offset " + strconv.Itoa(i) + " (RFC 8259 requires UTF-8)"
+			}
+			i += size
+		}
+	}
+	return "the value is not valid JSON"
+}
+
+// validSyntax is validJSON without the UTF-8 check: encoding/json.Valid. It
+// ORs the string bytes it reads into *high (see scanString).
+func validSyntax(s []byte, high *uint64) bool {
 	// One bit per open level, 1 for an object and 0 for an array; the first
 	// 256 levels on the stack.
 	var inline [4]uint64
@@ -62,7 +96,7 @@ func validJSON(s []byte) bool {
 				break
 			}
 			var ok bool
-			if i, ok = objectKey(s, i); !ok {
+			if i, ok = objectKey(s, i, high); !ok {
 				return false
 			}
 			continue
@@ -79,7 +113,7 @@ func validJSON(s []byte) bool {
 			continue
 		case '"':
 			var ok bool
-			if i, ok = scanString(s, i+1); !ok {
+			if i, ok = scanString(s, i+1, high); !ok {
 				return false
 			}
 		case 't':
@@ -118,7 +152,7 @@ func validJSON(s []byte) bool {
 				i = skipSpace(s, i+1)
 				if obj {
 					var ok bool
-					if i, ok = objectKey(s, i); !ok {
+					if i, ok = objectKey(s, i, high); !ok {
 						return false
 					}
 				}
@@ -136,11 +170,11 @@ func validJSON(s []byte) bool {
 
 // objectKey checks `"key" :` at i (white space allowed before the colon and
 // after it) and returns where the member's value starts.
-func objectKey(s []byte, i int) (int, bool) {
+func objectKey(s []byte, i int, high *uint64) (int, bool) {
 	if i >= len(s) || s[i] != '"' {
 		return i, false
 	}
-	i, ok := scanString(s, i+1)
+	i, ok := scanString(s, i+1, high)
 	if !ok {
 		return i, false
 	}
@@ -177,7 +211,8 @@ const (
 
 // special returns a word with the high bit set in every byte of x that
 // needs a closer look inside a string: '"', '\\' or a control character
-// (< 0x20). Bytes ≥ 0x80 are plain (encoding/json allows invalid UTF-8).
+// (< 0x20). Bytes ≥ 0x80 are plain here; their UTF-8 is checked once for
+// the whole value (validJSON).
 func special(x uint64) uint64 {
 	quote := x ^ (lanes01 * '"')
 	backslash := x ^ (lanes01 * '\\')
@@ -185,11 +220,15 @@ func special(x uint64) uint64 {
 }
 
 // scanString checks a string whose opening quote is just before i and
-// returns the index after its closing quote.
-func scanString(s []byte, i int) (int, bool) {
+// returns the index after its closing quote. It ORs every byte it reads into
+// *high (whole words, so perhaps a few bytes past the string too: a byte ≥
+// 0x80 there only costs validJSON a utf8.Valid it did not need).
+func scanString(s []byte, i int, high *uint64) (int, bool) {
 	for {
 		for len(s)-i >= 8 {
-			m := special(binary.LittleEndian.Uint64(s[i:]))
+			x := binary.LittleEndian.Uint64(s[i:])
+			*high |= x
+			m := special(x)
 			if m != 0 {
 				i += bits.TrailingZeros64(m) >> 3
 				break
@@ -221,6 +260,7 @@ func scanString(s []byte, i int) (int, bool) {
 		case c < 0x20:
 			return i, false
 		default:
+			*high |= uint64(c)
 			i++ // the tail shorter than eight bytes, one at a time
 		}
 	}

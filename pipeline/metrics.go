@@ -53,9 +53,12 @@ type Stats struct {
 	CreditsSaved float64
 }
 
-// creditsPerRecord is the credits one record costs in a full upsert call
-// (1 credit per 10 records), the estimate of Stats.CreditsSaved.
-const creditsPerRecord = 0.1
+// creditsSaved is the estimate of Stats.CreditsSaved for n Zoho records not
+// sent: n/10, what they cost in full upsert calls (zohoapi.RecordsPerCredit),
+// in tenths of a credit. Dividing keeps it the decimal it is (156 records:
+// 15.6); multiplying by 0.1, which float64 cannot hold exactly, would log
+// 15.600000000000001.
+func creditsSaved(n int64) float64 { return float64(n) / zohoapi.RecordsPerCredit }
 
 // RecordsPerCall is the mean number of Zoho records per answered upsert call.
 func (s Stats) RecordsPerCall() float64 {
@@ -376,7 +379,7 @@ func (m *metrics) snapshot() Stats {
 		CreditsUsed:   m.credits.Load(),
 		Retries:       m.retries.Load(),
 		Skipped:       m.skipped.Load(),
-		CreditsSaved:  float64(m.skippedZoho.Load()) * creditsPerRecord,
+		CreditsSaved:  creditsSaved(m.skippedZoho.Load()),
 	}
 }
 

@@ -190,6 +190,20 @@ func Classify(err error) Class {
 	return ClassTransient
 }
 
+// TokenThrottled reports whether err is throttling of the access token, not
+// of the CRM API: the local mint budget is spent (*MintWaitError), or Zoho's
+// token endpoint answered its throttle (*TokenError with Throttled: "Access
+// Denied, You have made too many requests continuously", zoho-crm-api.md
+// "OAuth 2.0": more than 10 access tokens per refresh token in 10 minutes).
+// Both are ClassThrottled; no CRM API call was made, so neither says
+// anything about Zoho CRM's health (delivery's circuit breaker leaves them
+// out).
+func TokenThrottled(err error) bool {
+	var waitErr *MintWaitError
+	var tokErr *TokenError
+	return errors.As(err, &waitErr) || (errors.As(err, &tokErr) && tokErr.Throttled)
+}
+
 // classifyAPI classifies a request-level error: status first for the statuses
 // whose meaning does not depend on the code, then the table, then the status.
 func classifyAPI(e *APIError) Class {

@@ -22,7 +22,7 @@ import (
 func newDLQCommand() *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "dlq",
-		Short: "Inspect, count and replay the dead-letter topic",
+		Short: "Inspect, count (stats) and replay the dead-letter topic",
 		Long: `The dead-letter topic (kafka.dlq_topic) holds every source record Zoho rejected
 (MANDATORY_NOT_FOUND, INVALID_DATA, …) or the pipeline could not use
 (DECODE_ERROR, MISSING_EMAIL): the original key and value byte for byte, and
@@ -120,7 +120,9 @@ not a terminal). -o json prints each record complete, one JSON object per line
 (for jq): failed_at, code, message, field, details (Zoho's details object),
 source_topic, source_partition, source_offset, source_timestamp, module, key,
 value (the original record value as a string; key_base64/value_base64 instead
-when not UTF-8), zoho_record (the JSON record sent, null when none), and
+when not UTF-8), zoho_record (the JSON record sent, null when none),
+extra_headers (every further header, e.g. replay.group and replay.count of a
+replayed record: [{"key","value"}], value_base64 when not UTF-8), and
 dlq_partition/dlq_offset (its place in the dead-letter topic, for --from).
 
 It joins no consumer group and commits nothing.`,
@@ -197,8 +199,10 @@ func inspectDLQ(ctx context.Context, out io.Writer, cfg *config.Config, conn *ka
 func newDLQStatsCommand() *cobra.Command {
 	var sel dlqSelection
 	cmd := &cobra.Command{
-		Use:   "stats",
-		Short: "Count dead-letter records by error code and by field, with first and last time seen",
+		Use: "stats",
+		// The group's summary says "count"; so may an operator.
+		SuggestFor: []string{"count"},
+		Short:      "Count dead-letter records by error code and by field, with first and last time seen",
 		Long: `Stats reads the dead-letter topic (kafka.dlq_topic) up to its end as it was when
 the command started and counts the records that match the filters: in total,
 by error code, by field (the field API name Zoho or the pipeline blamed, "-"

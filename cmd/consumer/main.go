@@ -12,6 +12,7 @@ import (
 	"fmt"
 	"os"
 	"os/signal"
+	"strings"
 	"syscall"
 
 	"github.com/spf13/cobra"
@@ -54,5 +55,37 @@ e.g. ZOHOSINK_ZOHO_CLIENT_SECRET for zoho.client_secret.`,
 	root.AddCommand(newRunCommand(), newDemoCommand())
 	root.AddCommand(newDLQCommand())
 	root.AddCommand(newOffsetsCommand(), newConfigCommand(), newZohoCommand())
+	for _, c := range root.Commands() {
+		refuseUnknownSubcommands(c)
+	}
 	return root
+}
+
+// refuseUnknownSubcommands makes cmd, when it is a command group (it has
+// subcommands and no action of its own), and every group below it fail on
+// an argument that names no subcommand, as cobra fails for the root:
+// `unknown command "count" for "consumer dlq"` with cobra's suggestions
+// (SuggestionsFor: edit distance, prefixes, SuggestFor) and exit code 1.
+// Cobra itself prints a group's help and succeeds, so a typo in a script
+// would pass unnoticed. A group without arguments still prints its help.
+func refuseUnknownSubcommands(cmd *cobra.Command) {
+	if !cmd.HasSubCommands() {
+		return
+	}
+	if cmd.Run == nil && cmd.RunE == nil {
+		cmd.Args = func(cmd *cobra.Command, args []string) error {
+			if len(args) == 0 {
+				return nil
+			}
+			msg := fmt.Sprintf("unknown command %q for %q", args[0], cmd.CommandPath())
+			if s := cmd.SuggestionsFor(args[0]); len(s) > 0 {
+				msg += "\n\nDid you mean this?\n\t" + strings.Join(s, "\n\t") + "\n"
+			}
+			return fmt.Errorf("%s\nRun '%s --help' for usage", msg, cmd.CommandPath())
+		}
+		cmd.RunE = func(cmd *cobra.Command, _ []string) error { return cmd.Help() }
+	}
+	for _, c := range cmd.Commands() {
+		refuseUnknownSubcommands(c)
+	}
 }

@@ -291,13 +291,14 @@ func (o observer) DeadLettered(_ string, n int)     { o.r.deadLettered.Add(int64
 
 // Paused stops the replay when its upserts would wait: for Zoho API
 // credits (Zoho reports the org's credits spent), or for a throttle fewer
-// calls cannot fix (ThrottleBackoff, the token mint budget).
+// calls cannot fix (ThrottleBackoff, the token mint budget, Zoho throttling
+// token requests).
 func (o observer) Paused(reason delivery.PauseReason, on bool, cause error) {
 	switch {
 	case !on:
 	case reason == delivery.PauseCreditBudget:
 		o.r.guard.noteThrottle(&ThrottledError{At: time.Now(), Err: cause})
-	case reason == delivery.PauseZohoThrottled || reason == delivery.PauseTokenBudget:
+	case reason == delivery.PauseZohoThrottled || reason == delivery.PauseTokenBudget || reason == delivery.PauseTokenThrottled:
 		o.r.guard.throttledBy(cause)
 	}
 }

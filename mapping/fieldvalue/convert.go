@@ -122,6 +122,9 @@ func (c *Converter) Append(dst []byte, v gjson.Result) ([]byte, Note, error) {
 	if isEmpty(v) {
 		return dst, note, c.fail(ReasonEmpty)
 	}
+	if lostText(v) {
+		return dst, note, c.fail(ReasonInvalidUnicode)
+	}
 	var out []byte
 	var reason Reason
 	switch c.kind {
@@ -160,6 +163,24 @@ func (c *Converter) fail(r Reason) error {
 		e.MaximumLength = c.length
 	}
 	return e
+}
+
+// InvalidText is the *Error of a text sent without metadata (no converter:
+// sent as the JSON string it is) that would reach Zoho with U+FFFD
+// (ReasonInvalidUnicode), nil for every other value. DataType and
+// ExpectedDataType are "text".
+func InvalidText(field string, v gjson.Result) *Error {
+	if !lostText(v) {
+		return nil
+	}
+	return &Error{Field: field, DataType: "text", Reason: ReasonInvalidUnicode, ExpectedDataType: "text"}
+}
+
+// lostText reports whether v is a string whose decoded text holds U+FFFD
+// (see ReasonInvalidUnicode). gjson decodes an unpaired surrogate escape to
+// U+FFFD; the check costs one search of the text, no allocation.
+func lostText(v gjson.Result) bool {
+	return v.Type == gjson.String && strings.Contains(v.Str, "\uFFFD")
 }
 
 // isEmpty: missing, null, a blank string or an empty array.
@@ -241,6 +262,9 @@ func (c *Converter) appendMulti(dst []byte, v gjson.Result) ([]byte, bool, Reaso
 				return true
 			}
 			s, r := scalarText(e)
+			if r == "" && lostText(e) {
+				r = ReasonInvalidUnicode
+			}
 			if r != "" {
 				reason = r
 				return false
@@ -261,7 +285,8 @@ func (c *Converter) appendMulti(dst []byte, v gjson.Result) ([]byte, bool, Reaso
 }
 
 // kindReasons are the reasons Append may report for a kind, beyond
-// ReasonEmpty and ReasonWrongType, which every kind may report.
+// ReasonEmpty, ReasonWrongType and ReasonInvalidUnicode, which every kind
+// may report.
 var kindReasons = map[kind][]Reason{
 	kindText:          {ReasonTooLong},
 	kindPicklist:      {ReasonTooLong},
@@ -277,5 +302,5 @@ var kindReasons = map[kind][]Reason{
 // Reasons lists every Reason Append may report for the field's data type
 // (for metrics whose series exist before the first omission).
 func (c *Converter) Reasons() []Reason {
-	return append([]Reason{ReasonEmpty, ReasonWrongType}, kindReasons[c.kind]...)
+	return append([]Reason{ReasonEmpty, ReasonWrongType, ReasonInvalidUnicode}, kindReasons[c.kind]...)
 }

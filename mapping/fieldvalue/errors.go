@@ -31,6 +31,12 @@ const (
 	ReasonNotABoolean Reason = "not_a_boolean"
 	// ReasonBadDate: not a date or date-time in a form listed in the package doc.
 	ReasonBadDate Reason = "bad_date"
+	// ReasonInvalidUnicode: a text holding U+FFFD, the replacement
+	// character, which is what decoding an unpaired UTF-16 surrogate escape
+	// ("\ud800") gives (RFC 8259 section 8.2: such a string's behaviour is
+	// unpredictable); the record's bytes are valid UTF-8 (mapping refuses
+	// anything else), so U+FFFD means text was lost before it reached Zoho.
+	ReasonInvalidUnicode Reason = "invalid_unicode"
 	// ReasonUnsupportedType: a data type zohosink does not write (lookup,
 	// ownerlookup, fileupload, formula, autonumber, …).
 	ReasonUnsupportedType Reason = "unsupported_type"

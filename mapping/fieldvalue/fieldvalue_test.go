@@ -336,3 +336,35 @@ func TestReasonsCoverAppend(t *testing.T) {
 		}
 	}
 }
+
+// TestUnpairedSurrogateIsInvalidUnicode: a text with an unpaired UTF-16
+// surrogate escape, which gjson decodes to U+FFFD, is ReasonInvalidUnicode
+// for every field that takes text (also an item of a multi-select, and
+// without metadata through InvalidText), never sent as U+FFFD; a pair is the
+// character it encodes.
+func TestUnpairedSurrogateIsInvalidUnicode(t *testing.T) {
+	cases := []tc{
+		{in: `"\ud83d\ude00 ok"`, want: `"😀 ok"`},
+		{in: `"x\ud800"`, reason: ReasonInvalidUnicode},
+		{in: `"\udc00x"`, reason: ReasonInvalidUnicode},
+		{in: `"\ud800\u0041"`, reason: ReasonInvalidUnicode},
+	}
+	for _, dt := range []string{"text", "textarea", "picklist", "phone"} {
+		t.Run(dt, func(t *testing.T) { run(t, field(dt, 100), cases) })
+	}
+	t.Run("multiselectpicklist", func(t *testing.T) {
+		run(t, field("multiselectpicklist", 100), []tc{
+			{in: `["a","\ud83d\ude00"]`, want: `["a","😀"]`},
+			{in: `["a","x\ud800"]`, reason: ReasonInvalidUnicode},
+			{in: `"a,x\ud800"`, reason: ReasonInvalidUnicode},
+		})
+	})
+	t.Run("untyped", func(t *testing.T) {
+		if err := InvalidText("F", gjson.Parse(`"x\ud800"`)); err == nil || err.Reason != ReasonInvalidUnicode || err.Field != "F" {
+			t.Errorf("InvalidText(unpaired) = %v, want %s", err, ReasonInvalidUnicode)
+		}
+		if err := InvalidText("F", gjson.Parse(`"\ud83d\ude00"`)); err != nil {
+			t.Errorf("InvalidText(pair) = %v, want nil", err)
+		}
+	})
+}
