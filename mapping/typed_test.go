@@ -87,9 +87,13 @@ var typedCases = []typedCase{
 	{"Date_Field", `"2026-11-28"`, `"2026-11-28"`, ""},
 	{"Date_Field", `"2026-11-28T10:00:00+01:00"`, `"2026-11-28"`, ""},
 	{"Date_Field", `"28/11/2026"`, "", fieldvalue.ReasonBadDate},
+	{"Date_Field", `20261128`, "", fieldvalue.ReasonAmbiguousNumber},
+	{"Date_Field", `-86400000`, "", fieldvalue.ReasonAmbiguousNumber},
+	{"Date_Field", `45792000000`, `"1971-06-15"`, ""},
 	{"Datetime_Field", `"2026-11-28T10:00:00+05:30"`, `"2026-11-28T10:00:00+05:30"`, ""},
 	{"Datetime_Field", `"2026-11-28T10:00:00.250Z"`, `"2026-11-28T10:00:00+00:00"`, ""},
 	{"Datetime_Field", `"yesterday"`, "", fieldvalue.ReasonBadDate},
+	{"Datetime_Field", `20261128`, "", fieldvalue.ReasonAmbiguousNumber},
 	{"Lookup_Field", `"Acme"`, "", fieldvalue.ReasonUnsupportedType},
 }
 

@@ -269,8 +269,8 @@ var kindReasons = map[kind][]Reason{
 	kindBigint:        {ReasonNotANumber, ReasonNotAnInteger, ReasonOutOfRange},
 	kindDecimal:       {ReasonNotANumber, ReasonOutOfRange},
 	kindBoolean:       {ReasonNotABoolean},
-	kindDate:          {ReasonBadDate},
-	kindDatetime:      {ReasonBadDate},
+	kindDate:          {ReasonBadDate, ReasonAmbiguousNumber},
+	kindDatetime:      {ReasonBadDate, ReasonAmbiguousNumber},
 	kindMultiPicklist: nil,
 }
 

@@ -46,8 +46,12 @@
 //	                                       without fraction (dropped) and "Z" (as +00:00), or
 //	                                       epoch seconds / milliseconds (UTC)
 //
-// Epoch numbers of magnitude 10^11 or more are milliseconds (10^11 seconds is
-// the year 5138; 10^11 milliseconds is 1973).
+// Epoch numbers are read by their magnitude |n|, negative ones (before 1970)
+// alike: |n| of 10^10 or more is milliseconds (10^10 ms is 1970-04-26; 10^10
+// seconds would be 2286), 10^8 up to 10^10 is seconds (1973-03-03 to 2286,
+// before 1966-10-31 when negative), and |n| under 10^8 is refused as
+// ReasonAmbiguousNumber: it could be seconds within three years of 1970,
+// milliseconds within 28 hours of it, or a yyyymmdd date (20261128).
 //
 // Every other data type (lookup, ownerlookup, userlookup, fileupload,
 // imageupload, formula, autonumber, subform, …) and every read-only field is

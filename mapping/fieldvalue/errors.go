@@ -31,6 +31,10 @@ const (
 	ReasonNotABoolean Reason = "not_a_boolean"
 	// ReasonBadDate: not a date or date-time in a form listed in the package doc.
 	ReasonBadDate Reason = "bad_date"
+	// ReasonAmbiguousNumber: a number for a date or datetime field that is
+	// under 10^8 in magnitude: it may be epoch seconds, epoch milliseconds
+	// or a yyyymmdd date (20261128), each a different date.
+	ReasonAmbiguousNumber Reason = "ambiguous_number"
 	// ReasonUnsupportedType: a data type zohosink does not write (lookup,
 	// ownerlookup, fileupload, formula, autonumber, …).
 	ReasonUnsupportedType Reason = "unsupported_type"

@@ -236,6 +236,15 @@ func TestConvertByType(t *testing.T) {
 			{in: `"2026-11-28T10:00:00.123Z"`, want: `"2026-11-28"`},
 			{in: `1764324000`, want: `"2025-11-28"`},    // epoch seconds (UTC)
 			{in: `1764324000123`, want: `"2025-11-28"`}, // epoch milliseconds
+			// Epoch numbers by magnitude, negative ones alike (see the package doc).
+			{in: `-2208988800`, want: `"1900-01-01"`},        // seconds before 1970
+			{in: `-2208988800000`, want: `"1900-01-01"`},     // milliseconds before 1970
+			{in: `45792000000`, want: `"1971-06-15"`},        // milliseconds of 1971, not seconds of 3421
+			{in: `-86400000000`, want: `"1967-04-07"`},       // milliseconds
+			{in: `20261128`, reason: ReasonAmbiguousNumber},  // yyyymmdd, or seconds of 1970-08-23
+			{in: `-86400000`, reason: ReasonAmbiguousNumber}, // ms of 1969-12-31, or seconds of 1967-04-07
+			{in: `0`, reason: ReasonAmbiguousNumber},
+			{in: `99999999.5`, reason: ReasonAmbiguousNumber},
 			{in: `" 2026-02-01 "`, want: `"2026-02-01"`},
 			{in: `"2026-02-30"`, reason: ReasonBadDate},
 			{in: `"28/11/2026"`, reason: ReasonBadDate},
@@ -255,6 +264,12 @@ func TestConvertByType(t *testing.T) {
 			{in: `"2026-11-28T10:31:43.5-08:00"`, want: `"2026-11-28T10:31:43-08:00"`},
 			{in: `1764325903`, want: `"2025-11-28T10:31:43+00:00"`},
 			{in: `1764325903999`, want: `"2025-11-28T10:31:43+00:00"`},
+			{in: `-86400000`, reason: ReasonAmbiguousNumber},
+			{in: `-86399000`, reason: ReasonAmbiguousNumber},
+			{in: `-1`, reason: ReasonAmbiguousNumber},
+			{in: `20261128`, reason: ReasonAmbiguousNumber},
+			{in: `-100000000`, want: `"1966-10-31T14:13:20+00:00"`},
+			{in: `-10000000000`, want: `"1969-09-07T06:13:20+00:00"`},
 			{in: `"2026-11-28"`, reason: ReasonBadDate}, // time and zone unknown
 			{in: `"2026-11-28T10:31:43"`, reason: ReasonBadDate},
 			{in: `"2026-11-28 10:31:43+00:00"`, reason: ReasonBadDate},
