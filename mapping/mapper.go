@@ -143,11 +143,7 @@ func (m *Mapper) mapCRM(label string, b envelopeBody) Mapped {
 	}
 	rec, omitted, invalid := encode(fields, m.typed.converters(), m.deadLetterInvalid)
 	if invalid != nil {
-		return Mapped{
-			Outcome: OutcomeReject,
-			Event:   label,
-			Reject:  Rejection{Code: CodeInvalidData, Message: invalid.Error(), Field: invalid.Field, Details: invalid.Details()},
-		}
+		return Mapped{Outcome: OutcomeReject, Event: label, Reject: invalidData(invalid)}
 	}
 	return Mapped{Outcome: OutcomeDeliver, Event: label, Key: keyOf(rec, email), Record: rec, Omitted: omitted}
 }
