@@ -221,7 +221,7 @@ func appendUntyped(dst []byte, v gjson.Result) []byte {
 	case gjson.String:
 		s = strings.TrimSpace(v.Str)
 	case gjson.Number:
-		s, _ = decimalString(v.Raw)
+		s, _ = fieldvalue.DecimalText(v.Raw)
 	}
 	if s == "" {
 		return dst

@@ -22,13 +22,16 @@
 // double/currency/percent as JSON numbers, multiselectpicklist as a JSON
 // array):
 //
-//	text, textarea, email, phone, website  string, trimmed; numbers and booleans as their
-//	                                       JSON text; at most length characters
+//	text, textarea, email, phone, website  string, trimmed; numbers as their exact decimal
+//	                                       text (DecimalText: 1e21 → "1000000000000000000000"),
+//	                                       booleans as their JSON text; at most length
+//	                                       characters
 //	picklist                               as text; a value outside pick_list_values is
 //	                                       sent and flagged (Note.OutsidePicklist)
-//	multiselectpicklist                    JSON array of strings, from an array or a
-//	                                       comma-separated string, items trimmed, empty
-//	                                       items dropped
+//	multiselectpicklist                    JSON array of strings, from an array of strings
+//	                                       or a comma-separated string, items trimmed, empty
+//	                                       items dropped; an item that is not a string is
+//	                                       ReasonWrongType
 //	integer, bigint                        JSON number from a JSON number with an integral
 //	                                       value or a string of digits; at most length
 //	                                       digits (9 / 18 by default) and within 32-bit /
@@ -65,6 +68,7 @@
 //     field's API name, the reason and Zoho's expected_data_type.
 //   - Append writes valid JSON or nothing: on error dst is returned unchanged.
 //   - Converters are immutable and safe for concurrent use. Append does not
-//     allocate for values without JSON escapes or exponents (BenchmarkAppend:
+//     allocate for values without JSON escapes and numbers in plain decimal
+//     form (no exponent, no trailing fraction zeros) (BenchmarkAppend:
 //     text, integer, datetime, currency, multiselect).
 package fieldvalue
