@@ -295,3 +295,30 @@ func TestTargetProblems(t *testing.T) {
 		}
 	}
 }
+
+// TestListConstant: a list constant (mapping.fields[].value: [Red, Green])
+// is written into a multi-select field as its JSON array; a field of
+// another type cannot take it, which TargetProblems reports at
+// mapping.fields[i].value.
+func TestListConstant(t *testing.T) {
+	cache := simFields(t)
+	meta := func() *fieldcache.Snapshot { return cache.Snapshot("Subscriptions") }
+	fms := []mapping.FieldMapping{
+		{Value: []any{"Red", " Green "}, To: "Multiselectpicklist_Field"},
+		{Value: []any{"Red"}, To: "Text_Field"},
+		{Value: 5, To: "Integer_Field"},
+	}
+	m, err := mapping.NewMapper(mapping.MapperConfig{Fields: fms, Metadata: meta})
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := m.Map([]byte(`{"type":"identify","traits":{"email":"j@example.com"}}`))
+	if want := `{"Email":"j@example.com","Multiselectpicklist_Field":["Red","Green"],"Integer_Field":5}`; string(got.Record.JSON()) != want ||
+		!reflect.DeepEqual(got.Omitted, []mapping.Omission{{Field: "Text_Field", Reason: fieldvalue.ReasonWrongType}}) {
+		t.Errorf("record %s, omitted %v; want %s with Text_Field omitted", got.Record.JSON(), got.Omitted, want)
+	}
+	problems := m.TargetProblems(cache.Snapshot("Subscriptions"))
+	if len(problems) != 1 || problems[0].Key != "mapping.fields[1].value" || !strings.Contains(problems[0].Problem, `["Red"] cannot be written into Text_Field (text)`) {
+		t.Errorf("target problems %v, want one at mapping.fields[1].value", problems)
+	}
+}

@@ -225,3 +225,16 @@ func TestFieldsCustomModule(t *testing.T) {
 		t.Errorf("fail %q", got[Fail])
 	}
 }
+
+// TestFieldsListConstant: a list constant (a multi-select constant) into a
+// field of another type fails at its mapping.fields[i].value, shown as the
+// JSON it would be.
+func TestFieldsListConstant(t *testing.T) {
+	cfg := zohoOnly(t, newSim(t, zohosim.Options{}), "Leads", nil,
+		config.FieldMapping{Value: []any{"Red", "Green"}, To: "Description"},
+	)
+	got := fieldChecks(t, cfg)
+	if len(got[Fail]) != 1 || !has(got[Fail], `mapping.fields[0].value: ["Red","Green"] cannot be written into Description (textarea): wrong_type`) {
+		t.Errorf("fail %q", got[Fail])
+	}
+}

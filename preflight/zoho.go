@@ -241,13 +241,14 @@ func checkFields(r *Report, cfg *config.Config, fields []zohoapi.Field) {
 			r.ok("%s ← %s (%s, length %d)", f.APIName, p.From, f.DataType, f.Length)
 		}
 	}
-	for i, m := range cfg.Mapping.Fields {
+	for i, m := range cfg.MapperConfig().Fields {
 		from := m.From
-		if m.Value != "" {
-			from = fmt.Sprintf("the constant %q", strings.TrimSpace(m.Value))
+		constant, _ := m.Constant()
+		if constant.Exists() {
+			from = "the constant " + constant.Raw
 		}
 		f, ok := check(fmt.Sprintf("mapping.fields[%d].to", i), m.To, from, false, false)
-		if !ok || (m.Value != "" && !checkConstant(r, fmt.Sprintf("mapping.fields[%d].value", i), strings.TrimSpace(m.Value), f, deadLetter)) {
+		if !ok || (constant.Exists() && !checkConstant(r, fmt.Sprintf("mapping.fields[%d].value", i), constant, f, deadLetter)) {
 			continue
 		}
 		r.ok("%s ← %s (%s, length %d)", f.APIName, from, f.DataType, f.Length)
@@ -258,12 +259,12 @@ func checkFields(r *Report, cfg *config.Config, fields []zohoapi.Field) {
 // (fieldvalue.Converter): ✗ (and false) when it cannot be converted, saying
 // what happens to every record under mapping.invalid_values (deadLetter:
 // dead_letter); ! when it is outside the picklist's values.
-func checkConstant(r *Report, key, v string, f zohoapi.Field, deadLetter bool) bool {
+func checkConstant(r *Report, key string, v gjson.Result, f zohoapi.Field, deadLetter bool) bool {
 	conv, err := fieldvalue.New(f)
 	if err != nil { // checked by Supported already
 		return true
 	}
-	_, note, err := conv.Append(nil, gjson.Result{Type: gjson.String, Str: v})
+	_, note, err := conv.Append(nil, v)
 	var fe *fieldvalue.Error
 	switch {
 	case errors.As(err, &fe):
@@ -271,13 +272,13 @@ func checkConstant(r *Report, key, v string, f zohoapi.Field, deadLetter bool) b
 		if deadLetter {
 			outcome = "every record would be dead-lettered with INVALID_DATA (mapping.invalid_values: dead_letter)"
 		}
-		r.fail("%s: %q cannot be written into %s (%s): %s; %s", key, v, f.APIName, f.DataType, fe.Reason, outcome)
+		r.fail("%s: %s cannot be written into %s (%s): %s; %s", key, v.Raw, f.APIName, f.DataType, fe.Reason, outcome)
 		return false
 	case err != nil:
 		r.fail("%s: %v", key, err)
 		return false
 	case note.OutsidePicklist:
-		r.warn("%s: %q is not one of the values of the picklist %s (%s): Zoho accepts it (unconfirmed for v8), but views and reports that filter on the list will not show it", key, v, f.APIName, strings.Join(f.PicklistValues, ", "))
+		r.warn("%s: %s is not one of the values of the picklist %s (%s): Zoho accepts it (unconfirmed for v8), but views and reports that filter on the list will not show it", key, v.Raw, f.APIName, strings.Join(f.PicklistValues, ", "))
 	}
 	return true
 }
@@ -299,9 +300,9 @@ func checkMandatory(r *Report, cfg *config.Config, fields []zohoapi.Field, layou
 	for _, p := range mapping.PresetFields(module) {
 		mapped[p.APIName] = p.From
 	}
-	for _, m := range cfg.Mapping.Fields {
-		if m.Value != "" {
-			mapped[strings.TrimSpace(m.To)] = fmt.Sprintf("the constant %q", strings.TrimSpace(m.Value))
+	for _, m := range cfg.MapperConfig().Fields {
+		if constant, _ := m.Constant(); constant.Exists() {
+			mapped[strings.TrimSpace(m.To)] = "the constant " + constant.Raw
 		} else {
 			mapped[strings.TrimSpace(m.To)] = m.From
 		}
