@@ -236,12 +236,32 @@ func checkFields(r *Report, cfg *config.Config, fields []zohoapi.Field) {
 		return f, true
 	}
 	deadLetter := cfg.Mapping.InvalidValues == mapping.InvalidValuesDeadLetter
+	// A mapping.fields entry into a preset's field overrides the preset's
+	// value (mapping: the last field of a name whose value converts counts):
+	// a constant always, an event value when the event has one that converts.
+	presetFrom := map[string]string{}
 	for _, p := range mapping.PresetFields(module) {
-		if f, ok := check("preset", p.APIName, p.From, true, p.LookupByName); ok {
-			r.ok("%s ← %s (%s, length %d)", f.APIName, p.From, f.DataType, f.Length)
+		presetFrom[p.APIName] = p.From
+	}
+	overrides := map[string]string{} // preset field → what overrides it
+	mappings := cfg.MapperConfig().Fields
+	for i, m := range mappings {
+		to := strings.TrimSpace(m.To)
+		if _, preset := presetFrom[to]; !preset {
+			continue
+		}
+		if constant, _ := m.Constant(); constant.Exists() {
+			overrides[to] = fmt.Sprintf("; not sent: mapping.fields[%d] (the constant %s) is sent instead", i, constant.Raw)
+		} else {
+			overrides[to] = fmt.Sprintf("; sent only when mapping.fields[%d] (%s) has no value that converts", i, m.From)
 		}
 	}
-	for i, m := range cfg.MapperConfig().Fields {
+	for _, p := range mapping.PresetFields(module) {
+		if f, ok := check("preset", p.APIName, p.From, true, p.LookupByName); ok {
+			r.ok("%s ← %s (%s, length %d)%s", f.APIName, p.From, f.DataType, f.Length, overrides[p.APIName])
+		}
+	}
+	for i, m := range mappings {
 		from := m.From
 		constant, _ := m.Constant()
 		if constant.Exists() {
@@ -251,7 +271,14 @@ func checkFields(r *Report, cfg *config.Config, fields []zohoapi.Field) {
 		if !ok || (constant.Exists() && !checkConstant(r, fmt.Sprintf("mapping.fields[%d].value", i), constant, f, deadLetter)) {
 			continue
 		}
-		r.ok("%s ← %s (%s, length %d)", f.APIName, from, f.DataType, f.Length)
+		over := ""
+		if p, preset := presetFrom[f.APIName]; preset {
+			over = fmt.Sprintf("; sent instead of the preset's %s", p)
+			if !constant.Exists() {
+				over += " when the event has a value that converts"
+			}
+		}
+		r.ok("%s ← %s (%s, length %d)%s", f.APIName, from, f.DataType, f.Length, over)
 	}
 }
 
