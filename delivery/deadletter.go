@@ -67,8 +67,8 @@ func (s *Sender) rejected(src Source, code, message, field string, details, zoho
 }
 
 // withOmitted adds omitted to a dead letter's message and details (a JSON
-// object; anything else is kept under "zoho" in a new object, so that
-// nothing is lost).
+// object; other JSON is kept under "zoho" in a new object, text that is not
+// JSON as a string there, so that nothing is lost).
 func withOmitted(message string, details []byte, omitted []mapping.Omission) (string, []byte) {
 	var msg strings.Builder
 	msg.WriteString(message)
@@ -90,8 +90,10 @@ func withOmitted(message string, details []byte, omitted []mapping.Omission) (st
 	d := bytes.TrimSpace(details)
 	var out []byte
 	switch {
-	case len(d) == 0 || !gjson.ValidBytes(d):
+	case len(d) == 0:
 		out = append(append([]byte{'{'}, list...), '}')
+	case !gjson.ValidBytes(d):
+		out = append(append(append(gjson.AppendJSONString([]byte(`{"zoho":`), string(d)), ','), list...), '}')
 	case d[0] != '{':
 		out = append(append(append(append([]byte(`{"zoho":`), d...), ','), list...), '}')
 	default:
