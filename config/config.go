@@ -179,8 +179,10 @@ type FieldMapping struct {
 	// "context.traits.X" (X may itself be a dotted path).
 	From string `mapstructure:"from" yaml:"from,omitempty" json:"from,omitempty"`
 	// Value is a constant written instead of an event value, e.g. "Website"
-	// (with to: Lead_Source). Exactly one of From and Value is set.
-	Value string `mapstructure:"value" yaml:"value,omitempty" json:"value,omitempty"`
+	// (with to: Lead_Source): a text, number or boolean, or a list of them
+	// for a multi-select field ([Red, Green]); see mapping.FieldMapping.Value.
+	// Exactly one of From and Value is set.
+	Value any `mapstructure:"value" yaml:"value,omitempty" json:"value,omitempty"`
 	// To is the Zoho field API name, case-sensitive, e.g. "Plan__c".
 	To string `mapstructure:"to" yaml:"to" json:"to"`
 }

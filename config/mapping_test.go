@@ -135,3 +135,47 @@ func TestDuplicateCheckFieldsDefault(t *testing.T) {
 		t.Errorf("custom module without dedupe fields: %v", err)
 	}
 }
+
+// TestMappingConstantKinds: a constant in mapping.fields may be a text, a
+// number, a boolean or a list of them (a multi-select constant); an object,
+// or a list holding one, is reported at its own mapping.fields[i].value, and
+// every other entry's problem is still listed (not one "is not a list of
+// {from, to} mappings" for the whole key).
+func TestMappingConstantKinds(t *testing.T) {
+	cleanEnv(t)
+	setCreds(t)
+	path := writeFile(t, `
+mapping:
+  fields:
+    - {value: [Red, Green], to: Colors}
+    - {value: {a: 1}, to: Region}
+    - {value: [Red, [x]], to: Tags}
+    - {from: nope.x, to: Plan}
+    - {value: 5, to: Employees}
+    - {value: true, to: VIP}
+    - {value: [], to: Empty}
+`)
+	c, err := Load(path, nil)
+	if c == nil {
+		t.Fatalf("Load returned no config: %v", err)
+	}
+	want := []string{"mapping.fields[1].value", "mapping.fields[2].value", "mapping.fields[3].from", "mapping.fields[6].value"}
+	if got := keysOf(err); !reflect.DeepEqual(got, want) {
+		t.Fatalf("problems at %q, want %q:\n%v", got, want, err)
+	}
+	for _, s := range []string{"mapping.fields[1].value: is an object", "mapping.fields[2].value: item 1 is a list", "mapping.fields[6].value: is an empty list"} {
+		if !strings.Contains(err.Error(), s) {
+			t.Errorf("error lacks %q:\n%v", s, err)
+		}
+	}
+	fields := c.MapperConfig().Fields
+	for i, want := range map[int]string{0: `["Red","Green"]`, 4: `"5"`, 5: `"true"`} {
+		if v, problem := fields[i].Constant(); v.Raw != want || problem != "" {
+			t.Errorf("mapping.fields[%d] constant %s (%s), want %s", i, v.Raw, problem, want)
+		}
+	}
+	var buf bytes.Buffer
+	if err := Print(&buf, c); err != nil || !strings.Contains(buf.String(), "{value: [Red, Green], to: Colors}") {
+		t.Errorf("config print (%v):\n%s", err, buf.String())
+	}
+}

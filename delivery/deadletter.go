@@ -1,13 +1,17 @@
 package delivery
 
 import (
+	"bytes"
 	"slices"
+	"strings"
 	"sync"
 	"time"
 
+	"github.com/tidwall/gjson"
 	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/zohosink/zohosink/dlq"
+	"github.com/zohosink/zohosink/mapping"
 	"github.com/zohosink/zohosink/topics"
 	"github.com/zohosink/zohosink/watermark"
 )
@@ -45,6 +49,62 @@ func (s *Sender) DeadLetterRecord(r *kgo.Record, code, message, field string, de
 		FailedAt:        time.Now().UTC(),
 		Extra:           marks,
 	}
+}
+
+// rejected is the dead letter of a record Zoho rejected (src's record,
+// zohoRecord the record sent): DeadLetterRecord, with the values its
+// mapping left out (src.Omitted) named, since Zoho's answer cannot tell
+// (a mandatory Last_Name left out as too_long is answered
+// MANDATORY_NOT_FOUND "required field not found"): error.message gets
+// "; values given but left out (mapping.invalid_values omit): Last_Name
+// (too_long)" and error.details an "omitted" member,
+// [{"field":"Last_Name","reason":"too_long"}].
+func (s *Sender) rejected(src Source, code, message, field string, details, zohoRecord []byte) dlq.Record {
+	if len(src.Omitted) > 0 {
+		message, details = withOmitted(message, details, src.Omitted)
+	}
+	return s.DeadLetterRecord(src.Rec, code, message, field, details, zohoRecord)
+}
+
+// withOmitted adds omitted to a dead letter's message and details (a JSON
+// object; other JSON is kept under "zoho" in a new object, text that is not
+// JSON as a string there, so that nothing is lost).
+func withOmitted(message string, details []byte, omitted []mapping.Omission) (string, []byte) {
+	var msg strings.Builder
+	msg.WriteString(message)
+	msg.WriteString("; values given but left out (mapping.invalid_values omit): ")
+	list := []byte(`"omitted":[`)
+	for i, o := range omitted {
+		if i > 0 {
+			msg.WriteString(", ")
+			list = append(list, ',')
+		}
+		msg.WriteString(o.Field + " (" + string(o.Reason) + ")")
+		list = append(list, `{"field":`...)
+		list = gjson.AppendJSONString(list, o.Field)
+		list = append(list, `,"reason":`...)
+		list = gjson.AppendJSONString(list, string(o.Reason))
+		list = append(list, '}')
+	}
+	list = append(list, ']')
+	d := bytes.TrimSpace(details)
+	var out []byte
+	switch {
+	case len(d) == 0:
+		out = append(append([]byte{'{'}, list...), '}')
+	case !gjson.ValidBytes(d):
+		out = append(append(append(gjson.AppendJSONString([]byte(`{"zoho":`), string(d)), ','), list...), '}')
+	case d[0] != '{':
+		out = append(append(append(append([]byte(`{"zoho":`), d...), ','), list...), '}')
+	default:
+		body := bytes.TrimSpace(d[1 : len(d)-1])
+		out = append([]byte{'{'}, body...)
+		if len(body) > 0 {
+			out = append(out, ',')
+		}
+		out = append(append(out, list...), '}')
+	}
+	return msg.String(), out
 }
 
 // DeadLetter writes recs (recs[i] the dead letter of srcs[i]) and marks each

@@ -22,7 +22,8 @@
 //	   │ one Upsert call
 //	   ├─ answered ──▶ settle (settle.go): per record
 //	   │                 success ──▶ Done
-//	   │                 permanent ──▶ dead letter (deadletter.go) ──▶ Done after the DLQ ack
+//	   │                 permanent ──▶ dead letter (deadletter.go; naming the values the
+//	   │                               mapping left out, Source.Omitted) ──▶ Done after the DLQ ack
 //	   │                 transient / throttled ──▶ retry the rest
 //	   ├─ outage (5xx, timeout, odd 401) ──▶ retry (retry.go): exponential backoff, jitter
 //	   ├─ 429, credits spent ──▶ credits: reservation given back, probe after 1, 2, 4 … 15 min

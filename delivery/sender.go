@@ -13,6 +13,7 @@ import (
 
 	"github.com/zohosink/zohosink/batcher"
 	"github.com/zohosink/zohosink/dlq"
+	"github.com/zohosink/zohosink/mapping"
 	"github.com/zohosink/zohosink/topics"
 	"github.com/zohosink/zohosink/watermark"
 	"github.com/zohosink/zohosink/zohoapi"
@@ -32,11 +33,16 @@ type DeadLetterWriter interface {
 }
 
 // Source is where a record of a batch came from: its partition assignment
-// (for claims and for marking it done) and the Kafka record (for its dead
-// letter).
+// (for claims and for marking it done), the Kafka record (for its dead
+// letter) and the values its mapping left out (mapping.Mapped.Omitted, so
+// that a dead letter says which values were given but not sent).
 type Source struct {
 	Part *watermark.Partition
 	Rec  *kgo.Record
+	// Omitted are the values left out of the record because they did not
+	// convert to their fields' data types (mapping.invalid_values omit);
+	// nil when none were.
+	Omitted []mapping.Omission
 }
 
 // Options configure a Sender. The settings that are configuration keys

@@ -35,7 +35,7 @@ func (s *Sender) split(d batch, err error) {
 	var dead []dlq.Record
 	var srcs []Source
 	for _, it := range d.entries[0].Items {
-		dead = append(dead, s.DeadLetterRecord(it.Source.Rec, code, message, "", details, d.records[0].JSON()))
+		dead = append(dead, s.rejected(it.Source, code, message, "", details, d.records[0].JSON()))
 		srcs = append(srcs, it.Source)
 	}
 	s.DeadLetter(dead, srcs)

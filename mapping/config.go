@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strconv"
 	"strings"
 
 	"github.com/tidwall/gjson"
@@ -22,9 +23,12 @@ type FieldMapping struct {
 	// ("traits.address.city"); each segment matches keys like trait keys do
 	// (case-insensitively, ignoring white space, '_' and '-').
 	From string
-	// Value is a constant written into every record instead (e.g. "Website"
-	// into Lead_Source), as text; white space around it is trimmed.
-	Value string
+	// Value is a constant written into every record instead, converted by
+	// the field's data type like an event value (see Constant): a string
+	// ("Website" into Lead_Source; white space around it trimmed), a number
+	// or a boolean (YAML's 5, true) as its text, or a list of them (as
+	// texts) for a multiselectpicklist field ([Red, Green]). nil or "": none.
+	Value any
 	// To is the Zoho field API name, e.g. "Lead_Status" or a custom field
 	// such as "Plan". Zoho's Fields metadata API lists valid names; an
 	// unknown name makes Zoho reject the record with INVALID_DATA.
@@ -122,8 +126,9 @@ type fieldRule struct {
 	source fieldSource
 	path   []string // trait/property path segments, as configured
 	folded []string // path segments folded (foldName), for matching keys
-	// constant, when not "", is written instead of a value from the event.
-	constant string
+	// constant, when it Exists, is written instead of a value from the
+	// event (FieldMapping.Constant).
+	constant gjson.Result
 	to       string
 	index    int // in MapperConfig.Fields, for the key mapping.fields[index].to
 }
@@ -147,7 +152,9 @@ const (
 //   - mapping.fields[i].from: not starting with "traits.",
 //     "context.traits." or "properties."; a path segment that is empty
 //     (ignoring white space, '_' and '-') or longer than 128 bytes;
-//   - mapping.fields[i].value: only white space;
+//   - mapping.fields[i].value: only white space; an empty list; an object,
+//     or a list with an item that is not a string, number or boolean
+//     (see FieldMapping.Constant);
 //   - mapping.fields[i].to: missing; not a Zoho field API name (a letter,
 //     then letters, digits and '_'); Email (the email comes only from the
 //     traits); the target of an earlier mapping;
@@ -214,7 +221,7 @@ func NewMapper(c MapperConfig) (*Mapper, error) {
 		key := fmt.Sprintf("mapping.fields[%d]", i)
 		var r fieldRule
 		fromProblem := ""
-		switch hasFrom, hasValue := strings.TrimSpace(f.From) != "", f.Value != ""; {
+		switch hasFrom, hasValue := strings.TrimSpace(f.From) != "", f.Value != nil && f.Value != ""; {
 		case hasFrom && hasValue:
 			fromProblem = "has both from and value: give from (an event value) or value (a constant), not both"
 			bad(key, "%s", fromProblem)
@@ -222,8 +229,7 @@ func NewMapper(c MapperConfig) (*Mapper, error) {
 			fromProblem = "needs from (an event value: traits.X, context.traits.X or properties.X) or value (a constant)"
 			bad(key, "%s", fromProblem)
 		case hasValue:
-			if r.constant = strings.TrimSpace(f.Value); r.constant == "" {
-				fromProblem = "is only white space (empty values are never sent)"
+			if r.constant, fromProblem = f.Constant(); fromProblem != "" {
 				bad(key+".value", "%s", fromProblem)
 			}
 		default:
@@ -251,6 +257,78 @@ func NewMapper(c MapperConfig) (*Mapper, error) {
 		return nil, errors.Join(errs...)
 	}
 	return m, nil
+}
+
+// Constant returns the value f.Value writes, as the mapper converts it for
+// the field: a string (trimmed), a number (its decimal text, as YAML or JSON
+// read it: 5 → "5", 0.5 → "0.5") or a boolean ("true", "false") as a JSON
+// string; a list of them as a JSON array of those texts, which only a
+// multiselectpicklist field takes (the others refuse it as wrong_type, see
+// Mapper.TargetProblems). Scalars in a list are texts too: the operator
+// wrote [Red, 5], not an event producer. problem is why f.Value cannot be a
+// constant ("" when it can): only white space, an empty list, an object, a
+// list holding a list or an object. A Value of nil or "" is no constant
+// (the zero Result).
+func (f FieldMapping) Constant() (v gjson.Result, problem string) {
+	const kinds = "a constant is a text, a number, a boolean, or a list of them for a multi-select field"
+	switch c := f.Value.(type) {
+	case nil:
+		return gjson.Result{}, ""
+	case []any:
+		if len(c) == 0 {
+			return gjson.Result{}, "is an empty list (empty values are never sent)"
+		}
+		raw := []byte{'['}
+		for i, item := range c {
+			text, ok := scalarText(item)
+			if !ok {
+				return gjson.Result{}, fmt.Sprintf("item %d is %s: %s", i, constantKind(item), kinds)
+			}
+			if i > 0 {
+				raw = append(raw, ',')
+			}
+			raw = gjson.AppendJSONString(raw, text)
+		}
+		return gjson.Parse(string(append(raw, ']'))), ""
+	default:
+		text, ok := scalarText(c)
+		switch {
+		case !ok:
+			return gjson.Result{}, fmt.Sprintf("is %s: %s", constantKind(c), kinds)
+		case text == "":
+			return gjson.Result{}, "is only white space (empty values are never sent)"
+		}
+		return gjson.Result{Type: gjson.String, Str: text, Raw: string(gjson.AppendJSONString(nil, text))}, ""
+	}
+}
+
+// scalarText is the text of a constant's string (trimmed), number or
+// boolean; ok is false for anything else.
+func scalarText(v any) (string, bool) {
+	switch c := v.(type) {
+	case string:
+		return strings.TrimSpace(c), true
+	case bool:
+		return strconv.FormatBool(c), true
+	case int, int8, int16, int32, int64, uint, uint8, uint16, uint32, uint64:
+		return fmt.Sprint(c), true
+	case float32:
+		return strconv.FormatFloat(float64(c), 'f', -1, 32), true
+	case float64:
+		return strconv.FormatFloat(c, 'f', -1, 64), true
+	}
+	return "", false
+}
+
+// constantKind names a constant's kind that is not a scalar, for problems.
+func constantKind(v any) string {
+	switch v.(type) {
+	case []any:
+		return "a list"
+	case map[string]any, map[any]any:
+		return "an object"
+	}
+	return fmt.Sprintf("a %T", v)
 }
 
 // parseFrom parses a FieldMapping's From (not blank); the problem is "" when
@@ -344,12 +422,12 @@ func (m *Mapper) TargetProblems(s *fieldcache.Snapshot) []*ConfigError {
 			})
 			continue
 		}
-		if r.constant == "" {
+		if !r.constant.Exists() {
 			continue
 		}
 		c, err := fieldvalue.New(f)
 		if err == nil {
-			_, _, err = c.Append(nil, gjson.Result{Type: gjson.String, Str: r.constant})
+			_, _, err = c.Append(nil, r.constant)
 		}
 		if err == nil {
 			continue
@@ -360,7 +438,7 @@ func (m *Mapper) TargetProblems(s *fieldcache.Snapshot) []*ConfigError {
 		}
 		out = append(out, &ConfigError{
 			Key:     fmt.Sprintf("mapping.fields[%d].value", r.index),
-			Problem: fmt.Sprintf("the constant %q cannot be written into %s (%s): %v; %s", r.constant, r.to, f.DataType, err, outcome),
+			Problem: fmt.Sprintf("the constant %s cannot be written into %s (%s): %v; %s", r.constant.Raw, r.to, f.DataType, err, outcome),
 		})
 	}
 	return out

@@ -20,7 +20,8 @@
 //	fields collected (preset, then mapping.fields; a later one of a name wins)
 //	  │       converted by the field's data type (Fields metadata, mapping/fieldvalue):
 //	  │       a value that does not convert ─────────▶ left out (Mapped.Omitted), or
-//	  │                                                reject INVALID_DATA (mapping.invalid_values: dead_letter)
+//	  │                                                reject INVALID_DATA naming every such field
+//	  │                                                (mapping.invalid_values: dead_letter)
 //	  ▼
 //	deliver: Mapped.Record (zohoapi.Record: field API name + JSON value, in order), Mapped.Key (the email, lower case)
 //

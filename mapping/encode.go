@@ -7,6 +7,7 @@ package mapping
 
 import (
 	"bytes"
+	"strconv"
 	"strings"
 	"sync/atomic"
 	"unsafe"
@@ -103,14 +104,16 @@ func (t *typed) converters() *converters {
 // encode converts and encodes fields into a record; of fields with the same
 // name the last one whose value converts counts, at the last one's place. Email, checked before, is always sent as text. With converters (cs non-nil), a field of the
 // metadata is converted by its data type; a value that cannot be converted
-// is left out and listed in the omissions, or, when deadLetter is set, ends
-// the mapping with its *fieldvalue.Error. A field without metadata (cs nil,
+// is left out and listed in the omissions, or, when deadLetter is set, the
+// mapping ends without a record and with the *fieldvalue.Error of every
+// field whose value does not convert (in field order, one per field), so
+// that one dead letter names them all. A field without metadata (cs nil,
 // or a field the module lacks) is sent untyped: texts as JSON strings
 // (a text with U+FFFD is an invalid value: fieldvalue.InvalidText),
 // numbers as their decimal text, booleans as JSON booleans; other values
 // (arrays, objects) are not sent. The values are copied into one buffer: the
 // record shares no memory with the event.
-func encode(fields []recordField, cs *converters, deadLetter bool) (zohoapi.Record, []Omission, *fieldvalue.Error) {
+func encode(fields []recordField, cs *converters, deadLetter bool) (zohoapi.Record, []Omission, []*fieldvalue.Error) {
 	size := 0
 	for _, f := range fields {
 		size += len(f.value.Str) + len(f.value.Raw) + 8
@@ -119,6 +122,7 @@ func encode(fields []recordField, cs *converters, deadLetter bool) (zohoapi.Reco
 	var endsBuf [16]int
 	ends := endsBuf[:0] // end of field i's value in buf; -1: not sent
 	var omitted []Omission
+	var invalid []*fieldvalue.Error
 	n := 0
 	for i, f := range fields {
 		start := len(buf)
@@ -140,21 +144,24 @@ func encode(fields []recordField, cs *converters, deadLetter bool) (zohoapi.Reco
 		}
 		if known && cv.err != nil { // a field zohosink cannot write
 			if deadLetter {
-				return nil, nil, cv.err
+				invalid = append(invalid, cv.err)
+			} else {
+				omitted = append(omitted, Omission{Field: f.name, Reason: cv.err.Reason})
 			}
-			omitted = append(omitted, Omission{Field: f.name, Reason: cv.err.Reason})
 			ends = append(ends, -1)
 			continue
 		}
 		// The last field of the name counts; when its value does not convert,
 		// an earlier one's (the preset's under a mapping) is sent instead.
+	values:
 		for k := i; k >= 0 && len(buf) == start; k-- {
 			switch {
 			case fields[k].name != f.name:
 			case !known:
 				if err := fieldvalue.InvalidText(f.name, fields[k].value); err != nil {
 					if deadLetter {
-						return nil, nil, err
+						invalid = append(invalid, err)
+						break values
 					}
 					omitted = append(omitted, Omission{Field: f.name, Reason: err.Reason})
 					continue
@@ -164,7 +171,8 @@ func encode(fields []recordField, cs *converters, deadLetter bool) (zohoapi.Reco
 				var err error
 				if buf, _, err = cv.c.Append(buf, fields[k].value); err != nil {
 					if deadLetter {
-						return nil, nil, err.(*fieldvalue.Error)
+						invalid = append(invalid, err.(*fieldvalue.Error))
+						break values
 					}
 					omitted = append(omitted, Omission{Field: f.name, Reason: err.(*fieldvalue.Error).Reason})
 				}
@@ -176,6 +184,9 @@ func encode(fields []recordField, cs *converters, deadLetter bool) (zohoapi.Reco
 		}
 		ends = append(ends, len(buf))
 		n++
+	}
+	if invalid != nil {
+		return nil, nil, invalid
 	}
 	rec := make(zohoapi.Record, 0, n)
 	start := 0
@@ -219,10 +230,47 @@ func appendUntyped(dst []byte, v gjson.Result) []byte {
 	case gjson.String:
 		s = strings.TrimSpace(v.Str)
 	case gjson.Number:
-		s, _ = decimalString(v.Raw)
+		s, _ = fieldvalue.DecimalText(v.Raw)
 	}
 	if s == "" {
 		return dst
 	}
 	return gjson.AppendJSONString(dst, s)
+}
+
+// invalidData is the INVALID_DATA rejection of a record whose values errs
+// (one per field, at least one) do not convert, shaped as Zoho answers such
+// a record (zoho-crm-api.md "Upsert Records"; DESIGN.md on
+// MULTIPLE_OR_MULTI_ERRORS) so that one dead letter names every field to fix:
+// one error has Zoho's INVALID_DATA details ({"api_name":…,
+// "expected_data_type":…}); several have Field comma-separated in field
+// order ("No_of_Employees,Annual_Revenue") and Details
+// {"errors":[{"code":"INVALID_DATA","details":{…},"message":…,"status":"error"},…]},
+// as a MULTIPLE_OR_MULTI_ERRORS whose inner errors share one code is
+// dead-lettered. The message never holds the values.
+func invalidData(errs []*fieldvalue.Error) Rejection {
+	if len(errs) == 1 {
+		e := errs[0]
+		return Rejection{Code: CodeInvalidData, Message: e.Error(), Field: e.Field, Details: e.Details()}
+	}
+	fields := make([]string, len(errs))
+	msgs := make([]string, len(errs))
+	details := []byte(`{"errors":[`)
+	for i, e := range errs {
+		fields[i], msgs[i] = e.Field, e.Error()
+		if i > 0 {
+			details = append(details, ',')
+		}
+		details = append(details, `{"code":"INVALID_DATA","details":`...)
+		details = append(details, e.Details()...)
+		details = append(details, `,"message":`...)
+		details = gjson.AppendJSONString(details, msgs[i])
+		details = append(details, `,"status":"error"}`...)
+	}
+	return Rejection{
+		Code:    CodeInvalidData,
+		Message: strconv.Itoa(len(errs)) + " values do not convert to their fields' data types: " + strings.Join(msgs, "; "),
+		Field:   strings.Join(fields, ","),
+		Details: string(append(details, "]}"...)),
+	}
 }

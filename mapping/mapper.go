@@ -143,21 +143,17 @@ func (m *Mapper) mapCRM(label string, b envelopeBody) Mapped {
 	}
 	rec, omitted, invalid := encode(fields, m.typed.converters(), m.deadLetterInvalid)
 	if invalid != nil {
-		return Mapped{
-			Outcome: OutcomeReject,
-			Event:   label,
-			Reject:  Rejection{Code: CodeInvalidData, Message: invalid.Error(), Field: invalid.Field, Details: invalid.Details()},
-		}
+		return Mapped{Outcome: OutcomeReject, Event: label, Reject: invalidData(invalid)}
 	}
 	return Mapped{Outcome: OutcomeDeliver, Event: label, Key: keyOf(rec, email), Record: rec, Omitted: omitted}
 }
 
-// value evaluates a configured mapping: a constant (mapping.fields[].value)
-// as a text, otherwise the first usable value at its path (see usableAt);
+// value evaluates a configured mapping: a constant (mapping.fields[].value,
+// FieldMapping.Constant), otherwise the first usable value at its path (see usableAt);
 // both are converted later by the target field's data type.
 func (f fieldRule) value(b envelopeBody) (recordField, bool) {
-	if f.constant != "" {
-		return textField(f.to, f.constant), true
+	if f.constant.Exists() {
+		return recordField{name: f.to, value: f.constant}, true
 	}
 	var v recordField
 	var ok bool

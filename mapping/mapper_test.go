@@ -498,25 +498,6 @@ func TestEmailValidation(t *testing.T) {
 	}
 }
 
-func TestDecimalString(t *testing.T) {
-	tests := []struct{ in, want string }{
-		{"0", "0"}, {"-0", "0"}, {"-0.0", "0"}, {"5", "5"}, {"-12", "-12"}, {"99.0", "99"}, {"99.50", "99.5"},
-		{"1e3", "1000"}, {"1E+3", "1000"}, {"1.5e-7", "0.00000015"}, {"2.5E-3", "0.0025"}, {"0.8999999761581421", "0.8999999761581421"},
-		{"1664533942262", "1664533942262"}, {"12345678901234567890123", "12345678901234567890123"}, {"1.23e2", "123"},
-		{"0.00", "0"}, {"100", "100"}, {"1000e-3", "1"}, {"0e5", "0"}, {"123.456e1", "1234.56"},
-	}
-	for _, tt := range tests {
-		if got, ok := decimalString(tt.in); !ok || got != tt.want {
-			t.Errorf("decimalString(%q) = %q, %v; want %q", tt.in, got, ok, tt.want)
-		}
-	}
-	for _, in := range []string{"", "-", "1e", "1e+", "abc", "1x", "1e99999", "1e401"} {
-		if got, ok := decimalString(in); ok {
-			t.Errorf("decimalString(%q) = %q, want failure", in, got)
-		}
-	}
-}
-
 func TestNewMapperErrors(t *testing.T) {
 	_, err := NewMapper(MapperConfig{
 		Module:          "Subscriptions", // no preset dedupe: zoho.duplicate_check_fields is required

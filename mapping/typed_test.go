@@ -49,6 +49,8 @@ var typedCases = []typedCase{
 	{"Textarea_Field", `42`, `"42"`, ""},
 	{"Textarea_Field", `[1]`, "", fieldvalue.ReasonWrongType},
 	{"Textarea_Field", `"x\ud800"`, "", fieldvalue.ReasonInvalidUnicode},
+	{"Textarea_Field", `1e21`, `"1000000000000000000000"`, ""},
+	{"Textarea_Field", `1E+21`, `"1000000000000000000000"`, ""},
 	{"Email_Field", `"jane@example.com"`, `"jane@example.com"`, ""},
 	{"Email_Field", `" jane@example.com "`, `"jane@example.com"`, ""},
 	{"Email_Field", `["jane@example.com"]`, "", fieldvalue.ReasonWrongType},
@@ -64,6 +66,7 @@ var typedCases = []typedCase{
 	{"Multiselectpicklist_Field", `["Red","Blue"]`, `["Red","Blue"]`, ""},
 	{"Multiselectpicklist_Field", `"Red, Blue"`, `["Red","Blue"]`, ""},
 	{"Multiselectpicklist_Field", `12`, "", fieldvalue.ReasonWrongType},
+	{"Multiselectpicklist_Field", `["Red",5]`, "", fieldvalue.ReasonWrongType},
 	{"Integer_Field", `12`, `12`, ""},
 	{"Integer_Field", `"12"`, `12`, ""},
 	{"Integer_Field", `"1-2 People"`, "", fieldvalue.ReasonNotANumber},
@@ -88,9 +91,13 @@ var typedCases = []typedCase{
 	{"Date_Field", `"2026-11-28"`, `"2026-11-28"`, ""},
 	{"Date_Field", `"2026-11-28T10:00:00+01:00"`, `"2026-11-28"`, ""},
 	{"Date_Field", `"28/11/2026"`, "", fieldvalue.ReasonBadDate},
+	{"Date_Field", `20261128`, "", fieldvalue.ReasonAmbiguousNumber},
+	{"Date_Field", `-86400000`, "", fieldvalue.ReasonAmbiguousNumber},
+	{"Date_Field", `45792000000`, `"1971-06-15"`, ""},
 	{"Datetime_Field", `"2026-11-28T10:00:00+05:30"`, `"2026-11-28T10:00:00+05:30"`, ""},
 	{"Datetime_Field", `"2026-11-28T10:00:00.250Z"`, `"2026-11-28T10:00:00+00:00"`, ""},
 	{"Datetime_Field", `"yesterday"`, "", fieldvalue.ReasonBadDate},
+	{"Datetime_Field", `20261128`, "", fieldvalue.ReasonAmbiguousNumber},
 	{"Lookup_Field", `"Acme"`, "", fieldvalue.ReasonUnsupportedType},
 }
 
@@ -293,5 +300,32 @@ func TestTargetProblems(t *testing.T) {
 			!strings.Contains(got["mapping.fields[0].value"], outcome) || !strings.Contains(got["mapping.fields[2].to"], `"Nope" is not a field`) {
 			t.Errorf("%s: problems %q", mode, got)
 		}
+	}
+}
+
+// TestListConstant: a list constant (mapping.fields[].value: [Red, Green])
+// is written into a multi-select field as its JSON array; a field of
+// another type cannot take it, which TargetProblems reports at
+// mapping.fields[i].value.
+func TestListConstant(t *testing.T) {
+	cache := simFields(t)
+	meta := func() *fieldcache.Snapshot { return cache.Snapshot("Subscriptions") }
+	fms := []mapping.FieldMapping{
+		{Value: []any{"Red", " Green "}, To: "Multiselectpicklist_Field"},
+		{Value: []any{"Red"}, To: "Text_Field"},
+		{Value: 5, To: "Integer_Field"},
+	}
+	m, err := mapping.NewMapper(mapping.MapperConfig{Fields: fms, Metadata: meta})
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := m.Map([]byte(`{"type":"identify","traits":{"email":"j@example.com"}}`))
+	if want := `{"Email":"j@example.com","Multiselectpicklist_Field":["Red","Green"],"Integer_Field":5}`; string(got.Record.JSON()) != want ||
+		!reflect.DeepEqual(got.Omitted, []mapping.Omission{{Field: "Text_Field", Reason: fieldvalue.ReasonWrongType}}) {
+		t.Errorf("record %s, omitted %v; want %s with Text_Field omitted", got.Record.JSON(), got.Omitted, want)
+	}
+	problems := m.TargetProblems(cache.Snapshot("Subscriptions"))
+	if len(problems) != 1 || problems[0].Key != "mapping.fields[1].value" || !strings.Contains(problems[0].Problem, `["Red"] cannot be written into Text_Field (text)`) {
+		t.Errorf("target problems %v, want one at mapping.fields[1].value", problems)
 	}
 }

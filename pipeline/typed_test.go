@@ -203,3 +203,102 @@ func TestFieldsMetadataUnreachableAtStart(t *testing.T) {
 		t.Errorf("%d warnings about the metadata, want 1; logs %v", n, logs.All())
 	}
 }
+
+// TestDeadLetterNamesOmittedValues: with mapping.invalid_values omit, a
+// mandatory Last_Name given but too long for the field (80 characters) is
+// left out, and Zoho answers MANDATORY_NOT_FOUND; the dead letter says that
+// a value was given and left out, and why, in error.message and in
+// error.details ("omitted"), keeping Zoho's own details.
+func TestDeadLetterNamesOmittedValues(t *testing.T) {
+	h := newHarness(t, 1, zohosim.Options{})
+	o := h.options()
+	o.Fields, o.FieldsRefreshInterval, o.FieldsMinStaleInterval = h.zohoClient(), time.Hour, time.Minute
+	o.Mapping.InvalidValues = mapping.InvalidValuesOmit
+	o.Mapping.Fields = []mapping.FieldMapping{{From: "traits.employees", To: "No_of_Employees"}}
+	h.start(o)
+	h.produce(event("identify", "", map[string]any{"email": "long@example.com", "lastName": strings.Repeat("L", 81), "company": "Acme", "employees": "1-2 People"}, nil, "1"))
+	h.waitCommitted(30 * time.Second)
+	d, err := dlq.Parse(h.deadLetters(1)[0])
+	if err != nil {
+		t.Fatal(err)
+	}
+	if d.Code != "MANDATORY_NOT_FOUND" || d.Field != "Last_Name" {
+		t.Fatalf("dead letter %s %s, want MANDATORY_NOT_FOUND on Last_Name", d.Code, d.Field)
+	}
+	if !strings.Contains(d.Message, "left out") || !strings.Contains(d.Message, "Last_Name (too_long)") || !strings.Contains(d.Message, "No_of_Employees (not_a_number)") {
+		t.Errorf("error.message %q does not say which values were left out and why", d.Message)
+	}
+	var details struct {
+		APIName string `json:"api_name"`
+		Omitted []struct{ Field, Reason string }
+	}
+	if err := json.Unmarshal(d.Details, &details); err != nil {
+		t.Fatalf("error.details %s: %v", d.Details, err)
+	}
+	want := []struct{ Field, Reason string }{{"Last_Name", "too_long"}, {"No_of_Employees", "not_a_number"}}
+	if details.APIName != "Last_Name" || !reflect.DeepEqual(details.Omitted, want) {
+		t.Errorf("error.details %s, want Zoho's api_name and omitted %v", d.Details, want)
+	}
+	if strings.Contains(d.Message, strings.Repeat("L", 81)) || strings.Contains(string(d.Details), "1-2 People") {
+		t.Errorf("the dead letter's error headers hold the values: %q %s", d.Message, d.Details)
+	}
+}
+
+// TestDeadLetterNamesEveryInvalidValue: with mapping.invalid_values
+// dead_letter, a record with several values that do not convert is
+// dead-lettered once naming every one: error.field comma-separated in field
+// order (as for Zoho's MULTIPLE_OR_MULTI_ERRORS), error.details.errors[]
+// one INVALID_DATA per field with its expected_data_type, so that one
+// replay after fixing them all succeeds; dlq's Fields lists them all.
+func TestDeadLetterNamesEveryInvalidValue(t *testing.T) {
+	h := newHarness(t, 1, zohosim.Options{})
+	module := "Subscriptions"
+	h.sim.AddModule(module, append(zohosim.FieldsOfEveryType(), zohosim.Field{APIName: "Email", DataType: "email", Length: 100, Unique: true}))
+	o := h.options()
+	o.Module, o.DuplicateCheckFields = module, []string{"Email"}
+	o.Fields, o.FieldsRefreshInterval, o.FieldsMinStaleInterval = h.zohoClient(), time.Hour, time.Minute
+	o.Mapping.InvalidValues = mapping.InvalidValuesDeadLetter
+	bad := map[string]string{ // field → expected_data_type
+		"Integer_Field": "integer", "Boolean_Field": "boolean", "Date_Field": "date", "Multiselectpicklist_Field": "jsonarray",
+	}
+	order := []string{"Integer_Field", "Boolean_Field", "Date_Field", "Multiselectpicklist_Field"}
+	for _, f := range append([]string{"Text_Field"}, order...) {
+		o.Mapping.Fields = append(o.Mapping.Fields, mapping.FieldMapping{From: "traits.t_" + f, To: f})
+	}
+	h.start(o)
+	h.produce([]byte(`{"type":"identify","context":{"consent":{"categories":{"marketing":true}}},"traits":{"email":"bad@example.com",` +
+		`"t_Text_Field":"Acme","t_Integer_Field":"many","t_Boolean_Field":"maybe","t_Date_Field":20261128,"t_Multiselectpicklist_Field":true}}`))
+	h.waitCommitted(30 * time.Second)
+	d, err := dlq.Parse(h.deadLetters(1)[0])
+	if err != nil {
+		t.Fatal(err)
+	}
+	if d.Code != mapping.CodeInvalidData || d.Field != strings.Join(order, ",") || !reflect.DeepEqual(d.Fields(), order) {
+		t.Fatalf("dead letter %s %q (fields %v), want INVALID_DATA naming %v", d.Code, d.Field, d.Fields(), order)
+	}
+	var details struct {
+		Errors []struct {
+			Code    string
+			Details struct {
+				APIName          string `json:"api_name"`
+				ExpectedDataType string `json:"expected_data_type"`
+			}
+		}
+	}
+	if err := json.Unmarshal(d.Details, &details); err != nil || len(details.Errors) != len(order) {
+		t.Fatalf("error.details %s (%v), want one error per field", d.Details, err)
+	}
+	for i, e := range details.Errors {
+		if e.Code != mapping.CodeInvalidData || e.Details.APIName != order[i] || e.Details.ExpectedDataType != bad[order[i]] {
+			t.Errorf("errors[%d] = %+v, want INVALID_DATA on %s expecting %s", i, e, order[i], bad[order[i]])
+		}
+	}
+	for _, f := range order {
+		if !strings.Contains(d.Message, f) {
+			t.Errorf("error.message %q does not name %s", d.Message, f)
+		}
+	}
+	if len(h.sim.Records(module)) != 0 {
+		t.Errorf("records stored: %v", h.sim.Records(module))
+	}
+}

@@ -225,3 +225,37 @@ func TestFieldsCustomModule(t *testing.T) {
 		t.Errorf("fail %q", got[Fail])
 	}
 }
+
+// TestFieldsListConstant: a list constant (a multi-select constant) into a
+// field of another type fails at its mapping.fields[i].value, shown as the
+// JSON it would be.
+func TestFieldsListConstant(t *testing.T) {
+	cfg := zohoOnly(t, newSim(t, zohosim.Options{}), "Leads", nil,
+		config.FieldMapping{Value: []any{"Red", "Green"}, To: "Description"},
+	)
+	got := fieldChecks(t, cfg)
+	if len(got[Fail]) != 1 || !has(got[Fail], `mapping.fields[0].value: ["Red","Green"] cannot be written into Description (textarea): wrong_type`) {
+		t.Errorf("fail %q", got[Fail])
+	}
+}
+
+// TestFieldsSayWhichValueIsSent: a mapping.fields entry into a preset's
+// field says which value is sent: a constant always instead of the preset's
+// value, an event value when it has one that converts.
+func TestFieldsSayWhichValueIsSent(t *testing.T) {
+	cfg := zohoOnly(t, newSim(t, zohosim.Options{}), "Leads", nil,
+		config.FieldMapping{Value: "Web", To: "Lead_Source"},
+		config.FieldMapping{From: "traits.mobile", To: "Phone"},
+	)
+	got := fieldChecks(t, cfg)
+	for _, want := range []string{
+		`Lead_Source ← properties.source (Lead Generated) (picklist, length 120); not sent: mapping.fields[0] (the constant "Web") is sent instead`,
+		`Lead_Source ← the constant "Web" (picklist, length 120); sent instead of the preset's properties.source (Lead Generated)`,
+		`Phone ← traits.phone (phone, length 30); sent only when mapping.fields[1] (traits.mobile) has no value that converts`,
+		`Phone ← traits.mobile (phone, length 30); sent instead of the preset's traits.phone when the event has a value that converts`,
+	} {
+		if !has(got[Pass], want) {
+			t.Errorf("pass %q lacks %q", got[Pass], want)
+		}
+	}
+}

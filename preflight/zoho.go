@@ -236,21 +236,49 @@ func checkFields(r *Report, cfg *config.Config, fields []zohoapi.Field) {
 		return f, true
 	}
 	deadLetter := cfg.Mapping.InvalidValues == mapping.InvalidValuesDeadLetter
+	// A mapping.fields entry into a preset's field overrides the preset's
+	// value (mapping: the last field of a name whose value converts counts):
+	// a constant always, an event value when the event has one that converts.
+	presetFrom := map[string]string{}
 	for _, p := range mapping.PresetFields(module) {
-		if f, ok := check("preset", p.APIName, p.From, true, p.LookupByName); ok {
-			r.ok("%s ← %s (%s, length %d)", f.APIName, p.From, f.DataType, f.Length)
-		}
+		presetFrom[p.APIName] = p.From
 	}
-	for i, m := range cfg.Mapping.Fields {
-		from := m.From
-		if m.Value != "" {
-			from = fmt.Sprintf("the constant %q", strings.TrimSpace(m.Value))
-		}
-		f, ok := check(fmt.Sprintf("mapping.fields[%d].to", i), m.To, from, false, false)
-		if !ok || (m.Value != "" && !checkConstant(r, fmt.Sprintf("mapping.fields[%d].value", i), strings.TrimSpace(m.Value), f, deadLetter)) {
+	overrides := map[string]string{} // preset field → what overrides it
+	mappings := cfg.MapperConfig().Fields
+	for i, m := range mappings {
+		to := strings.TrimSpace(m.To)
+		if _, preset := presetFrom[to]; !preset {
 			continue
 		}
-		r.ok("%s ← %s (%s, length %d)", f.APIName, from, f.DataType, f.Length)
+		if constant, _ := m.Constant(); constant.Exists() {
+			overrides[to] = fmt.Sprintf("; not sent: mapping.fields[%d] (the constant %s) is sent instead", i, constant.Raw)
+		} else {
+			overrides[to] = fmt.Sprintf("; sent only when mapping.fields[%d] (%s) has no value that converts", i, m.From)
+		}
+	}
+	for _, p := range mapping.PresetFields(module) {
+		if f, ok := check("preset", p.APIName, p.From, true, p.LookupByName); ok {
+			r.ok("%s ← %s (%s, length %d)%s", f.APIName, p.From, f.DataType, f.Length, overrides[p.APIName])
+		}
+	}
+	for i, m := range mappings {
+		from := m.From
+		constant, _ := m.Constant()
+		if constant.Exists() {
+			from = "the constant " + constant.Raw
+		}
+		f, ok := check(fmt.Sprintf("mapping.fields[%d].to", i), m.To, from, false, false)
+		if !ok || (constant.Exists() && !checkConstant(r, fmt.Sprintf("mapping.fields[%d].value", i), constant, f, deadLetter)) {
+			continue
+		}
+		over := ""
+		if p, preset := presetFrom[f.APIName]; preset {
+			over = fmt.Sprintf("; sent instead of the preset's %s", p)
+			if !constant.Exists() {
+				over += " when the event has a value that converts"
+			}
+		}
+		r.ok("%s ← %s (%s, length %d)%s", f.APIName, from, f.DataType, f.Length, over)
 	}
 }
 
@@ -258,12 +286,12 @@ func checkFields(r *Report, cfg *config.Config, fields []zohoapi.Field) {
 // (fieldvalue.Converter): ✗ (and false) when it cannot be converted, saying
 // what happens to every record under mapping.invalid_values (deadLetter:
 // dead_letter); ! when it is outside the picklist's values.
-func checkConstant(r *Report, key, v string, f zohoapi.Field, deadLetter bool) bool {
+func checkConstant(r *Report, key string, v gjson.Result, f zohoapi.Field, deadLetter bool) bool {
 	conv, err := fieldvalue.New(f)
 	if err != nil { // checked by Supported already
 		return true
 	}
-	_, note, err := conv.Append(nil, gjson.Result{Type: gjson.String, Str: v})
+	_, note, err := conv.Append(nil, v)
 	var fe *fieldvalue.Error
 	switch {
 	case errors.As(err, &fe):
@@ -271,13 +299,13 @@ func checkConstant(r *Report, key, v string, f zohoapi.Field, deadLetter bool) b
 		if deadLetter {
 			outcome = "every record would be dead-lettered with INVALID_DATA (mapping.invalid_values: dead_letter)"
 		}
-		r.fail("%s: %q cannot be written into %s (%s): %s; %s", key, v, f.APIName, f.DataType, fe.Reason, outcome)
+		r.fail("%s: %s cannot be written into %s (%s): %s; %s", key, v.Raw, f.APIName, f.DataType, fe.Reason, outcome)
 		return false
 	case err != nil:
 		r.fail("%s: %v", key, err)
 		return false
 	case note.OutsidePicklist:
-		r.warn("%s: %q is not one of the values of the picklist %s (%s): Zoho accepts it (unconfirmed for v8), but views and reports that filter on the list will not show it", key, v, f.APIName, strings.Join(f.PicklistValues, ", "))
+		r.warn("%s: %s is not one of the values of the picklist %s (%s): Zoho accepts it (unconfirmed for v8), but views and reports that filter on the list will not show it", key, v.Raw, f.APIName, strings.Join(f.PicklistValues, ", "))
 	}
 	return true
 }
@@ -299,9 +327,9 @@ func checkMandatory(r *Report, cfg *config.Config, fields []zohoapi.Field, layou
 	for _, p := range mapping.PresetFields(module) {
 		mapped[p.APIName] = p.From
 	}
-	for _, m := range cfg.Mapping.Fields {
-		if m.Value != "" {
-			mapped[strings.TrimSpace(m.To)] = fmt.Sprintf("the constant %q", strings.TrimSpace(m.Value))
+	for _, m := range cfg.MapperConfig().Fields {
+		if constant, _ := m.Constant(); constant.Exists() {
+			mapped[strings.TrimSpace(m.To)] = "the constant " + constant.Raw
 		} else {
 			mapped[strings.TrimSpace(m.To)] = m.From
 		}

@@ -210,6 +210,7 @@ func (r *Replayer) Replay(ctx context.Context, recs []Record) (Result, error) {
 			rejects = append(rejects, r.sender.DeadLetterRecord(src.Rec, m.Reject.Code, m.Reject.Message, m.Reject.Field, []byte(m.Reject.Details), nil))
 			rejectSrcs = append(rejectSrcs, src)
 		default:
+			src.Omitted = m.Omitted
 			if err := r.batches.Add(r.stopped, batcher.Item[delivery.Source]{Key: m.Key, Record: m.Record, Source: src}); err != nil {
 				r.log.Debug("record not batched: replay stopped", zap.Error(err))
 			}

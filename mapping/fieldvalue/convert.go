@@ -206,14 +206,21 @@ func (c *Converter) text(v gjson.Result) (string, Reason) {
 	return s, r
 }
 
-// scalarText is the trimmed text of a string, or the JSON text of a number
-// or boolean.
+// scalarText is the trimmed text of a string, the exact decimal text of a
+// number (DecimalText: 1e21 and 1E+21 alike, as the preset's fields and
+// untyped values are sent) or the JSON text of a boolean. A number of more
+// than 400 digits is ReasonTooLong.
 func scalarText(v gjson.Result) (string, Reason) {
 	var s string
 	switch v.Type {
 	case gjson.String:
 		s = strings.TrimSpace(v.Str)
-	case gjson.Number, gjson.True, gjson.False:
+	case gjson.Number:
+		var ok bool
+		if s, ok = DecimalText(v.Raw); !ok {
+			return "", ReasonTooLong
+		}
+	case gjson.True, gjson.False:
 		s = v.Raw
 	default:
 		return "", ReasonWrongType
@@ -234,9 +241,13 @@ func (c *Converter) outside(s string) bool {
 	return !found
 }
 
-// appendMulti appends a JSON array of strings from an array of strings
-// (numbers and booleans as text) or a comma-separated string; items are
-// trimmed and empty ones dropped, and each is looked up in the picklist.
+// appendMulti appends a JSON array of strings from an array of strings or a
+// comma-separated string; items are trimmed and empty ones dropped, and each
+// is looked up in the picklist. An item that is not a string (a number, a
+// boolean, an object) is ReasonWrongType: multi-select values are the
+// picklist's option texts (zoho-crm-api.md "Fields metadata": JSON arrays),
+// and a number in an array is more likely an option's index or id than its
+// text, so it is not guessed into one.
 func (c *Converter) appendMulti(dst []byte, v gjson.Result) ([]byte, bool, Reason) {
 	out := append(dst, '[')
 	n, outside := 0, false
@@ -261,15 +272,15 @@ func (c *Converter) appendMulti(dst []byte, v gjson.Result) ([]byte, bool, Reaso
 			if isEmpty(e) {
 				return true
 			}
-			s, r := scalarText(e)
-			if r == "" && lostText(e) {
-				r = ReasonInvalidUnicode
-			}
-			if r != "" {
-				reason = r
+			if e.Type != gjson.String {
+				reason = ReasonWrongType
 				return false
 			}
-			add(s)
+			if lostText(e) {
+				reason = ReasonInvalidUnicode
+				return false
+			}
+			add(strings.TrimSpace(e.Str))
 			return true
 		})
 		if reason != "" {
@@ -294,8 +305,8 @@ var kindReasons = map[kind][]Reason{
 	kindBigint:        {ReasonNotANumber, ReasonNotAnInteger, ReasonOutOfRange},
 	kindDecimal:       {ReasonNotANumber, ReasonOutOfRange},
 	kindBoolean:       {ReasonNotABoolean},
-	kindDate:          {ReasonBadDate},
-	kindDatetime:      {ReasonBadDate},
+	kindDate:          {ReasonBadDate, ReasonAmbiguousNumber},
+	kindDatetime:      {ReasonBadDate, ReasonAmbiguousNumber},
 	kindMultiPicklist: nil,
 }
 

@@ -22,13 +22,16 @@
 // double/currency/percent as JSON numbers, multiselectpicklist as a JSON
 // array):
 //
-//	text, textarea, email, phone, website  string, trimmed; numbers and booleans as their
-//	                                       JSON text; at most length characters
+//	text, textarea, email, phone, website  string, trimmed; numbers as their exact decimal
+//	                                       text (DecimalText: 1e21 → "1000000000000000000000"),
+//	                                       booleans as their JSON text; at most length
+//	                                       characters
 //	picklist                               as text; a value outside pick_list_values is
 //	                                       sent and flagged (Note.OutsidePicklist)
-//	multiselectpicklist                    JSON array of strings, from an array or a
-//	                                       comma-separated string, items trimmed, empty
-//	                                       items dropped
+//	multiselectpicklist                    JSON array of strings, from an array of strings
+//	                                       or a comma-separated string, items trimmed, empty
+//	                                       items dropped; an item that is not a string is
+//	                                       ReasonWrongType
 //	integer, bigint                        JSON number from a JSON number with an integral
 //	                                       value or a string of digits; at most length
 //	                                       digits (9 / 18 by default) and within 32-bit /
@@ -46,8 +49,12 @@
 //	                                       without fraction (dropped) and "Z" (as +00:00), or
 //	                                       epoch seconds / milliseconds (UTC)
 //
-// Epoch numbers of magnitude 10^11 or more are milliseconds (10^11 seconds is
-// the year 5138; 10^11 milliseconds is 1973).
+// Epoch numbers are read by their magnitude |n|, negative ones (before 1970)
+// alike: |n| of 10^10 or more is milliseconds (10^10 ms is 1970-04-26; 10^10
+// seconds would be 2286), 10^8 up to 10^10 is seconds (1973-03-03 to 2286,
+// before 1966-10-31 when negative), and |n| under 10^8 is refused as
+// ReasonAmbiguousNumber: it could be seconds within three years of 1970,
+// milliseconds within 28 hours of it, or a yyyymmdd date (20261128).
 //
 // Every other data type (lookup, ownerlookup, userlookup, fileupload,
 // imageupload, formula, autonumber, subform, …) and every read-only field is
@@ -61,6 +68,7 @@
 //     field's API name, the reason and Zoho's expected_data_type.
 //   - Append writes valid JSON or nothing: on error dst is returned unchanged.
 //   - Converters are immutable and safe for concurrent use. Append does not
-//     allocate for values without JSON escapes or exponents (BenchmarkAppend:
+//     allocate for values without JSON escapes and numbers in plain decimal
+//     form (no exponent, no trailing fraction zeros) (BenchmarkAppend:
 //     text, integer, datetime, currency, multiselect).
 package fieldvalue

@@ -37,6 +37,10 @@ const (
 	// unpredictable); the record's bytes are valid UTF-8 (mapping refuses
 	// anything else), so U+FFFD means text was lost before it reached Zoho.
 	ReasonInvalidUnicode Reason = "invalid_unicode"
+	// ReasonAmbiguousNumber: a number for a date or datetime field that is
+	// under 10^8 in magnitude: it may be epoch seconds, epoch milliseconds
+	// or a yyyymmdd date (20261128), each a different date.
+	ReasonAmbiguousNumber Reason = "ambiguous_number"
 	// ReasonUnsupportedType: a data type zohosink does not write (lookup,
 	// ownerlookup, fileupload, formula, autonumber, …).
 	ReasonUnsupportedType Reason = "unsupported_type"

@@ -79,6 +79,17 @@ func TestConvertByType(t *testing.T) {
 	for _, dt := range []string{"text", "textarea", "email", "phone", "website"} {
 		t.Run(dt, func(t *testing.T) { run(t, field(dt, 10), text) })
 	}
+	// A number's text is its exact decimal text, whatever way the producer
+	// wrote it (as the preset's fields are sent).
+	t.Run("number as text", func(t *testing.T) {
+		run(t, field("textarea", 100), []tc{
+			{in: `1e21`, want: `"1000000000000000000000"`},
+			{in: `1E+21`, want: `"1000000000000000000000"`},
+			{in: `12.50`, want: `"12.5"`},
+			{in: `-0`, want: `"0"`},
+			{in: `1e500`, reason: ReasonTooLong},
+		})
+	})
 
 	t.Run("picklist", func(t *testing.T) {
 		f := field("picklist", 20)
@@ -104,7 +115,9 @@ func TestConvertByType(t *testing.T) {
 			{in: `"Red"`, want: `["Red"]`},
 			{in: `[" Red ","",null,"Pink"]`, want: `["Red","Pink"]`, outside: true},
 			{in: `"Red,,"`, want: `["Red"]`},
-			{in: `[1,true]`, want: `["1","true"]`, outside: true},
+			{in: `["Red",5]`, reason: ReasonWrongType}, // items are option texts: a number is not guessed into one
+			{in: `[true]`, reason: ReasonWrongType},
+			{in: `["Red",["Blue"]]`, reason: ReasonWrongType},
 			{in: `[]`, reason: ReasonEmpty},
 			{in: `" , "`, reason: ReasonEmpty},
 			{in: `[""]`, reason: ReasonEmpty},
@@ -236,6 +249,15 @@ func TestConvertByType(t *testing.T) {
 			{in: `"2026-11-28T10:00:00.123Z"`, want: `"2026-11-28"`},
 			{in: `1764324000`, want: `"2025-11-28"`},    // epoch seconds (UTC)
 			{in: `1764324000123`, want: `"2025-11-28"`}, // epoch milliseconds
+			// Epoch numbers by magnitude, negative ones alike (see the package doc).
+			{in: `-2208988800`, want: `"1900-01-01"`},        // seconds before 1970
+			{in: `-2208988800000`, want: `"1900-01-01"`},     // milliseconds before 1970
+			{in: `45792000000`, want: `"1971-06-15"`},        // milliseconds of 1971, not seconds of 3421
+			{in: `-86400000000`, want: `"1967-04-07"`},       // milliseconds
+			{in: `20261128`, reason: ReasonAmbiguousNumber},  // yyyymmdd, or seconds of 1970-08-23
+			{in: `-86400000`, reason: ReasonAmbiguousNumber}, // ms of 1969-12-31, or seconds of 1967-04-07
+			{in: `0`, reason: ReasonAmbiguousNumber},
+			{in: `99999999.5`, reason: ReasonAmbiguousNumber},
 			{in: `" 2026-02-01 "`, want: `"2026-02-01"`},
 			{in: `"2026-02-30"`, reason: ReasonBadDate},
 			{in: `"28/11/2026"`, reason: ReasonBadDate},
@@ -255,6 +277,12 @@ func TestConvertByType(t *testing.T) {
 			{in: `"2026-11-28T10:31:43.5-08:00"`, want: `"2026-11-28T10:31:43-08:00"`},
 			{in: `1764325903`, want: `"2025-11-28T10:31:43+00:00"`},
 			{in: `1764325903999`, want: `"2025-11-28T10:31:43+00:00"`},
+			{in: `-86400000`, reason: ReasonAmbiguousNumber},
+			{in: `-86399000`, reason: ReasonAmbiguousNumber},
+			{in: `-1`, reason: ReasonAmbiguousNumber},
+			{in: `20261128`, reason: ReasonAmbiguousNumber},
+			{in: `-100000000`, want: `"1966-10-31T14:13:20+00:00"`},
+			{in: `-10000000000`, want: `"1969-09-07T06:13:20+00:00"`},
 			{in: `"2026-11-28"`, reason: ReasonBadDate}, // time and zone unknown
 			{in: `"2026-11-28T10:31:43"`, reason: ReasonBadDate},
 			{in: `"2026-11-28 10:31:43+00:00"`, reason: ReasonBadDate},
@@ -367,4 +395,25 @@ func TestUnpairedSurrogateIsInvalidUnicode(t *testing.T) {
 			t.Errorf("InvalidText(pair) = %v, want nil", err)
 		}
 	})
+}
+
+func TestDecimalText(t *testing.T) {
+	tests := []struct{ in, want string }{
+		{"0", "0"}, {"-0", "0"}, {"-0.0", "0"}, {"5", "5"}, {"-12", "-12"}, {"99.0", "99"}, {"99.50", "99.5"},
+		{"1e3", "1000"}, {"1E+3", "1000"}, {"1.5e-7", "0.00000015"}, {"2.5E-3", "0.0025"}, {"0.8999999761581421", "0.8999999761581421"},
+		{"1664533942262", "1664533942262"}, {"12345678901234567890123", "12345678901234567890123"}, {"1.23e2", "123"},
+		{"0.00", "0"}, {"100", "100"}, {"1000e-3", "1"}, {"0e5", "0"}, {"123.456e1", "1234.56"},
+		{"1e21", "1000000000000000000000"}, {"1E+21", "1000000000000000000000"}, {"-1e+21", "-1000000000000000000000"},
+		{"0.5", "0.5"}, {"-0.5", "-0.5"}, {"10", "10"}, {"-7", "-7"}, {"-0.10", "-0.1"}, {"00", "0"},
+	}
+	for _, tt := range tests {
+		if got, ok := DecimalText(tt.in); !ok || got != tt.want {
+			t.Errorf("DecimalText(%q) = %q, %v; want %q", tt.in, got, ok, tt.want)
+		}
+	}
+	for _, in := range []string{"", "-", "1e", "1e+", "abc", "1x", "1e99999", "1e401", "--1"} {
+		if got, ok := DecimalText(in); ok {
+			t.Errorf("DecimalText(%q) = %q, want failure", in, got)
+		}
+	}
 }

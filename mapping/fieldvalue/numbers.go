@@ -200,3 +200,134 @@ func appendBoolean(dst []byte, v gjson.Result) ([]byte, Reason) {
 	}
 	return dst, ReasonNotABoolean
 }
+
+// maxDecimalDigits bounds the digits DecimalText writes, so that a number
+// like 1e1000000 cannot blow up memory; such numbers are not mapped.
+const maxDecimalDigits = 400
+
+// DecimalText converts a JSON number literal to its exact plain decimal
+// text, the text of a number sent to a text field whatever way the
+// producer wrote it: "99.0" → "99", "1e3" → "1000", "1e21" and "1E+21" →
+// "1000000000000000000000", "1.50" → "1.5", "-0" → "0", "2.5E-3" →
+// "0.0025". A literal already in that form is returned as is (no
+// allocation). It reports false for a malformed literal or one that would
+// need more than 400 digits (1e1000).
+func DecimalText(lit string) (string, bool) {
+	if plainDecimal(lit) {
+		return lit, true
+	}
+	neg := false
+	i := 0
+	if i < len(lit) && lit[i] == '-' {
+		neg = true
+		i++
+	}
+	var digits []byte
+	point := -1
+	for ; i < len(lit); i++ {
+		c := lit[i]
+		if c >= '0' && c <= '9' {
+			digits = append(digits, c)
+			continue
+		}
+		if c == '.' && point < 0 {
+			point = len(digits)
+			continue
+		}
+		break
+	}
+	if len(digits) == 0 {
+		return "", false
+	}
+	if point < 0 {
+		point = len(digits)
+	}
+	if i < len(lit) {
+		if lit[i] != 'e' && lit[i] != 'E' {
+			return "", false
+		}
+		i++
+		expNeg := false
+		if i < len(lit) && (lit[i] == '+' || lit[i] == '-') {
+			expNeg = lit[i] == '-'
+			i++
+		}
+		if i == len(lit) {
+			return "", false
+		}
+		exp := 0
+		for ; i < len(lit); i++ {
+			c := lit[i]
+			if c < '0' || c > '9' {
+				return "", false
+			}
+			exp = exp*10 + int(c-'0')
+			if exp > maxDecimalDigits*2 {
+				return "", false
+			}
+		}
+		if expNeg {
+			exp = -exp
+		}
+		point += exp
+	}
+	// Strip leading zeros (moving the point) and trailing fraction zeros.
+	lead := 0
+	for lead < len(digits) && digits[lead] == '0' {
+		lead++
+	}
+	digits = digits[lead:]
+	point -= lead
+	if len(digits) == 0 {
+		return "0", true
+	}
+	for len(digits) > point && len(digits) > 0 && digits[len(digits)-1] == '0' {
+		digits = digits[:len(digits)-1]
+	}
+	size := len(digits)
+	if point > size {
+		size = point
+	} else if point <= 0 {
+		size += 1 - point
+	}
+	if size > maxDecimalDigits {
+		return "", false
+	}
+	var b strings.Builder
+	b.Grow(size + 2)
+	if neg {
+		b.WriteByte('-')
+	}
+	switch {
+	case point <= 0:
+		b.WriteString("0.")
+		for range -point {
+			b.WriteByte('0')
+		}
+		b.Write(digits)
+	case point >= len(digits):
+		b.Write(digits)
+		for range point - len(digits) {
+			b.WriteByte('0')
+		}
+	default:
+		b.Write(digits[:point])
+		b.WriteByte('.')
+		b.Write(digits[point:])
+	}
+	return b.String(), true
+}
+
+// plainDecimal reports whether lit is a number in DecimalText's form:
+// -?(0|[1-9][0-9]*)(\.[0-9]*[1-9])?, not "-0".
+func plainDecimal(lit string) bool {
+	s := strings.TrimPrefix(lit, "-")
+	intPart, frac, dot := strings.Cut(s, ".")
+	switch {
+	case !isDigits(intPart), len(intPart) > 1 && intPart[0] == '0',
+		dot && (!isDigits(frac) || frac[len(frac)-1] == '0'),
+		s != lit && intPart == "0" && !dot:
+		return false
+	}
+	return true
+}

@@ -16,8 +16,20 @@ const (
 	utcOffset   = "+00:00"
 )
 
-// epochMillisFrom: epoch numbers of at least this magnitude are milliseconds.
-const epochMillisFrom = 1e11
+// Epoch numbers are read by their magnitude |n| (the same rule for
+// negative numbers, dates before 1970):
+//   - |n| ≥ epochMillisFrom (10^10) is milliseconds: 10^10 ms is 1970-04-26,
+//     while 10^10 seconds would be 2286-11-20;
+//   - epochSecondsFrom (10^8) ≤ |n| < 10^10 is seconds: 1973-03-03 to
+//     2286-11-20 (before 1966-10-31 for negative numbers);
+//   - |n| < 10^8 is ambiguous (ReasonAmbiguousNumber): seconds would be
+//     within three years of 1970 and milliseconds within 28 hours of it,
+//     and every yyyymmdd number (20261128) is in that range; it is refused
+//     rather than sent as a wrong date.
+const (
+	epochMillisFrom  = 1e10
+	epochSecondsFrom = 1e8
+)
 
 // Epoch seconds of 0001-01-01 and 9999-12-31T23:59:59Z: four-digit years.
 const (
@@ -36,7 +48,8 @@ type instant struct {
 }
 
 // parseInstant reads an ISO date, an RFC 3339 date-time (fraction dropped,
-// "Z" as +00:00) or epoch seconds / milliseconds (UTC).
+// "Z" as +00:00) or epoch seconds / milliseconds (UTC) by the magnitude rule
+// above.
 func parseInstant(v gjson.Result) (instant, Reason) {
 	switch v.Type {
 	case gjson.String:
@@ -53,7 +66,10 @@ func parseInstant(v gjson.Result) (instant, Reason) {
 		return instant{}, ReasonBadDate
 	case gjson.Number:
 		n := v.Num
-		if math.Abs(n) >= epochMillisFrom {
+		switch abs := math.Abs(n); {
+		case abs < epochSecondsFrom:
+			return instant{}, ReasonAmbiguousNumber
+		case abs >= epochMillisFrom:
 			n /= 1000
 		}
 		sec := math.Floor(n)
