@@ -61,12 +61,7 @@ func TestDiagnose(t *testing.T) {
 	_, scram, _ := kafkatest.SecureFakeCluster(t, kafkatest.FakeSecurity{Mechanism: "SCRAM-SHA-256", Password: password})
 	_, mtls, _ := kafkatest.SecureFakeCluster(t, kafkatest.FakeSecurity{MutualTLS: true})
 	good := kafkatest.Settings(scram)
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	closed := ln.Addr().String()
-	ln.Close()
+	closed := kafkatest.ClosedAddr(t)
 
 	for _, tc := range []struct {
 		name   string
@@ -248,12 +243,7 @@ func TestOptionsErrorsNameTheKey(t *testing.T) {
 // command's own, and an HTTP call's (Zoho) even after a Kafka connection
 // failed.
 func TestConnExplain(t *testing.T) {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	closed := ln.Addr().String()
-	ln.Close()
+	closed := kafkatest.ClosedAddr(t)
 	c, err := kafkaconn.Connect(config.Kafka{Brokers: []string{closed}})
 	if err != nil {
 		t.Fatal(err)

@@ -107,10 +107,7 @@ func TestConfigValidateOnlineNotAuthorized(t *testing.T) {
 	default:
 		_, brokers, _ = kafkatest.SecureFakeCluster(t, kafkatest.FakeSecurity{Mechanism: "SCRAM-SHA-512"}, kfake.EnableACLs())
 		user, password = "limited", "limited-password-1"
-		adm := kadm.NewClient(kafkatest.Client(t, brokers)) // the superuser
-		if _, err := adm.AlterUserSCRAMs(ctx, nil, []kadm.UpsertSCRAM{{User: user, Mechanism: kadm.ScramSha512, Iterations: 4096, Password: password}}); err != nil {
-			t.Fatal(err)
-		}
+		kafkatest.AddSCRAMUser(t, brokers, user, password)
 	}
 	e := newOpsEnvOn(t, brokers, 1)
 	s := e.settings()

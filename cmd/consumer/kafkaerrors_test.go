@@ -114,13 +114,8 @@ func TestOperatorCommandsExplainNotAuthorized(t *testing.T) {
 		t.Skip("runs on an in-process kfake cluster with ACLs")
 	}
 	_, brokers, _ := kafkatest.SecureFakeCluster(t, kafkatest.FakeSecurity{Mechanism: "SCRAM-SHA-512"}, kfake.EnableACLs())
-	ctx, cancel := context.WithTimeout(context.Background(), kafkatest.Timeout)
-	defer cancel()
 	user, password := "limited", "limited-password-1"
-	adm := kadm.NewClient(kafkatest.Client(t, brokers)) // the superuser
-	if _, err := adm.AlterUserSCRAMs(ctx, nil, []kadm.UpsertSCRAM{{User: user, Mechanism: kadm.ScramSha512, Iterations: 4096, Password: password}}); err != nil {
-		t.Fatal(err)
-	}
+	kafkatest.AddSCRAMUser(t, brokers, user, password)
 	e := newOpsEnvOn(t, brokers, 1)
 	s := e.settings()
 	sasl := s["kafka"]["sasl"].(map[string]any)
@@ -144,6 +139,9 @@ func TestOperatorCommandsExplainNotAuthorized(t *testing.T) {
 	wantFailure([]string{"dlq", "inspect"}, "kafka.topics", topicDenied...)
 	wantFailure([]string{"dlq", "replay", "--to-source"}, "kafka.topics", topicDenied...)
 
+	ctx, cancel := context.WithTimeout(context.Background(), kafkatest.Timeout)
+	defer cancel()
+	adm := kadm.NewClient(kafkatest.Client(t, brokers)) // the superuser
 	acl := kadm.NewACLs().Allow("User:"+user).Topics(e.topic, e.dlqTopic).
 		Operations(kadm.OpDescribe, kadm.OpRead, kadm.OpWrite).ResourcePatternType(kadm.ACLPatternLiteral)
 	if _, err := adm.CreateACLs(ctx, acl); err != nil {

@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"net"
 	"os"
 	"strings"
 	"testing"
@@ -319,4 +320,17 @@ func Committed(t testing.TB, brokers []string, group, topic string) map[int32]in
 		}
 	})
 	return out
+}
+
+// ClosedAddr returns a loopback host:port nothing listens on (a port just
+// released), for tests of unreachable brokers.
+func ClosedAddr(tb testing.TB) string {
+	tb.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		tb.Fatal(err)
+	}
+	addr := ln.Addr().String()
+	ln.Close()
+	return addr
 }

@@ -1,11 +1,13 @@
 package kafkatest
 
 import (
+	"context"
 	"os"
 	"strings"
 	"sync"
 	"testing"
 
+	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kfake"
 	"github.com/twmb/franz-go/pkg/kgo"
 
@@ -172,4 +174,17 @@ func SecureFakeCluster(t testing.TB, sec FakeSecurity, opts ...kfake.Opt) (*kfak
 		}
 	})
 	return c, addrs, ca
+}
+
+// AddSCRAMUser creates user with password for SCRAM-SHA-512 on the cluster
+// of brokers, as its superuser (Client's credentials), failing tb otherwise:
+// a principal that ACLs can then limit.
+func AddSCRAMUser(tb testing.TB, brokers []string, user, password string) {
+	tb.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), Timeout)
+	defer cancel()
+	adm := kadm.NewClient(Client(tb, brokers))
+	if _, err := adm.AlterUserSCRAMs(ctx, nil, []kadm.UpsertSCRAM{{User: user, Mechanism: kadm.ScramSha512, Iterations: 4096, Password: password}}); err != nil {
+		tb.Fatalf("kafkatest: creating SCRAM user %s: %v", user, err)
+	}
 }

@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"errors"
-	"net"
 	"os"
 	"os/exec"
 	"strings"
@@ -28,12 +27,7 @@ func TestOperatorCommandsFailWithDiagnosis(t *testing.T) {
 	const wrong = "not-the-Password-123"
 	_, brokers, _ := kafkatest.SecureFakeCluster(t, kafkatest.FakeSecurity{Mechanism: "SCRAM-SHA-512"})
 	e := newEnvOn(t, brokers, 1, zohosim.Options{})
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	closed := ln.Addr().String()
-	ln.Close()
+	closed := kafkatest.ClosedAddr(t)
 
 	for _, tc := range []struct {
 		name   string
