@@ -1,0 +1,80 @@
+package delivery
+
+import (
+	"context"
+	"slices"
+
+	"github.com/twmb/franz-go/pkg/kgo"
+
+	"github.com/zohosink/zohosink/batcher"
+	"github.com/zohosink/zohosink/dlq"
+	"github.com/zohosink/zohosink/zohoapi"
+)
+
+// UntypedNote ends the error.message of the dead letter of a record that
+// Zoho rejected with INVALID_DATA (zohoapi.RecordError.InvalidDataFields)
+// while its values had been sent untyped (Source.Untyped) and could not be
+// mapped again with the metadata (Options.Remap): the event is likely not
+// bad data, and replaying it once the metadata is read delivers it typed.
+const UntypedNote = " (the values were sent untyped: the module's Fields metadata could not be read yet; the event is likely valid: replay it with `consumer dlq replay` once zohosink_zoho_fields_metadata_missing is 0)"
+
+// rejectedUntyped reports whether Zoho's rejection r of entry e may be due to
+// values sent untyped: r names INVALID_DATA fields and an item of e was
+// mapped without the metadata.
+func rejectedUntyped(e batcher.Entry[Source], r *zohoapi.RecordError) bool {
+	return len(r.InvalidDataFields()) > 0 && slices.ContainsFunc(e.Items, func(it batcher.Item[Source]) bool { return it.Source.Untyped })
+}
+
+// retype maps the items of entries (rejected with INVALID_DATA after their
+// values were sent untyped) again through Options.Remap, which may wait for
+// the metadata until ctx ends. Entries whose every item maps again are
+// returned to be sent again, typed; the others' items are dead-lettered
+// with UntypedNote (their Zoho rejection in rejections, by entry).
+func (s *Sender) retype(ctx context.Context, entries []batcher.Entry[Source], rejections []*zohoapi.RecordError) (batch, deadLetters) {
+	var again batch
+	var dead []dlq.Record
+	var deadSrc []Source
+	for i, e := range entries {
+		if items, ok := s.remapItems(ctx, e.Items); ok {
+			ne := batcher.Entry[Source]{Key: e.Key, Items: items}
+			again.entries = append(again.entries, ne)
+			again.records = append(again.records, ne.Merged())
+			continue
+		}
+		r := rejections[i]
+		rec := e.Merged()
+		for _, it := range e.Items {
+			dead = append(dead, s.DeadLetterRecord(it.Source.Rec, r.Code, r.Message+UntypedNote, r.Field, r.Details, rec.JSON()))
+			deadSrc = append(deadSrc, it.Source)
+		}
+	}
+	return again, s.claimDeadLetters(dead, deadSrc)
+}
+
+// remapItems returns copies of items with the untyped ones mapped again
+// (Source.Untyped cleared), or false when Options.Remap is unset or fails
+// for one of them.
+func (s *Sender) remapItems(ctx context.Context, items []batcher.Item[Source]) ([]batcher.Item[Source], bool) {
+	if s.o.Remap == nil {
+		return nil, false
+	}
+	out := slices.Clone(items)
+	for i := range out {
+		if !out[i].Source.Untyped {
+			continue
+		}
+		rec, ok := s.o.Remap(ctx, out[i].Source.Rec)
+		if !ok {
+			return nil, false
+		}
+		out[i].Record, out[i].Source.Untyped = rec, false
+	}
+	return out, true
+}
+
+// RemapFunc maps a source record again, with the Fields metadata now known,
+// after Zoho rejected its values sent untyped (Options.Remap). It returns the
+// record with typed values, or false when it cannot: the metadata is still
+// missing once ctx ends or the wait the implementation allows is over, or
+// the event no longer maps to a record to deliver.
+type RemapFunc func(ctx context.Context, rec *kgo.Record) (zohoapi.Record, bool)
