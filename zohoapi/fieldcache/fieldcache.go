@@ -374,8 +374,10 @@ func (c *Cache) RefreshUntil(ctx context.Context, module string) error {
 
 // RetryNow asks Run to fetch module at once if it has no snapshot yet, e.g.
 // because Zoho answered again after an outage or once the access token
-// came back; it never blocks, and is ignored once a snapshot exists (or for
-// a module not kept).
+// came back; it never blocks. It is ignored once a snapshot exists, for a
+// module not kept, when the last fetch failed for a reason no retry fixes
+// (RetryWait), and within RetryInitial of the last fetch (so that calls on
+// every Zoho answer cost at most one fetch per RetryInitial).
 func (c *Cache) RetryNow(module string) {
 	e := c.entries[module]
 	if e == nil || e.snap.Load() != nil {
@@ -391,12 +393,16 @@ func (c *Cache) RetryNow(module string) {
 }
 
 // refreshNow fetches the modules RetryNow asked for that still have no
-// snapshot.
+// snapshot, unless their last fetch failed for a reason no retry fixes or
+// began within RetryInitial.
 func (c *Cache) refreshNow(ctx context.Context) {
 	for _, m := range c.o.Modules {
 		e := c.entries[m]
 		e.mu.Lock()
-		run := e.retryNow
+		run := e.retryNow && (e.attempt.IsZero() || c.now().Sub(e.attempt) >= c.o.RetryInitial)
+		if _, retry := RetryWait(e.err, 0, c.now()); e.err != nil && !retry {
+			run = false
+		}
 		e.retryNow = false
 		e.mu.Unlock()
 		if run && e.snap.Load() == nil {
