@@ -163,3 +163,44 @@ func TestUntypedRejectsSayWhy(t *testing.T) {
 		t.Errorf("dead letter %s %q, want INVALID_DATA saying the values were sent untyped", d.Code, d.Message)
 	}
 }
+
+// TestFieldsMetadataReadAgainWhileMissing: the metadata stays unreadable
+// past start (Zoho unreachable for 35 s, longer than the start waits), no
+// record is sent (so no Zoho answer or INVALID_DATA asks for it): run reads
+// it again within seconds of Zoho coming back, by its backoff capped at
+// zoho.fields_min_stale_interval, not after zoho.fields_refresh_interval
+// (an hour).
+func TestFieldsMetadataReadAgainWhileMissing(t *testing.T) {
+	h := newHarness(t, 1, zohosim.Options{})
+	back := time.Now().Add(35 * time.Second)
+	src := &failingFields{next: h.zohoClient(), failFirst: -1, err: func() error { return errors.New("zoho request: dial tcp: connection refused") }}
+	o := h.options()
+	o.Fields, o.FieldsRefreshInterval, o.FieldsMinStaleInterval = untilThen(src, back), time.Hour, 5*time.Second
+	r := h.start(o)
+	missing := func() float64 {
+		v, _ := scrapeMetrics(t, r.p.Handler()).value("zohosink_zoho_fields_metadata_missing", map[string]string{"module": "Leads"})
+		return v
+	}
+	h.eventually(60*time.Second, "consuming without the metadata", func() bool { return r.p.Ready() == nil })
+	if v := missing(); v != 1 {
+		t.Fatalf("fields_metadata_missing = %v before Zoho is back, want 1", v)
+	}
+	h.eventually(time.Until(back)+20*time.Second, "the metadata read once Zoho is back", func() bool { return missing() == 0 })
+}
+
+// untilThen reads through src until at, then through src.next.
+func untilThen(src *failingFields, at time.Time) fieldcache.Source {
+	return sourceFunc(func(ctx context.Context, module string) ([]zohoapi.Field, error) {
+		if time.Now().Before(at) {
+			return src.Fields(ctx, module)
+		}
+		return src.next.Fields(ctx, module)
+	})
+}
+
+// sourceFunc is a fieldcache.Source of a function.
+type sourceFunc func(ctx context.Context, module string) ([]zohoapi.Field, error)
+
+func (f sourceFunc) Fields(ctx context.Context, module string) ([]zohoapi.Field, error) {
+	return f(ctx, module)
+}
