@@ -24,6 +24,8 @@
 //	   │                 success ──▶ Done
 //	   │                 permanent ──▶ dead letter (deadletter.go; naming the values the
 //	   │                               mapping left out, Source.Omitted) ──▶ Done after the DLQ ack
+//	   │                 INVALID_DATA, values sent untyped (Source.Untyped) ──▶ untyped.go:
+//	   │                   Options.Remap maps them again ──▶ retry, typed; else dead letter + UntypedNote
 //	   │                 transient / throttled ──▶ retry the rest
 //	   ├─ outage (5xx, timeout, odd 401) ──▶ retry (retry.go): exponential backoff, jitter
 //	   ├─ 429, credits spent ──▶ credits: reservation given back, probe after 1, 2, 4 … 15 min
