@@ -10,7 +10,7 @@
 //	   │ Options.Memory (the credit saver): Zoho holds it already ──▶ Done, not sent
 //	   ▼ every attempt
 //	claim (claim.go) ── records of released partitions dropped ──▶ their new owner
-//	   │
+//	   │ untyped.go: records mapped untyped are mapped again once the metadata is known (Options.Remap)
 //	   ▼
 //	credits (credits.go) ── share of the budget spent, or Zoho reports too few left
 //	   │                    ──▶ wait (PauseCreditBudget) until the window frees them / the probe

@@ -99,11 +99,12 @@ type Options struct {
 	// the field's type or length may have changed in Zoho, and the pipeline
 	// reads the Fields metadata again. It must not block.
 	OnInvalidField func(field string)
-	// Remap, if set, maps again the records Zoho rejected with INVALID_DATA
-	// whose values were sent untyped (Source.Untyped): the records it maps
+	// Remap, if set, maps again the records whose values were mapped
+	// untyped (Source.Untyped): before every attempt without waiting (those
+	// it maps are sent typed), and after Zoho rejected them with
+	// INVALID_DATA, with a context that ends at Stop: the records it maps
 	// are sent again, typed, instead of being dead-lettered; the others are
-	// dead-lettered with UntypedNote. It is called after the answer was
-	// settled, with a context that ends at Stop.
+	// dead-lettered with UntypedNote.
 	Remap RemapFunc
 	// Logger receives debug lines about retries (nil: none).
 	Logger *zap.Logger
@@ -325,6 +326,7 @@ func (s *Sender) deliver(d batch) {
 		if d, c = s.claim(d); len(d.entries) == 0 {
 			return
 		}
+		s.retypeReady(d)
 		if !s.reserveCredits(c, len(d.records), &blocked) {
 			continue
 		}

@@ -51,6 +51,32 @@ func (s *Sender) retype(ctx context.Context, entries []batcher.Entry[Source], re
 	return again, s.claimDeadLetters(dead, deadSrc)
 }
 
+// noWait is the context of Remap calls that must not wait for the metadata.
+var noWait = func() context.Context {
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	return ctx
+}()
+
+// retypeReady maps again, in place, the entries of d holding items mapped
+// untyped, when Remap can without waiting (the metadata was read since they
+// were mapped): before every attempt, so that no record is sent untyped
+// once the metadata is known.
+func (s *Sender) retypeReady(d batch) {
+	if s.o.Remap == nil {
+		return
+	}
+	for i, e := range d.entries {
+		if !slices.ContainsFunc(e.Items, func(it batcher.Item[Source]) bool { return it.Source.Untyped }) {
+			continue
+		}
+		if items, ok := s.remapItems(noWait, e.Items); ok {
+			d.entries[i] = batcher.Entry[Source]{Key: e.Key, Items: items}
+			d.records[i] = d.entries[i].Merged()
+		}
+	}
+}
+
 // remapItems returns copies of items with the untyped ones mapped again
 // (Source.Untyped cleared), or false when Options.Remap is unset or fails
 // for one of them.
@@ -72,9 +98,10 @@ func (s *Sender) remapItems(ctx context.Context, items []batcher.Item[Source]) (
 	return out, true
 }
 
-// RemapFunc maps a source record again, with the Fields metadata now known,
-// after Zoho rejected its values sent untyped (Options.Remap). It returns the
-// record with typed values, or false when it cannot: the metadata is still
-// missing once ctx ends or the wait the implementation allows is over, or
-// the event no longer maps to a record to deliver.
+// RemapFunc maps a source record whose values were sent untyped again, with
+// the Fields metadata now known (Options.Remap). It returns the record with
+// typed values, or false when it cannot: the metadata is still missing once
+// ctx ends or the wait the implementation allows is over, or the event no
+// longer maps to a record to deliver. With ctx already done it does not
+// wait: it maps only when the metadata is known.
 type RemapFunc func(ctx context.Context, rec *kgo.Record) (zohoapi.Record, bool)

@@ -136,8 +136,8 @@ func (f *fields) answered() {
 
 // remap is the Sender's Options.Remap: it maps rec again once the metadata
 // is read, waiting for the read (asked for at once) for up to fieldsAwait
-// or until ctx ends, unless the last read failed for a reason no retry
-// fixes. False when the metadata is still missing or the event no longer
+// or until ctx ends (not at all with ctx done), unless the last read failed
+// for a reason no retry fixes. False when the metadata is still missing or the event no longer
 // maps to a record to deliver (with mapping.invalid_values dead_letter, a
 // value that does not convert: the dead letter then says it was sent
 // untyped, and its replay rejects it locally).
@@ -157,6 +157,9 @@ func (f *fields) remap(ctx context.Context, rec *kgo.Record) (zohoapi.Record, bo
 func (f *fields) await(ctx context.Context) bool {
 	if f.cache.Snapshot(f.module) != nil {
 		return true
+	}
+	if ctx.Err() != nil {
+		return false
 	}
 	if err := f.cache.Status(f.module).Err; err != nil {
 		if _, retry := fieldcache.RetryWait(err, 0, time.Now()); !retry {

@@ -204,3 +204,30 @@ type sourceFunc func(ctx context.Context, module string) ([]zohoapi.Field, error
 func (f sourceFunc) Fields(ctx context.Context, module string) ([]zohoapi.Field, error) {
 	return f(ctx, module)
 }
+
+// TestUntypedRecordsTypedOnceMetadataRead: records mapped untyped while the
+// metadata was missing (the mint budget spent for longer than the start
+// waits) and held back by a Zoho outage are sent typed once the metadata is
+// read (by run, once the budget allows): no call carries them untyped, so
+// Zoho rejects none of them.
+func TestUntypedRecordsTypedOnceMetadataRead(t *testing.T) {
+	h := newHarness(t, 1, zohosim.Options{})
+	h.sim.SetFailRate(1, 503)
+	o := h.options()
+	module := typedModule(h, &o, &failingFields{next: h.zohoClient(), failFirst: 1, err: mintWait(31 * time.Second)})
+	r := h.start(o)
+	h.produce(typedEvent("a@example.com", ""), typedEvent("b@example.com", ""))
+	h.eventually(30*time.Second, "an upsert attempt", func() bool { return len(h.sim.Calls()) > 0 })
+	h.eventually(60*time.Second, "the metadata read", func() bool {
+		v, _ := scrapeMetrics(t, r.p.Handler()).value("zohosink_zoho_fields_metadata_missing", map[string]string{"module": module})
+		return v == 0
+	})
+	h.sim.SetFailRate(0, 0)
+	h.waitCommitted(60 * time.Second)
+	checkTyped(t, h, module, "a@example.com", "b@example.com")
+	for _, c := range h.sim.Calls() {
+		if c.Errors > 0 {
+			t.Errorf("a call had %d records rejected (%+v): sent untyped after the metadata was read", c.Errors, c)
+		}
+	}
+}
