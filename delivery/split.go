@@ -3,9 +3,7 @@ package delivery
 import (
 	"encoding/json"
 	"errors"
-	"slices"
 
-	"github.com/zohosink/zohosink/batcher"
 	"github.com/zohosink/zohosink/dlq"
 	"github.com/zohosink/zohosink/zohoapi"
 )
@@ -33,9 +31,6 @@ func (s *Sender) split(d batch, err error) {
 	}
 	if s.o.Memory != nil {
 		s.o.Memory.Rejected(d.entries[0])
-	}
-	if code == "INVALID_DATA" && slices.ContainsFunc(d.entries[0].Items, func(it batcher.Item[Source]) bool { return it.Source.Untyped }) {
-		message += UntypedNote
 	}
 	var dead []dlq.Record
 	var srcs []Source
