@@ -8,6 +8,7 @@ import (
 
 	"github.com/zohosink/zohosink/batcher"
 	"github.com/zohosink/zohosink/dlq"
+	"github.com/zohosink/zohosink/mapping"
 	"github.com/zohosink/zohosink/zohoapi"
 )
 
@@ -44,7 +45,7 @@ func (s *Sender) retype(ctx context.Context, entries []batcher.Entry[Source], re
 		r := rejections[i]
 		rec := e.Merged()
 		for _, it := range e.Items {
-			dead = append(dead, s.DeadLetterRecord(it.Source.Rec, r.Code, r.Message+UntypedNote, r.Field, r.Details, rec.JSON()))
+			dead = append(dead, s.rejected(it.Source, r.Code, r.Message+UntypedNote, r.Field, r.Details, rec.JSON()))
 			deadSrc = append(deadSrc, it.Source)
 		}
 	}
@@ -78,7 +79,7 @@ func (s *Sender) retypeReady(d batch) {
 }
 
 // remapItems returns copies of items with the untyped ones mapped again
-// (Source.Untyped cleared), or false when Options.Remap is unset or fails
+// (Source.Untyped cleared, Source.Omitted the new mapping's), or false when Options.Remap is unset or fails
 // for one of them.
 func (s *Sender) remapItems(ctx context.Context, items []batcher.Item[Source]) ([]batcher.Item[Source], bool) {
 	if s.o.Remap == nil {
@@ -89,19 +90,20 @@ func (s *Sender) remapItems(ctx context.Context, items []batcher.Item[Source]) (
 		if !out[i].Source.Untyped {
 			continue
 		}
-		rec, ok := s.o.Remap(ctx, out[i].Source.Rec)
+		rec, omitted, ok := s.o.Remap(ctx, out[i].Source.Rec)
 		if !ok {
 			return nil, false
 		}
-		out[i].Record, out[i].Source.Untyped = rec, false
+		out[i].Record, out[i].Source.Omitted, out[i].Source.Untyped = rec, omitted, false
 	}
 	return out, true
 }
 
 // RemapFunc maps a source record whose values were sent untyped again, with
 // the Fields metadata now known (Options.Remap). It returns the record with
-// typed values, or false when it cannot: the metadata is still missing once
+// typed values and the values its mapping left out (mapping.Mapped.Record
+// and Omitted), or false when it cannot: the metadata is still missing once
 // ctx ends or the wait the implementation allows is over, or the event no
 // longer maps to a record to deliver. With ctx already done it does not
 // wait: it maps only when the metadata is known.
-type RemapFunc func(ctx context.Context, rec *kgo.Record) (zohoapi.Record, bool)
+type RemapFunc func(ctx context.Context, rec *kgo.Record) (zohoapi.Record, []mapping.Omission, bool)

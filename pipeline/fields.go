@@ -141,16 +141,16 @@ func (f *fields) answered() {
 // maps to a record to deliver (with mapping.invalid_values dead_letter, a
 // value that does not convert: the dead letter then says it was sent
 // untyped, and its replay rejects it locally).
-func (f *fields) remap(ctx context.Context, rec *kgo.Record) (zohoapi.Record, bool) {
+func (f *fields) remap(ctx context.Context, rec *kgo.Record) (zohoapi.Record, []mapping.Omission, bool) {
 	if !f.await(ctx) {
-		return nil, false
+		return nil, nil, false
 	}
 	m := f.mapper.Map(rec.Value)
 	if m.Outcome != mapping.OutcomeDeliver || m.Untyped {
-		return nil, false
+		return nil, nil, false
 	}
 	f.observe(m.Omitted)
-	return m.Record, true
+	return m.Record, m.Omitted, true
 }
 
 // await waits for the first snapshot (see remap); true once there is one.
