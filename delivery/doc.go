@@ -10,7 +10,7 @@
 //	   │ Options.Memory (the credit saver): Zoho holds it already ──▶ Done, not sent
 //	   ▼ every attempt
 //	claim (claim.go) ── records of released partitions dropped ──▶ their new owner
-//	   │
+//	   │ untyped.go: records mapped untyped are mapped again once the metadata is known (Options.Remap)
 //	   ▼
 //	credits (credits.go) ── share of the budget spent, or Zoho reports too few left
 //	   │                    ──▶ wait (PauseCreditBudget) until the window frees them / the probe
@@ -24,6 +24,8 @@
 //	   │                 success ──▶ Done
 //	   │                 permanent ──▶ dead letter (deadletter.go; naming the values the
 //	   │                               mapping left out, Source.Omitted) ──▶ Done after the DLQ ack
+//	   │                 INVALID_DATA, values sent untyped (Source.Untyped) ──▶ untyped.go:
+//	   │                   Options.Remap maps them again ──▶ retry, typed; else dead letter + UntypedNote
 //	   │                 transient / throttled ──▶ retry the rest
 //	   ├─ outage (5xx, timeout, odd 401) ──▶ retry (retry.go): exponential backoff, jitter
 //	   ├─ 429, credits spent ──▶ credits: reservation given back, probe after 1, 2, 4 … 15 min

@@ -43,6 +43,11 @@ type Source struct {
 	// convert to their fields' data types (mapping.invalid_values omit);
 	// nil when none were.
 	Omitted []mapping.Omission
+	// Untyped is set when the record's values were encoded without the
+	// module's Fields metadata (mapping.Mapped.Untyped): a Zoho INVALID_DATA
+	// answer then leads to Options.Remap, or a dead letter saying so
+	// (UntypedNote).
+	Untyped bool
 }
 
 // Options configure a Sender. The settings that are configuration keys
@@ -94,6 +99,13 @@ type Options struct {
 	// the field's type or length may have changed in Zoho, and the pipeline
 	// reads the Fields metadata again. It must not block.
 	OnInvalidField func(field string)
+	// Remap, if set, maps again the records whose values were mapped
+	// untyped (Source.Untyped): before every attempt without waiting (those
+	// it maps are sent typed), and after Zoho rejected them with
+	// INVALID_DATA, with a context that ends at Stop: the records it maps
+	// are sent again, typed, instead of being dead-lettered; the others are
+	// dead-lettered with UntypedNote.
+	Remap RemapFunc
 	// Logger receives debug lines about retries (nil: none).
 	Logger *zap.Logger
 }
@@ -314,6 +326,7 @@ func (s *Sender) deliver(d batch) {
 		if d, c = s.claim(d); len(d.entries) == 0 {
 			return
 		}
+		s.retypeReady(d)
 		if !s.reserveCredits(c, len(d.records), &blocked) {
 			continue
 		}
@@ -346,11 +359,20 @@ func (s *Sender) deliver(d batch) {
 		case err == nil:
 			s.unthrottle()
 			var dead deadLetters
-			d, dead = s.settle(d, res)
+			var untyped []batcher.Entry[Source]
+			var why []*zohoapi.RecordError
+			d, dead, untyped, why = s.settle(d, res)
 			// The answer is settled: a revocation need not wait for the
 			// retries of this batch or for other partitions' dead letters.
 			c.release()
 			dead.write(s)
+			if len(untyped) > 0 {
+				again, dead := s.retype(s.stopCtx, untyped, why)
+				dead.write(s)
+				for i := range again.entries {
+					d.add(again, i)
+				}
+			}
 			if s.Err() != nil {
 				<-s.stopCtx.Done()
 				return

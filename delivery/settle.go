@@ -1,6 +1,7 @@
 package delivery
 
 import (
+	"github.com/zohosink/zohosink/batcher"
 	"github.com/zohosink/zohosink/dlq"
 	"github.com/zohosink/zohosink/zohoapi"
 )
@@ -10,9 +11,13 @@ import (
 // (zohoapi.ClassifyRecord) are returned as dead letters to write, claimed
 // per source partition; transient and throttled ones are returned to retry;
 // a configuration error stops delivery (fail), its record retried after
-// restart.
-func (s *Sender) settle(d batch, res *zohoapi.UpsertResult) (batch, deadLetters) {
+// restart. Entries rejected with INVALID_DATA after their values were sent
+// untyped (rejectedUntyped) are returned apart, with their rejections, to be
+// mapped again (retype).
+func (s *Sender) settle(d batch, res *zohoapi.UpsertResult) (batch, deadLetters, []batcher.Entry[Source], []*zohoapi.RecordError) {
 	var retry batch
+	var untyped []batcher.Entry[Source]
+	var why []*zohoapi.RecordError
 	var dead []dlq.Record
 	var deadSrc []Source
 	for i, r := range res.Results {
@@ -42,11 +47,15 @@ func (s *Sender) settle(d batch, res *zohoapi.UpsertResult) (batch, deadLetters)
 					s.o.OnInvalidField(f)
 				}
 			}
+			if rejectedUntyped(e, r.Err) {
+				untyped, why = append(untyped, e), append(why, r.Err)
+				continue
+			}
 			for _, it := range e.Items {
 				dead = append(dead, s.rejected(it.Source, r.Err.Code, r.Err.Message, r.Err.Field, r.Err.Details, d.records[i].JSON()))
 				deadSrc = append(deadSrc, it.Source)
 			}
 		}
 	}
-	return retry, s.claimDeadLetters(dead, deadSrc)
+	return retry, s.claimDeadLetters(dead, deadSrc), untyped, why
 }

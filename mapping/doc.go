@@ -35,8 +35,9 @@
 //   - Typed values: with metadata, every mapped value is sent as its field's
 //     data type takes it, or not at all (never an empty string); without
 //     metadata (not read yet, unreachable) values are sent untyped: texts,
-//     numbers as decimal strings, booleans. Email is always sent as the text
-//     checkEmail accepted.
+//     numbers as decimal strings, booleans, and the record says so
+//     (Mapped.Untyped) so that delivery can map it again once the metadata
+//     is read. Email is always sent as the text checkEmail accepted.
 //   - Total: every value ends as a drop, a rejection or a record; Map never
 //     fails or panics.
 //   - Validation: every value that encoding/json's Valid rejects (syntax, or

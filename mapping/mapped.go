@@ -108,6 +108,12 @@ type Mapped struct {
 	// the module's metadata is known (MapperConfig.Metadata). Nil unless
 	// Outcome is OutcomeDeliver.
 	Record zohoapi.Record
+	// Untyped is set when Record's values were encoded untyped because
+	// MapperConfig.Metadata is set but had no metadata yet (not read, or
+	// unreadable): Zoho may reject them with INVALID_DATA although they
+	// would convert, and mapping the event again once the metadata is read
+	// fixes that. Never set without MapperConfig.Metadata.
+	Untyped bool
 	// Omitted lists the values left out of Record because they could not be
 	// converted (MapperConfig.InvalidValues "omit"); nil when none were.
 	Omitted []Omission

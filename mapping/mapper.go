@@ -141,11 +141,13 @@ func (m *Mapper) mapCRM(label string, b envelopeBody) Mapped {
 			fields = append(fields, v)
 		}
 	}
-	rec, omitted, invalid := encode(fields, m.typed.converters(), m.deadLetterInvalid)
+	cs := m.typed.converters()
+	rec, omitted, invalid := encode(fields, cs, m.deadLetterInvalid)
 	if invalid != nil {
 		return Mapped{Outcome: OutcomeReject, Event: label, Reject: invalidData(invalid)}
 	}
-	return Mapped{Outcome: OutcomeDeliver, Event: label, Key: keyOf(rec, email), Record: rec, Omitted: omitted}
+	return Mapped{Outcome: OutcomeDeliver, Event: label, Key: keyOf(rec, email), Record: rec, Omitted: omitted,
+		Untyped: cs == nil && m.typed.metadata != nil}
 }
 
 // value evaluates a configured mapping: a constant (mapping.fields[].value,

@@ -159,7 +159,7 @@ func (p *Pipeline) process(ctx context.Context, pr *polledRecord, dropped *[drop
 	}
 	r = detach(r) // outlives the poll
 	// The poll took no more records than the batcher has room for, so Add does not block.
-	if err := p.batches.Add(ctx, batcher.Item[delivery.Source]{Key: m.Key, Record: m.Record, Source: delivery.Source{Part: part, Rec: r, Omitted: m.Omitted}}); err != nil {
+	if err := p.batches.Add(ctx, batcher.Item[delivery.Source]{Key: m.Key, Record: m.Record, Source: delivery.Source{Part: part, Rec: r, Omitted: m.Omitted, Untyped: m.Untyped}}); err != nil {
 		p.log.Debug("record not batched: shutting down", zap.Error(err))
 	}
 	return nil

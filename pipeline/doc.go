@@ -35,6 +35,11 @@
 //   - Shutdown within ShutdownGrace plus a final commit in every state: no
 //     attempt starts once it begins, every wait ends at once, calls under
 //     way get the grace.
+//   - Fields metadata (fields.go): consuming starts once it is read, or
+//     after at most 30 s of retries without it; while it is missing it is
+//     read again with backoff and as soon as Zoho answers, and records Zoho
+//     rejects with INVALID_DATA because their values were sent untyped are
+//     mapped again from their events (or dead-lettered saying so).
 //   - Readiness (Ready, /readyz) is a *NotReadyError with a typed reason and
 //     the delivery.PauseReason values in effect.
 package pipeline

@@ -312,6 +312,9 @@ func New(o Options) (*Pipeline, error) {
 	p.delivery.Credits = p.credits
 	fm.mapper, p.fields = mapper, fm
 	p.delivery.OnInvalidField = fm.stale
+	if fm.cache != nil {
+		p.delivery.Remap = fm.remap
+	}
 	p.m.tokens = o.Tokens
 	p.reg = newRegistry(p.m)
 	p.reg.MustRegister(creditCollector{p.credits})

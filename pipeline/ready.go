@@ -76,6 +76,7 @@ func (o observer) Called(c delivery.Call) {
 	m := o.p.m
 	if c.Result != nil {
 		m.answered.Add(1)
+		o.p.fields.answered()
 		m.recordsSent.Add(int64(c.Records))
 		m.addCredits(c.Result.Credits)
 		m.batchRecords.Observe(float64(c.Records))

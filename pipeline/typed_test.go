@@ -176,11 +176,12 @@ func TestInvalidDataNamingAFieldRefreshesMetadata(t *testing.T) {
 // read, delivery goes on as without typed conversion (a number mapped to a
 // text field is sent as its text, a boolean as is), and the problem shows:
 // zohosink_zoho_fields_metadata_missing is 1, the failed reads are counted,
-// and one warning is logged.
+// and one warning is logged. Start retried the read, and consuming began
+// within the 30 s bound README states.
 func TestFieldsMetadataUnreachableAtStart(t *testing.T) {
 	h := newHarness(t, 1, zohosim.Options{})
 	src := &countingFields{next: h.zohoClient(), fail: true}
-	core, logs := observer.New(zapcore.WarnLevel)
+	core, logs := observer.New(zapcore.InfoLevel)
 	o := h.options()
 	o.Logger = zap.New(core)
 	o.Fields, o.FieldsRefreshInterval, o.FieldsMinStaleInterval = src, time.Hour, time.Hour
@@ -199,8 +200,21 @@ func TestFieldsMetadataUnreachableAtStart(t *testing.T) {
 	if v, _ := s.value("zohosink_zoho_fields_metadata_reads_total", map[string]string{"outcome": "failed"}); v < 1 {
 		t.Errorf("failed metadata reads = %v, want ≥ 1", v)
 	}
-	if n := logs.FilterMessage("cannot read the Fields metadata of the module: mapped values are sent untyped until it is read").Len(); n != 1 {
-		t.Errorf("%d warnings about the metadata, want 1; logs %v", n, logs.All())
+	warned := logs.FilterMessage("cannot read the Fields metadata of the module: mapped values are sent untyped until it is read").All()
+	if len(warned) != 1 {
+		t.Fatalf("%d warnings about the metadata, want 1; logs %v", len(warned), logs.All())
+	}
+	consuming := logs.FilterMessage("consuming").All()
+	if len(consuming) != 1 {
+		t.Fatalf("%d consuming lines, want 1", len(consuming))
+	}
+	// The warning is logged at the first failed read; consuming starts once
+	// no further attempt fits in fieldsReadTimeout (30 s).
+	if took := consuming[0].Time.Sub(warned[0].Time); took > 32*time.Second {
+		t.Errorf("consuming began %v after the first failed metadata read, want ≤ 30 s", took)
+	}
+	if n := src.reads.Load(); n < 2 {
+		t.Errorf("%d metadata reads, want ≥ 2: start retries a transient failure", n)
 	}
 }
 

@@ -10,6 +10,8 @@
 //	  ▼                                               ▼
 //	mapper ──Snapshot(module): lock-free read of the last good Snapshot (nil before the first)
 //	delivery ──INVALID_DATA naming a field──▶ Stale(module): refresh soon, at most once per MinStaleInterval
+//	no Snapshot yet ──▶ Run retries with backoff (RetryInitial…RetryMax, a spent
+//	  mint budget waited out); RetryNow(module) (Zoho answers again) fetches at once
 //
 // Guarantees:
 //   - Reads never block on Zoho: Snapshot is an atomic load.
@@ -18,9 +20,15 @@
 //     Options.OnRefresh), so callers fall back to sending values as they are.
 //   - On-demand refreshes are coalesced and rate-limited (MinStaleInterval),
 //     so a burst of INVALID_DATA answers costs at most one metadata call.
+//   - While a module has no snapshot, Run fetches it again with exponential
+//     backoff (Options.RetryInitial up to RetryMax), never before a spent
+//     mint budget allows (zohoapi.MintWaitError), instead of waiting for the
+//     next Interval: values are sent untyped only as long as Zoho cannot
+//     answer. Errors no retry fixes (zohoapi.ClassConfig, ClassPermanent:
+//     a missing scope) are left to Interval.
 //   - Run's goroutine is the only one fetching periodically; it stops when
-//     its context ends. Refresh may also be called directly (at start, by
-//     `config validate --online`).
+//     its context ends. Refresh may also be called directly (by
+//     `config validate --online`), and RefreshUntil (at start).
 package fieldcache
 
 import (
@@ -30,6 +38,8 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/cenkalti/backoff/v5"
 
 	"github.com/zohosink/zohosink/zohoapi"
 )
@@ -52,6 +62,14 @@ type Options struct {
 	// MinStaleInterval is the least time between two refreshes of a module
 	// caused by Stale; 0: no limit.
 	MinStaleInterval time.Duration
+	// RetryInitial is the first wait of Run before fetching again a module
+	// that has no snapshot yet, after a failure worth a retry (zohoapi.Classify
+	// transient or throttled); each failure doubles it (with ±50% jitter) up
+	// to RetryMax. 0: no such retries (only Interval, Stale and RetryNow fetch).
+	// RefreshUntil uses the same backoff.
+	RetryInitial time.Duration
+	// RetryMax caps the backoff of RetryInitial (< RetryInitial: RetryInitial).
+	RetryMax time.Duration
 	// OnRefresh, if set, is called after every fetch with its module and
 	// error (nil on success), for logs and metrics. It must not block.
 	OnRefresh func(module string, err error)
@@ -114,6 +132,7 @@ type entry struct {
 	staleAt   time.Time // last refresh caused by Stale
 	staleWant bool      // a Stale request is not served yet
 	staleDue  time.Time // when Run serves it, once Run deferred it
+	retryNow  bool      // RetryNow asked for a fetch while there is no snapshot
 }
 
 // Cache keeps the metadata of a fixed set of modules. Safe for concurrent
@@ -211,9 +230,11 @@ func (c *Cache) Stale(module string) {
 	}
 }
 
-// Run refreshes every module every Interval and the modules marked Stale
-// (rate-limited), until ctx ends; it returns ctx's error. Fetch errors are
-// reported through Status and OnRefresh, never returned.
+// Run refreshes every module every Interval, the modules marked Stale
+// (rate-limited) and, while a module has no snapshot, that module with
+// backoff (Options.RetryInitial; at once after RetryNow), until ctx ends; it
+// returns ctx's error. Fetch errors are reported through Status and
+// OnRefresh, never returned.
 func (c *Cache) Run(ctx context.Context) error {
 	var tick <-chan time.Time
 	if c.o.Interval > 0 {
@@ -221,16 +242,30 @@ func (c *Cache) Run(ctx context.Context) error {
 		defer t.Stop()
 		tick = t.C
 	}
-	var retry *time.Timer // wakes Run when a rate-limited Stale becomes due
+	var retry *time.Timer   // wakes Run when a rate-limited Stale becomes due
+	var missing *time.Timer // wakes Run to fetch again the modules without a snapshot
+	bo := c.backoff()
 	defer func() {
-		if retry != nil {
-			retry.Stop()
+		for _, t := range []*time.Timer{retry, missing} {
+			if t != nil {
+				t.Stop()
+			}
 		}
 	}()
 	for {
-		var retryC <-chan time.Time
+		if missing == nil {
+			if wait, ok := c.missingWait(bo); ok {
+				missing = time.NewTimer(wait)
+			} else {
+				bo.Reset()
+			}
+		}
+		var retryC, missingC <-chan time.Time
 		if retry != nil {
 			retryC = retry.C
+		}
+		if missing != nil {
+			missingC = missing.C
 		}
 		select {
 		case <-ctx.Done():
@@ -242,9 +277,136 @@ func (c *Cache) Run(ctx context.Context) error {
 		case <-c.wake:
 		case <-retryC:
 			retry = nil
+		case <-missingC:
+			missing = nil
+			for _, m := range c.o.Modules {
+				if c.Snapshot(m) == nil {
+					_ = c.Refresh(ctx, m)
+				}
+			}
 		}
+		c.refreshNow(ctx)
 		if wait := c.refreshStale(ctx); wait > 0 && retry == nil {
 			retry = time.NewTimer(wait)
+		}
+	}
+}
+
+// backoff is the retry backoff of a module without a snapshot.
+func (c *Cache) backoff() *backoff.ExponentialBackOff {
+	bo := backoff.NewExponentialBackOff()
+	bo.InitialInterval, bo.MaxInterval = c.o.RetryInitial, max(c.o.RetryMax, c.o.RetryInitial)
+	return bo
+}
+
+// missingWait returns how long Run waits before fetching again the modules
+// that have no snapshot and whose last error is worth a retry; false when
+// none is to be retried (all have one, or RetryInitial is 0).
+func (c *Cache) missingWait(bo *backoff.ExponentialBackOff) (time.Duration, bool) {
+	if c.o.RetryInitial <= 0 {
+		return 0, false
+	}
+	var errs []error
+	for _, m := range c.o.Modules {
+		if st := c.Status(m); st.Snapshot == nil && st.Err != nil {
+			errs = append(errs, st.Err)
+		}
+	}
+	if len(errs) == 0 {
+		return 0, false
+	}
+	next := bo.NextBackOff()
+	wait, ok := time.Duration(0), false
+	for _, err := range errs {
+		if d, retry := RetryWait(err, next, c.now()); retry && (!ok || d < wait) {
+			wait, ok = d, true
+		}
+	}
+	return wait, ok
+}
+
+// RetryWait returns how long to wait before fetching again after err, given
+// the backoff's next wait: that wait, or longer until a spent mint budget
+// allows a new access token (zohoapi.MintWaitError.Until). False when err is
+// not worth a retry: zohoapi.Classify says ClassConfig or ClassPermanent
+// (no ZohoCRM.settings.fields.READ scope, an unknown module).
+func RetryWait(err error, next time.Duration, now time.Time) (time.Duration, bool) {
+	switch zohoapi.Classify(err) {
+	case zohoapi.ClassConfig, zohoapi.ClassPermanent:
+		return 0, false
+	}
+	var mint *zohoapi.MintWaitError
+	if errors.As(err, &mint) {
+		next = max(next, mint.Until.Sub(now))
+	}
+	return next, true
+}
+
+// RefreshUntil fetches module's metadata (Refresh) until a fetch succeeds,
+// ctx ends, the error is not worth a retry (RetryWait) or the next attempt
+// would begin after ctx's deadline; between attempts it waits with the
+// backoff of Options.RetryInitial, and out a spent mint budget. It returns
+// nil on success, else the last fetch's error. The pipeline calls it at
+// start, bounded by a deadline.
+func (c *Cache) RefreshUntil(ctx context.Context, module string) error {
+	bo := c.backoff()
+	for {
+		err := c.Refresh(ctx, module)
+		if err == nil || ctx.Err() != nil {
+			return err
+		}
+		wait, retry := RetryWait(err, bo.NextBackOff(), c.now())
+		if !retry || c.o.RetryInitial <= 0 {
+			return err
+		}
+		if deadline, ok := ctx.Deadline(); ok && time.Until(deadline) <= wait {
+			return err
+		}
+		t := time.NewTimer(wait)
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return err
+		case <-t.C:
+		}
+	}
+}
+
+// RetryNow asks Run to fetch module at once if it has no snapshot yet, e.g.
+// because Zoho answered again after an outage or once the access token
+// came back; it never blocks. It is ignored once a snapshot exists, for a
+// module not kept, when the last fetch failed for a reason no retry fixes
+// (RetryWait), and within RetryInitial of the last fetch (so that calls on
+// every Zoho answer cost at most one fetch per RetryInitial).
+func (c *Cache) RetryNow(module string) {
+	e := c.entries[module]
+	if e == nil || e.snap.Load() != nil {
+		return
+	}
+	e.mu.Lock()
+	e.retryNow = true
+	e.mu.Unlock()
+	select {
+	case c.wake <- struct{}{}:
+	default:
+	}
+}
+
+// refreshNow fetches the modules RetryNow asked for that still have no
+// snapshot, unless their last fetch failed for a reason no retry fixes or
+// began within RetryInitial.
+func (c *Cache) refreshNow(ctx context.Context) {
+	for _, m := range c.o.Modules {
+		e := c.entries[m]
+		e.mu.Lock()
+		run := e.retryNow && (e.attempt.IsZero() || c.now().Sub(e.attempt) >= c.o.RetryInitial)
+		if _, retry := RetryWait(e.err, 0, c.now()); e.err != nil && !retry {
+			run = false
+		}
+		e.retryNow = false
+		e.mu.Unlock()
+		if run && e.snap.Load() == nil {
+			_ = c.Refresh(ctx, m)
 		}
 	}
 }

@@ -170,3 +170,105 @@ func TestRunRefreshesPeriodically(t *testing.T) {
 		return ok
 	})
 }
+
+// flaky is a Source whose first failFirst fetches fail with err, then read
+// through src.
+type flaky struct {
+	src       fieldcache.Source
+	failFirst int32
+	err       error
+	n         atomic.Int32
+}
+
+func (f *flaky) Fields(ctx context.Context, module string) ([]zohoapi.Field, error) {
+	if f.n.Add(1) <= f.failFirst {
+		return nil, f.err
+	}
+	return f.src.Fields(ctx, module)
+}
+
+var errRefused = errors.New("zoho request: dial tcp: connection refused")
+
+// TestRunRetriesWhileMissing: a module without a snapshot is fetched again
+// with backoff (RetryInitial…RetryMax), not only every Interval: here the
+// Interval is an hour, and the third fetch, a few milliseconds later, brings
+// the metadata. Once it is there, failures wait for the Interval again.
+func TestRunRetriesWhileMissing(t *testing.T) {
+	_, src := simSource(t)
+	f := &flaky{src: src, failFirst: 3, err: errRefused}
+	c, _ := fieldcache.New(fieldcache.Options{Source: f, Modules: []string{"Leads"}, Interval: time.Hour,
+		RetryInitial: 5 * time.Millisecond, RetryMax: 20 * time.Millisecond})
+	if err := c.Refresh(context.Background(), "Leads"); err == nil {
+		t.Fatal("first fetch succeeded")
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	go func() { _ = c.Run(ctx) }()
+	eventually(t, "the metadata read again", func() bool { return c.Snapshot("Leads") != nil })
+	if n := f.n.Load(); n != 4 {
+		t.Errorf("%d fetches, want 4 (3 failures, then the good one)", n)
+	}
+}
+
+// TestRetryNowFetchesAtOnce: RetryNow (Zoho answered again) fetches a module
+// without a snapshot at once, even when no backoff retry is configured.
+func TestRetryNowFetchesAtOnce(t *testing.T) {
+	_, src := simSource(t)
+	f := &flaky{src: src, failFirst: 1, err: errRefused}
+	c, _ := fieldcache.New(fieldcache.Options{Source: f, Modules: []string{"Leads"}, Interval: time.Hour})
+	_ = c.Refresh(context.Background(), "Leads")
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	go func() { _ = c.Run(ctx) }()
+	c.RetryNow("Leads")
+	eventually(t, "the metadata after RetryNow", func() bool { return c.Snapshot("Leads") != nil })
+	c.RetryNow("Leads") // has a snapshot: ignored
+	if n := f.n.Load(); n != 2 {
+		t.Errorf("%d fetches, want 2", n)
+	}
+}
+
+// TestRetryWait: the backoff's wait, or longer until a spent mint budget
+// allows a new token; no retry for configuration or permanent errors.
+func TestRetryWait(t *testing.T) {
+	now := time.Date(2026, 12, 1, 10, 0, 0, 0, time.UTC)
+	mint := &zohoapi.MintWaitError{Until: now.Add(7 * time.Second), Budget: 10, Window: zohoapi.MintWindow}
+	for _, tc := range []struct {
+		err   error
+		want  time.Duration
+		retry bool
+	}{
+		{errRefused, time.Second, true},
+		{mint, 7 * time.Second, true},
+		{&zohoapi.APIError{StatusCode: 403, Code: "NO_PERMISSION"}, 0, false},
+	} {
+		if got, retry := fieldcache.RetryWait(tc.err, time.Second, now); got != tc.want || retry != tc.retry {
+			t.Errorf("RetryWait(%v) = %v, %v; want %v, %v", tc.err, got, retry, tc.want, tc.retry)
+		}
+	}
+}
+
+// TestRefreshUntil: failures are retried until a fetch succeeds; a wait
+// that would outlast ctx's deadline (a mint budget spent for minutes) ends
+// the attempts at once, so the deadline bounds the whole read.
+func TestRefreshUntil(t *testing.T) {
+	_, src := simSource(t)
+	f := &flaky{src: src, failFirst: 2, err: errRefused}
+	c, _ := fieldcache.New(fieldcache.Options{Source: f, Modules: []string{"Leads"}, RetryInitial: 5 * time.Millisecond, RetryMax: 10 * time.Millisecond})
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	if err := c.RefreshUntil(ctx, "Leads"); err != nil || f.n.Load() != 3 {
+		t.Fatalf("RefreshUntil: %v after %d fetches, want nil after 3", err, f.n.Load())
+	}
+
+	long := &flaky{src: src, failFirst: 1, err: &zohoapi.MintWaitError{Until: time.Now().Add(10 * time.Minute), Budget: 10, Window: zohoapi.MintWindow}}
+	c, _ = fieldcache.New(fieldcache.Options{Source: long, Modules: []string{"Leads"}, RetryInitial: 5 * time.Millisecond})
+	start := time.Now()
+	var wait *zohoapi.MintWaitError
+	if err := c.RefreshUntil(ctx, "Leads"); !errors.As(err, &wait) || long.n.Load() != 1 {
+		t.Fatalf("RefreshUntil with the mint budget spent for 10 minutes: %v after %d fetches, want the MintWaitError after 1", err, long.n.Load())
+	}
+	if took := time.Since(start); took > 10*time.Second {
+		t.Errorf("RefreshUntil took %v, want it to give up at once", took)
+	}
+}
