@@ -26,7 +26,8 @@ SHELL := /bin/bash
 .DEFAULT_GOAL := test
 
 GO ?= go
-GOTEST_FLAGS ?= -race -count=1
+# -parallel: the tests that call t.Parallel wait out real time (retries, outages), not the CPU.
+GOTEST_FLAGS ?= -race -count=1 -parallel 8
 PKGS ?= ./...
 # staticcheck, run from the Go module proxy at this version (no install step).
 STATICCHECK ?= honnef.co/go/tools/cmd/staticcheck@v0.8.2

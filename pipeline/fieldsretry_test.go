@@ -89,6 +89,7 @@ func checkTyped(t *testing.T, h *harness, module string, emails ...string) {
 // consumed at once: every record went out untyped and was dead-lettered
 // INVALID_DATA.
 func TestFieldsMetadataRetriedAtStart(t *testing.T) {
+	t.Parallel() // it waits out real time (retries, a mint wait, an outage), not the CPU
 	for _, tc := range []struct {
 		name  string
 		setup func(h *harness) fieldcache.Source
@@ -149,6 +150,7 @@ func TestUntypedRejectsMappedAgain(t *testing.T) {
 // dead-lettered (after the wait for the metadata), and its error.message
 // says so and how to fix it: replay once the metadata is read.
 func TestUntypedRejectsSayWhy(t *testing.T) {
+	t.Parallel() // it waits out real time (retries, a mint wait, an outage), not the CPU
 	h := newHarness(t, 1, zohosim.Options{})
 	o := h.options()
 	typedModule(h, &o, &failingFields{failFirst: -1, err: mintWait(10 * time.Minute)})
@@ -171,6 +173,7 @@ func TestUntypedRejectsSayWhy(t *testing.T) {
 // zoho.fields_min_stale_interval, not after zoho.fields_refresh_interval
 // (an hour).
 func TestFieldsMetadataReadAgainWhileMissing(t *testing.T) {
+	t.Parallel() // it waits out real time (retries, a mint wait, an outage), not the CPU
 	h := newHarness(t, 1, zohosim.Options{})
 	back := time.Now().Add(35 * time.Second)
 	src := &failingFields{next: h.zohoClient(), failFirst: -1, err: func() error { return errors.New("zoho request: dial tcp: connection refused") }}
@@ -211,6 +214,7 @@ func (f sourceFunc) Fields(ctx context.Context, module string) ([]zohoapi.Field,
 // read (by run, once the budget allows): no call carries them untyped, so
 // Zoho rejects none of them.
 func TestUntypedRecordsTypedOnceMetadataRead(t *testing.T) {
+	t.Parallel() // it waits out real time (retries, a mint wait, an outage), not the CPU
 	h := newHarness(t, 1, zohosim.Options{})
 	h.sim.SetFailRate(1, 503)
 	o := h.options()

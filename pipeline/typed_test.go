@@ -179,6 +179,7 @@ func TestInvalidDataNamingAFieldRefreshesMetadata(t *testing.T) {
 // and one warning is logged. Start retried the read, and consuming began
 // within the 30 s bound README states.
 func TestFieldsMetadataUnreachableAtStart(t *testing.T) {
+	t.Parallel() // it waits out real time (retries, a mint wait, an outage), not the CPU
 	h := newHarness(t, 1, zohosim.Options{})
 	src := &countingFields{next: h.zohoClient(), fail: true}
 	core, logs := observer.New(zapcore.InfoLevel)
