@@ -3,9 +3,11 @@ package zohoapi
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"math"
+	"net"
 	"net/http"
 	"net/url"
 	"strconv"
@@ -168,6 +170,7 @@ type mintCall struct {
 	done chan struct{}
 	tok  string
 	err  error
+	at   time.Time // when it was counted against the budget (t.requests)
 }
 
 // MintWaitError is returned by Token (and Refresh) when a new access token is
@@ -351,9 +354,9 @@ func (t *TokenSource) budgetWait(now time.Time) error {
 // It runs detached from the caller's context, so that one caller giving up
 // does not fail the others; it is bounded by mintTimeout. Called with t.mu held.
 func (t *TokenSource) startMint(ctx context.Context) *mintCall {
-	c := &mintCall{done: make(chan struct{})}
+	c := &mintCall{done: make(chan struct{}), at: t.now()}
 	t.inflight = c
-	t.requests = append(t.requests, t.now())
+	t.requests = append(t.requests, c.at)
 	go t.mint(context.WithoutCancel(ctx), c)
 	return c
 }
@@ -417,6 +420,9 @@ func (t *TokenSource) mint(ctx context.Context, c *mintCall) {
 		c.err = err
 		t.refreshing = false
 		t.failures++
+		if neverSent(err) {
+			t.uncount(c.at)
+		}
 		cl := Classify(err)
 		if cl == ClassThrottled || cl == ClassConfig {
 			t.failedUntil = t.now().Add(t.o.ThrottleBackoff)
@@ -434,6 +440,29 @@ func (t *TokenSource) mint(ctx context.Context, c *mintCall) {
 	t.log.Info("zoho access token minted", zap.Time("expiry", t.expiry), zap.Time("refresh_at", t.refreshAt),
 		zap.String("api_domain", tr.APIDomain), zap.Int("mints", t.mints))
 	t.saveCache()
+}
+
+// neverSent reports whether a token request failed before it could reach
+// Zoho's accounts server: no connection was made (refused, no route, a
+// name that does not resolve). Zoho cannot have counted it against its 10
+// token requests per 10 minutes, so neither does the mint budget; otherwise
+// a Zoho outage of a few seconds at start, retried, would leave delivery
+// waiting 10 minutes for the budget once Zoho answers again.
+func neverSent(err error) bool {
+	var op *net.OpError
+	var dns *net.DNSError
+	return errors.As(err, &dns) || errors.As(err, &op) && op.Op == "dial"
+}
+
+// uncount removes the token request counted at at from the mint budget
+// (t.mu held).
+func (t *TokenSource) uncount(at time.Time) {
+	for i := len(t.requests) - 1; i >= 0; i-- {
+		if t.requests[i].Equal(at) {
+			t.requests = append(t.requests[:i], t.requests[i+1:]...)
+			return
+		}
+	}
 }
 
 // requestToken posts the refresh-token grant and validates the answer.

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"net/url"
 	"os"
@@ -329,5 +330,39 @@ func TestTokenExpiryShapes(t *testing.T) {
 				t.Errorf("lifetime = %v, want %v", got, tt.want)
 			}
 		})
+	}
+}
+
+// TestUnreachableAccountsServerSpendsNoMints: token requests that never
+// reach Zoho (the accounts server refuses the connection) do not count
+// against the mint budget, so retrying through a Zoho outage (as the start's
+// metadata read and delivery do) leaves the whole budget for when Zoho
+// answers again; Zoho answering later mints at once.
+func TestUnreachableAccountsServerSpendsNoMints(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := ln.Addr().String()
+	ln.Close() // nothing listens there until the simulator below
+	clk := newFakeClock()
+	eps := Endpoints{API: "http://" + addr, Accounts: "http://" + addr}
+	creds := Credentials{ClientID: "cid", ClientSecret: "csec", RefreshToken: "rtok"}
+	ts := newTokenSource(TokenSourceOptions{Endpoints: eps, Credentials: creds}, clk.now)
+	for i := range 3 * MaxMintsPerWindow {
+		_, err := ts.Token(context.Background())
+		var wait *MintWaitError
+		if errors.As(err, &wait) {
+			t.Fatalf("attempt %d against a refused connection: %v; want no mint counted", i+1, err)
+		}
+		if err == nil {
+			t.Fatalf("attempt %d: a token from a closed port", i+1)
+		}
+		clk.advance(refreshRetry + time.Second)
+	}
+	sim := zohosim.New(zohosim.Options{Listen: addr, Now: clk.now, ClientID: creds.ClientID, ClientSecret: creds.ClientSecret, RefreshToken: creds.RefreshToken})
+	t.Cleanup(sim.Close)
+	if _, err := ts.Token(context.Background()); err != nil {
+		t.Fatalf("once Zoho answers: %v, want a token at once", err)
 	}
 }

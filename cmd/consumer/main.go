@@ -73,6 +73,10 @@ func refuseUnknownSubcommands(cmd *cobra.Command) {
 		return
 	}
 	if cmd.Run == nil && cmd.RunE == nil {
+		// Cobra's own default distance (2), which it sets only on the root
+		// while it looks up a command: below it SuggestionsFor would match
+		// prefixes alone ("inspct" would get no suggestion).
+		cmd.SuggestionsMinimumDistance = 2
 		cmd.Args = func(cmd *cobra.Command, args []string) error {
 			if len(args) == 0 {
 				return nil
