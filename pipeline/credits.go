@@ -80,20 +80,13 @@ func (p *Pipeline) updateShare(ctx context.Context, cl *kgo.Client) {
 // (batch.max_records). A lag it cannot read leaves the last one.
 func (p *Pipeline) shareLoop(ctx context.Context) {
 	adm := kadm.NewClient(p.cl)
-	t := time.NewTicker(p.o.CommitInterval)
-	defer t.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
-		}
+	every(ctx, p.o.CommitInterval, func() {
 		reqCtx, cancel := context.WithTimeout(ctx, p.o.CommitInterval+5*time.Second)
 		lags, err := adm.Lag(reqCtx, p.o.Group)
 		cancel()
 		l, ok := lags[p.o.Group]
 		if err != nil || !ok || l.Error() != nil {
-			continue
+			return
 		}
 		backlog := map[string]map[int32]int64{}
 		for topic, parts := range l.Lag {
@@ -108,7 +101,7 @@ func (p *Pipeline) shareLoop(ctx context.Context) {
 		}
 		p.backlog.Store(&backlog)
 		p.updateShare(ctx, p.cl)
-	}
+	})
 }
 
 // creditCollector reports the credit limits (delivery.Credits) on /metrics.

@@ -705,15 +705,24 @@ func (p *Pipeline) breakerChanged(from, to gobreaker.State, cause error) {
 
 // commitLoop commits done offsets every CommitInterval and publishes commit lag.
 func (p *Pipeline) commitLoop(ctx context.Context) {
-	t := time.NewTicker(p.o.CommitInterval)
+	every(ctx, p.o.CommitInterval, func() {
+		p.commit(ctx, nil)
+		p.m.setLags(p.offsets.Lags(), time.Now())
+	})
+}
+
+// every calls fn every d (the first time d from now) until ctx ends; a call
+// under way when it ends finishes first. The background loops of Run are
+// made of it.
+func every(ctx context.Context, d time.Duration, fn func()) {
+	t := time.NewTicker(d)
 	defer t.Stop()
 	for {
 		select {
 		case <-ctx.Done():
 			return
 		case <-t.C:
-			p.commit(ctx, nil)
-			p.m.setLags(p.offsets.Lags(), time.Now())
+			fn()
 		}
 	}
 }

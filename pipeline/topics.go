@@ -148,21 +148,14 @@ func (p *Pipeline) readTopics(ctx context.Context, adm *kadm.Client) (topics.Lim
 // recovers) and one deleted meanwhile is reported.
 func (p *Pipeline) watchTopics(ctx context.Context) {
 	adm := kadm.NewClient(p.cl)
-	t := time.NewTicker(p.o.TopicCheckInterval)
-	defer t.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
-		}
+	every(ctx, p.o.TopicCheckInterval, func() {
 		reqCtx, cancel := context.WithTimeout(ctx, 15*time.Second)
 		lim, err := topics.Describe(reqCtx, adm, p.o.Topics, p.o.DLQTopic)
 		cancel()
 		if err == nil {
 			p.setMissingSources(lim.MissingSources)
 		}
-	}
+	})
 }
 
 // setMissingSources records which source topics do not exist, logging each

@@ -110,10 +110,7 @@ func TestConfigValidateOnlineNotAuthorized(t *testing.T) {
 		kafkatest.AddSCRAMUser(t, brokers, user, password)
 	}
 	e := newOpsEnvOn(t, brokers, 1)
-	s := e.settings()
-	sasl := s["kafka"]["sasl"].(map[string]any)
-	sasl["username"], sasl["password"] = user, password
-	path := e.writeConfig(s)
+	path := e.writeConfigAs(user, password)
 
 	out, err := runConsumer(path, "config", "validate", "--online")
 	wantExit1(t, err, out)

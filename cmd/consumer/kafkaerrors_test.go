@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"errors"
-	"net"
 	"strings"
 	"testing"
 	"time"
@@ -31,18 +30,6 @@ var kafkaCommands = [][]string{
 	{"offsets", "reset", "--to", "earliest", "--execute"},
 }
 
-// closedAddr is a local address nothing listens on.
-func closedAddr(t *testing.T) string {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	addr := ln.Addr().String()
-	ln.Close()
-	return addr
-}
-
 // TestOperatorCommandsExplainKafkaFailures: every operator command that uses
 // the cluster fails (main exits 1) with what failed and the configuration
 // keys to check — brokers that cannot be reached, SASL credentials the
@@ -55,7 +42,7 @@ func TestOperatorCommandsExplainKafkaFailures(t *testing.T) {
 	const wrong = "not-the-Password-123"
 	_, brokers, _ := kafkatest.SecureFakeCluster(t, kafkatest.FakeSecurity{Mechanism: "SCRAM-SHA-256"})
 	e := newOpsEnvOn(t, brokers, 1)
-	closed := closedAddr(t)
+	closed := kafkatest.ClosedAddr(t)
 
 	for _, tc := range []struct {
 		name   string
@@ -117,10 +104,7 @@ func TestOperatorCommandsExplainNotAuthorized(t *testing.T) {
 	user, password := "limited", "limited-password-1"
 	kafkatest.AddSCRAMUser(t, brokers, user, password)
 	e := newOpsEnvOn(t, brokers, 1)
-	s := e.settings()
-	sasl := s["kafka"]["sasl"].(map[string]any)
-	sasl["username"], sasl["password"] = user, password
-	path := e.writeConfig(s)
+	path := e.writeConfigAs(user, password)
 
 	wantFailure := func(args []string, key string, want ...string) {
 		t.Helper()

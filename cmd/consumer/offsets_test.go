@@ -97,6 +97,16 @@ func (e *opsEnv) writeConfig(s map[string]map[string]any) string {
 	return path
 }
 
+// writeConfigAs writes e's settings with the SASL credentials of user (on a
+// cluster that requires SASL) and returns the file's path.
+func (e *opsEnv) writeConfigAs(user, password string) string {
+	e.t.Helper()
+	s := e.settings()
+	sasl := s["kafka"]["sasl"].(map[string]any)
+	sasl["username"], sasl["password"] = user, password
+	return e.writeConfig(s)
+}
+
 // run runs `consumer ARGS --config e.cfgPath` and returns its stdout.
 func (e *opsEnv) run(args ...string) (string, error) {
 	return runConsumer(e.cfgPath, args...)
