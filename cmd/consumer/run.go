@@ -2,6 +2,7 @@ package main
 
 import (
 	"github.com/spf13/cobra"
+	"go.uber.org/zap"
 
 	"github.com/zohosink/zohosink/wiring"
 )
@@ -30,6 +31,7 @@ commits nothing further; the process then exits 1 on SIGTERM.`,
 				return err
 			}
 			defer func() { _ = log.Sync() }()
+			log.Info("soft memory limit (GOMEMLIMIT)", zap.Int64("bytes", wiring.SetMemoryLimit()))
 			p, err := wiring.NewPipeline(cfg, log)
 			if err != nil {
 				return err
