@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/twmb/franz-go/pkg/kadm"
+	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kgo"
 )
 
@@ -160,6 +161,20 @@ func Read(ctx context.Context, brokers []string, topic string, from StartPoint, 
 	return nil
 }
 
+// MissingTopicError is the error of reading a dead-letter topic that does
+// not exist (Kafka's UNKNOWN_TOPIC_OR_PARTITION, which it unwraps to).
+type MissingTopicError struct {
+	// Topic is the dead-letter topic (kafka.dlq_topic).
+	Topic string
+}
+
+func (e *MissingTopicError) Error() string {
+	return fmt.Sprintf("dead-letter topic %s does not exist (kafka.dlq_topic): `consumer run` creates it at start, so no consumer with this configuration has run against this cluster yet, or the key names another topic", e.Topic)
+}
+
+// Unwrap returns kerr.UnknownTopicOrPartition.
+func (e *MissingTopicError) Unwrap() error { return kerr.UnknownTopicOrPartition }
+
 // snapshot lists, per partition, the offset to start at and the end offset.
 func snapshot(ctx context.Context, brokers []string, topic string, from StartPoint, opts []kgo.Opt) (starts, ends map[int32]int64, err error) {
 	cl, err := kgo.NewClient(append([]kgo.Opt{kgo.SeedBrokers(brokers...)}, opts...)...)
@@ -173,6 +188,9 @@ func snapshot(ctx context.Context, brokers []string, topic string, from StartPoi
 		lo, err := f()
 		if err == nil {
 			err = lo.Error()
+		}
+		if errors.Is(err, kerr.UnknownTopicOrPartition) {
+			return nil, &MissingTopicError{Topic: topic}
 		}
 		if err != nil {
 			return nil, fmt.Errorf("dlq: listing %s offsets of %s: %w", what, topic, err)

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -135,8 +136,9 @@ func TestReadStopAndErrors(t *testing.T) {
 	}
 
 	err := Read(ctx, brokers, "dlq-does-not-exist-"+topic, FromStart(), Filter{}, func(Record) error { return nil }, kafkatest.ConnOptions(t, brokers)...)
-	if !errors.Is(err, kerr.UnknownTopicOrPartition) {
-		t.Errorf("missing topic: err = %v, want UNKNOWN_TOPIC_OR_PARTITION", err)
+	var missing *MissingTopicError
+	if !errors.Is(err, kerr.UnknownTopicOrPartition) || !errors.As(err, &missing) || !strings.Contains(err.Error(), "kafka.dlq_topic") {
+		t.Errorf("missing topic: err = %v, want a *MissingTopicError naming kafka.dlq_topic, unwrapping to UNKNOWN_TOPIC_OR_PARTITION", err)
 	}
 
 	empty := kafkatest.CreateTopic(t, brokers, 2)

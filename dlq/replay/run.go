@@ -158,6 +158,9 @@ func (r *Run) loadPosition(ctx context.Context) error {
 	if err == nil {
 		err = ends.Error()
 	}
+	if errors.Is(err, kerr.UnknownTopicOrPartition) {
+		return &dlq.MissingTopicError{Topic: topic}
+	}
 	if err != nil {
 		return fmt.Errorf("dead-letter topic %s: %w", topic, err)
 	}
@@ -170,7 +173,7 @@ func (r *Run) loadPosition(ctx context.Context) error {
 		}
 	})
 	if len(r.end) == 0 {
-		return fmt.Errorf("dead-letter topic %s: %w", topic, kerr.UnknownTopicOrPartition)
+		return &dlq.MissingTopicError{Topic: topic}
 	}
 	r.done.Assign(map[string][]int32{topic: parts})
 	committed, err := r.adm.FetchOffsets(ctx, group)
