@@ -73,21 +73,4 @@ func TestFetchPoolsBounded(t *testing.T) {
 	if got := p.GetRecords(5000); len(got) != 5000 {
 		t.Errorf("GetRecords(5000): len %d", len(got))
 	}
-
-	// Batches of one record each: the pools keep poolMaxSlices slices, the
-	// largest ones.
-	q := &fetchPools{}
-	for i := range 10 * poolMaxSlices {
-		q.PutDecompressBytes(make([]byte, 0, 100+i))
-		q.PutRecords(make([]kgo.Record, 1+i%3))
-	}
-	if len(q.bytes) != poolMaxSlices || len(q.records) != poolMaxSlices {
-		t.Errorf("pools keep %d buffers and %d record slices, want %d each", len(q.bytes), len(q.records), poolMaxSlices)
-	}
-	for _, b := range q.bytes {
-		if cap(b) < 100+9*poolMaxSlices {
-			t.Errorf("kept a buffer of cap %d, smaller than the %d largest put back", cap(b), poolMaxSlices)
-			break
-		}
-	}
 }

@@ -19,12 +19,9 @@ import (
 // (kgo.Record.Recycle): the poll loop recycles every record of a poll once
 // the poll is processed; the few records kept past the poll (for Zoho or the
 // dead-letter topic) are detached copies (see detach). The pools keep at
-// most poolMaxBytes of decompression buffers and poolMaxRecords records, a
-// few fetches' batches at the fetch defaults, in at most poolMaxSlices
-// slices each (a Get looks at every one of them); the rest is left to the
-// GC. Pooled memory is live memory, so the GC lets the heap grow by as
-// much again: `consumer run` bounds the heap with a soft memory limit
-// (config.DefaultMemoryLimit, BenchmarkPeakRSS).
+// most poolMaxBytes of decompression buffers and poolMaxRecords records,
+// about one poll's batches at the fetch defaults; the rest is left to the
+// GC, so memory stays bounded as without pools (BenchmarkPeakRSS).
 type fetchPools struct {
 	mu      sync.Mutex
 	bytes   [][]byte // free decompression buffers, length 0
@@ -33,13 +30,10 @@ type fetchPools struct {
 	recs    int // the capacity of records, summed
 }
 
-// The most the pools keep: bytes of decompression buffers, records, and
-// slices in each pool (batches of one record each would otherwise fill the
-// pools with thousands of tiny slices).
+// The most the pools keep: bytes of decompression buffers, and records.
 const (
 	poolMaxBytes   = 8 << 20
 	poolMaxRecords = 16 << 10
-	poolMaxSlices  = 64
 )
 
 // GetDecompressBytes implements kgo.PoolDecompressBytes: a freed buffer that
@@ -110,11 +104,11 @@ func take[T any](free *[][]T, n int) ([]T, bool) {
 }
 
 // keep adds s to *free, which holds held elements of capacity, evicting the
-// smallest slices while that would exceed limit or poolMaxSlices (s itself
-// when it is the smallest); it returns the change in held.
+// smallest slices while that would exceed limit (s itself when it is the
+// smallest); it returns the change in held.
 func keep[T any](free *[][]T, s []T, held, limit int) int {
 	delta := 0
-	for held+delta+cap(s) > limit || len(*free) >= poolMaxSlices {
+	for held+delta+cap(s) > limit {
 		small := -1
 		for i, f := range *free {
 			if small < 0 || cap(f) < cap((*free)[small]) {
