@@ -322,14 +322,6 @@ const (
 	StartLatest   = "latest"
 )
 
-// DefaultMemoryLimit is the Go runtime's soft memory limit, in bytes, that
-// `consumer run` sets when the GOMEMLIMIT environment variable is unset or
-// empty (runtime/debug.SetMemoryLimit): 64 MiB. Below it the garbage
-// collector runs as GOGC says; near it, more often, so that the heap (fetched
-// batches, the pools of their buffers, the records held for Zoho) stays
-// under it; README "Performance" gives the peak RSS this keeps.
-const DefaultMemoryLimit = 64 << 20
-
 // TokenCacheOff is the zoho.token_cache_file value that turns the token cache
 // off from any source (Load turns it into ""), compared case-insensitively.
 const TokenCacheOff = "off"

@@ -3,8 +3,6 @@ package wiring
 import (
 	"context"
 	"net/http"
-	"os"
-	"runtime/debug"
 
 	"go.uber.org/zap"
 	"go.uber.org/zap/zapcore"
@@ -18,18 +16,6 @@ import (
 	"github.com/zohosink/zohosink/zohoapi"
 	"github.com/zohosink/zohosink/zohoapi/fieldcache"
 )
-
-// SetMemoryLimit sets the Go runtime's soft memory limit to
-// config.DefaultMemoryLimit unless the GOMEMLIMIT environment variable
-// (which the runtime has applied already) is set, and returns the limit in
-// force, in bytes.
-func SetMemoryLimit() int64 {
-	if os.Getenv("GOMEMLIMIT") != "" {
-		return debug.SetMemoryLimit(-1) // -1 reads it
-	}
-	debug.SetMemoryLimit(config.DefaultMemoryLimit)
-	return config.DefaultMemoryLimit
-}
 
 // Logger builds a zap logger of the given level (debug|info|warn|error) and
 // format (json: zap's production encoder; anything else: the console

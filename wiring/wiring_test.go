@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"runtime/debug"
 	"strings"
 	"testing"
 	"time"
@@ -100,24 +99,4 @@ type refusingZoho struct{}
 
 func (refusingZoho) Upsert(context.Context, zohoapi.UpsertRequest) (*zohoapi.UpsertResult, error) {
 	return nil, errors.New("not reached")
-}
-
-// TestSetMemoryLimit: without GOMEMLIMIT the runtime's soft limit becomes
-// config.DefaultMemoryLimit; with it, the limit the runtime took from it
-// stays.
-func TestSetMemoryLimit(t *testing.T) {
-	before := debug.SetMemoryLimit(-1)
-	t.Cleanup(func() { debug.SetMemoryLimit(before) })
-
-	t.Setenv("GOMEMLIMIT", "")
-	if got := SetMemoryLimit(); got != config.DefaultMemoryLimit || debug.SetMemoryLimit(-1) != config.DefaultMemoryLimit {
-		t.Errorf("GOMEMLIMIT unset: SetMemoryLimit() = %d, runtime limit %d; want both %d", got, debug.SetMemoryLimit(-1), config.DefaultMemoryLimit)
-	}
-
-	const operators = 1 << 30 // as if the runtime had read GOMEMLIMIT=1GiB at start
-	debug.SetMemoryLimit(operators)
-	t.Setenv("GOMEMLIMIT", "1GiB")
-	if got := SetMemoryLimit(); got != operators || debug.SetMemoryLimit(-1) != operators {
-		t.Errorf("GOMEMLIMIT set: SetMemoryLimit() = %d, runtime limit %d; want both %d", got, debug.SetMemoryLimit(-1), operators)
-	}
 }

@@ -2,7 +2,6 @@ package main
 
 import (
 	"github.com/spf13/cobra"
-	"go.uber.org/zap"
 
 	"github.com/zohosink/zohosink/wiring"
 )
@@ -31,7 +30,6 @@ commits nothing further; the process then exits 1 on SIGTERM.`,
 				return err
 			}
 			defer func() { _ = log.Sync() }()
-			log.Info("soft memory limit (GOMEMLIMIT)", zap.Int64("bytes", wiring.SetMemoryLimit()))
 			p, err := wiring.NewPipeline(cfg, log)
 			if err != nil {
 				return err
