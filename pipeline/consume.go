@@ -65,9 +65,6 @@ func (p *Pipeline) pollLoop(ctx context.Context) {
 			p.deadLetterAsync(rejects, rejectSources)
 		}
 		clear(polled) // the records kept are detached copies, owned by the batcher and the dead-letter writer
-		// Every fetched record goes back to franz-go's pools (fetchPools):
-		// its batch's memory is zeroed and reused.
-		fetches.EachRecord((*kgo.Record).Recycle)
 		p.cl.AllowRebalance()
 	}
 }
@@ -198,10 +195,7 @@ func (p *Pipeline) deadLetterAsync(recs []dlq.Record, srcs []delivery.Source) {
 // was not compressed): with CRM events sparse among the noise, each of the
 // batch.max_buffered records held could pin a batch of its own. Detached,
 // the records held cost their own size, and the fetched data is bounded by
-// kafka.fetch_max_bytes per broker. The copy is also what lets the poll loop
-// recycle every fetched record when its poll ends (fetchPools): the batch's
-// memory is then zeroed and reused (Mapper.Map keeps nothing of a value
-// past its call).
+// kafka.fetch_max_bytes per broker.
 func detach(r *kgo.Record) *kgo.Record {
 	c := *r
 	n := len(r.Key) + len(r.Value)

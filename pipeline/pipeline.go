@@ -343,7 +343,6 @@ func New(o Options) (*Pipeline, error) {
 		kgo.OnPartitionsAssigned(p.assigned),
 		kgo.OnPartitionsRevoked(p.revoked),
 		kgo.OnPartitionsLost(p.lost),
-		kgo.WithPools(&fetchPools{}),
 	)
 	opts = append(opts, o.FetchOptions()...)
 	opts = append(opts, o.KafkaOptions...)
