@@ -26,10 +26,7 @@
 //   - Bounded memory: the poll loop waits (on batcher.Changed, no polling)
 //     while the batcher and the dead-letter queue are full, and a poll takes
 //     no more than they have room for, so processing a poll never blocks a
-//     rebalance. Fetched batches' memory is reused (pools.go): every record
-//     of a poll is recycled once the poll is processed, and the records kept
-//     past it are detached copies, so no kept record shares memory with a
-//     reused buffer.
+//     rebalance.
 //   - Rebalances: a revocation waits up to ShutdownGrace for the revoked
 //     partitions' work only, commits what is done for them and forgets them;
 //     lost partitions are forgotten without a commit. After every
