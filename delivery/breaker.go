@@ -63,8 +63,9 @@ func (s *Sender) breakerChanged(_ string, from, to gobreaker.State) {
 }
 
 // call makes one upsert call of d through the circuit breaker and reports
-// it to the Observer (not when the breaker refused it).
-func (s *Sender) call(ctx context.Context, d batch) (*zohoapi.UpsertResult, error) {
+// it to the Observer (not when the breaker refused it); answered is
+// zohoapi.UpsertRequest.Answered (nil: none).
+func (s *Sender) call(ctx context.Context, d batch, answered func()) (*zohoapi.UpsertResult, error) {
 	start := time.Now()
 	res, err := s.breaker.Execute(func() (*zohoapi.UpsertResult, error) {
 		res, err := s.o.Zoho.Upsert(ctx, zohoapi.UpsertRequest{
@@ -72,6 +73,7 @@ func (s *Sender) call(ctx context.Context, d batch) (*zohoapi.UpsertResult, erro
 			Records:              d.records,
 			DuplicateCheckFields: s.o.DuplicateCheckFields,
 			Trigger:              s.o.Trigger,
+			Answered:             answered,
 		})
 		if err != nil && s.o.Credits.refused(err, zohoapi.Credits(len(d.records))) {
 			err = &creditsRefusedError{err}

@@ -15,6 +15,11 @@ type CallLimiter interface {
 	// Acquire waits until a call may start and returns its slot, or
 	// ctx.Err() when ctx ends first.
 	Acquire(ctx context.Context) (CallSlot, error)
+	// Free gives s's slot back as soon as Zoho has answered, before the
+	// answer is parsed (zohoapi.UpsertRequest.Answered), so that the next
+	// call need not wait for the parsing; Release then only takes the
+	// outcome. At most once per slot; Release alone also frees it.
+	Free(s *CallSlot)
 	// Release gives s back with the call's outcome. For CallThrottled it
 	// returns how many calls made at the floor (limit 1) Zoho refused in a
 	// row, this one included (0: the call was made at a larger limit, which
@@ -42,6 +47,8 @@ type CallSlot struct {
 	// at limit 1 show that cutting cannot help.
 	limit int
 	start time.Time
+	// freed is set by Free: the slot is back already.
+	freed bool
 }
 
 // CallOutcome is what a call told the limiter about Zoho's concurrency.
@@ -204,6 +211,26 @@ func (a *AIMD) Acquire(ctx context.Context) (CallSlot, error) {
 	return s, nil
 }
 
+// Free implements CallLimiter.
+func (a *AIMD) Free(s *CallSlot) {
+	if s.freed {
+		return
+	}
+	s.freed = true
+	a.mu.Lock()
+	a.inUse--
+	a.wakeLocked()
+	a.mu.Unlock()
+}
+
+// wakeLocked wakes the Acquire calls waiting when a slot is free.
+func (a *AIMD) wakeLocked() {
+	if a.wake != nil && a.inUse < int(a.limit) {
+		close(a.wake)
+		a.wake = nil
+	}
+}
+
 // Release implements CallLimiter: CallAnswered grows the limit (when every
 // slot was in use), CallThrottled cuts it (once per window), CallNoSignal
 // leaves it.
@@ -212,7 +239,9 @@ func (a *AIMD) Release(s CallSlot, o CallOutcome) (floorHits int) {
 	// The call was part of a full window when every slot was taken while
 	// it ran (from its start, or now).
 	full := a.fulls > s.fulls || a.inUse >= int(a.limit)
-	a.inUse--
+	if !s.freed {
+		a.inUse--
+	}
 	before := int(a.limit)
 	switch o {
 	case CallAnswered:
@@ -236,10 +265,7 @@ func (a *AIMD) Release(s CallSlot, o CallOutcome) (floorHits int) {
 		}
 	}
 	after := int(a.limit)
-	if a.wake != nil && a.inUse < after {
-		close(a.wake)
-		a.wake = nil
-	}
+	a.wakeLocked()
 	a.mu.Unlock()
 	if after != before && a.onChange != nil {
 		a.onChange(after)

@@ -352,3 +352,44 @@ func TestAIMDFairShare(t *testing.T) {
 		t.Errorf("SetFair(0): %d, want 1", a.Limit())
 	}
 }
+
+// TestAIMDFreeBeforeRelease: Free gives the slot back at once (a waiting
+// Acquire goes on) and Release after it only takes the outcome: the slot is
+// not given back twice, and a second Free does nothing.
+func TestAIMDFreeBeforeRelease(t *testing.T) {
+	a := NewAIMD(2, nil)
+	slots := fill(t, a)
+	got := make(chan CallSlot, 1)
+	go func() {
+		s, err := a.Acquire(context.Background())
+		if err != nil {
+			t.Error(err)
+		}
+		got <- s
+	}()
+	a.Free(&slots[0])
+	a.Free(&slots[0])
+	var third CallSlot
+	select {
+	case third = <-got:
+	case <-time.After(10 * time.Second):
+		t.Fatal("Acquire did not continue after Free")
+	}
+	a.Release(slots[0], CallAnswered)
+	a.mu.Lock()
+	inUse := a.inUse
+	a.mu.Unlock()
+	if inUse != 2 {
+		t.Fatalf("after Free, Acquire and Release: %d slots in use, want 2 (the second and the third call)", inUse)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Millisecond)
+	defer cancel()
+	if _, err := a.Acquire(ctx); err != context.DeadlineExceeded {
+		t.Fatalf("Acquire with both slots taken: %v, want the deadline", err)
+	}
+	a.Release(slots[1], CallAnswered)
+	a.Release(third, CallAnswered)
+	if len(fill(t, a)) != a.Limit() {
+		t.Fatal("slots not all back")
+	}
+}

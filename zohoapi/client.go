@@ -89,6 +89,13 @@ type UpsertRequest struct {
 	// Trigger, e.g. ["workflow"]; nil omits the key (Zoho runs workflows,
 	// approvals and blueprints); a non-nil empty slice sends "trigger":[] (none run).
 	Trigger []string
+	// Answered, when not nil, is called once Zoho's HTTP answer has been
+	// read, before it is parsed: from then on the call holds none of the
+	// org's concurrent-call slots (Zoho counts a call until it answers), so
+	// the caller may start its next call. Not called when Upsert fails
+	// before an answer to the upsert is in hand (no access token, a
+	// transport error, a timeout, 401 after the token was renewed).
+	Answered func()
 }
 
 // UpsertResult is Zoho's answer to an upsert that reached record processing
@@ -145,6 +152,9 @@ func (c *Client) Upsert(ctx context.Context, r UpsertRequest) (*UpsertResult, er
 	}
 	u := c.api + "/crm/v8/" + url.PathEscape(r.Module) + "/upsert"
 	status, hdr, respBody, err := c.do(ctx, http.MethodPost, u, body)
+	if err == nil && r.Answered != nil {
+		r.Answered()
+	}
 	if err != nil {
 		return nil, err
 	}

@@ -292,6 +292,38 @@ func TestUpsertCredits(t *testing.T) {
 	}
 }
 
+// TestUpsertAnswered: Answered is called once the answer is read and before
+// Upsert returns, for a success and for a rejection alike, and not when no
+// answer came.
+func TestUpsertAnswered(t *testing.T) {
+	for _, status := range []int{200, 400} {
+		api := newFakeAPI(t, func(w http.ResponseWriter, _ int, c apiCall) {
+			item := successInsert
+			if status != 200 {
+				item = `{"code":"MANDATORY_NOT_FOUND","details":{"api_name":"Last_Name"},"message":"required field not found","status":"error"}`
+			}
+			reply(status, data(item))(w, 0, c)
+		})
+		cl, _, _ := newTestClient(t, api, 0)
+		answered := 0
+		res, err := cl.Upsert(context.Background(), UpsertRequest{Module: "Leads", Records: records(1), Answered: func() { answered++ }})
+		if err != nil || len(res.Results) != 1 || answered != 1 {
+			t.Errorf("HTTP %d: Answered called %d times (want 1); %+v, %v", status, answered, res, err)
+		}
+	}
+	api := newFakeAPI(t, func(w http.ResponseWriter, _ int, _ apiCall) {
+		conn, _, err := w.(http.Hijacker).Hijack() // the connection ends without an answer
+		if err == nil {
+			_ = conn.Close()
+		}
+	})
+	cl, _, _ := newTestClient(t, api, 0)
+	answered := 0
+	if _, err := cl.Upsert(context.Background(), UpsertRequest{Module: "Leads", Records: records(1), Answered: func() { answered++ }}); err == nil || answered != 0 {
+		t.Errorf("no answer (connection closed): err %v, Answered called %d times; want an error and 0", err, answered)
+	}
+}
+
 func TestUpsertRequestErrors(t *testing.T) {
 	tests := []struct {
 		name      string
