@@ -2,11 +2,16 @@ package pipeline
 
 import (
 	"bytes"
+	"maps"
 	"runtime"
 	"testing"
+	"time"
 	"weak"
 
+	"github.com/prometheus/client_golang/prometheus"
 	"github.com/twmb/franz-go/pkg/kgo"
+
+	"github.com/zohosink/zohosink/watermark"
 )
 
 // TestDetachedRecordKeepsNoFetchAlive: a record the poll loop keeps (for
@@ -34,4 +39,34 @@ func TestDetachedRecordKeepsNoFetchAlive(t *testing.T) {
 		t.Errorf("detached record %+v differs from the original", d)
 	}
 	runtime.KeepAlive(d)
+}
+
+// TestCommitLagFallsBackToTheGroup: a partition whose lag this assignment
+// does not know yet shows the group's committed lag as the brokers report
+// it, and no series while that is not known either.
+func TestCommitLagFallsBackToTheGroup(t *testing.T) {
+	m := newMetrics()
+	lags := []watermark.Lag{
+		{Topic: "events", Partition: 0, Records: 31_230, Known: true},
+		{Topic: "events", Partition: 1},
+		{Topic: "events", Partition: 2},
+	}
+	m.setLags(lags, map[string]map[int32]int64{"events": {0: 99, 1: 35_469}}, time.Now())
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(m.commitLag)
+	families, err := reg.Gather()
+	if err != nil || len(families) != 1 {
+		t.Fatalf("gather: %v, %d families", err, len(families))
+	}
+	got := map[string]float64{}
+	for _, mt := range families[0].GetMetric() {
+		for _, l := range mt.GetLabel() {
+			if l.GetName() == "partition" {
+				got[l.GetValue()] = mt.GetGauge().GetValue()
+			}
+		}
+	}
+	if want := map[string]float64{"0": 31_230, "1": 35_469}; !maps.Equal(got, want) {
+		t.Errorf("commit lag by partition %v, want %v (partition 2, known neither here nor by the group, without a series)", got, want)
+	}
 }

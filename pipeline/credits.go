@@ -88,10 +88,13 @@ func (p *Pipeline) shareLoop(ctx context.Context) {
 		if err != nil || !ok || l.Error() != nil {
 			return
 		}
-		backlog := map[string]map[int32]int64{}
+		backlog, group := map[string]map[int32]int64{}, map[string]map[int32]int64{}
 		for topic, parts := range l.Lag {
-			backlog[topic] = map[int32]int64{}
+			backlog[topic], group[topic] = map[int32]int64{}, map[int32]int64{}
 			for part, ml := range parts {
+				if ml.Err == nil && ml.Lag >= 0 {
+					group[topic][part] = ml.Lag
+				}
 				// Less than a batch is no backlog: live traffic's small,
 				// shifting lags would move the shares every reading.
 				if ml.Err == nil && ml.Lag >= int64(p.o.Batch.MaxRecords) {
@@ -100,6 +103,7 @@ func (p *Pipeline) shareLoop(ctx context.Context) {
 			}
 		}
 		p.backlog.Store(&backlog)
+		p.groupLag.Store(&group)
 		p.updateShare(ctx, p.cl)
 	})
 }

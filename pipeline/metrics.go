@@ -153,7 +153,7 @@ func newMetrics() *metrics {
 		paused:       prometheus.NewGauge(prometheus.GaugeOpts{Name: "zohosink_fetch_paused", Help: "1 while fetching is paused (breaker open, Zoho throttling, API credits spent, dead-letter topic unavailable, configuration error)."}),
 		commitLag: prometheus.NewGaugeVec(prometheus.GaugeOpts{
 			Name: "zohosink_commit_lag_records",
-			Help: "Records between the committed offset and the log end seen by the last fetch, per partition.",
+			Help: "Records between the committed offset and the log end seen by the last fetch, per partition; before this process has fetched from a partition, the group's lag as the brokers report it (read every kafka.commit_interval), and no series until then.",
 		}, []string{"topic", "partition"}),
 		topicMissing: prometheus.NewGaugeVec(prometheus.GaugeOpts{
 			Name: "zohosink_source_topic_missing",
@@ -385,8 +385,10 @@ func (m *metrics) snapshot() Stats {
 
 // setLags publishes every assigned partition's lag, in records and in time
 // (and as a share of its topic's retention); partitions no longer assigned
-// lose their series.
-func (m *metrics) setLags(lags []watermark.Lag, now time.Time) {
+// lose their series. The commit lag of a partition whose lag is not Known
+// is the group's from group (topic → partition → records), and has no
+// series while group lacks it: no series rather than a wrong 0 or log end.
+func (m *metrics) setLags(lags []watermark.Lag, group map[string]map[int32]int64, now time.Time) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	for _, v := range []*prometheus.GaugeVec{m.commitLag, m.lagSeconds, m.lagShare} {
@@ -394,7 +396,12 @@ func (m *metrics) setLags(lags []watermark.Lag, now time.Time) {
 	}
 	for _, l := range lags {
 		part := strconv.Itoa(int(l.Partition))
-		m.commitLag.WithLabelValues(l.Topic, part).Set(float64(l.Records))
+		if !l.Known {
+			l.Records, l.Known = group[l.Topic][l.Partition]
+		}
+		if l.Known {
+			m.commitLag.WithLabelValues(l.Topic, part).Set(float64(l.Records))
+		}
 		age := time.Duration(0)
 		if !l.Oldest.IsZero() {
 			age = max(now.Sub(l.Oldest), 0)

@@ -208,7 +208,11 @@ type Pipeline struct {
 	// records (shareLoop; nil until read): each partition's claim on the
 	// org's calls.
 	backlog atomic.Pointer[map[string]map[int32]int64]
-	batches *batcher.Batcher[delivery.Source]
+	// groupLag is the group's committed lag by topic and partition as the
+	// brokers report it (shareLoop; nil until read), for the commit lag of
+	// partitions this assignment has not fetched from yet.
+	groupLag atomic.Pointer[map[string]map[int32]int64]
+	batches  *batcher.Batcher[delivery.Source]
 	// delivery are the Sender's options; Run creates the
 	// Sender and the dead-letter producer once the dead-letter topic's limit
 	// is known (prepareTopics).
@@ -707,8 +711,20 @@ func (p *Pipeline) breakerChanged(from, to gobreaker.State, cause error) {
 func (p *Pipeline) commitLoop(ctx context.Context) {
 	every(ctx, p.o.CommitInterval, func() {
 		p.commit(ctx, nil)
-		p.m.setLags(p.offsets.Lags(), time.Now())
+		p.publishLags()
 	})
+}
+
+// publishLags publishes every assigned partition's lag: the tracker's, or
+// for a partition it has not fetched from yet the group's committed lag
+// last read from the brokers (shareLoop), or no commit-lag series at all
+// while neither is known.
+func (p *Pipeline) publishLags() {
+	var group map[string]map[int32]int64
+	if g := p.groupLag.Load(); g != nil {
+		group = *g
+	}
+	p.m.setLags(p.offsets.Lags(), group, time.Now())
 }
 
 // every calls fn every d (the first time d from now) until ctx ends; a call
@@ -771,7 +787,7 @@ func (p *Pipeline) commit(ctx context.Context, only map[string][]int32) {
 func (p *Pipeline) assigned(ctx context.Context, cl *kgo.Client, assigned map[string][]int32) {
 	p.offsets.Assign(assigned)
 	p.updateShare(ctx, cl)
-	p.m.setLags(p.offsets.Lags(), time.Now()) // the new partitions' series exist from now
+	p.publishLags() // the new partitions' series exist from now
 	p.log.Info("rebalance: partitions assigned", zap.Any("partitions", assigned))
 }
 

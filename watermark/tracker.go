@@ -373,8 +373,13 @@ type Lag struct {
 	Topic     string
 	Partition int32
 	// Records is the number of records between the last commit and the log
-	// end seen by the last fetch (0 until a fetch saw it).
+	// end seen by the last fetch, when Known.
 	Records int64
+	// Known: this assignment has seen the partition's log end (a fetch) and
+	// its committed offset (the first record it tracked, where fetching
+	// started). Until then Records is 0 and means nothing: the group's
+	// committed offset is not known here yet.
+	Known bool
 	// Oldest is the Kafka timestamp of the oldest fetched record that is not
 	// done (zero: none).
 	Oldest time.Time
@@ -388,8 +393,8 @@ func (t *Tracker) Lags() []Lag {
 	for tp, po := range t.parts {
 		po.mu.Lock()
 		l := Lag{Topic: tp.topic, Partition: tp.partition}
-		if po.highWatermark >= 0 {
-			l.Records = max(po.highWatermark-max(po.committed, 0), 0)
+		if po.highWatermark >= 0 && po.committed >= 0 {
+			l.Records, l.Known = max(po.highWatermark-po.committed, 0), true
 		}
 		if po.start < len(po.pending) {
 			l.Oldest = time.Unix(0, po.pending[po.start].timestamp)

@@ -132,3 +132,36 @@ func committable(po *Partition) (kgo.EpochOffset, bool) {
 	defer po.mu.Unlock()
 	return po.committableLocked()
 }
+
+// TestLagKnownOnceFetchedAndTracked: a partition's commit lag is known only
+// once its log end was seen and its first record tracked (where fetching
+// started: the group's committed offset); before, it is not a 0 or the
+// whole log end.
+func TestLagKnownOnceFetchedAndTracked(t *testing.T) {
+	tr := New()
+	tr.Assign(map[string][]int32{"events": {0, 1}})
+	lagOf := func(p int32) Lag {
+		t.Helper()
+		for _, l := range tr.Lags() {
+			if l.Partition == p {
+				return l
+			}
+		}
+		t.Fatalf("no lag for partition %d", p)
+		return Lag{}
+	}
+	if l := lagOf(0); l.Known {
+		t.Errorf("before any fetch: %+v, want not known", l)
+	}
+	tr.Partition("events", 0).SetHighWatermark(130_000) // fetched, no record taken yet
+	if l := lagOf(0); l.Known {
+		t.Errorf("log end seen, no record tracked: %+v, want not known (not the whole log end)", l)
+	}
+	tr.Partition("events", 0).Track(rec("events", 0, 100_000))
+	if l := lagOf(0); !l.Known || l.Records != 30_000 {
+		t.Errorf("first record at the committed offset 100000, log end 130000: %+v, want 30000 known", l)
+	}
+	if l := lagOf(1); l.Known {
+		t.Errorf("partition 1, never fetched: %+v, want not known", l)
+	}
+}
