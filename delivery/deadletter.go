@@ -25,13 +25,14 @@ import (
 // "consumer dlq replay --to-source" put back on its source topic are kept,
 // so that its new dead letter names that replay.
 func (s *Sender) DeadLetterRecord(r *kgo.Record, code, message, field string, details, zohoRecord []byte) dlq.Record {
-	if len(r.Key)+len(r.Value)+len(details)+len(zohoRecord)+topics.DLQHeaderRoom > int(s.o.DLQLimit) && len(zohoRecord) > 0 {
+	carried := dlq.CarryHeaders(r.Headers)
+	size := len(r.Key) + len(r.Value) + len(details) + len(zohoRecord) + topics.DLQHeaderRoom
+	for _, h := range carried {
+		size += len(h.Key) + len(h.Value)
+	}
+	if size > int(s.o.DLQLimit) && len(zohoRecord) > 0 {
 		zohoRecord = nil
 		message += " (zoho.record left out: the dead-letter record would exceed the dead-letter topic's max.message.bytes)"
-	}
-	var marks []kgo.RecordHeader
-	if m := dlq.ReplayMarkOf(r.Headers); m.Group != "" {
-		marks = m.Headers()
 	}
 	return dlq.Record{
 		Key:             r.Key,
@@ -47,7 +48,7 @@ func (s *Sender) DeadLetterRecord(r *kgo.Record, code, message, field string, de
 		Module:          s.o.Module,
 		ZohoRecord:      zohoRecord,
 		FailedAt:        time.Now().UTC(),
-		Extra:           marks,
+		Extra:           carried,
 	}
 }
 

@@ -1,6 +1,7 @@
 package pipeline_test
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -263,5 +264,46 @@ func TestDeadLetterKeepsReplayMarks(t *testing.T) {
 	dead := h.deadLetters(1)
 	if got := dlq.ReplayMarkOf(dead[0].Headers); got != mark || headers(dead[0])["error.code"] != "MISSING_EMAIL" {
 		t.Fatalf("dead letter %v: replay marks %+v, want %+v", headers(dead[0]), got, mark)
+	}
+}
+
+// TestDeadLetterKeepsSourceHeaders: a dead letter carries its source record's
+// headers after the contract's, byte for byte and in order, whether the poll
+// loop rejected the record or Zoho did; one named like a contract header is
+// renamed so that it cannot pass for the dead letter's own.
+func TestDeadLetterKeepsSourceHeaders(t *testing.T) {
+	h := newHarness(t, 1, zohosim.Options{})
+	src := []kgo.RecordHeader{
+		{Key: "trace-id", Value: []byte{0xff, 0x00, 0x7f}},
+		{Key: "error.code", Value: []byte("upstream's")},
+		{Key: "content-type", Value: []byte("application/json; charset=latin1")},
+	}
+	kafkatest.Produce(t, h.brokers, h.topic,
+		&kgo.Record{Key: []byte("u1"), Value: event("identify", "", map[string]any{"firstName": "No Email"}, nil, "u1"), Headers: src},       // MISSING_EMAIL
+		&kgo.Record{Key: []byte("u2"), Value: event("identify", "", map[string]any{"email": "nolast@example.com"}, nil, "u2"), Headers: src}, // Zoho: MANDATORY_NOT_FOUND
+	)
+	r := h.start(h.options())
+	h.waitCommitted(30 * time.Second)
+	r.shutdown()
+	codes := map[string]bool{}
+	for _, d := range h.deadLetters(2) {
+		rec, err := dlq.Parse(d)
+		if err != nil {
+			t.Fatal(err)
+		}
+		codes[rec.Code] = true
+		got := dlq.SourceHeaders(rec.Extra)
+		if len(got) != len(src) {
+			t.Errorf("%s: source headers %v, want %v", rec.Code, got, src)
+			continue
+		}
+		for i := range src {
+			if got[i].Key != src[i].Key || !bytes.Equal(got[i].Value, src[i].Value) {
+				t.Errorf("%s: header %d is %q=%q, want %q=%q", rec.Code, i, got[i].Key, got[i].Value, src[i].Key, src[i].Value)
+			}
+		}
+	}
+	if !codes["MISSING_EMAIL"] || !codes["MANDATORY_NOT_FOUND"] {
+		t.Errorf("dead-letter codes %v, want MISSING_EMAIL and MANDATORY_NOT_FOUND", codes)
 	}
 }

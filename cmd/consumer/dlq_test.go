@@ -2,11 +2,13 @@ package main
 
 import (
 	"bufio"
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -551,7 +553,9 @@ func TestDLQReplayDirectTwiceSendsNothingNew(t *testing.T) {
 // topic carry the replay marks, and a dead letter marked by this group is
 // skipped by --to-source as by --direct.
 func TestDLQReplayToSourceMarksRecords(t *testing.T) {
-	e := newDLQEnv(t, planEvent("u1", "ann@example.com", "Archer", "pro"))
+	first := planEvent("u1", "ann@example.com", "Archer", "pro")
+	first.Headers = []kgo.RecordHeader{{Key: "trace-id", Value: []byte{0xff, 0x01}}, {Key: "error.code", Value: []byte("upstream's")}}
+	e := newDLQEnv(t, first)
 	group := e.group + ".dlq-replay"
 	own := dlq.Record{Key: []byte("u2"), Value: planEvent("u2", "bob@example.com", "", "team").Value, Code: "MANDATORY_NOT_FOUND",
 		SourceTopic: e.topic, SourceOffset: 7, Module: "Leads"}.KafkaRecord(e.dlqTopic)
@@ -568,6 +572,12 @@ func TestDLQReplayToSourceMarksRecords(t *testing.T) {
 	marks := e.replayMarks(e.topic, 2)
 	if marks[0] != (dlq.ReplayMark{}) || marks[1] != (dlq.ReplayMark{Group: group, Count: 1}) {
 		t.Errorf("source topic marks = %+v, want none on the original and group %s count 1 on the replayed record", marks, group)
+	}
+	// The replayed record carries the original's own headers again, before the marks.
+	recs := kafkatest.Consume(t, e.brokers, e.topic, 2)
+	want := append(slices.Clone(first.Headers), dlq.ReplayMark{Group: group, Count: 1}.Headers()...)
+	if got := recs[1].Headers; !slices.EqualFunc(got, want, func(a, b kgo.RecordHeader) bool { return a.Key == b.Key && bytes.Equal(a.Value, b.Value) }) {
+		t.Errorf("replayed record's headers %v, want %v", got, want)
 	}
 }
 

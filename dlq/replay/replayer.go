@@ -262,13 +262,14 @@ func (r *Replayer) Close() {
 
 // source is the source of a replayed record: the original record as the
 // dead-letter headers describe it (so a new dead-letter record keeps the
-// original source.* headers), carrying mark (so a new dead-letter record
-// names this replay), tracked alone so that its completion is visible.
+// original source.* headers and the source record's own headers), carrying
+// mark (so a new dead-letter record names this replay), tracked alone so
+// that its completion is visible.
 func source(d dlq.Record, mark dlq.ReplayMark) delivery.Source {
 	rec := &kgo.Record{
 		Key:       d.Key,
 		Value:     d.Value,
-		Headers:   mark.Headers(),
+		Headers:   append(dlq.SourceHeaders(d.Extra), mark.Headers()...),
 		Topic:     d.SourceTopic,
 		Partition: d.SourcePartition,
 		Offset:    d.SourceOffset,

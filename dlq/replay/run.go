@@ -471,10 +471,11 @@ func (t *ToSource) Send(ctx context.Context, chunk []Item) (Outcome, error) {
 			out.Handled[i] = true
 			continue
 		}
-		// The marks travel with the record: the pipeline copies them onto
-		// its dead letter if it fails again, and this group then skips it.
+		// The source record's own headers go back with it; the marks travel
+		// with the record too: the pipeline copies them onto its dead letter
+		// if it fails again, and this group then skips it.
 		mark := dlq.ReplayMark{Group: t.group, Count: it.Mark.Count + 1}
-		kr := &kgo.Record{Topic: d.SourceTopic, Key: d.Key, Value: d.Value, Headers: mark.Headers()}
+		kr := &kgo.Record{Topic: d.SourceTopic, Key: d.Key, Value: d.Value, Headers: append(dlq.SourceHeaders(d.Extra), mark.Headers()...)}
 		index[kr] = i
 		krs = append(krs, kr)
 	}
