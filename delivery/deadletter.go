@@ -21,9 +21,10 @@ import (
 // Sender's). When the Zoho record sent (which repeats the value's content)
 // would make the dead-letter record larger than DLQLimit, zoho.record is
 // left out and the message says so: a record the source topic accepted must
-// fit the dead-letter topic too. The replay marks of a record that
-// "consumer dlq replay --to-source" put back on its source topic are kept,
-// so that its new dead letter names that replay.
+// fit the dead-letter topic too. r's own headers follow the contract's
+// (dlq.CarryHeaders), the replay marks of a record that "consumer dlq
+// replay --to-source" put back on its source topic among them, so that its
+// new dead letter names that replay.
 func (s *Sender) DeadLetterRecord(r *kgo.Record, code, message, field string, details, zohoRecord []byte) dlq.Record {
 	carried := dlq.CarryHeaders(r.Headers)
 	size := len(r.Key) + len(r.Value) + len(details) + len(zohoRecord) + topics.DLQHeaderRoom
