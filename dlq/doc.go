@@ -13,8 +13,10 @@
 // and describes the rejection in UTF-8 headers whose names are fixed by the
 // contract ("Contract: dead-letter records"): error.code, error.message,
 // error.details, error.field, source.topic, source.partition, source.offset,
-// source.timestamp, zoho.module, zoho.record and failed.at. Record is the Go
-// form; Record.KafkaRecord and Parse convert between the two.
+// source.timestamp, zoho.module, zoho.record and failed.at. The source
+// record's own headers follow, byte for byte (CarryHeaders; SourceHeaders
+// gives them back for a replay). Record is the Go form; Record.KafkaRecord
+// and Parse convert between the two.
 //
 // Guarantees:
 //   - Writer.Write returns nil only after the broker acknowledged every record;

@@ -79,8 +79,9 @@ type Record struct {
 	// FailedAt is the time of the rejection; Writer.Write sets it to the time
 	// of the write when zero.
 	FailedAt time.Time
-	// Extra are further headers written after the contract's, as given (the
-	// pipeline carries a replayed record's replay marks in them).
+	// Extra are further headers written after the contract's, as given: the
+	// pipeline carries the source record's own headers in them
+	// (CarryHeaders), a replayed record's replay marks among them.
 	Extra []kgo.RecordHeader
 
 	// DLQPartition and DLQOffset locate the dead-letter record itself. Parse
