@@ -9,6 +9,7 @@ import (
 	"weak"
 
 	"github.com/prometheus/client_golang/prometheus"
+	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/zohosink/zohosink/watermark"
@@ -68,5 +69,22 @@ func TestCommitLagFallsBackToTheGroup(t *testing.T) {
 	}
 	if want := map[string]float64{"0": 31_230, "1": 35_469}; !maps.Equal(got, want) {
 		t.Errorf("commit lag by partition %v, want %v (partition 2, known neither here nor by the group, without a series)", got, want)
+	}
+}
+
+// TestGroupLagsWithoutCommit: a partition without a commit counts its lag
+// from the log start when fetching starts there, and is left out with
+// kafka.start_offset latest (the group starts at the log end, not counted
+// from the start as kadm does); one with a commit counts from the commit.
+func TestGroupLagsWithoutCommit(t *testing.T) {
+	lag := kadm.GroupLag{"events": {
+		0: {Topic: "events", Partition: 0, Commit: kadm.Offset{At: 400}, End: kadm.ListedOffset{Offset: 1000}, Lag: 600},
+		1: {Topic: "events", Partition: 1, Commit: kadm.Offset{At: -1}, End: kadm.ListedOffset{Offset: 1500}, Lag: 1500},
+	}}
+	if got, want := groupLags(lag, false), (map[string]map[int32]int64{"events": {0: 600, 1: 1500}}); !maps.EqualFunc(got, want, maps.Equal) {
+		t.Errorf("start earliest: %v, want %v", got, want)
+	}
+	if got, want := groupLags(lag, true), (map[string]map[int32]int64{"events": {0: 600}}); !maps.EqualFunc(got, want, maps.Equal) {
+		t.Errorf("start latest: %v, want %v", got, want)
 	}
 }

@@ -88,12 +88,14 @@ func (p *Pipeline) shareLoop(ctx context.Context) {
 		if err != nil || !ok || l.Error() != nil {
 			return
 		}
-		backlog, group := map[string]map[int32]int64{}, map[string]map[int32]int64{}
+		group := groupLags(l.Lag, p.o.StartAtLatest)
+		backlog := map[string]map[int32]int64{}
 		for topic, parts := range l.Lag {
-			backlog[topic], group[topic] = map[int32]int64{}, map[int32]int64{}
+			backlog[topic] = map[int32]int64{}
 			for part, ml := range parts {
-				if ml.Err == nil && ml.Lag >= 0 {
-					group[topic][part] = ml.Lag
+				// A paused partition sees no fetch: its log end comes from here.
+				if po := p.offsets.Partition(topic, part); po != nil && ml.End.Err == nil {
+					po.SetHighWatermark(ml.End.Offset)
 				}
 				// Less than a batch is no backlog: live traffic's small,
 				// shifting lags would move the shares every reading.
@@ -106,6 +108,25 @@ func (p *Pipeline) shareLoop(ctx context.Context) {
 		p.groupLag.Store(&group)
 		p.updateShare(ctx, p.cl)
 	})
+}
+
+// groupLags is the group's committed lag by topic and partition from a
+// kadm lag reading, for the commit-lag metric: partitions with a commit,
+// and those without one when fetching starts at the log start (kadm counts
+// their lag from there); without a commit and kafka.start_offset latest
+// the group starts at the log end, which kadm does not know, so those are
+// left out.
+func groupLags(lag kadm.GroupLag, startAtLatest bool) map[string]map[int32]int64 {
+	out := map[string]map[int32]int64{}
+	for topic, parts := range lag {
+		out[topic] = map[int32]int64{}
+		for part, ml := range parts {
+			if ml.Err == nil && ml.Lag >= 0 && (ml.Commit.At >= 0 || !startAtLatest) {
+				out[topic][part] = ml.Lag
+			}
+		}
+	}
+	return out
 }
 
 // creditCollector reports the credit limits (delivery.Credits) on /metrics.

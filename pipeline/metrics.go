@@ -153,7 +153,7 @@ func newMetrics() *metrics {
 		paused:       prometheus.NewGauge(prometheus.GaugeOpts{Name: "zohosink_fetch_paused", Help: "1 while fetching is paused (breaker open, Zoho throttling, API credits spent, dead-letter topic unavailable, configuration error)."}),
 		commitLag: prometheus.NewGaugeVec(prometheus.GaugeOpts{
 			Name: "zohosink_commit_lag_records",
-			Help: "Records between the committed offset and the log end seen by the last fetch, per partition; before this process has fetched from a partition, the group's lag as the brokers report it (read every kafka.commit_interval), and no series until then.",
+			Help: "Records between the committed offset and the log end (the later of the last fetch's and the brokers' answer read every kafka.commit_interval), per partition; before this process has fetched from a partition, the group's lag as the brokers report it, and no series until then.",
 		}, []string{"topic", "partition"}),
 		topicMissing: prometheus.NewGaugeVec(prometheus.GaugeOpts{
 			Name: "zohosink_source_topic_missing",

@@ -361,10 +361,11 @@ func (t *Tracker) Committed(offsets map[string]map[int32]kgo.EpochOffset) {
 	}
 }
 
-// SetHighWatermark records the log end offset seen by a fetch, for commit lag.
+// SetHighWatermark records a log end offset seen by a fetch or read from
+// the brokers, for commit lag; an older, lower one does not replace it.
 func (po *Partition) SetHighWatermark(hwm int64) {
 	po.mu.Lock()
-	po.highWatermark = hwm
+	po.highWatermark = max(po.highWatermark, hwm)
 	po.mu.Unlock()
 }
 

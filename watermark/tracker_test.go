@@ -164,4 +164,11 @@ func TestLagKnownOnceFetchedAndTracked(t *testing.T) {
 	if l := lagOf(1); l.Known {
 		t.Errorf("partition 1, never fetched: %+v, want not known", l)
 	}
+	// The brokers report a later log end while fetching is paused; a
+	// fetch's older, lower one does not take it back.
+	tr.Partition("events", 0).SetHighWatermark(130_500)
+	tr.Partition("events", 0).SetHighWatermark(130_000)
+	if l := lagOf(0); l.Records != 30_500 {
+		t.Errorf("after log ends 130500 then 130000: %+v, want 30500", l)
+	}
 }

@@ -40,7 +40,8 @@ func newOffsetsShowCommand() *cobra.Command {
 consumer group kafka.group, the log start and log end offsets and the lag
 (records not yet delivered), with totals; then the group's state and its
 members with their assigned partitions. A partition without a committed
-offset shows "-": the group starts it at the log start.`,
+offset shows "-": the group starts it at the log start (at the log end with
+kafka.start_offset latest).`,
 		Example: `  consumer offsets show --config zohosink.yaml`,
 		Args:    cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
@@ -53,7 +54,7 @@ offset shows "-": the group starts it at the log start.`,
 				if err != nil {
 					return err
 				}
-				printOffsets(cmd.OutOrStdout(), snap)
+				printOffsets(cmd.OutOrStdout(), snap, cfg.Kafka.StartOffset == config.StartLatest)
 				return nil
 			})
 		},
@@ -101,8 +102,10 @@ func printGroup(out io.Writer, s *groupoffsets.Snapshot) {
 	}
 }
 
-// printOffsets writes the offsets table with totals, then the group.
-func printOffsets(out io.Writer, s *groupoffsets.Snapshot) {
+// printOffsets writes the offsets table with totals, then the group;
+// startLatest is kafka.start_offset latest (where partitions without a
+// commit start).
+func printOffsets(out io.Writer, s *groupoffsets.Snapshot, startLatest bool) {
 	t := tables.New(out)
 	t.Header("Topic", "Partition", "Committed", "Log start", "Log end", "Lag")
 	for _, p := range s.Partitions {
@@ -115,7 +118,10 @@ func printOffsets(out io.Writer, s *groupoffsets.Snapshot) {
 	records, lag, uncommitted := s.Totals()
 	_ = t.Append("total", tables.Partitions(len(s.Partitions)), "", "", fmt.Sprintf("%d records", records), lag)
 	_ = t.Render()
-	if uncommitted {
+	switch {
+	case uncommitted && startLatest:
+		fmt.Fprintln(out, `"-": nothing committed yet; the group starts at the log end (kafka.start_offset latest) and skips the records before it, which the lag shown counts from the log start.`)
+	case uncommitted:
 		fmt.Fprintln(out, `"-": nothing committed yet; the group starts at the log start (the lag counts from there).`)
 	}
 	printGroup(out, s)

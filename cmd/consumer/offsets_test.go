@@ -443,3 +443,17 @@ func TestOffsetsNeedOnlyKafkaConfig(t *testing.T) {
 		t.Errorf("offsets show without kafka.group: err = %v", err)
 	}
 }
+
+// TestOffsetsShowStartLatest: with kafka.start_offset latest, a partition
+// without a commit is said to start at the log end, not at the log start.
+func TestOffsetsShowStartLatest(t *testing.T) {
+	e := newOpsEnv(t, 1)
+	t.Setenv("ZOHOSINK_KAFKA_START_OFFSET", "latest")
+	out, err := e.run("offsets", "show")
+	if err != nil {
+		t.Fatalf("show: %v\n%s", err, out)
+	}
+	if !strings.Contains(out, "the group starts at the log end (kafka.start_offset latest)") || strings.Contains(out, "starts at the log start") {
+		t.Errorf("show of a new group starting at the log end:\n%s", out)
+	}
+}
