@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"maps"
-	"net/http"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -42,17 +41,7 @@ func waitFor(t *testing.T, timeout time.Duration, what string, cond func() bool)
 func TestCancelledCallIsNotABreakerFailure(t *testing.T) {
 	sim := zohosim.New(zohosim.Options{})
 	t.Cleanup(sim.Close)
-	eps, err := zohoapi.ResolveEndpoints("", sim.URL(), sim.URL())
-	if err != nil {
-		t.Fatal(err)
-	}
-	hc := &http.Client{Timeout: 10 * time.Second}
-	ts := zohoapi.NewTokenSource(zohoapi.TokenSourceOptions{
-		Endpoints:   eps,
-		Credentials: zohoapi.Credentials{ClientID: sim.ClientID(), ClientSecret: sim.ClientSecret(), RefreshToken: sim.RefreshToken()},
-		HTTPClient:  hc,
-	})
-	o := testOptions(zohoapi.NewClient(zohoapi.ClientOptions{Endpoints: eps, Tokens: ts, Timeout: 10 * time.Second}), nopWriter{})
+	o := testOptions(simClient(t, sim), nopWriter{})
 	o.BreakerFailures, o.BreakerOpenTimeout = 1, time.Minute
 	s, err := New(o)
 	if err != nil {
@@ -96,20 +85,12 @@ func TestTokenThrottleIsNotABreakerFailure(t *testing.T) {
 	clock := fakeclock.New(t0) // the simulator's: its throttle window moves only when told
 	sim := zohosim.New(zohosim.Options{Now: clock.Now})
 	t.Cleanup(sim.Close)
-	eps, err := zohoapi.ResolveEndpoints("", sim.URL(), sim.URL())
-	if err != nil {
-		t.Fatal(err)
-	}
-	hc := &http.Client{Timeout: 10 * time.Second}
-	ts := zohoapi.NewTokenSource(zohoapi.TokenSourceOptions{
-		MintBudget:      1000, // the local budget is not under test
-		Endpoints:       eps,
-		Credentials:     zohoapi.Credentials{ClientID: sim.ClientID(), ClientSecret: sim.ClientSecret(), RefreshToken: sim.RefreshToken()},
-		HTTPClient:      hc,
-		ThrottleBackoff: time.Millisecond, // ask Zoho again on every retry
+	zc := simClient(t, sim, func(to *zohoapi.TokenSourceOptions) {
+		to.MintBudget = 1000                  // the local budget is not under test
+		to.ThrottleBackoff = time.Millisecond // ask Zoho again on every retry
 	})
 	obs := &breakerObserver{}
-	o := testOptions(zohoapi.NewClient(zohoapi.ClientOptions{Endpoints: eps, Tokens: ts, Timeout: 10 * time.Second}), nopWriter{})
+	o := testOptions(zc, nopWriter{})
 	o.BreakerFailures, o.BreakerOpenTimeout = 1, time.Hour
 	o.ThrottleBackoff, o.Observer = 20*time.Millisecond, obs
 	s, err := New(o)

@@ -40,19 +40,24 @@ func (o *replicaObserver) Paused(reason PauseReason, on bool, _ error) {
 	}
 }
 
-// simClient is a zohoapi client of its own (token source included) for sim.
-func simClient(t *testing.T, sim *zohosim.Server) *zohoapi.Client {
+// simClient is a zohoapi client of its own (token source included) for sim;
+// tune changes the token source's options.
+func simClient(t *testing.T, sim *zohosim.Server, tune ...func(*zohoapi.TokenSourceOptions)) *zohoapi.Client {
 	t.Helper()
 	eps, err := zohoapi.ResolveEndpoints("", sim.URL(), sim.URL())
 	if err != nil {
 		t.Fatal(err)
 	}
 	hc := &http.Client{Transport: http.DefaultTransport.(*http.Transport).Clone(), Timeout: 30 * time.Second}
-	ts := zohoapi.NewTokenSource(zohoapi.TokenSourceOptions{
+	to := zohoapi.TokenSourceOptions{
 		Endpoints:   eps,
 		Credentials: zohoapi.Credentials{ClientID: sim.ClientID(), ClientSecret: sim.ClientSecret(), RefreshToken: sim.RefreshToken()},
 		HTTPClient:  hc,
-	})
+	}
+	for _, f := range tune {
+		f(&to)
+	}
+	ts := zohoapi.NewTokenSource(to)
 	return zohoapi.NewClient(zohoapi.ClientOptions{Endpoints: eps, Tokens: ts, HTTPClient: hc, Timeout: 30 * time.Second})
 }
 

@@ -231,18 +231,9 @@ func TestSimulatorCreditsExhausted(t *testing.T) {
 	clock := fakeclock.New(t0)
 	sim := zohosim.New(zohosim.Options{DailyCredits: 2, Now: clock.Now})
 	t.Cleanup(sim.Close)
-	eps, err := zohoapi.ResolveEndpoints("", sim.URL(), sim.URL())
-	if err != nil {
-		t.Fatal(err)
-	}
-	ts := zohoapi.NewTokenSource(zohoapi.TokenSourceOptions{
-		Endpoints:   eps,
-		Credentials: zohoapi.Credentials{ClientID: sim.ClientID(), ClientSecret: sim.ClientSecret(), RefreshToken: sim.RefreshToken()},
-		HTTPClient:  &http.Client{Timeout: 10 * time.Second},
-	})
 	w := &recordingWriter{}
 	obs := &pauseObserver{}
-	o := testOptions(zohoapi.NewClient(zohoapi.ClientOptions{Endpoints: eps, Tokens: ts, Timeout: 10 * time.Second}), w)
+	o := testOptions(simClient(t, sim), w)
 	o.Credits, o.Observer, o.BreakerFailures = NewCredits(0, clock), obs, 1
 	s, err := New(o)
 	if err != nil {

@@ -43,18 +43,47 @@ func mintWait(wait time.Duration) func() error {
 	}
 }
 
-// typedModule sets o up as the operator's trial: a custom module with a
-// field of every type, a trait mapped to each, mapping.invalid_values omit.
-func typedModule(h *harness, o *pipeline.Options, src fieldcache.Source) string {
+// everyTypeModule adds to the simulator a custom module with a field of
+// every type and a unique Email, and sets o to deliver to it with the Fields
+// metadata read from src and mapping.invalid_values mode; it returns the
+// module's name.
+func everyTypeModule(h *harness, o *pipeline.Options, src fieldcache.Source, mode string) string {
 	module := "Subscriptions"
 	h.sim.AddModule(module, append(zohosim.FieldsOfEveryType(), zohosim.Field{APIName: "Email", DataType: "email", Length: 100, Unique: true}))
 	o.Module, o.DuplicateCheckFields = module, []string{"Email"}
 	o.Fields, o.FieldsRefreshInterval, o.FieldsMinStaleInterval = src, time.Hour, time.Minute
-	o.Mapping.InvalidValues = mapping.InvalidValuesOmit
+	o.Mapping.InvalidValues = mode
+	return module
+}
+
+// typedModule sets o up as the operator's trial: everyTypeModule with a
+// trait mapped to each field, mapping.invalid_values omit.
+func typedModule(h *harness, o *pipeline.Options, src fieldcache.Source) string {
+	return typedModuleIn(h, o, src, mapping.InvalidValuesOmit)
+}
+
+// typedModuleIn is typedModule with mapping.invalid_values mode.
+func typedModuleIn(h *harness, o *pipeline.Options, src fieldcache.Source, mode string) string {
+	module := everyTypeModule(h, o, src, mode)
 	for f := range typedTraits {
 		o.Mapping.Fields = append(o.Mapping.Fields, mapping.FieldMapping{From: "traits.t_" + f, To: f})
 	}
 	return module
+}
+
+// deliverTyped starts the pipeline with o, produces typed events of two
+// emails and waits until they are committed; it fails unless both are
+// stored in module with every value converted and nothing was dead-lettered.
+func deliverTyped(t *testing.T, h *harness, o pipeline.Options, module string) *running {
+	t.Helper()
+	r := h.start(o)
+	h.produce(typedEvent("a@example.com", ""), typedEvent("b@example.com", ""))
+	h.waitCommitted(60 * time.Second)
+	checkTyped(t, h, module, "a@example.com", "b@example.com")
+	if st := r.p.Stats(); len(st.DeadLettered) != 0 {
+		t.Errorf("dead-lettered %v, want none", st.DeadLettered)
+	}
+	return r
 }
 
 // checkTyped fails unless every email is stored in module with every
@@ -105,13 +134,7 @@ func TestFieldsMetadataRetriedAtStart(t *testing.T) {
 			h := newHarness(t, 1, zohosim.Options{})
 			o := h.options()
 			module := typedModule(h, &o, tc.setup(h))
-			r := h.start(o)
-			h.produce(typedEvent("a@example.com", ""), typedEvent("b@example.com", ""))
-			h.waitCommitted(60 * time.Second)
-			checkTyped(t, h, module, "a@example.com", "b@example.com")
-			if st := r.p.Stats(); len(st.DeadLettered) != 0 {
-				t.Errorf("dead-lettered %v, want none", st.DeadLettered)
-			}
+			r := deliverTyped(t, h, o, module)
 			s := scrapeMetrics(t, r.p.Handler())
 			if v, _ := s.value("zohosink_zoho_fields_metadata_missing", map[string]string{"module": module}); v != 0 {
 				t.Errorf("fields_metadata_missing = %v, want 0", v)
@@ -133,13 +156,7 @@ func TestUntypedRejectsMappedAgain(t *testing.T) {
 	src := &failingFields{next: h.zohoClient(), failFirst: 1, err: mintWait(10 * time.Minute)}
 	o := h.options()
 	module := typedModule(h, &o, src)
-	r := h.start(o)
-	h.produce(typedEvent("a@example.com", ""), typedEvent("b@example.com", ""))
-	h.waitCommitted(60 * time.Second)
-	checkTyped(t, h, module, "a@example.com", "b@example.com")
-	if st := r.p.Stats(); len(st.DeadLettered) != 0 {
-		t.Errorf("dead-lettered %v, want none", st.DeadLettered)
-	}
+	deliverTyped(t, h, o, module)
 	if n := src.reads.Load(); n < 2 {
 		t.Errorf("%d metadata reads, want ≥ 2", n)
 	}

@@ -72,15 +72,8 @@ func TestTypedMappingEndToEnd(t *testing.T) {
 	for _, mode := range []string{mapping.InvalidValuesOmit, mapping.InvalidValuesDeadLetter} {
 		t.Run(mode, func(t *testing.T) {
 			h := newHarness(t, 1, zohosim.Options{})
-			module := "Subscriptions"
-			h.sim.AddModule(module, append(zohosim.FieldsOfEveryType(), zohosim.Field{APIName: "Email", DataType: "email", Length: 100, Unique: true}))
 			o := h.options()
-			o.Module, o.DuplicateCheckFields = module, []string{"Email"}
-			o.Fields, o.FieldsRefreshInterval, o.FieldsMinStaleInterval = h.zohoClient(), time.Hour, time.Minute
-			o.Mapping.InvalidValues = mode
-			for f := range typedTraits {
-				o.Mapping.Fields = append(o.Mapping.Fields, mapping.FieldMapping{From: "traits.t_" + f, To: f})
-			}
+			module := typedModuleIn(h, &o, h.zohoClient(), mode)
 			r := h.start(o)
 			h.produce(typedEvent("good@example.com", ""), typedEvent("bad@example.com", `"1-2 People"`))
 			h.waitCommitted(30 * time.Second)
@@ -267,12 +260,8 @@ func TestDeadLetterNamesOmittedValues(t *testing.T) {
 // replay after fixing them all succeeds; dlq's Fields lists them all.
 func TestDeadLetterNamesEveryInvalidValue(t *testing.T) {
 	h := newHarness(t, 1, zohosim.Options{})
-	module := "Subscriptions"
-	h.sim.AddModule(module, append(zohosim.FieldsOfEveryType(), zohosim.Field{APIName: "Email", DataType: "email", Length: 100, Unique: true}))
 	o := h.options()
-	o.Module, o.DuplicateCheckFields = module, []string{"Email"}
-	o.Fields, o.FieldsRefreshInterval, o.FieldsMinStaleInterval = h.zohoClient(), time.Hour, time.Minute
-	o.Mapping.InvalidValues = mapping.InvalidValuesDeadLetter
+	module := everyTypeModule(h, &o, h.zohoClient(), mapping.InvalidValuesDeadLetter)
 	bad := map[string]string{ // field → expected_data_type
 		"Integer_Field": "integer", "Boolean_Field": "boolean", "Date_Field": "date", "Multiselectpicklist_Field": "jsonarray",
 	}
