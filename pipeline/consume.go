@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"runtime"
+	"slices"
 	"sync"
 
 	"github.com/twmb/franz-go/pkg/kgo"
@@ -16,57 +17,275 @@ import (
 	"github.com/zohosink/zohosink/watermark"
 )
 
-// pollLoop fetches, decides and hands on records until ctx ends. It only polls
-// as many records as the batcher and the dead-letter queue have room for, so
-// processing a poll never blocks (and never holds up a rebalance, which
-// BlockRebalanceOnPoll lets run only between polls): a full pipeline stops
-// fetching instead of buffering without limit.
+// pollLoop fetches, decides and hands on records until ctx ends.
+//
+// A poll takes what franz-go has buffered (at most a fetch per broker, each
+// bounded by kafka.fetch_max_bytes) and maps it at once. The records then
+// wait in one run per partition and are handed on round-robin across the
+// partitions, each in offset order, as the batcher and the dead-letter queue
+// have room: a partition with a backlog of CRM records does not hold up the
+// others (franz-go's own polls drain a fetch partition after partition).
+// Dropped records cost no room.
+//
+// A partition with records waiting is paused (kgo.PauseFetchPartitions) until
+// they are all handed on, so franz-go fetches the other partitions meanwhile,
+// and a poll never returns a partition twice. While records wait, the loop
+// takes what franz-go has buffered for the other partitions without waiting
+// for it, as long as the records waiting hold fewer than topUpBelow bytes of
+// values; once none wait, it waits for the next fetch. So the records waiting
+// are bounded by topUpBelow plus one poll.
+//
+// Handing on never blocks: while every run's next record waits for room the
+// loop waits for the batcher to release items or a dead-letter write to end,
+// with rebalances allowed (BlockRebalanceOnPoll holds them only from a poll
+// to its first hand-on). A revocation meanwhile drops the revoked partitions'
+// waiting records, which were never tracked: their next owner reads them.
 func (p *Pipeline) pollLoop(ctx context.Context) {
-	var polled []polledRecord // reused across polls
-	for {
-		room, ok := p.waitForRoom(ctx)
-		if !ok {
-			return
-		}
-		fetches := p.cl.PollRecords(ctx, room)
-		if fetches.IsClientClosed() || ctx.Err() != nil {
-			p.cl.AllowRebalance()
-			return
-		}
-		fetches.EachError(func(_ string, _ int32, err error) {
-			if !errors.Is(err, context.Canceled) {
-				p.kafkaFailed(err) // logged once per outage; readiness fails meanwhile
-			}
-		})
-		polled = polled[:0]
-		fetches.EachPartition(func(fp kgo.FetchTopicPartition) {
-			part := p.offsets.Partition(fp.Topic, fp.Partition)
-			if part == nil {
-				return // revoked while this fetch was buffered
-			}
-			part.SetHighWatermark(fp.HighWatermark)
-			for _, r := range fp.Records {
-				polled = append(polled, polledRecord{part: part, rec: r})
-			}
-		})
-		p.mapAll(polled)
-		p.m.consumed.Add(int64(len(polled)))
-		var rejects []dlq.Record
-		var rejectSources []delivery.Source
-		var dropped [dropReasons]int64
-		for i := range polled {
-			if d := p.process(ctx, &polled[i], &dropped); d != nil {
-				rejects = append(rejects, *d)
-				rejectSources = append(rejectSources, delivery.Source{Part: polled[i].part, Rec: polled[i].rec})
-			}
-		}
-		p.m.addDropped(dropped)
-		if len(rejects) > 0 {
-			p.deadLetterAsync(rejects, rejectSources)
-		}
-		clear(polled) // the records kept are detached copies, owned by the batcher and the dead-letter writer
-		p.cl.AllowRebalance()
+	q := pollQueue{topUpBelow: int(p.o.FetchMaxBytes)}
+	if q.topUpBelow <= 0 {
+		q.topUpBelow = franzFetchMaxBytes
 	}
+	for {
+		var fetches kgo.Fetches
+		switch {
+		case q.empty():
+			fetches = p.cl.PollFetches(ctx)
+		case q.bytes < q.topUpBelow:
+			fetches = p.cl.PollFetches(noWait)
+		}
+		if fetches != nil {
+			if !p.take(ctx, &q, fetches) {
+				return
+			}
+		}
+		p.handOn(ctx, &q)
+		p.pauseWaiting(&q)
+		if fetches != nil {
+			p.cl.AllowRebalance()
+		}
+		if !q.empty() && !p.waitForRoom(ctx) {
+			return
+		}
+	}
+}
+
+// noWait is the nil context with which PollFetches returns at once, with
+// what franz-go has buffered.
+var noWait context.Context
+
+// franzFetchMaxBytes is franz-go's default kgo.FetchMaxBytes (50 MiB), used
+// when Options.FetchMaxBytes is 0.
+const franzFetchMaxBytes = 50 << 20
+
+// take queues a poll's records, mapped, by partition. It reports false once
+// ctx ends or the client is closed.
+func (p *Pipeline) take(ctx context.Context, q *pollQueue, fetches kgo.Fetches) bool {
+	if fetches.IsClientClosed() || ctx.Err() != nil {
+		p.cl.AllowRebalance()
+		return false
+	}
+	fetches.EachError(func(_ string, _ int32, err error) {
+		if !errors.Is(err, context.Canceled) {
+			p.kafkaFailed(err) // logged once per outage; readiness fails meanwhile
+		}
+	})
+	q.compact()
+	first := len(q.recs)
+	fetches.EachPartition(func(fp kgo.FetchTopicPartition) {
+		part := p.offsets.Partition(fp.Topic, fp.Partition)
+		if part == nil {
+			return // revoked while this fetch was buffered
+		}
+		part.SetHighWatermark(fp.HighWatermark)
+		q.add(part, fp.Records)
+	})
+	p.mapAll(q.recs[first:])
+	p.m.consumed.Add(int64(len(q.recs) - first))
+	return true
+}
+
+// pollQueue holds the polled records, mapped, until they are handed on.
+type pollQueue struct {
+	// recs are the records polled, partition after partition, poll after
+	// poll; the runs' parts of it wait, the rest is handed on.
+	recs []polledRecord
+	// runs are the partitions with records waiting, in poll order (so their
+	// parts of recs are in ascending order), at most one per partition.
+	runs []partitionRun
+	// next is the run the next hand-on visits first (round-robin).
+	next int
+	// waiting and bytes count the records waiting and their values' bytes.
+	waiting, bytes int
+	// topUpBelow is the bytes of values waiting under which the poll loop
+	// takes more from franz-go before they are all handed on.
+	topUpBelow int
+	// resume are the partitions paused for their runs that have none left.
+	resume map[string][]int32
+}
+
+// partitionRun is one partition's records waiting: recs[from:to].
+type partitionRun struct {
+	part     *watermark.Partition
+	from, to int
+	// paused is whether the partition's fetching is paused for this run.
+	paused bool
+}
+
+func (q *pollQueue) empty() bool { return len(q.runs) == 0 }
+
+// compact moves the records waiting to the front of recs, when more of it
+// was handed on than waits, and forgets the others.
+func (q *pollQueue) compact() {
+	if len(q.recs)-q.waiting <= q.waiting {
+		return
+	}
+	n := 0
+	for i := range q.runs {
+		r := &q.runs[i]
+		k := copy(q.recs[n:], q.recs[r.from:r.to])
+		r.from, r.to = n, n+k
+		n += k
+	}
+	clear(q.recs[n:]) // the records kept are detached copies, owned by the batcher and the dead-letter writer
+	q.recs = q.recs[:n]
+}
+
+// add queues a partition's fetched records (in offset order).
+func (q *pollQueue) add(part *watermark.Partition, recs []*kgo.Record) {
+	if len(recs) == 0 {
+		return
+	}
+	from := len(q.recs)
+	for _, r := range recs {
+		q.recs = append(q.recs, polledRecord{part: part, rec: r})
+		q.bytes += len(r.Value)
+	}
+	q.waiting += len(recs)
+	q.runs = append(q.runs, partitionRun{part: part, from: from, to: len(q.recs)})
+}
+
+// handedOn counts a record handed on (or dropped with its run).
+func (q *pollQueue) handedOn(pr *polledRecord) {
+	q.waiting--
+	q.bytes -= len(pr.rec.Value)
+}
+
+// remove deletes run i, which has no records left, marking its partition
+// for resuming if it was paused.
+func (q *pollQueue) remove(i int) {
+	if r := q.runs[i]; r.paused {
+		if q.resume == nil {
+			q.resume = map[string][]int32{}
+		}
+		q.resume[r.part.Topic()] = append(q.resume[r.part.Topic()], r.part.ID())
+	}
+	q.runs = slices.Delete(q.runs, i, i+1)
+}
+
+// pauseWaiting pauses fetching the partitions with records waiting and
+// resumes those whose runs ended.
+func (p *Pipeline) pauseWaiting(q *pollQueue) {
+	if len(q.resume) > 0 {
+		p.cl.ResumeFetchPartitions(q.resume)
+		clear(q.resume)
+	}
+	var pause map[string][]int32
+	for i := range q.runs {
+		r := &q.runs[i]
+		if r.paused {
+			continue
+		}
+		if pause == nil {
+			pause = map[string][]int32{}
+		}
+		pause[r.part.Topic()] = append(pause[r.part.Topic()], r.part.ID())
+		r.paused = true
+	}
+	if pause != nil {
+		p.cl.PauseFetchPartitions(pause)
+	}
+}
+
+// handOn hands on waiting records until every run is empty or waits for
+// room: visiting the runs round-robin, each visit hands on the run's dropped
+// records up to its next record that costs room (a place in the batcher, or
+// in the dead-letter queue for a rejected one) and that record, room
+// permitting. A run of a revoked partition is dropped.
+func (p *Pipeline) handOn(ctx context.Context, q *pollQueue) {
+	room := handOnRoom{
+		batch:  p.batches.Config().MaxBuffered - p.batches.Stats().Held,
+		reject: cap(p.rejects) - len(p.rejects),
+	}
+	var dropped [dropReasons]int64
+	for stalled := 0; stalled < len(q.runs); {
+		i := q.next % len(q.runs)
+		run := &q.runs[i]
+		moved := p.handOnRun(ctx, q, run, &room, &dropped)
+		if run.from == run.to {
+			q.remove(i)
+			q.next, stalled = i, 0
+			continue
+		}
+		q.next = i + 1
+		if moved {
+			stalled = 0
+		} else {
+			stalled++
+		}
+	}
+	p.m.addDropped(dropped)
+	if len(room.rejects) > 0 {
+		p.deadLetterAsync(room.rejects, room.rejectSources)
+	}
+}
+
+// handOnRoom is what one hand-on may still take, and the dead-letter records
+// it collected.
+type handOnRoom struct {
+	batch, reject int
+	rejects       []dlq.Record
+	rejectSources []delivery.Source
+}
+
+// handOnRun is one visit of a run (see handOn); it reports whether it handed
+// anything on. A released partition's run is emptied.
+func (p *Pipeline) handOnRun(ctx context.Context, q *pollQueue, run *partitionRun, room *handOnRoom, dropped *[dropReasons]int64) bool {
+	select {
+	case <-run.part.Released():
+		for ; run.from < run.to; run.from++ {
+			q.handedOn(&q.recs[run.from])
+		}
+		return true
+	default:
+	}
+	moved := false
+	for run.from < run.to {
+		pr := &q.recs[run.from]
+		switch pr.m.Outcome {
+		case mapping.OutcomeDrop:
+		case mapping.OutcomeReject:
+			if room.reject == 0 {
+				return moved
+			}
+			room.reject--
+		default:
+			if room.batch == 0 {
+				return moved
+			}
+			room.batch--
+		}
+		run.from++
+		moved = true
+		q.handedOn(pr)
+		if d := p.process(ctx, pr, dropped); d != nil {
+			room.rejects = append(room.rejects, *d)
+			room.rejectSources = append(room.rejectSources, delivery.Source{Part: pr.part, Rec: pr.rec})
+		}
+		if pr.m.Outcome != mapping.OutcomeDrop {
+			return true
+		}
+	}
+	return moved
 }
 
 // polledRecord is one record of a poll, with its partition assignment and the
@@ -105,25 +324,25 @@ func (p *Pipeline) mapAll(polled []polledRecord) {
 	wg.Wait()
 }
 
-// waitForRoom returns how many records the next poll may take: the room left
-// in the batcher and in the dead-letter queue. While there is none it waits
-// for the batcher to release items or a dead-letter write to end.
-func (p *Pipeline) waitForRoom(ctx context.Context) (int, bool) {
-	for {
-		if room := p.room(); room > 0 {
-			return room, true
-		}
+// waitForRoom waits until the batcher and the dead-letter queue both have
+// room (batcher.Changed, the end of a dead-letter write); false once ctx ends.
+func (p *Pipeline) waitForRoom(ctx context.Context) bool {
+	if ctx.Err() != nil {
+		return false
+	}
+	for p.room() <= 0 {
 		changed := p.batches.Changed()
-		if room := p.room(); room > 0 { // released before Changed was taken
-			return room, true
+		if p.room() > 0 { // released before Changed was taken
+			return true
 		}
 		select {
 		case <-ctx.Done():
-			return 0, false
+			return false
 		case <-changed:
 		case <-p.rejectsFreed:
 		}
 	}
+	return true
 }
 
 // room is how many records the batcher and the dead-letter queue can take now.

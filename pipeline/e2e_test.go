@@ -264,3 +264,38 @@ func (z *recordingZoho) sent() []zohoapi.Record {
 	defer z.mu.Unlock()
 	return slices.Clone(z.recs)
 }
+
+// TestPartitionsShareZoho: a backlog on 4 partitions, all in one fetch, with
+// Zoho the bottleneck (one call of 20 records at a time). The partitions
+// share Zoho's calls from the start: by the time a quarter of the backlog is
+// committed, every partition has committed some of it. franz-go's polls
+// drain a fetch partition after partition, so a poll loop taking only what
+// the batcher has room for delivers the partitions one after another.
+func TestPartitionsShareZoho(t *testing.T) {
+	const users = 800
+	h := newHarness(t, 4, zohosim.Options{Latency: 50 * time.Millisecond})
+	var values [][]byte
+	for u := range users {
+		values = append(values, identify(u, "Ann"))
+	}
+	h.produce(values...)
+	o := h.options()
+	o.Batch.MaxRecords, o.Batch.MaxInFlight, o.Batch.MaxBuffered = 20, 1, 40
+	o.Batch.Linger = 5 * time.Millisecond
+	h.start(o)
+	var at map[int32]int64
+	h.eventually(60*time.Second, "a quarter of the backlog committed", func() bool {
+		at = h.committed()
+		var sum int64
+		for _, o := range at {
+			sum += o
+		}
+		return sum >= users/4
+	})
+	for p := range int32(4) {
+		if at[p] == 0 {
+			t.Errorf("with %v committed, partition %d has committed nothing: partitions are delivered one after another", at, p)
+		}
+	}
+	h.waitCommitted(60 * time.Second)
+}

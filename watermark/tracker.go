@@ -143,11 +143,19 @@ func (t *Tracker) Release(revoked map[string][]int32) []*Partition {
 	return out
 }
 
-// releaseLocked closes released once; po.mu is held.
-func (po *Partition) releaseLocked() {
+// isReleasedLocked reports whether the assignment's revocation started; po.mu is held.
+func (po *Partition) isReleasedLocked() bool {
 	select {
 	case <-po.released:
+		return true
 	default:
+		return false
+	}
+}
+
+// releaseLocked closes released once; po.mu is held.
+func (po *Partition) releaseLocked() {
+	if !po.isReleasedLocked() {
 		close(po.released)
 	}
 }
@@ -158,10 +166,8 @@ func (po *Partition) releaseLocked() {
 func (po *Partition) Claim() bool {
 	po.mu.Lock()
 	defer po.mu.Unlock()
-	select {
-	case <-po.released:
+	if po.isReleasedLocked() {
 		return false
-	default:
 	}
 	po.claims++
 	return true
@@ -225,7 +231,8 @@ func (t *Tracker) Partition(topic string, partition int32) *Partition {
 
 // Track registers a fetched record as pending. Offsets must be tracked in fetch
 // order (ascending); a record at or below an offset already tracked is a
-// re-delivery after a seek and reports false: the caller must skip it.
+// re-delivery after a seek and reports false, as does a released or
+// forgotten assignment: the caller must skip it.
 func (po *Partition) Track(r *kgo.Record) bool {
 	po.mu.Lock()
 	defer po.mu.Unlock()
@@ -255,12 +262,14 @@ func (po *Partition) TrackDone(r *kgo.Record) bool {
 	return true
 }
 
-// accept reports whether r may be tracked: the assignment is live and r is not
-// a re-delivery. The first record of an assignment is where fetching started
+// accept reports whether r may be tracked: the assignment is live (neither
+// released nor forgotten: a record fetched before a revocation and handed on
+// after it starts belongs to the partition's next owner) and r is not a
+// re-delivery. The first record of an assignment is where fetching started
 // (the group's committed offset, or the reset offset), so it also counts as
 // committed: nothing is committed before a record is done.
 func (po *Partition) accept(r *kgo.Record) bool {
-	if po.forgotten || (po.next >= 0 && r.Offset < po.next) {
+	if po.forgotten || po.isReleasedLocked() || (po.next >= 0 && r.Offset < po.next) {
 		return false
 	}
 	if po.next < 0 {

@@ -97,6 +97,10 @@ func TestOffsetTrackerRedeliveryAndForget(t *testing.T) {
 		t.Fatalf("unchanged offsets committed again: %v", again)
 	}
 
+	tr.Release(map[string][]int32{"events": {0}})
+	if po.Track(rec("events", 0, 13)) || po.TrackDone(rec("events", 0, 14)) {
+		t.Fatal("a released assignment tracked a record fetched before its revocation")
+	}
 	tr.Forget(map[string][]int32{"events": {0}})
 	po.Done(12) // a late answer for a forgotten assignment
 	if tr.Partition("events", 0) != nil {
