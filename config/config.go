@@ -53,11 +53,14 @@ type Kafka struct {
 	// compressed, as the broker sends it; a broker returns at least one
 	// record batch). franz-go fetches from every broker that leads an
 	// assigned partition and holds one response per broker until it is
-	// polled, so this bounds the fetched data the consumer holds whatever the
-	// backlog: about brokers × FetchMaxBytes × the compression ratio.
-	// Default 1048576 (1 MiB): Zoho, not Kafka, bounds the throughput, and 1
-	// MiB per broker keeps a 95%-noise topic flowing faster than Zoho takes
-	// its CRM events (README "Performance": peak RSS). Must be > 0.
+	// polled; the poll loop holds what it polled until the records are
+	// handed on (compacted once mapped) and polls again before then while
+	// they came in fewer than FetchMaxBytes of values. So this bounds the
+	// fetched data the consumer holds whatever the backlog: about 2 ×
+	// brokers × FetchMaxBytes × the compression ratio. Default 524288 (512
+	// KiB): Zoho, not Kafka, bounds the throughput, and 512 KiB per broker
+	// keeps a 95%-noise topic flowing faster than Zoho takes its CRM events
+	// (README "Performance": peak RSS). Must be > 0.
 	FetchMaxBytes int32 `mapstructure:"fetch_max_bytes" yaml:"fetch_max_bytes" json:"fetch_max_bytes"`
 	// MaxMessageBytes caps the dead-letter producer's record batches, in bytes
 	// (kgo.ProducerBatchMaxBytes). Default 0: no cap of its own; the producer
@@ -284,7 +287,7 @@ func Defaults() *Config {
 			ClientID:       "zohosink",
 			CommitInterval: time.Second,
 			SessionTimeout: 45 * time.Second,
-			FetchMaxBytes:  1 << 20,
+			FetchMaxBytes:  512 << 10,
 			StartOffset:    StartEarliest,
 		},
 		Zoho: Zoho{

@@ -20,20 +20,22 @@ import (
 // pollLoop fetches, decides and hands on records until ctx ends.
 //
 // A poll takes what franz-go has buffered (at most a fetch per broker, each
-// bounded by kafka.fetch_max_bytes) and maps it at once. The records then
-// wait in one run per partition and are handed on round-robin across the
-// partitions, each in offset order, as the batcher and the dead-letter queue
-// have room: a partition with a backlog of CRM records does not hold up the
-// others (franz-go's own polls drain a fetch partition after partition).
-// Dropped records cost no room.
+// bounded by kafka.fetch_max_bytes) and maps it at once, on every core. The
+// records then wait in one run per partition and are handed on round-robin
+// across the partitions, each in offset order, as the batcher and the
+// dead-letter queue have room: a partition with a backlog of CRM records
+// does not hold up the others (franz-go's own polls drain a fetch partition
+// after partition). Dropped records cost no room.
 //
-// A partition with records waiting is paused (kgo.PauseFetchPartitions) until
-// they are all handed on, so franz-go fetches the other partitions meanwhile,
-// and a poll never returns a partition twice. While records wait, the loop
-// takes what franz-go has buffered for the other partitions without waiting
-// for it, as long as the records waiting hold fewer than topUpBelow bytes of
-// values; once none wait, it waits for the next fetch. So the records waiting
-// are bounded by topUpBelow plus one poll.
+// A record waiting keeps only what handing it on needs: a dropped record its
+// offset, a record to deliver or dead-letter its detached copy and the
+// mapper's decision, so records waiting do not keep franz-go's fetched
+// batches alive. While records wait, each turn of the loop also takes what
+// franz-go has buffered since, without waiting for it, as long as the
+// records waiting came in fewer than kafka.fetch_max_bytes of values (their
+// partitions' runs grow in offset order); once none wait, it waits for the
+// next fetch. So what waits is bounded by kafka.fetch_max_bytes of values
+// plus one poll, and franz-go buffers at most a fetch per broker meanwhile.
 //
 // Handing on never blocks: while every run's next record waits for room the
 // loop waits for the batcher to release items or a dead-letter write to end,
@@ -59,7 +61,6 @@ func (p *Pipeline) pollLoop(ctx context.Context) {
 			}
 		}
 		p.handOn(ctx, &q)
-		p.pauseWaiting(&q)
 		if fetches != nil {
 			p.cl.AllowRebalance()
 		}
@@ -106,104 +107,77 @@ func (p *Pipeline) take(ctx context.Context, q *pollQueue, fetches kgo.Fetches) 
 
 // pollQueue holds the polled records, mapped, until they are handed on.
 type pollQueue struct {
-	// recs are the records polled, partition after partition, poll after
-	// poll; the runs' parts of it wait, the rest is handed on.
+	// recs are the records polled, in poll order; the runs' spans of it
+	// wait, the rest is handed on.
 	recs []polledRecord
-	// runs are the partitions with records waiting, in poll order (so their
-	// parts of recs are in ascending order), at most one per partition.
+	// runs are the partitions with records waiting, at most one per
+	// assignment.
 	runs []partitionRun
 	// next is the run the next hand-on visits first (round-robin).
 	next int
-	// waiting and bytes count the records waiting and their values' bytes.
+	// waiting and bytes count the records waiting and the bytes of their
+	// values as fetched.
 	waiting, bytes int
-	// topUpBelow is the bytes of values waiting under which the poll loop
-	// takes more from franz-go before they are all handed on.
+	// topUpBelow is the bytes under which the poll loop takes more from
+	// franz-go before the records waiting are all handed on.
 	topUpBelow int
-	// resume are the partitions paused for their runs that have none left.
-	resume map[string][]int32
 }
 
-// partitionRun is one partition's records waiting: recs[from:to].
+// partitionRun is one partition assignment's records waiting, in offset
+// order: the spans of recs, first to last.
 type partitionRun struct {
-	part     *watermark.Partition
-	from, to int
-	// paused is whether the partition's fetching is paused for this run.
-	paused bool
+	part  *watermark.Partition
+	spans []span
 }
+
+// span is recs[from:to] of a pollQueue.
+type span struct{ from, to int }
 
 func (q *pollQueue) empty() bool { return len(q.runs) == 0 }
 
-// compact moves the records waiting to the front of recs, when more of it
-// was handed on than waits, and forgets the others.
-func (q *pollQueue) compact() {
-	if len(q.recs)-q.waiting <= q.waiting {
-		return
-	}
-	n := 0
-	for i := range q.runs {
-		r := &q.runs[i]
-		k := copy(q.recs[n:], q.recs[r.from:r.to])
-		r.from, r.to = n, n+k
-		n += k
-	}
-	clear(q.recs[n:]) // the records kept are detached copies, owned by the batcher and the dead-letter writer
-	q.recs = q.recs[:n]
-}
-
-// add queues a partition's fetched records (in offset order).
+// add queues a partition's fetched records (in offset order) after those of
+// the partition already waiting.
 func (q *pollQueue) add(part *watermark.Partition, recs []*kgo.Record) {
 	if len(recs) == 0 {
 		return
 	}
-	from := len(q.recs)
+	sp := span{from: len(q.recs)}
 	for _, r := range recs {
-		q.recs = append(q.recs, polledRecord{part: part, rec: r})
+		q.recs = append(q.recs, polledRecord{rec: r, size: int32(len(r.Value))})
 		q.bytes += len(r.Value)
 	}
+	sp.to = len(q.recs)
 	q.waiting += len(recs)
-	q.runs = append(q.runs, partitionRun{part: part, from: from, to: len(q.recs)})
-}
-
-// handedOn counts a record handed on (or dropped with its run).
-func (q *pollQueue) handedOn(pr *polledRecord) {
-	q.waiting--
-	q.bytes -= len(pr.rec.Value)
-}
-
-// remove deletes run i, which has no records left, marking its partition
-// for resuming if it was paused.
-func (q *pollQueue) remove(i int) {
-	if r := q.runs[i]; r.paused {
-		if q.resume == nil {
-			q.resume = map[string][]int32{}
-		}
-		q.resume[r.part.Topic()] = append(q.resume[r.part.Topic()], r.part.ID())
-	}
-	q.runs = slices.Delete(q.runs, i, i+1)
-}
-
-// pauseWaiting pauses fetching the partitions with records waiting and
-// resumes those whose runs ended.
-func (p *Pipeline) pauseWaiting(q *pollQueue) {
-	if len(q.resume) > 0 {
-		p.cl.ResumeFetchPartitions(q.resume)
-		clear(q.resume)
-	}
-	var pause map[string][]int32
 	for i := range q.runs {
-		r := &q.runs[i]
-		if r.paused {
-			continue
+		if q.runs[i].part == part {
+			q.runs[i].spans = append(q.runs[i].spans, sp)
+			return
 		}
-		if pause == nil {
-			pause = map[string][]int32{}
+	}
+	q.runs = append(q.runs, partitionRun{part: part, spans: []span{sp}})
+}
+
+// compact moves the records waiting to the front of recs, keeping their
+// order, once more of it was handed on than waits.
+func (q *pollQueue) compact() {
+	if len(q.recs)-q.waiting <= q.waiting {
+		return
+	}
+	var spans []*span
+	for i := range q.runs {
+		for j := range q.runs[i].spans {
+			spans = append(spans, &q.runs[i].spans[j])
 		}
-		pause[r.part.Topic()] = append(pause[r.part.Topic()], r.part.ID())
-		r.paused = true
 	}
-	if pause != nil {
-		p.cl.PauseFetchPartitions(pause)
+	slices.SortFunc(spans, func(a, b *span) int { return a.from - b.from })
+	n := 0
+	for _, sp := range spans {
+		k := copy(q.recs[n:], q.recs[sp.from:sp.to])
+		sp.from, sp.to = n, n+k
+		n += k
 	}
+	clear(q.recs[n:])
+	q.recs = q.recs[:n]
 }
 
 // handOn hands on waiting records until every run is empty or waits for
@@ -216,13 +190,12 @@ func (p *Pipeline) handOn(ctx context.Context, q *pollQueue) {
 		batch:  p.batches.Config().MaxBuffered - p.batches.Stats().Held,
 		reject: cap(p.rejects) - len(p.rejects),
 	}
-	var dropped [dropReasons]int64
 	for stalled := 0; stalled < len(q.runs); {
 		i := q.next % len(q.runs)
 		run := &q.runs[i]
-		moved := p.handOnRun(ctx, q, run, &room, &dropped)
-		if run.from == run.to {
-			q.remove(i)
+		moved := p.handOnRun(ctx, q, run, &room)
+		if len(run.spans) == 0 {
+			q.runs = slices.Delete(q.runs, i, i+1)
 			q.next, stalled = i, 0
 			continue
 		}
@@ -233,37 +206,42 @@ func (p *Pipeline) handOn(ctx context.Context, q *pollQueue) {
 			stalled++
 		}
 	}
-	p.m.addDropped(dropped)
+	p.m.addDropped(room.dropped)
 	if len(room.rejects) > 0 {
 		p.deadLetterAsync(room.rejects, room.rejectSources)
 	}
 }
 
-// handOnRoom is what one hand-on may still take, and the dead-letter records
-// it collected.
+// handOnRoom is what one hand-on may still take, and what it collected: the
+// drop counts and the dead-letter records.
 type handOnRoom struct {
 	batch, reject int
+	dropped       [dropReasons]int64
 	rejects       []dlq.Record
 	rejectSources []delivery.Source
 }
 
 // handOnRun is one visit of a run (see handOn); it reports whether it handed
 // anything on. A released partition's run is emptied.
-func (p *Pipeline) handOnRun(ctx context.Context, q *pollQueue, run *partitionRun, room *handOnRoom, dropped *[dropReasons]int64) bool {
+func (p *Pipeline) handOnRun(ctx context.Context, q *pollQueue, run *partitionRun, room *handOnRoom) bool {
 	select {
 	case <-run.part.Released():
-		for ; run.from < run.to; run.from++ {
-			q.handedOn(&q.recs[run.from])
+		for _, sp := range run.spans {
+			for i := sp.from; i < sp.to; i++ {
+				q.handedOn(&q.recs[i])
+			}
 		}
+		run.spans = nil
 		return true
 	default:
 	}
 	moved := false
-	for run.from < run.to {
-		pr := &q.recs[run.from]
-		switch pr.m.Outcome {
-		case mapping.OutcomeDrop:
-		case mapping.OutcomeReject:
+	for len(run.spans) > 0 {
+		sp := &run.spans[0]
+		pr := &q.recs[sp.from]
+		switch {
+		case pr.m == nil: // dropped: costs no room
+		case pr.m.Outcome == mapping.OutcomeReject:
 			if room.reject == 0 {
 				return moved
 			}
@@ -274,26 +252,43 @@ func (p *Pipeline) handOnRun(ctx context.Context, q *pollQueue, run *partitionRu
 			}
 			room.batch--
 		}
-		run.from++
+		if sp.from++; sp.from == sp.to {
+			run.spans = run.spans[1:]
+		}
 		moved = true
 		q.handedOn(pr)
-		if d := p.process(ctx, pr, dropped); d != nil {
+		if d := p.process(ctx, run.part, pr, &room.dropped); d != nil {
 			room.rejects = append(room.rejects, *d)
-			room.rejectSources = append(room.rejectSources, delivery.Source{Part: pr.part, Rec: pr.rec})
+			room.rejectSources = append(room.rejectSources, delivery.Source{Part: run.part, Rec: pr.rec})
 		}
-		if pr.m.Outcome != mapping.OutcomeDrop {
+		if pr.m != nil {
 			return true
 		}
 	}
 	return moved
 }
 
-// polledRecord is one record of a poll, with its partition assignment and the
-// mapper's decision.
+// handedOn counts a record no longer waiting.
+func (q *pollQueue) handedOn(pr *polledRecord) {
+	q.waiting--
+	q.bytes -= int(pr.size)
+}
+
+// polledRecord is one record of a poll. Once mapped it keeps only what
+// handing it on needs, not the fetched batch it came in.
 type polledRecord struct {
-	part *watermark.Partition
-	rec  *kgo.Record
-	m    mapping.Mapped
+	// rec is the fetched record until mapped; then nil for a dropped record
+	// and a detached copy of it for the others.
+	rec *kgo.Record
+	// m is the mapper's decision on a record not dropped; nil for a dropped one.
+	m *mapping.Mapped
+	// offset and leaderEpoch are a dropped record's, for tracking it.
+	offset      int64
+	leaderEpoch int32
+	// size is the length of the record's value as fetched.
+	size int32
+	// drop is a dropped record's reason, as dropIndex numbers them.
+	drop uint8
 }
 
 // mapWorkerMin is the fewest records worth a mapping goroutine of their own.
@@ -306,22 +301,30 @@ const mapWorkerMin = 64
 func (p *Pipeline) mapAll(polled []polledRecord) {
 	workers := min(runtime.GOMAXPROCS(0), len(polled)/mapWorkerMin)
 	if workers <= 1 {
-		for i := range polled {
-			polled[i].m = p.mapper.Map(polled[i].rec.Value)
-		}
+		p.mapEach(polled)
 		return
 	}
 	var wg sync.WaitGroup
 	chunk := (len(polled) + workers - 1) / workers
 	for start := 0; start < len(polled); start += chunk {
 		part := polled[start:min(start+chunk, len(polled))]
-		wg.Go(func() {
-			for i := range part {
-				part[i].m = p.mapper.Map(part[i].rec.Value)
-			}
-		})
+		wg.Go(func() { p.mapEach(part) })
 	}
 	wg.Wait()
+}
+
+// mapEach maps records and lets go of the fetched ones (see polledRecord).
+func (p *Pipeline) mapEach(polled []polledRecord) {
+	for i := range polled {
+		pr := &polled[i]
+		m := p.mapper.Map(pr.rec.Value)
+		if m.Outcome == mapping.OutcomeDrop {
+			pr.offset, pr.leaderEpoch, pr.drop = pr.rec.Offset, pr.rec.LeaderEpoch, uint8(dropIndex(m.Drop))
+			pr.rec = nil
+			continue
+		}
+		pr.rec, pr.m = detach(pr.rec), &m // both outlive the poll
+	}
 }
 
 // waitForRoom waits until the batcher and the dead-letter queue both have
@@ -350,34 +353,28 @@ func (p *Pipeline) room() int {
 	return min(p.batches.Config().MaxBuffered-p.batches.Stats().Held, cap(p.rejects)-len(p.rejects))
 }
 
-// process hands on one mapped record: dropped records are done at once (and
-// counted in dropped), usable ones go to the batcher, and the others come back
-// as dead-letter records to write.
-func (p *Pipeline) process(ctx context.Context, pr *polledRecord, dropped *[dropReasons]int64) *dlq.Record {
-	part, r, m := pr.part, pr.rec, &pr.m
-	switch m.Outcome {
-	case mapping.OutcomeDrop:
-		if part.TrackDone(r) {
-			dropped[dropIndex(m.Drop)]++
+// process hands on one mapped record of part: dropped records are done at
+// once (and counted in dropped), usable ones go to the batcher, and the
+// others come back as dead-letter records to write.
+func (p *Pipeline) process(ctx context.Context, part *watermark.Partition, pr *polledRecord, dropped *[dropReasons]int64) *dlq.Record {
+	if pr.m == nil {
+		if part.TrackDone(pr.offset, pr.leaderEpoch) {
+			dropped[pr.drop]++
 		}
 		return nil
-	case mapping.OutcomeReject:
-		if !part.Track(r) {
-			return nil
-		}
-		r = detach(r) // outlives the poll
-		pr.rec = r
-		d := p.sender.DeadLetterRecord(r, m.Reject.Code, m.Reject.Message, m.Reject.Field, []byte(m.Reject.Details), nil)
-		return &d
 	}
+	r, m := pr.rec, pr.m
 	if !part.Track(r) {
 		return nil
+	}
+	if m.Outcome == mapping.OutcomeReject {
+		d := p.sender.DeadLetterRecord(r, m.Reject.Code, m.Reject.Message, m.Reject.Field, []byte(m.Reject.Details), nil)
+		return &d
 	}
 	if m.Omitted != nil {
 		p.fields.observe(m.Omitted)
 	}
-	r = detach(r) // outlives the poll
-	// The poll took no more records than the batcher has room for, so Add does not block.
+	// The hand-on took no more records than the batcher has room for, so Add does not block.
 	if err := p.batches.Add(ctx, batcher.Item[delivery.Source]{Key: m.Key, Record: m.Record, Source: delivery.Source{Part: part, Rec: r, Omitted: m.Omitted, Untyped: m.Untyped}}); err != nil {
 		p.log.Debug("record not batched: shutting down", zap.Error(err))
 	}

@@ -5,10 +5,11 @@
 //
 // The flow of one record:
 //
-//	poll (only as many records as the batcher and the dead-letter queue have room for)
-//	  │ track its offset (package watermark)
+//	poll (what franz-go has buffered) ──▶ mapping.Mapper.Map (every core)
+//	  │ one run per partition, handed on round-robin as the batcher and the
+//	  │ dead-letter queue have room; track its offset (package watermark)
 //	  ▼
-//	mapping.Mapper.Map ── drop ──▶ done at once
+//	the mapper's decision ── drop ──▶ done at once
 //	  │               └── reject ──▶ dead-letter topic (delivery.Sender.DeadLetter) ──▶ done after the ack
 //	  ▼ deliver
 //	batcher (merge by email, ≤ 100, linger, in-flight limit)
@@ -23,10 +24,14 @@
 //
 //   - At least once: a partition's committed offset is its first offset not
 //     done; nothing is committed after a configuration error.
-//   - Bounded memory: the poll loop waits (on batcher.Changed, no polling)
-//     while the batcher and the dead-letter queue are full, and a poll takes
-//     no more than they have room for, so processing a poll never blocks a
-//     rebalance.
+//   - Bounded memory: records wait in the poll loop (compacted once mapped:
+//     a dropped record keeps its offset, the others a detached copy) until
+//     the batcher and the dead-letter queue have room, and the loop polls
+//     again only once they are all handed on or came in fewer than
+//     FetchMaxBytes of values; handing on never blocks a rebalance.
+//   - Fairness: the partitions of a poll share the batcher's room
+//     round-robin, each in offset order, so a backlog on one partition does
+//     not hold up the others' new events.
 //   - Rebalances: a revocation waits up to ShutdownGrace for the revoked
 //     partitions' work only, commits what is done for them and forgets them;
 //     lost partitions are forgotten without a commit. After every

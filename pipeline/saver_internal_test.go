@@ -62,13 +62,12 @@ func TestCreditSaverRevokedPartitionDoesNotPoison(t *testing.T) {
 	var offset int64
 	deliver := func() {
 		pr := &polledRecord{
-			part: p.offsets.Partition(topic, 0),
-			rec:  &kgo.Record{Topic: topic, Partition: 0, Offset: offset},
-			m:    mapping.Mapped{Outcome: mapping.OutcomeDeliver, Key: email, Record: recordtest.Of(`{"Email":"` + email + `","Last_Name":"Doe"}`)},
+			rec: &kgo.Record{Topic: topic, Partition: 0, Offset: offset},
+			m:   &mapping.Mapped{Outcome: mapping.OutcomeDeliver, Key: email, Record: recordtest.Of(`{"Email":"` + email + `","Last_Name":"Doe"}`)},
 		}
 		offset++
 		var dropped [dropReasons]int64
-		if dl := p.process(context.Background(), pr, &dropped); dl != nil {
+		if dl := p.process(context.Background(), p.offsets.Partition(topic, 0), pr, &dropped); dl != nil {
 			t.Fatalf("dead-lettered: %+v", dl)
 		}
 		waitFor(t, 10*time.Second, "the record is done", func() bool { return p.batches.Stats().Held == 0 })

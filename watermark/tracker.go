@@ -236,7 +236,7 @@ func (t *Tracker) Partition(topic string, partition int32) *Partition {
 func (po *Partition) Track(r *kgo.Record) bool {
 	po.mu.Lock()
 	defer po.mu.Unlock()
-	if !po.accept(r) {
+	if !po.accept(r.Offset) {
 		return false
 	}
 	po.pending = append(po.pending, pendingOffset{offset: r.Offset, timestamp: r.Timestamp.UnixNano()})
@@ -245,20 +245,20 @@ func (po *Partition) Track(r *kgo.Record) bool {
 	return true
 }
 
-// TrackDone registers a fetched record that is done at once (dropped). It is
-// cheaper than Track + Done when nothing is pending, the common case on a topic
-// of page views.
-func (po *Partition) TrackDone(r *kgo.Record) bool {
+// TrackDone registers a fetched record that is done at once (dropped), by
+// its offset and leader epoch. It is cheaper than Track + Done when nothing
+// is pending, the common case on a topic of page views.
+func (po *Partition) TrackDone(offset int64, leaderEpoch int32) bool {
 	po.mu.Lock()
 	defer po.mu.Unlock()
-	if !po.accept(r) {
+	if !po.accept(offset) {
 		return false
 	}
 	if po.start < len(po.pending) {
-		po.pending = append(po.pending, pendingOffset{offset: r.Offset, done: true})
+		po.pending = append(po.pending, pendingOffset{offset: offset, done: true})
 	}
-	po.next = r.Offset + 1
-	po.leaderEpoch = r.LeaderEpoch
+	po.next = offset + 1
+	po.leaderEpoch = leaderEpoch
 	return true
 }
 
@@ -268,12 +268,12 @@ func (po *Partition) TrackDone(r *kgo.Record) bool {
 // re-delivery. The first record of an assignment is where fetching started
 // (the group's committed offset, or the reset offset), so it also counts as
 // committed: nothing is committed before a record is done.
-func (po *Partition) accept(r *kgo.Record) bool {
-	if po.forgotten || po.isReleasedLocked() || (po.next >= 0 && r.Offset < po.next) {
+func (po *Partition) accept(offset int64) bool {
+	if po.forgotten || po.isReleasedLocked() || (po.next >= 0 && offset < po.next) {
 		return false
 	}
 	if po.next < 0 {
-		po.committed = r.Offset
+		po.committed = offset
 	}
 	return true
 }
