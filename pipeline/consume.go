@@ -43,10 +43,8 @@ import (
 // to its first hand-on). A revocation meanwhile drops the revoked partitions'
 // waiting records, which were never tracked: their next owner reads them.
 func (p *Pipeline) pollLoop(ctx context.Context) {
-	q := pollQueue{topUpBelow: int(p.o.FetchMaxBytes)}
-	if q.topUpBelow <= 0 {
-		q.topUpBelow = franzFetchMaxBytes
-	}
+	fetchMax, _ := p.cl.OptValue(kgo.FetchMaxBytes).(int32)
+	q := pollQueue{topUpBelow: int(fetchMax)}
 	for {
 		var fetches kgo.Fetches
 		switch {
@@ -73,10 +71,6 @@ func (p *Pipeline) pollLoop(ctx context.Context) {
 // noWait is the nil context with which PollFetches returns at once, with
 // what franz-go has buffered.
 var noWait context.Context
-
-// franzFetchMaxBytes is franz-go's default kgo.FetchMaxBytes (50 MiB), used
-// when Options.FetchMaxBytes is 0.
-const franzFetchMaxBytes = 50 << 20
 
 // take queues a poll's records, mapped, by partition. It reports false once
 // ctx ends or the client is closed.
@@ -119,7 +113,8 @@ type pollQueue struct {
 	// values as fetched.
 	waiting, bytes int
 	// topUpBelow is the bytes under which the poll loop takes more from
-	// franz-go before the records waiting are all handed on.
+	// franz-go before the records waiting are all handed on: the client's
+	// kgo.FetchMaxBytes.
 	topUpBelow int
 }
 
