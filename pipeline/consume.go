@@ -221,20 +221,15 @@ type handOnRoom struct {
 func (p *Pipeline) handOnRun(ctx context.Context, q *pollQueue, run *partitionRun, room *handOnRoom) bool {
 	select {
 	case <-run.part.Released():
-		for _, sp := range run.spans {
-			for i := sp.from; i < sp.to; i++ {
-				q.handedOn(&q.recs[i])
-			}
+		for len(run.spans) > 0 {
+			q.pop(run)
 		}
-		run.spans = nil
 		return true
 	default:
 	}
 	moved := false
 	for len(run.spans) > 0 {
-		sp := &run.spans[0]
-		pr := &q.recs[sp.from]
-		switch {
+		switch pr := q.head(run); {
 		case pr.m == nil: // dropped: costs no room
 		case pr.m.Outcome == mapping.OutcomeReject:
 			if room.reject == 0 {
@@ -247,11 +242,8 @@ func (p *Pipeline) handOnRun(ctx context.Context, q *pollQueue, run *partitionRu
 			}
 			room.batch--
 		}
-		if sp.from++; sp.from == sp.to {
-			run.spans = run.spans[1:]
-		}
+		pr := q.pop(run)
 		moved = true
-		q.handedOn(pr)
 		if d := p.process(ctx, run.part, pr, &room.dropped); d != nil {
 			room.rejects = append(room.rejects, *d)
 			room.rejectSources = append(room.rejectSources, delivery.Source{Part: run.part, Rec: pr.rec})
@@ -263,10 +255,22 @@ func (p *Pipeline) handOnRun(ctx context.Context, q *pollQueue, run *partitionRu
 	return moved
 }
 
-// handedOn counts a record no longer waiting.
-func (q *pollQueue) handedOn(pr *polledRecord) {
+// head is the next record of run, which has one.
+func (q *pollQueue) head(run *partitionRun) *polledRecord {
+	return &q.recs[run.spans[0].from]
+}
+
+// pop takes the next record off run, which has one. The record stays valid
+// until the next poll is taken.
+func (q *pollQueue) pop(run *partitionRun) *polledRecord {
+	sp := &run.spans[0]
+	pr := &q.recs[sp.from]
+	if sp.from++; sp.from == sp.to {
+		run.spans = run.spans[1:]
+	}
 	q.waiting--
 	q.bytes -= int(pr.size)
+	return pr
 }
 
 // polledRecord is one record of a poll. Once mapped it keeps only what

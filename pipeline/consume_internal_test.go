@@ -12,6 +12,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kgo"
 
+	"github.com/zohosink/zohosink/mapping"
 	"github.com/zohosink/zohosink/watermark"
 )
 
@@ -86,5 +87,86 @@ func TestGroupLagsWithoutCommit(t *testing.T) {
 	}
 	if got, want := groupLags(lag, true), (map[string]map[int32]int64{"events": {0: 600}}); !maps.EqualFunc(got, want, maps.Equal) {
 		t.Errorf("start latest: %v, want %v", got, want)
+	}
+}
+
+// TestPollQueueKeepsOffsetOrder: a partition's records of a later poll join
+// its run behind the records still waiting, compaction keeps every run's
+// records in offset order, and a mapped record waiting keeps no fetched
+// batch alive (a dropped one keeps its offset, the others a detached copy).
+func TestPollQueueKeepsOffsetOrder(t *testing.T) {
+	mapper, err := mapping.NewMapper(mapping.MapperConfig{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := &Pipeline{mapper: mapper}
+	fetch := bytes.Repeat([]byte(" "), 1<<20) // a fetched batch the values point into
+	batch := weak.Make(&fetch[0])
+	lead := []byte(`{"type":"identify","traits":{"email":"a@example.com"}}`)
+	page := []byte(`{"type":"page"}`)
+	at := 0
+	fetched := func(partition int32, from, n int) []*kgo.Record {
+		var out []*kgo.Record
+		for o := from; o < from+n; o++ {
+			v := page
+			if o%3 == 0 {
+				v = lead
+			}
+			at += copy(fetch[at:], v)
+			out = append(out, &kgo.Record{Partition: partition, Offset: int64(o), LeaderEpoch: 2, Value: fetch[at-len(v) : at]})
+		}
+		return out
+	}
+	a, b := watermark.NewPartition("events", 0), watermark.NewPartition("events", 1)
+	var q pollQueue
+	poll := func(add func()) {
+		q.compact()
+		first := len(q.recs)
+		add()
+		p.mapAll(q.recs[first:])
+	}
+	poll(func() { q.add(a, fetched(0, 0, 10)); q.add(b, fetched(1, 0, 10)) })
+	var got [2][]int64
+	pop := func(run *partitionRun, n int) {
+		for range n {
+			pr := q.pop(run)
+			off := pr.offset
+			if pr.m != nil {
+				off = pr.rec.Offset
+			}
+			got[run.part.ID()] = append(got[run.part.ID()], off)
+		}
+	}
+	pop(&q.runs[0], 8)
+	pop(&q.runs[1], 2)
+	poll(func() { q.add(b, fetched(1, 10, 5)); q.add(a, fetched(0, 10, 5)) }) // compacts first: 10 of 20 were handed on
+	if len(q.runs) != 2 || q.waiting != 20 {
+		t.Fatalf("%d runs, %d records waiting; want a partition's later records in its run: 2 runs, 20 waiting", len(q.runs), q.waiting)
+	}
+	fetch = nil
+	runtime.GC()
+	runtime.GC()
+	if batch.Value() != nil {
+		t.Error("the records waiting keep the fetched batch alive")
+	}
+	for len(q.runs[0].spans) > 0 || len(q.runs[1].spans) > 0 {
+		for i := range q.runs {
+			if len(q.runs[i].spans) > 0 {
+				pop(&q.runs[i], 1)
+			}
+		}
+	}
+	for part, offs := range got {
+		for i, o := range offs {
+			if o != int64(i) {
+				t.Fatalf("partition %d handed on offsets %v; want 0..14 in order", part, offs)
+			}
+		}
+		if len(offs) != 15 {
+			t.Fatalf("partition %d handed on %d records, want 15", part, len(offs))
+		}
+	}
+	if q.waiting != 0 || q.bytes != 0 {
+		t.Errorf("nothing waits, yet waiting=%d bytes=%d", q.waiting, q.bytes)
 	}
 }
