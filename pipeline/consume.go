@@ -6,6 +6,7 @@ import (
 	"runtime"
 	"slices"
 	"sync"
+	"unsafe"
 
 	"github.com/twmb/franz-go/pkg/kgo"
 	"go.uber.org/zap"
@@ -30,12 +31,19 @@ import (
 // A record waiting keeps only what handing it on needs: a dropped record its
 // offset, a record to deliver or dead-letter its detached copy and the
 // mapper's decision, so records waiting do not keep franz-go's fetched
-// batches alive. While records wait, each turn of the loop also takes what
-// franz-go has buffered since, without waiting for it, as long as the
-// records waiting came in fewer than kafka.fetch_max_bytes of values (their
-// partitions' runs grow in offset order); once none wait, it waits for the
-// next fetch. So what waits is bounded by kafka.fetch_max_bytes of values
-// plus one poll, and franz-go buffers at most a fetch per broker meanwhile.
+// batches alive.
+//
+// A partition with records waiting is paused (kgo.PauseFetchPartitions)
+// until they are all handed on, and while records wait each turn of the loop
+// takes what franz-go has buffered since, without waiting for it, as long as
+// the records waiting hold less than heldPerFetch × kafka.fetch_max_bytes of
+// memory: so the next fetches serve the partitions that have nothing
+// waiting, and the partitions of a backlog take turns even when a fetch
+// holds a single partition's records (a broker fills a response from one
+// partition when it has enough). Once none wait, the loop waits for the next
+// fetch. What waits is bounded by that memory plus one poll; a paused
+// partition's records that franz-go fetched before the pause are dropped by
+// the next poll and fetched again later.
 //
 // Handing on never blocks: while every run's next record waits for room the
 // loop waits for the batcher to release items or a dead-letter write to end,
@@ -44,13 +52,13 @@ import (
 // waiting records, which were never tracked: their next owner reads them.
 func (p *Pipeline) pollLoop(ctx context.Context) {
 	fetchMax, _ := p.cl.OptValue(kgo.FetchMaxBytes).(int32)
-	q := pollQueue{topUpBelow: int(fetchMax)}
+	q := pollQueue{topUpBelow: heldPerFetch * int(fetchMax)}
 	for {
 		var fetches kgo.Fetches
 		switch {
 		case q.empty():
 			fetches = p.cl.PollFetches(ctx)
-		case q.bytes < q.topUpBelow:
+		case q.held < q.topUpBelow:
 			fetches = p.cl.PollFetches(noWait)
 		}
 		if fetches != nil {
@@ -59,6 +67,7 @@ func (p *Pipeline) pollLoop(ctx context.Context) {
 			}
 		}
 		p.handOn(ctx, &q)
+		p.pauseWaiting(&q)
 		if fetches != nil {
 			p.cl.AllowRebalance()
 		}
@@ -67,6 +76,12 @@ func (p *Pipeline) pollLoop(ctx context.Context) {
 		}
 	}
 }
+
+// heldPerFetch is how many times kafka.fetch_max_bytes the records waiting
+// may hold in memory before the poll loop stops taking more (8 MiB with the
+// 512 KiB default): room for a fetch's worth of CRM records from several
+// partitions, next to franz-go's fetch per broker.
+const heldPerFetch = 16
 
 // noWait is the nil context with which PollFetches returns at once, with
 // what franz-go has buffered.
@@ -94,9 +109,18 @@ func (p *Pipeline) take(ctx context.Context, q *pollQueue, fetches kgo.Fetches) 
 		part.SetHighWatermark(fp.HighWatermark)
 		q.add(part, fp.Records)
 	})
-	p.mapAll(q.recs[first:])
+	p.mapQueued(q, first)
 	p.m.consumed.Add(int64(len(q.recs) - first))
 	return true
+}
+
+// mapQueued maps the records queued from recs[first] on and counts the
+// memory they hold.
+func (p *Pipeline) mapQueued(q *pollQueue, first int) {
+	p.mapAll(q.recs[first:])
+	for i := first; i < len(q.recs); i++ {
+		q.held += int(q.recs[i].held)
+	}
 }
 
 // pollQueue holds the polled records, mapped, until they are handed on.
@@ -109,13 +133,21 @@ type pollQueue struct {
 	runs []partitionRun
 	// next is the run the next hand-on visits first (round-robin).
 	next int
-	// waiting and bytes count the records waiting and the bytes of their
-	// values as fetched.
-	waiting, bytes int
-	// topUpBelow is the bytes under which the poll loop takes more from
-	// franz-go before the records waiting are all handed on: the client's
-	// kgo.FetchMaxBytes.
+	// waiting and held count the records waiting and the memory they hold
+	// (polledRecord.held).
+	waiting, held int
+	// topUpBelow is the memory held under which the poll loop takes more
+	// from franz-go before the records waiting are all handed on.
 	topUpBelow int
+	// paused are the partitions whose fetching the poll loop paused for
+	// their runs.
+	paused map[topicPartition]bool
+}
+
+// topicPartition names a partition.
+type topicPartition struct {
+	topic     string
+	partition int32
 }
 
 // partitionRun is one partition assignment's records waiting, in offset
@@ -138,8 +170,7 @@ func (q *pollQueue) add(part *watermark.Partition, recs []*kgo.Record) {
 	}
 	sp := span{from: len(q.recs)}
 	for _, r := range recs {
-		q.recs = append(q.recs, polledRecord{rec: r, size: int32(len(r.Value))})
-		q.bytes += len(r.Value)
+		q.recs = append(q.recs, polledRecord{rec: r})
 	}
 	sp.to = len(q.recs)
 	q.waiting += len(recs)
@@ -173,6 +204,36 @@ func (q *pollQueue) compact() {
 	}
 	clear(q.recs[n:])
 	q.recs = q.recs[:n]
+}
+
+// pauseWaiting pauses fetching the partitions with records waiting and
+// resumes those the poll loop paused that have none left.
+func (p *Pipeline) pauseWaiting(q *pollQueue) {
+	if len(q.runs) == 0 && len(q.paused) == 0 {
+		return // the common case: every poll handed on at once
+	}
+	want := make(map[topicPartition]bool, len(q.runs))
+	for _, r := range q.runs {
+		want[topicPartition{r.part.Topic(), r.part.ID()}] = true
+	}
+	pause, resume := map[string][]int32{}, map[string][]int32{}
+	for tp := range want {
+		if !q.paused[tp] {
+			pause[tp.topic] = append(pause[tp.topic], tp.partition)
+		}
+	}
+	for tp := range q.paused {
+		if !want[tp] {
+			resume[tp.topic] = append(resume[tp.topic], tp.partition)
+		}
+	}
+	if len(pause) > 0 {
+		p.cl.PauseFetchPartitions(pause)
+	}
+	if len(resume) > 0 {
+		p.cl.ResumeFetchPartitions(resume)
+	}
+	q.paused = want
 }
 
 // handOn hands on waiting records until every run is empty or waits for
@@ -269,7 +330,7 @@ func (q *pollQueue) pop(run *partitionRun) *polledRecord {
 		run.spans = run.spans[1:]
 	}
 	q.waiting--
-	q.bytes -= int(pr.size)
+	q.held -= int(pr.held)
 	return pr
 }
 
@@ -284,11 +345,16 @@ type polledRecord struct {
 	// offset and leaderEpoch are a dropped record's, for tracking it.
 	offset      int64
 	leaderEpoch int32
-	// size is the length of the record's value as fetched.
-	size int32
+	// held estimates the memory the record holds while it waits, in bytes.
+	held int32
 	// drop is a dropped record's reason, as dropIndex numbers them.
 	drop uint8
 }
+
+// heldRecordOverhead estimates what a record to deliver or dead-letter
+// holds beside its key and value while it waits: its kgo.Record, its
+// mapping.Mapped and the Zoho record's fields.
+const heldRecordOverhead = 1 << 10
 
 // mapWorkerMin is the fewest records worth a mapping goroutine of their own.
 const mapWorkerMin = 64
@@ -319,10 +385,11 @@ func (p *Pipeline) mapEach(polled []polledRecord) {
 		m := p.mapper.Map(pr.rec.Value)
 		if m.Outcome == mapping.OutcomeDrop {
 			pr.offset, pr.leaderEpoch, pr.drop = pr.rec.Offset, pr.rec.LeaderEpoch, uint8(dropIndex(m.Drop))
-			pr.rec = nil
+			pr.rec, pr.held = nil, int32(unsafe.Sizeof(*pr))
 			continue
 		}
 		pr.rec, pr.m = detach(pr.rec), &m // both outlive the poll
+		pr.held = int32(unsafe.Sizeof(*pr)) + heldRecordOverhead + int32(len(pr.rec.Key)+len(pr.rec.Value))
 	}
 }
 

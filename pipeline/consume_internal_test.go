@@ -123,7 +123,7 @@ func TestPollQueueKeepsOffsetOrder(t *testing.T) {
 		q.compact()
 		first := len(q.recs)
 		add()
-		p.mapAll(q.recs[first:])
+		p.mapQueued(&q, first)
 	}
 	poll(func() { q.add(a, fetched(0, 0, 10)); q.add(b, fetched(1, 0, 10)) })
 	var got [2][]int64
@@ -166,7 +166,7 @@ func TestPollQueueKeepsOffsetOrder(t *testing.T) {
 			t.Fatalf("partition %d handed on %d records, want 15", part, len(offs))
 		}
 	}
-	if q.waiting != 0 || q.bytes != 0 {
-		t.Errorf("nothing waits, yet waiting=%d bytes=%d", q.waiting, q.bytes)
+	if q.waiting != 0 || q.held != 0 {
+		t.Errorf("nothing waits, yet waiting=%d held=%d", q.waiting, q.held)
 	}
 }
