@@ -33,17 +33,15 @@ import (
 // mapper's decision, so records waiting do not keep franz-go's fetched
 // batches alive.
 //
-// A partition with records waiting is paused (kgo.PauseFetchPartitions)
-// until they are all handed on, and while records wait each turn of the loop
-// takes what franz-go has buffered since, without waiting for it, as long as
-// the records waiting hold less than heldPerFetch × kafka.fetch_max_bytes of
-// memory: so the next fetches serve the partitions that have nothing
-// waiting, and the partitions of a backlog take turns even when a fetch
-// holds a single partition's records (a broker fills a response from one
-// partition when it has enough). Once none wait, the loop waits for the next
-// fetch. What waits is bounded by that memory plus one poll; a paused
-// partition's records that franz-go fetched before the pause are dropped by
-// the next poll and fetched again later.
+// While records wait, each turn of the loop also takes what franz-go has
+// buffered since, without waiting for it, as long as the records waiting
+// hold less than heldPerFetch × kafka.fetch_max_bytes of memory; a
+// partition's later records join its run. Together with fetches that hold
+// several partitions (Options.FetchOptions), the partitions of a backlog
+// take turns even when one fetch returns a single partition's records.
+// Once none wait, the loop waits for the next fetch. What waits is bounded
+// by that memory plus one poll, and franz-go buffers at most a fetch per
+// broker meanwhile.
 //
 // Handing on never blocks: while every run's next record waits for room the
 // loop waits for the batcher to release items or a dead-letter write to end,
@@ -67,7 +65,6 @@ func (p *Pipeline) pollLoop(ctx context.Context) {
 			}
 		}
 		p.handOn(ctx, &q)
-		p.pauseWaiting(&q)
 		if fetches != nil {
 			p.cl.AllowRebalance()
 		}
@@ -139,15 +136,6 @@ type pollQueue struct {
 	// topUpBelow is the memory held under which the poll loop takes more
 	// from franz-go before the records waiting are all handed on.
 	topUpBelow int
-	// paused are the partitions whose fetching the poll loop paused for
-	// their runs.
-	paused map[topicPartition]bool
-}
-
-// topicPartition names a partition.
-type topicPartition struct {
-	topic     string
-	partition int32
 }
 
 // partitionRun is one partition assignment's records waiting, in offset
@@ -204,36 +192,6 @@ func (q *pollQueue) compact() {
 	}
 	clear(q.recs[n:])
 	q.recs = q.recs[:n]
-}
-
-// pauseWaiting pauses fetching the partitions with records waiting and
-// resumes those the poll loop paused that have none left.
-func (p *Pipeline) pauseWaiting(q *pollQueue) {
-	if len(q.runs) == 0 && len(q.paused) == 0 {
-		return // the common case: every poll handed on at once
-	}
-	want := make(map[topicPartition]bool, len(q.runs))
-	for _, r := range q.runs {
-		want[topicPartition{r.part.Topic(), r.part.ID()}] = true
-	}
-	pause, resume := map[string][]int32{}, map[string][]int32{}
-	for tp := range want {
-		if !q.paused[tp] {
-			pause[tp.topic] = append(pause[tp.topic], tp.partition)
-		}
-	}
-	for tp := range q.paused {
-		if !want[tp] {
-			resume[tp.topic] = append(resume[tp.topic], tp.partition)
-		}
-	}
-	if len(pause) > 0 {
-		p.cl.PauseFetchPartitions(pause)
-	}
-	if len(resume) > 0 {
-		p.cl.ResumeFetchPartitions(resume)
-	}
-	q.paused = want
 }
 
 // handOn hands on waiting records until every run is empty or waits for

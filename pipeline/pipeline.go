@@ -361,15 +361,25 @@ func New(o Options) (*Pipeline, error) {
 }
 
 // FetchOptions are the franz-go options of o that size fetching:
-// kgo.FetchMaxWait, and kgo.FetchMaxBytes when set. A consumer compared with
-// the pipeline (BenchmarkConsumeBaseline) fetches with these too.
+// kgo.FetchMaxWait, and when FetchMaxBytes is set kgo.FetchMaxBytes and
+// kgo.FetchMaxPartitionBytes at fetchPartitionShare of it, so that a fetch
+// holds several partitions' records (a broker fills a response from one
+// partition when it has enough, and the poll loop can only share what one
+// poll holds between partitions). A consumer compared with the pipeline
+// (BenchmarkConsumeBaseline) fetches with these too.
 func (o Options) FetchOptions() []kgo.Opt {
 	opts := []kgo.Opt{kgo.FetchMaxWait(time.Second)}
 	if o.FetchMaxBytes > 0 {
-		opts = append(opts, kgo.FetchMaxBytes(o.FetchMaxBytes))
+		opts = append(opts, kgo.FetchMaxBytes(o.FetchMaxBytes), kgo.FetchMaxPartitionBytes(max(o.FetchMaxBytes/fetchPartitionShare, 1)))
 	}
 	return opts
 }
+
+// fetchPartitionShare is how many partitions' records at least one fetch
+// holds when they all have a backlog: each gets at most 1/fetchPartitionShare
+// of FetchMaxBytes (128 KiB with the 512 KiB default; a record batch larger
+// than that still comes whole).
+const fetchPartitionShare = 4
 
 // DeliveryOptions are the delivery.Sender options of o: Zoho, Module,
 // DuplicateCheckFields, Trigger, MaxInFlight (Batch.MaxInFlight), the retry and breaker settings and Logger
