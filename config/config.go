@@ -51,16 +51,18 @@ type Kafka struct {
 	SessionTimeout time.Duration `mapstructure:"session_timeout" yaml:"session_timeout" json:"session_timeout"`
 	// FetchMaxBytes caps one fetch response, in bytes (kgo.FetchMaxBytes;
 	// compressed, as the broker sends it; a broker returns at least one
-	// record batch). franz-go fetches from every broker that leads an
-	// assigned partition and holds one response per broker until it is
-	// polled; the poll loop holds what it polled until the records are
-	// handed on (compacted once mapped) and polls again before then while
-	// they came in fewer than FetchMaxBytes of values. So this bounds the
-	// fetched data the consumer holds whatever the backlog: about 2 ×
-	// brokers × FetchMaxBytes × the compression ratio. Default 524288 (512
-	// KiB): Zoho, not Kafka, bounds the throughput, and 512 KiB per broker
-	// keeps a 95%-noise topic flowing faster than Zoho takes its CRM events
-	// (README "Performance": peak RSS). Must be > 0.
+	// record batch), and a quarter of it caps one partition's part of a
+	// response (kgo.FetchMaxPartitionBytes), so that a fetch holds several
+	// partitions. franz-go fetches from every broker that leads an assigned
+	// partition and holds one response per broker until it is polled; the
+	// poll loop takes all of it at once and keeps the records, compacted
+	// once mapped, until they are handed on. So this bounds the fetched data
+	// the consumer holds whatever the backlog: about 2 × brokers ×
+	// FetchMaxBytes × the compression ratio, plus at most 16 × FetchMaxBytes
+	// of records waiting. Default 524288 (512 KiB): Zoho, not Kafka, bounds
+	// the throughput, and 512 KiB per broker keeps a 95%-noise topic flowing
+	// faster than Zoho takes its CRM events (README "Performance": peak
+	// RSS). Must be > 0.
 	FetchMaxBytes int32 `mapstructure:"fetch_max_bytes" yaml:"fetch_max_bytes" json:"fetch_max_bytes"`
 	// MaxMessageBytes caps the dead-letter producer's record batches, in bytes
 	// (kgo.ProducerBatchMaxBytes). Default 0: no cap of its own; the producer

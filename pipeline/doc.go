@@ -26,12 +26,14 @@
 //     done; nothing is committed after a configuration error.
 //   - Bounded memory: records wait in the poll loop (compacted once mapped:
 //     a dropped record keeps its offset, the others a detached copy) until
-//     the batcher and the dead-letter queue have room, and the loop polls
-//     again only once they are all handed on or came in fewer than
-//     FetchMaxBytes of values; handing on never blocks a rebalance.
-//   - Fairness: the partitions of a poll share the batcher's room
-//     round-robin, each in offset order, so a backlog on one partition does
-//     not hold up the others' new events.
+//     the batcher and the dead-letter queue have room, and the loop takes
+//     more from franz-go before they are all handed on only while they hold
+//     less than 16 × FetchMaxBytes of memory; handing on never blocks a
+//     rebalance.
+//   - Fairness: each fetch holds several partitions (FetchOptions), and the
+//     partitions of a poll share the batcher's room round-robin, each in
+//     offset order, so a backlog on one partition does not hold up the
+//     others' new events.
 //   - Rebalances: a revocation waits up to ShutdownGrace for the revoked
 //     partitions' work only, commits what is done for them and forgets them;
 //     lost partitions are forgotten without a commit. After every
