@@ -248,7 +248,8 @@ func (p *Pipeline) handOnRun(ctx context.Context, q *pollQueue, run *partitionRu
 	}
 	moved := false
 	for len(run.spans) > 0 {
-		switch pr := q.head(run); {
+		pr := q.head(run)
+		switch {
 		case pr.m == nil: // dropped: costs no room
 		case pr.m.Outcome == mapping.OutcomeReject:
 			if room.reject == 0 {
@@ -261,7 +262,7 @@ func (p *Pipeline) handOnRun(ctx context.Context, q *pollQueue, run *partitionRu
 			}
 			room.batch--
 		}
-		pr := q.pop(run)
+		q.pop(run)
 		moved = true
 		if d := p.process(ctx, run.part, pr, &room.dropped); d != nil {
 			room.rejects = append(room.rejects, *d)
@@ -300,7 +301,8 @@ type polledRecord struct {
 	rec *kgo.Record
 	// m is the mapper's decision on a record not dropped; nil for a dropped one.
 	m *mapping.Mapped
-	// offset and leaderEpoch are a dropped record's, for tracking it.
+	// offset and leaderEpoch are the record's (a dropped one is tracked by
+	// them alone).
 	offset      int64
 	leaderEpoch int32
 	// held estimates the memory the record holds while it waits, in bytes.
@@ -319,8 +321,8 @@ const mapWorkerMin = 64
 
 // mapAll maps the records of a poll, on every core when the poll is large
 // enough: mapping is the poll loop's main cost, and the Mapper is safe for
-// concurrent use. Order does not matter here; the records are handed on in
-// fetch order afterwards.
+// concurrent use. Order does not matter here; handOn keeps each
+// partition's offset order afterwards.
 func (p *Pipeline) mapAll(polled []polledRecord) {
 	workers := min(runtime.GOMAXPROCS(0), len(polled)/mapWorkerMin)
 	if workers <= 1 {
@@ -341,8 +343,9 @@ func (p *Pipeline) mapEach(polled []polledRecord) {
 	for i := range polled {
 		pr := &polled[i]
 		m := p.mapper.Map(pr.rec.Value)
+		pr.offset, pr.leaderEpoch = pr.rec.Offset, pr.rec.LeaderEpoch
 		if m.Outcome == mapping.OutcomeDrop {
-			pr.offset, pr.leaderEpoch, pr.drop = pr.rec.Offset, pr.rec.LeaderEpoch, uint8(dropIndex(m.Drop))
+			pr.drop = uint8(dropIndex(m.Drop))
 			pr.rec, pr.held = nil, int32(unsafe.Sizeof(*pr))
 			continue
 		}

@@ -129,12 +129,7 @@ func TestPollQueueKeepsOffsetOrder(t *testing.T) {
 	var got [2][]int64
 	pop := func(run *partitionRun, n int) {
 		for range n {
-			pr := q.pop(run)
-			off := pr.offset
-			if pr.m != nil {
-				off = pr.rec.Offset
-			}
-			got[run.part.ID()] = append(got[run.part.ID()], off)
+			got[run.part.ID()] = append(got[run.part.ID()], q.pop(run).offset)
 		}
 	}
 	pop(&q.runs[0], 8)
