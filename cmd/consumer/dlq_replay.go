@@ -39,7 +39,9 @@ rejection is fixed (a field mapping, a picklist value, a missing field in Zoho).
                source.topic; the running pipeline then maps it again with
                today's configuration. Other consumers of that topic see the
                event again too. Records whose source topic is not one of
-               kafka.topics are skipped.
+               kafka.topics are skipped, and so are records the source
+               topic refuses as too large (its max.message.bytes): they
+               stay in the dead-letter topic for --direct.
   --direct     maps each record's value with today's configuration and upserts
                it into zoho.module through the pipeline's own delivery path
                (batches, merge by email, retries, circuit breaker); records

@@ -713,3 +713,38 @@ func TestDLQReplayProducersSizedFromTopics(t *testing.T) {
 		t.Errorf("second dead letter = %v (%v), want the 2 MiB value with DECODE_ERROR", again.Code, err)
 	}
 }
+
+// TestDLQReplayToSourceSkipsRecordsTooLarge: a dead letter larger than its
+// source topic now accepts (max.message.bytes lowered since, or a record
+// near the limit that the replay headers push over it) is skipped with its
+// reason, not an error: the records after it in the same chunk go back to
+// the source topic, the position moves past it, and the next run does not
+// stop at it again.
+func TestDLQReplayToSourceSkipsRecordsTooLarge(t *testing.T) {
+	e := newOpsEnv(t, 1)
+	e.topic = kafkatest.CreateTopicWithConfigs(t, e.brokers, 1, map[string]*string{"max.message.bytes": kadm.StringPtr("2000")})
+	e.group = e.topic + "-group"
+	e.cfgPath = e.writeConfig(e.settings())
+	var recs []*kgo.Record
+	for i, size := range []int{100, 2500, 100} {
+		d := dlq.Record{Key: fmt.Appendf(nil, "k%d", i), Value: []byte(strings.Repeat("x", size)), Code: "DECODE_ERROR", Message: "not JSON",
+			SourceTopic: e.topic, SourceOffset: int64(i), Module: "Leads", FailedAt: time.Now().UTC()}
+		recs = append(recs, d.KafkaRecord(e.dlqTopic))
+	}
+	kafkatest.Produce(t, e.brokers, e.dlqTopic, recs...)
+
+	out := mustRun(t, e.cfgPath, "dlq", "replay", "--to-source")
+	for _, re := range []*regexp.Regexp{tallyLine("selected", 3), tallyLine("sent", 2), tallyLine("skipped", 1),
+		regexp.MustCompile(`(?m)^    ` + replay.SkipTooLargeForSource + ` +1$`)} {
+		if !re.MatchString(out) {
+			t.Errorf("replay lacks %s:\n%s", re, out)
+		}
+	}
+	if ends := e.endOffsets(); ends[0] != 2 {
+		t.Errorf("source topic end = %d, want 2 (the two records that fit)", ends[0])
+	}
+	group := e.group + ".dlq-replay"
+	if out := mustRun(t, e.cfgPath, "dlq", "replay", "--to-source", "--group", group); !tallyLine("selected", 0).MatchString(out) {
+		t.Errorf("second run did not start past the skipped record:\n%s", out)
+	}
+}

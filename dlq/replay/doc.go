@@ -29,5 +29,8 @@
 //     configuration error ends it too; outages are retried as in the pipeline.
 //   - Producers are sized from the topics (topics.Limits): the dead-letter
 //     producer from the dead-letter topic's max.message.bytes, the
-//     --to-source producer from the source topics'.
+//     --to-source producer from the source topics'. A record its source
+//     topic refuses as too large, even sent alone, is skipped
+//     (SkipTooLargeForSource) and stays in the dead-letter topic: one record
+//     never stops a run at the same place again.
 package replay

@@ -32,6 +32,12 @@ const (
 	// the topic (an offset reset or a replay dead-lettered it again); that
 	// one is replayed instead, so each source record is sent once.
 	SkipSuperseded = "superseded"
+	// SkipTooLargeForSource: --to-source cannot put the record back on its
+	// source topic: the broker or the producer refused it as larger than
+	// the topic's max.message.bytes (kerr.MessageTooLarge, for the record
+	// sent alone), which the replay headers it adds can make it. It stays
+	// in the dead-letter topic; --direct can send it.
+	SkipTooLargeForSource = "too_large_for_source_topic"
 )
 
 // Selection is which dead letters a run considers: the operator's
@@ -459,7 +465,10 @@ func PreviewToSource(sources []string, d dlq.Record) string {
 }
 
 // Send produces items to their source topics; the first produce error is
-// returned, the others' items stay unhandled.
+// returned, the others' items stay unhandled. A record refused as too large
+// (kerr.MessageTooLarge) is produced again alone, since the broker refuses a
+// whole batch for one record; refused alone too, it is skipped
+// (SkipTooLargeForSource), so that one record cannot stop every later run.
 func (t *ToSource) Send(ctx context.Context, chunk []Item) (Outcome, error) {
 	out := Outcome{Handled: make([]bool, len(chunk)), Skipped: map[string]int{}}
 	var krs []*kgo.Record
@@ -483,16 +492,31 @@ func (t *ToSource) Send(ctx context.Context, chunk []Item) (Outcome, error) {
 		return out, nil
 	}
 	var firstErr error
-	for _, res := range t.cl.ProduceSync(ctx, krs...) {
-		i := index[res.Record]
-		if res.Err != nil {
+	settle := func(i int, topic string, err error) {
+		switch {
+		case errors.Is(err, kerr.MessageTooLarge):
+			out.Skipped[SkipTooLargeForSource]++
+			out.Handled[i] = true
+		case err != nil:
 			if firstErr == nil {
-				firstErr = fmt.Errorf("producing %s/%d@%d back to %s: %w", t.topic, chunk[i].DLQPartition, chunk[i].DLQOffset, res.Record.Topic, res.Err)
+				firstErr = fmt.Errorf("producing %s/%d@%d back to %s: %w", t.topic, chunk[i].DLQPartition, chunk[i].DLQOffset, topic, err)
 			}
+		default:
+			out.Handled[i] = true
+			out.Sent++
+		}
+	}
+	var tooLarge []*kgo.Record
+	for _, res := range t.cl.ProduceSync(ctx, krs...) {
+		if errors.Is(res.Err, kerr.MessageTooLarge) && len(krs) > 1 {
+			tooLarge = append(tooLarge, res.Record)
 			continue
 		}
-		out.Handled[i] = true
-		out.Sent++
+		settle(index[res.Record], res.Record.Topic, res.Err)
+	}
+	for _, kr := range tooLarge {
+		alone := &kgo.Record{Topic: kr.Topic, Key: kr.Key, Value: kr.Value, Headers: kr.Headers}
+		settle(index[kr], kr.Topic, t.cl.ProduceSync(ctx, alone)[0].Err)
 	}
 	return out, firstErr
 }
