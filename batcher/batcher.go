@@ -305,9 +305,11 @@ func (b *Batcher[S]) addEntry(o *batch[S], key string, items []Item[S]) {
 	}
 }
 
-// seal closes the open batch to new items: its keys become busy.
+// seal closes the open batch to new items: its keys become busy, and it
+// takes the next sequence number (Batch.Seq).
 func (b *Batcher[S]) seal() {
 	b.gen++
+	b.open.Seq = b.gen
 	b.open.slab = nil
 	b.open = nil
 }

@@ -582,3 +582,34 @@ func TestChangedClosesWhenItemsAreReleased(t *testing.T) {
 		t.Fatalf("after Changed closed, held %d, want 0", s.Held)
 	}
 }
+
+// TestSeqIsSealOrder: batches carry their place in the seal order, from 1,
+// whether sealed full or sealed due (Drain), and reach SendFunc in it.
+func TestSeqIsSealOrder(t *testing.T) {
+	c := newCollector(true)
+	b := New(Config{MaxRecords: 2, Linger: time.Hour, MaxInFlight: 1, MaxBuffered: 10}, c.send)
+	defer b.Close()
+	for i, k := range []string{"a", "b", "c", "d", "e"} {
+		if err := b.Add(context.Background(), item(k, i)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// {a b} is in flight, {c d} queued, {e} open until Drain.
+	drained := make(chan error, 1)
+	go func() { drained <- b.Drain(context.Background()) }()
+	close(c.gate)
+	if err := recv(t, drained); err != nil {
+		t.Fatal(err)
+	}
+	var seqs []uint64
+	var shapes [][][]int
+	for _, bt := range c.all() {
+		seqs, shapes = append(seqs, bt.Seq), append(shapes, shape(bt))
+	}
+	if want := []uint64{1, 2, 3}; !slices.Equal(seqs, want) {
+		t.Fatalf("batches %v reached SendFunc with Seq %v, want %v", shapes, seqs, want)
+	}
+	if want := [][][]int{{{0}, {1}}, {{2}, {3}}, {{4}}}; !reflect.DeepEqual(shapes, want) {
+		t.Fatalf("batches %v, want %v", shapes, want)
+	}
+}

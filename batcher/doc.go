@@ -38,6 +38,10 @@
 //     as SetMaxInFlight says (an adaptive limit of the calls behind
 //     SendFunc); sealed batches wait in order for a slot, and the open batch
 //     keeps filling meanwhile.
+//   - Seal order: each batch carries its place in the order batches were
+//     sealed (Batch.Seq, from 1) and is handed to SendFunc in that order; the
+//     calls run in their own goroutines, so they may reach what they share in
+//     any order unless they go by Seq.
 //   - Memory: at most MaxBuffered items are held (open + parked + queued + in
 //     flight); Add blocks beyond that, which is the pipeline's backpressure
 //     signal to stop fetching. An item is released when its batch's SendFunc

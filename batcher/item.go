@@ -48,6 +48,12 @@ func (e Entry[S]) Merged() zohoapi.Record {
 type Batch[S any] struct {
 	// Entries are the batch's entries, one per distinct key.
 	Entries []Entry[S]
+	// Seq is the batch's place in the order its Batcher sealed batches: 1
+	// for the first, one more for each next (0: not sealed by a Batcher).
+	// Batches are handed to SendFunc in Seq order, but their goroutines
+	// may run in any order: a SendFunc that shares something scarce among
+	// batches can serve them by Seq (the delivery package's credits do).
+	Seq uint64
 }
 
 // Items returns the number of items in the batch (at least len(b.Entries)).
