@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"slices"
 	"sync"
 	"time"
 
@@ -64,6 +65,14 @@ func (realClock) After(d time.Duration) <-chan time.Time { return time.After(d) 
 //     (Zoho tells neither when credits free up nor how many). An answered
 //     call ends the wait.
 //
+// Batches waiting for credits are served in the order the batcher sealed
+// them (batcher.Batch.Seq): the earliest goes first, and while it waits no
+// batch sealed later takes credits, even ones that would fit, so that a
+// partition's oldest records, which hold back its commit, are not left
+// waiting behind newer ones (batches of equal Seq, e.g. 0 when not from a
+// Batcher, are served in any order). A batch keeps its place when it tries
+// again, and leaves the line when it ends (Stop, its partitions released).
+//
 // While a call waits for credits, the Observer learns PauseCreditBudget.
 // Safe for concurrent use. The ledger is in memory: a restarted process
 // starts with nothing spent (see the package documentation for the bound).
@@ -86,14 +95,27 @@ type Credits struct {
 	// did not refuse); probeWait is the interval after the next refusal.
 	probeAt   time.Time
 	probeWait time.Duration
+	// waiting holds the seal order (creditTurn.seq) of every batch waiting
+	// for credits, ascending: the line, the lowest served first.
+	waiting []uint64
 	// blocked counts the batches waiting for credits; the pause holds while
 	// it is > 0. pauseMu guards it and orders the Observer's calls.
 	pauseMu sync.Mutex
 	blocked int
 	obs     Observer
 	// changed is closed (and replaced) when waiting calls may go on earlier
-	// than they computed: a larger share, Zoho answering.
+	// than they computed: a larger share, Zoho answering, the batch first
+	// in line served or gone.
 	changed chan struct{}
+}
+
+// creditTurn is one batch's place in the line for credits (see Credits):
+// its seal order (batcher.Batch.Seq), kept across its attempts, and
+// whether it waits in line now. The batch's deliver call owns it; Credits
+// sets waiting.
+type creditTurn struct {
+	seq     uint64
+	waiting bool
 }
 
 // creditCharge is one ledger entry: n credits reserved from first to last.
@@ -160,12 +182,56 @@ func (c *Credits) Stats() CreditStats {
 	return st
 }
 
-// reserve takes n credits for a call about to be made. It returns 0 when
-// they are reserved, else how long until a reservation may succeed (the
-// wait may end earlier, see wait) and why the call waits.
-func (c *Credits) reserve(n int) (time.Duration, error) {
+// reserve takes n credits for a call about to be made by the batch whose
+// turn t is. It returns 0 when they are reserved (t leaves the line), else
+// how long until a reservation may succeed, a channel closed when it may
+// succeed earlier (for wait) and why the call waits (t waits in line).
+func (c *Credits) reserve(t *creditTurn, n int) (time.Duration, <-chan struct{}, error) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
+	if wait, why := c.admitLocked(t.seq, n); wait > 0 {
+		if !t.waiting {
+			i, _ := slices.BinarySearch(c.waiting, t.seq)
+			c.waiting = slices.Insert(c.waiting, i, t.seq)
+			t.waiting = true
+		}
+		return wait, c.changed, why
+	}
+	c.leaveLocked(t)
+	return 0, nil, nil
+}
+
+// leave takes the batch whose turn t is out of the line (it ends waiting),
+// so that it holds up no later batch.
+func (c *Credits) leave(t *creditTurn) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.leaveLocked(t)
+}
+
+// leaveLocked takes t out of the line, if it waits there; when it was first,
+// the others wake up to see whose turn it is.
+func (c *Credits) leaveLocked(t *creditTurn) {
+	if !t.waiting {
+		return
+	}
+	t.waiting = false
+	i, _ := slices.BinarySearch(c.waiting, t.seq)
+	c.waiting = slices.Delete(c.waiting, i, i+1)
+	if i == 0 && len(c.waiting) > 0 {
+		c.wakeLocked()
+	}
+}
+
+// admitLocked charges n credits for a call of the batch sealed seq-th,
+// returning 0, or returns how long until it may be charged and why not:
+// batches sealed earlier wait in line, the local budget is spent, or Zoho's
+// count is.
+func (c *Credits) admitLocked(seq uint64, n int) (time.Duration, error) {
+	if ahead, _ := slices.BinarySearch(c.waiting, seq); ahead > 0 {
+		// Woken (changed) when the first in line is served or gone.
+		return CreditWindow, fmt.Errorf("%d batch(es) sealed earlier wait for credits first (they are served in the order they were sealed); a call of %d credit(s) waits its turn", ahead, n)
+	}
 	now := c.clock.Now()
 	c.pruneLocked(now)
 	if wait := c.budgetWaitLocked(now, n); wait > 0 {
@@ -299,15 +365,13 @@ func (c *Credits) wakeLocked() {
 	c.changed = make(chan struct{})
 }
 
-// wait waits d, until ctx ends, or until waiting calls may go on earlier
-// (a larger share, Zoho answering).
-func (c *Credits) wait(ctx context.Context, d time.Duration) {
-	c.mu.Lock()
-	changed := c.changed
-	c.mu.Unlock()
+// wait waits d, until ctx ends, or until woken (reserve's channel) is
+// closed: the call may go on earlier (a larger share, Zoho answering, the
+// batch first in line served or gone).
+func (c *Credits) wait(ctx context.Context, d time.Duration, woken <-chan struct{}) {
 	select {
 	case <-ctx.Done():
-	case <-changed:
+	case <-woken:
 	case <-c.clock.After(d):
 	}
 }
@@ -327,29 +391,43 @@ func (c *Credits) block(delta int, cause error) {
 }
 
 // reserveCredits reserves the credits of a call of records records before
-// it is made (see Credits). When they are not to be had it releases c,
-// reports the batch as waiting (*blocked), waits until they may be (or Stop,
-// or every partition of c is released) and returns false: the caller claims
-// its records again and retries. A batch that reserves after waiting is no
+// it is made by the batch whose turn t is (see Credits). When they are not
+// to be had it releases c, reports the batch as waiting (t.waiting: in line
+// and counted in the pause), waits until they may be (or Stop, or every
+// partition of c is released) and returns false: the caller claims its
+// records again and retries. A batch that reserves after waiting is no
 // longer waiting.
-func (s *Sender) reserveCredits(c claim, records int, blocked *bool) bool {
-	wait, why := s.o.Credits.reserve(zohoapi.Credits(records))
+func (s *Sender) reserveCredits(c claim, records int, t *creditTurn) bool {
+	cr := s.o.Credits
+	waited := t.waiting
+	wait, woken, why := cr.reserve(t, zohoapi.Credits(records))
 	if wait <= 0 {
-		if *blocked {
-			*blocked = false
-			s.o.Credits.block(-1, nil)
+		if waited {
+			cr.block(-1, nil)
 		}
 		return true
 	}
 	c.release()
-	if !*blocked {
-		*blocked = true
-		s.o.Credits.block(1, why)
+	if !waited {
+		cr.block(1, why)
 	}
 	waitCtx, cancel := untilClosed(s.stopCtx, c.released())
-	s.o.Credits.wait(waitCtx, wait)
+	cr.wait(waitCtx, wait, woken)
 	cancel()
 	return false
+}
+
+// leaveCredits ends the wait for credits of the batch whose turn t is, if
+// it waits, when its delivery ends (Stop, its partitions released): it
+// leaves the line and the pause.
+func (s *Sender) leaveCredits(t *creditTurn) {
+	if !t.waiting {
+		return
+	}
+	s.o.Credits.leave(t)
+	if s.stopCtx.Err() == nil { // after Stop the pause no longer matters
+		s.o.Credits.block(-1, nil)
+	}
 }
 
 // settleCredits learns from a call's outcome: Zoho's remaining credits from

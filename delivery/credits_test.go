@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"net/http"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -156,28 +157,28 @@ func TestCreditShare(t *testing.T) {
 	if st := c.Stats(); st.Budget != 25 || st.Remaining != 25 {
 		t.Fatalf("stats %+v, want a share of 25 of 100", st)
 	}
+	var turn creditTurn
 	for range 2 {
-		if wait, err := c.reserve(10); wait != 0 {
+		if wait, _, err := c.reserve(&turn, 10); wait != 0 {
 			t.Fatalf("reserving 10 of 25 credits: wait %v (%v)", wait, err)
 		}
 	}
-	wait, err := c.reserve(10)
+	wait, woken, err := c.reserve(&turn, 10)
 	if wait != CreditWindow || err == nil {
 		t.Fatalf("reserving 30 of 25 credits: wait %v (%v), want the whole window", wait, err)
 	}
 	woke := make(chan struct{})
 	go func() {
-		c.wait(context.Background(), wait)
+		c.wait(context.Background(), wait, woken)
 		close(woke)
 	}()
-	time.Sleep(10 * time.Millisecond) // let the wait begin (it may also see the new share at once)
 	c.SetShare(2, 4)
 	select {
 	case <-woke:
 	case <-time.After(10 * time.Second):
 		t.Fatal("a larger share did not end the wait")
 	}
-	if wait, err := c.reserve(10); wait != 0 {
+	if wait, _, err := c.reserve(&turn, 10); wait != 0 {
 		t.Fatalf("reserving 30 of 50 credits: wait %v (%v)", wait, err)
 	}
 	c.refund(10)
@@ -327,10 +328,109 @@ func TestConcurrency429IsNotCreditExhaustion(t *testing.T) {
 func TestShareBelowOneCall(t *testing.T) {
 	c := NewCredits(100, fakeclock.New(t0))
 	c.SetShare(1, 50) // 2 credits per 24 h
-	if wait, err := c.reserve(10); wait != 0 {
+	var turn creditTurn
+	if wait, _, err := c.reserve(&turn, 10); wait != 0 {
 		t.Fatalf("first call of 10 credits on a share of 2: wait %v (%v), want it made", wait, err)
 	}
-	if wait, _ := c.reserve(1); wait != CreditWindow {
+	if wait, _, _ := c.reserve(&turn, 1); wait != CreditWindow {
 		t.Fatalf("a second call waits %v, want the whole window", wait)
 	}
+}
+
+// TestCreditsServeSealOrder: with the budget spent, the batches sealed 1,
+// 2 and 3 wait; each time the window frees one call's credits they try
+// again in reverse order (3, 2, 1, as goroutines may be scheduled), and
+// the credits go to 1, then 2, then 3: the first in line is served first,
+// and a later batch does not take the credits while it waits, though they
+// would fit its call.
+func TestCreditsServeSealOrder(t *testing.T) {
+	clock := fakeclock.New(t0)
+	c := NewCredits(3, clock)
+	var spender creditTurn
+	for i := range 3 { // one credit at t0, t0+2s and t0+4s: they leave the window one by one
+		if i > 0 {
+			clock.Advance(2 * creditBucket)
+		}
+		if wait, _, err := c.reserve(&spender, 1); wait != 0 {
+			t.Fatalf("credit %d of 3: wait %v (%v)", i+1, wait, err)
+		}
+	}
+	turns := []*creditTurn{{seq: 1}, {seq: 2}, {seq: 3}}
+	for i := 2; i >= 0; i-- {
+		if wait, _, _ := c.reserve(turns[i], 1); wait <= 0 || !turns[i].waiting {
+			t.Fatalf("batch %d reserved with the budget spent (wait %v)", turns[i].seq, wait)
+		}
+	}
+	clock.Advance(CreditWindow - 4*creditBucket)
+	var served []uint64
+	for round := range 3 {
+		if round > 0 {
+			clock.Advance(2 * creditBucket)
+		}
+		for i := 2; i >= 0; i-- {
+			if !turns[i].waiting {
+				continue
+			}
+			if wait, _, _ := c.reserve(turns[i], 1); wait == 0 {
+				served = append(served, turns[i].seq)
+			}
+		}
+		if len(served) != round+1 {
+			t.Fatalf("after %d credits freed, served %v; want one batch per credit", round+1, served)
+		}
+	}
+	if want := []uint64{1, 2, 3}; !slices.Equal(served, want) {
+		t.Fatalf("credits went to batches %v, want the seal order %v", served, want)
+	}
+	if n := inLine(c); n != 0 {
+		t.Errorf("%d batches still in line, want none", n)
+	}
+}
+
+// TestCreditLineLeftOnRevocation: batch 1 (100 records, 10 credits) waits
+// for the window; batch 2, sealed after it, needs 1 credit, which is left,
+// but waits behind it. Once batch 1's partition is revoked, batch 1 leaves
+// the line without a call and batch 2 is sent at once.
+func TestCreditLineLeftOnRevocation(t *testing.T) {
+	zoho := &countingZoho{}
+	zoho.remaining.Store(-1)
+	obs := &pauseObserver{}
+	o := testOptions(zoho, &recordingWriter{})
+	o.Credits, o.Observer = NewCredits(10, fakeclock.New(t0)), obs
+	s, err := New(o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tr := watermark.New()
+	tr.Assign(map[string][]int32{"events": {0, 1, 2}})
+	s.Send(context.Background(), batchOfN(tr.Partition("events", 0), "a", 50)) // 5 of 10 credits spent
+	p1, p2 := tr.Partition("events", 1), tr.Partition("events", 2)
+	b1, b2 := batchOfN(p1, "b", 100), batchOfN(p2, "c", 10)
+	b1.Seq, b2.Seq = 1, 2
+	done1 := sendAsync(s, b1)
+	waitFor(t, 10*time.Second, "batch 1 waits for credits", func() bool { return inLine(o.Credits) == 1 })
+	done2 := sendAsync(s, b2)
+	waitFor(t, 10*time.Second, "batch 2 waits behind batch 1, or is sent", func() bool { return inLine(o.Credits) == 2 || zoho.calls.Load() == 2 })
+	if n := zoho.calls.Load(); n != 1 || p2.PendingCount() != 10 {
+		t.Fatalf("%d calls, %d of batch 2's records pending; want batch 2 not sent while batch 1, sealed before it, waits", n, p2.PendingCount())
+	}
+	tr.Release(map[string][]int32{"events": {1}})
+	for i, done := range []<-chan struct{}{done1, done2} {
+		select {
+		case <-done:
+		case <-time.After(10 * time.Second):
+			t.Fatalf("batch %d still waits after batch 1's partition was revoked", i+1)
+		}
+	}
+	if n := zoho.calls.Load(); n != 2 || p1.PendingCount() != 100 || p2.PendingCount() != 0 || obs.is(PauseCreditBudget) || inLine(o.Credits) != 0 {
+		t.Errorf("%d calls, pending %d and %d, paused %v, %d in line; want batch 2 sent, batch 1 not, the pause over, nobody in line",
+			n, p1.PendingCount(), p2.PendingCount(), obs.is(PauseCreditBudget), inLine(o.Credits))
+	}
+}
+
+// inLine is the number of batches in c's line for credits.
+func inLine(c *Credits) int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return len(c.waiting)
 }

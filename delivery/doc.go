@@ -13,7 +13,8 @@
 //	   │ untyped.go: records mapped untyped are mapped again once the metadata is known (Options.Remap)
 //	   ▼
 //	credits (credits.go) ── share of the budget spent, or Zoho reports too few left
-//	   │                    ──▶ wait (PauseCreditBudget) until the window frees them / the probe
+//	   │                    ──▶ wait (PauseCreditBudget) until the window frees them / the probe;
+//	   │                        the batches waiting are served in seal order (Batch.Seq)
 //	   ▼ its credits reserved (1 per 10 records)
 //	call slot (concurrency.go): wait while Limit calls are under way
 //	   │   (AIMD: 1..MaxInFlight; the batcher follows Limit, so batches not sent keep filling)
@@ -62,7 +63,10 @@
 //     cancelled calls and mint-budget waits are not counted at all.
 //   - Credits: no call is made unless its credits fit this process's share
 //     of the daily budget and Zoho's last reported remaining credits; a
-//     call without credits waits, never fails or dead-letters. Zoho's
+//     call without credits waits, never fails or dead-letters. Batches
+//     waiting for credits get them in the order the batcher sealed them
+//     (batcher.Batch.Seq), none taking credits while an earlier one waits,
+//     so the records that hold back a partition's commit go first. Zoho's
 //     refusal for spent credits is not an outage: the breaker does not
 //     count it. The ledger is per process and in memory, so over any 24 h
 //     the deployment spends at most the budget times the sum, over its

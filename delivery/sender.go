@@ -272,7 +272,7 @@ func (s *Sender) Send(_ context.Context, b *batcher.Batch[Source]) {
 		d.records = append(d.records, rec)
 	}
 	if len(d.entries) > 0 {
-		s.deliver(d)
+		s.deliver(d, b.Seq)
 	}
 }
 
@@ -295,9 +295,12 @@ func (d *batch) add(from batch, i int) {
 	d.records = append(d.records, from.records[i])
 }
 
-// deliver upserts d until every record is acknowledged or dead-lettered,
-// composing the pieces of this package:
+// deliver upserts d, of the batch sealed seq-th (batcher.Batch.Seq), until
+// every record is acknowledged or dead-lettered, composing the pieces of
+// this package:
 //   - claim (claim.go) drops records of revoked partitions before each attempt;
+//   - credits (credits.go) are reserved before each call, batches waiting
+//     for them served in seal order;
 //   - each call waits for a slot of the concurrency limit (concurrency.go);
 //   - the breaker (breaker.go) makes the call, or refuses while open;
 //   - settle (settle.go) handles per-record results: acknowledged records
@@ -313,21 +316,17 @@ func (d *batch) add(from batch, i int) {
 // partitions' records before the next attempt, ends waits of a batch that
 // holds nothing else, and cuts off its calls once the revoked partitions are
 // forgotten.
-func (s *Sender) deliver(d batch) {
+func (s *Sender) deliver(d batch, seq uint64) {
 	retry := s.newRetry()
-	blocked := false // waiting for credits (credits.go)
-	defer func() {
-		if blocked && s.stopCtx.Err() == nil { // after Stop the pause no longer matters
-			s.o.Credits.block(-1, nil)
-		}
-	}()
+	turn := creditTurn{seq: seq} // its place in line for credits (credits.go)
+	defer s.leaveCredits(&turn)
 	for s.stopCtx.Err() == nil {
 		var c claim
 		if d, c = s.claim(d); len(d.entries) == 0 {
 			return
 		}
 		s.retypeReady(d)
-		if !s.reserveCredits(c, len(d.records), &blocked) {
+		if !s.reserveCredits(c, len(d.records), &turn) {
 			continue
 		}
 		// The wait for a call slot ends like the waits between attempts.
@@ -396,7 +395,7 @@ func (s *Sender) deliver(d batch) {
 				<-s.stopCtx.Done()
 				return
 			case zohoapi.ClassPermanent:
-				s.split(d, err)
+				s.split(d, seq, err)
 				return
 			case zohoapi.ClassThrottled:
 				s.obs.Retried()

@@ -16,12 +16,13 @@ const CodeRequestRejected = "REQUEST_REJECTED"
 // split handles a request Zoho rejected as a whole without per-record
 // results (HTTP 400 without data[], zohoapi.ClassPermanent): the halves are
 // delivered separately, so that only the bad record goes to the dead-letter
-// topic, not the 99 good ones. A record alone is dead-lettered with the
-// answer's code, message and details.
-func (s *Sender) split(d batch, err error) {
+// topic, not the 99 good ones; they keep the batch's place in line for
+// credits (seq). A record alone is dead-lettered with the answer's code,
+// message and details.
+func (s *Sender) split(d batch, seq uint64, err error) {
 	if n := len(d.entries); n > 1 {
-		s.deliver(d.slice(0, n/2))
-		s.deliver(d.slice(n/2, n))
+		s.deliver(d.slice(0, n/2), seq)
+		s.deliver(d.slice(n/2, n), seq)
 		return
 	}
 	code, message, details := CodeRequestRejected, err.Error(), json.RawMessage(nil)
