@@ -1,6 +1,7 @@
 package pipeline_test
 
 import (
+	"context"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -84,6 +85,62 @@ func TestCreditBudgetPausesUntilTheWindowFrees(t *testing.T) {
 	r.shutdown()
 	if s := r.p.Stats(); s.Delivered != 30 || s.DeadLetteredTotal() != 0 || len(h.sim.Records("Leads")) != 30 {
 		t.Fatalf("delivered %d, dead-lettered %v, leads %d; want 30, none, 30", s.Delivered, s.DeadLettered, len(h.sim.Records("Leads")))
+	}
+}
+
+// TestCreditBudgetServesSealOrder: with zoho.daily_credit_budget 5, a
+// first lead spends 1 credit; then 105 leads arrive in one fetch: the
+// batch of the first 100 (10 credits) waits for the window, and the batch
+// of the last 5 (1 credit, which is left) waits behind it instead of
+// spending the credit on records that could not be committed. Once the
+// window frees the first credit, the 100 are sent and committed while the
+// 5 wait for the next window.
+func TestCreditBudgetServesSealOrder(t *testing.T) {
+	clock := fakeclock.New(creditsT0)
+	// The access token outlives the windows the clock skips.
+	h := newHarness(t, 1, zohosim.Options{Now: clock.Now, TokenLifetime: 10 * delivery.CreditWindow})
+	o := h.options()
+	o.Batch.Linger = time.Second // the first 100 fill one batch, however slowly they are handed on
+	o.DailyCreditBudget, o.Clock = 5, clock
+	vals := leads("order", 106)
+	h.produce(vals[0])
+	r := h.start(o)
+	h.eventually(30*time.Second, "the first lead is committed", func() bool { return h.committed()[0] == 1 })
+	// One record batch, so that one fetch holds all 105 before fetching pauses.
+	cl := kafkatest.Client(t, h.brokers, kgo.DefaultProduceTopic(h.topic), kgo.ManualFlushing())
+	for _, v := range vals[1:] {
+		cl.Produce(context.Background(), &kgo.Record{Value: v}, func(_ *kgo.Record, err error) {
+			if err != nil {
+				t.Errorf("produce: %v", err)
+			}
+		})
+	}
+	if err := cl.Flush(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	leadsIn := func() int { return len(h.sim.Records("Leads")) }
+	inFlight := func() float64 {
+		v, _ := scrapeMetrics(t, r.p.Handler()).value("zohosink_batches_in_flight", nil)
+		return v
+	}
+	h.eventually(30*time.Second, "both batches are handed to delivery (or the second is sent)", func() bool {
+		return inFlight() == 2 || leadsIn() > 1
+	})
+	time.Sleep(200 * time.Millisecond) // several commit intervals: nothing more may be sent or committed
+	if n, c := leadsIn(), h.committed()[0]; n != 1 || c != 1 || !pausedBy(r.p, delivery.PauseCreditBudget) {
+		t.Fatalf("%d leads in Zoho, committed %d, paused %v; want the 5 later leads not sent while the 100 before them wait (1 lead, 1 committed, credit_budget_spent)",
+			n, c, pausedBy(r.p, delivery.PauseCreditBudget))
+	}
+	clock.Advance(delivery.CreditWindow)
+	h.eventually(30*time.Second, "the first 100 are sent and committed", func() bool { return h.committed()[0] == 101 })
+	time.Sleep(200 * time.Millisecond)
+	if n, c := leadsIn(), h.committed()[0]; n != 101 || c != 101 {
+		t.Fatalf("%d leads in Zoho, committed %d; want 101 and 101, the 5 later leads waiting for the next window", n, c)
+	}
+	clock.Advance(delivery.CreditWindow)
+	h.eventually(30*time.Second, "the last 5 are committed", func() bool { return h.committed()[0] == 106 })
+	if s := r.p.Stats(); s.DeadLetteredTotal() != 0 || s.CreditsUsed != 12 {
+		t.Fatalf("dead-lettered %v, %d credits used; want none and 12 (1, 10, 1)", s.DeadLettered, s.CreditsUsed)
 	}
 }
 
