@@ -90,13 +90,8 @@ func TestCreditBudgetWaitsForTheWindow(t *testing.T) {
 	clock := fakeclock.New(t0)
 	zoho := &countingZoho{}
 	zoho.remaining.Store(-1)
-	obs := &pauseObserver{}
 	o := testOptions(zoho, &recordingWriter{})
-	o.Credits, o.Observer = NewCredits(2, clock), obs
-	s, err := New(o)
-	if err != nil {
-		t.Fatal(err)
-	}
+	s, credits, obs := newCreditSender(t, o, 2, clock)
 	for i := range 2 {
 		po := watermark.NewPartition("events", int32(i))
 		s.Send(context.Background(), batchOfN(po, fmt.Sprintf("b%d-", i), 10))
@@ -109,7 +104,7 @@ func TestCreditBudgetWaitsForTheWindow(t *testing.T) {
 	if n := zoho.calls.Load(); n != 2 || po.PendingCount() != 10 {
 		t.Fatalf("%d calls, %d records pending one second before the window frees; want 2 calls and the third batch not sent", n, po.PendingCount())
 	}
-	if st := o.Credits.Stats(); st.Budget != 2 || st.Remaining != 0 {
+	if st := credits.Stats(); st.Budget != 2 || st.Remaining != 0 {
 		t.Errorf("stats %+v, want budget 2, none remaining", st)
 	}
 	clock.Advance(time.Second)
@@ -195,15 +190,10 @@ func TestZohoRemainingLowPauses(t *testing.T) {
 	clock := fakeclock.New(t0)
 	zoho := &countingZoho{}
 	zoho.remaining.Store(5)
-	obs := &pauseObserver{}
 	o := testOptions(zoho, &recordingWriter{})
-	o.Credits, o.Observer = NewCredits(0, clock), obs
-	s, err := New(o)
-	if err != nil {
-		t.Fatal(err)
-	}
+	s, credits, obs := newCreditSender(t, o, 0, clock)
 	s.Send(context.Background(), batchOfN(watermark.NewPartition("events", 0), "a", 1))
-	if st := o.Credits.Stats(); st.Zoho != 5 {
+	if st := credits.Stats(); st.Zoho != 5 {
 		t.Fatalf("Zoho's remaining credits %d, want 5 as reported", st.Zoho)
 	}
 	po := watermark.NewPartition("events", 1)
@@ -233,13 +223,9 @@ func TestSimulatorCreditsExhausted(t *testing.T) {
 	sim := zohosim.New(zohosim.Options{DailyCredits: 2, Now: clock.Now})
 	t.Cleanup(sim.Close)
 	w := &recordingWriter{}
-	obs := &pauseObserver{}
 	o := testOptions(simClient(t, sim), w)
-	o.Credits, o.Observer, o.BreakerFailures = NewCredits(0, clock), obs, 1
-	s, err := New(o)
-	if err != nil {
-		t.Fatal(err)
-	}
+	o.BreakerFailures = 1
+	s, credits, obs := newCreditSender(t, o, 0, clock)
 	leads := func(po *watermark.Partition, prefix string) *batcher.Batch[Source] {
 		b := batchOfN(po, prefix, 10)
 		for i := range b.Entries {
@@ -253,7 +239,7 @@ func TestSimulatorCreditsExhausted(t *testing.T) {
 	if po.PendingCount() != 0 {
 		t.Fatal("the second batch was not delivered within the simulator's 2 credits")
 	}
-	if st := o.Credits.Stats(); st.Zoho != 0 {
+	if st := credits.Stats(); st.Zoho != 0 {
 		t.Fatalf("Zoho's remaining credits %d, want 0 (X-API-CREDITS-REMAINING)", st.Zoho)
 	}
 	po = watermark.NewPartition("events", 2)
@@ -299,19 +285,14 @@ func TestConcurrency429IsNotCreditExhaustion(t *testing.T) {
 		}
 		return &zohoapi.UpsertResult{StatusCode: 200, Results: []zohoapi.RecordResult{{Action: "insert"}}}, nil
 	})
-	obs := &pauseObserver{}
 	o := testOptions(zoho, &recordingWriter{})
-	o.Credits, o.Observer = NewCredits(10, fakeclock.New(t0)), obs
-	s, err := New(o)
-	if err != nil {
-		t.Fatal(err)
-	}
+	s, credits, obs := newCreditSender(t, o, 10, fakeclock.New(t0))
 	po := watermark.NewPartition("events", 0)
 	s.Send(context.Background(), batchOf(po, "a@example.com"))
 	if po.PendingCount() != 0 || calls.Load() != 2 {
 		t.Fatalf("%d pending after %d calls, want delivered on the second call", po.PendingCount(), calls.Load())
 	}
-	if st := o.Credits.Stats(); st.Remaining != 9 {
+	if st := credits.Stats(); st.Remaining != 9 {
 		t.Errorf("%d of 10 credits remaining, want 9: the 429's reservation given back", st.Remaining)
 	}
 	obs.mu.Lock()
@@ -394,13 +375,8 @@ func TestCreditsServeSealOrder(t *testing.T) {
 func TestCreditLineLeftOnRevocation(t *testing.T) {
 	zoho := &countingZoho{}
 	zoho.remaining.Store(-1)
-	obs := &pauseObserver{}
 	o := testOptions(zoho, &recordingWriter{})
-	o.Credits, o.Observer = NewCredits(10, fakeclock.New(t0)), obs
-	s, err := New(o)
-	if err != nil {
-		t.Fatal(err)
-	}
+	s, credits, obs := newCreditSender(t, o, 10, fakeclock.New(t0))
 	tr := watermark.New()
 	tr.Assign(map[string][]int32{"events": {0, 1, 2}})
 	s.Send(context.Background(), batchOfN(tr.Partition("events", 0), "a", 50)) // 5 of 10 credits spent
@@ -408,9 +384,9 @@ func TestCreditLineLeftOnRevocation(t *testing.T) {
 	b1, b2 := batchOfN(p1, "b", 100), batchOfN(p2, "c", 10)
 	b1.Seq, b2.Seq = 1, 2
 	done1 := sendAsync(s, b1)
-	waitFor(t, 10*time.Second, "batch 1 waits for credits", func() bool { return inLine(o.Credits) == 1 })
+	waitFor(t, 10*time.Second, "batch 1 waits for credits", func() bool { return inLine(credits) == 1 })
 	done2 := sendAsync(s, b2)
-	waitFor(t, 10*time.Second, "batch 2 waits behind batch 1, or is sent", func() bool { return inLine(o.Credits) == 2 || zoho.calls.Load() == 2 })
+	waitFor(t, 10*time.Second, "batch 2 waits behind batch 1, or is sent", func() bool { return inLine(credits) == 2 || zoho.calls.Load() == 2 })
 	if n := zoho.calls.Load(); n != 1 || p2.PendingCount() != 10 {
 		t.Fatalf("%d calls, %d of batch 2's records pending; want batch 2 not sent while batch 1, sealed before it, waits", n, p2.PendingCount())
 	}
@@ -422,10 +398,23 @@ func TestCreditLineLeftOnRevocation(t *testing.T) {
 			t.Fatalf("batch %d still waits after batch 1's partition was revoked", i+1)
 		}
 	}
-	if n := zoho.calls.Load(); n != 2 || p1.PendingCount() != 100 || p2.PendingCount() != 0 || obs.is(PauseCreditBudget) || inLine(o.Credits) != 0 {
+	if n := zoho.calls.Load(); n != 2 || p1.PendingCount() != 100 || p2.PendingCount() != 0 || obs.is(PauseCreditBudget) || inLine(credits) != 0 {
 		t.Errorf("%d calls, pending %d and %d, paused %v, %d in line; want batch 2 sent, batch 1 not, the pause over, nobody in line",
-			n, p1.PendingCount(), p2.PendingCount(), obs.is(PauseCreditBudget), inLine(o.Credits))
+			n, p1.PendingCount(), p2.PendingCount(), obs.is(PauseCreditBudget), inLine(credits))
 	}
+}
+
+// newCreditSender is a Sender of o with a credit budget on clock, and the
+// observer of its pauses.
+func newCreditSender(t *testing.T, o Options, budget int, clock Clock) (*Sender, *Credits, *pauseObserver) {
+	t.Helper()
+	obs := &pauseObserver{}
+	o.Credits, o.Observer = NewCredits(budget, clock), obs
+	s, err := New(o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s, o.Credits, obs
 }
 
 // inLine is the number of batches in c's line for credits.
