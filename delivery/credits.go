@@ -296,7 +296,8 @@ func (c *Credits) pruneLocked(now time.Time) {
 	}
 }
 
-// refund gives back n credits reserved for a call Zoho did not charge.
+// refund gives back n credits reserved for a call Zoho did not charge, and
+// wakes the batches waiting for credits.
 func (c *Credits) refund(n int) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
@@ -308,6 +309,9 @@ func (c *Credits) refund(n int) {
 		if c.ledger[k].n == 0 {
 			c.ledger = c.ledger[:k]
 		}
+	}
+	if len(c.waiting) > 0 {
+		c.wakeLocked() // the credits given back may be what the first in line waits for
 	}
 }
 

@@ -368,6 +368,31 @@ func TestCreditsServeSealOrder(t *testing.T) {
 	}
 }
 
+// TestCreditRefundWakesTheLine: credits given back (a reservation whose
+// call was never made) wake the batch waiting for them at once, not when
+// the wait it computed ends.
+func TestCreditRefundWakesTheLine(t *testing.T) {
+	c := NewCredits(10, fakeclock.New(t0))
+	var spender creditTurn
+	if wait, _, err := c.reserve(&spender, 10); wait != 0 {
+		t.Fatalf("reserve: wait %v (%v)", wait, err)
+	}
+	waiter := creditTurn{seq: 1}
+	wait, woken, _ := c.reserve(&waiter, 10)
+	if wait <= 0 {
+		t.Fatal("reserved with the budget spent")
+	}
+	c.refund(10)
+	select {
+	case <-woken:
+	default:
+		t.Fatal("the refund did not wake the batch waiting for credits")
+	}
+	if wait, _, err := c.reserve(&waiter, 10); wait != 0 {
+		t.Errorf("after the refund: wait %v (%v)", wait, err)
+	}
+}
+
 // TestCreditLineLeftOnRevocation: batch 1 (100 records, 10 credits) waits
 // for the window; batch 2, sealed after it, needs 1 credit, which is left,
 // but waits behind it. Once batch 1's partition is revoked, batch 1 leaves
