@@ -247,8 +247,9 @@ type Delivery struct {
 	// dlq replay` never skips.
 	CreditSaver bool `mapstructure:"credit_saver" yaml:"credit_saver" json:"credit_saver"`
 	// CreditSaverKeys is the most keys the credit saver remembers (least
-	// recently used forgotten first), about 120 bytes each. Default 100000
-	// (about 12 MB); ≥ 1 while delivery.credit_saver is on.
+	// recently used forgotten first), 68 bytes each, allocated at start.
+	// Default 100000 (6.8 MB); 1..4294967295 while delivery.credit_saver
+	// is on.
 	CreditSaverKeys int `mapstructure:"credit_saver_keys" yaml:"credit_saver_keys" json:"credit_saver_keys"`
 	// CreditSaverTTL is how long after Zoho's acknowledgement the credit
 	// saver trusts what it remembers for a key: the bound on how long a

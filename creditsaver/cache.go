@@ -2,10 +2,11 @@ package creditsaver
 
 import (
 	"fmt"
+	"math"
 	"time"
 
 	"github.com/cespare/xxhash/v2"
-	lru "github.com/hashicorp/golang-lru/v2"
+	"github.com/elastic/go-freelru"
 
 	"github.com/zohosink/zohosink/zohoapi"
 )
@@ -41,7 +42,7 @@ type entry[O comparable] struct {
 // identifies who acknowledged it (the pipeline: the partition assignment).
 // Safe for concurrent use.
 type Cache[O comparable] struct {
-	lru *lru.Cache[uint64, entry[O]]
+	lru *freelru.SyncedLRU[uint64, entry[O]]
 	ttl time.Duration
 	now func() time.Time
 }
@@ -49,7 +50,7 @@ type Cache[O comparable] struct {
 // Options configure a Cache.
 type Options struct {
 	// Keys is the most keys remembered (least recently used evicted first);
-	// ≥ 1.
+	// 1..2^32-1.
 	Keys int
 	// TTL is how long after Zoho's acknowledgement an entry is trusted; > 0.
 	// It bounds how long a change made in Zoho by another writer of the key
@@ -64,13 +65,13 @@ type Options struct {
 
 // New returns an empty Cache, or an error naming the option out of range.
 func New[O comparable](o Options) (*Cache[O], error) {
-	if o.Keys < 1 {
-		return nil, fmt.Errorf("creditsaver: keys must be ≥ 1 (got %d)", o.Keys)
+	if o.Keys < 1 || o.Keys > math.MaxUint32 {
+		return nil, fmt.Errorf("creditsaver: keys must be 1..%d (got %d)", uint32(math.MaxUint32), o.Keys)
 	}
 	if o.TTL <= 0 {
 		return nil, fmt.Errorf("creditsaver: the TTL must be > 0 (got %s)", o.TTL)
 	}
-	l, err := lru.New[uint64, entry[O]](o.Keys)
+	l, err := freelru.NewSynced[uint64, entry[O]](uint32(o.Keys), bucketHash)
 	if err != nil {
 		return nil, fmt.Errorf("creditsaver: %w", err)
 	}
@@ -83,6 +84,9 @@ func New[O comparable](o Options) (*Cache[O], error) {
 // keyHash is the LRU's key for key: its 64-bit hash (see the package
 // documentation for why a collision cannot cause a wrong skip).
 func keyHash(key string) uint64 { return xxhash.Sum64String(key) }
+
+// bucketHash is the LRU's bucket hash of a keyHash: its two halves folded.
+func bucketHash(h uint64) uint32 { return uint32(h ^ h>>32) }
 
 // Remember records that Zoho acknowledged the record of sum for key, on
 // behalf of owner, replacing what was remembered for key.

@@ -141,8 +141,8 @@ func TestSumRecord(t *testing.T) {
 }
 
 // TestMemoryPerKey measures the heap one remembered key takes, so that the
-// documented bound (about 120 bytes a key: 12 MB at the default 100,000
-// keys) stays true.
+// documented bound (68 bytes a key: 6.8 MB at the default 100,000 keys)
+// stays true.
 func TestMemoryPerKey(t *testing.T) {
 	const n = 100_000
 	var before, after runtime.MemStats
@@ -160,8 +160,8 @@ func TestMemoryPerKey(t *testing.T) {
 	runtime.ReadMemStats(&after)
 	perKey := float64(after.HeapAlloc-before.HeapAlloc) / n
 	t.Logf("%.0f bytes per remembered key (%d keys: %.1f MB)", perKey, n, perKey*n/1e6)
-	if perKey > 160 {
-		t.Fatalf("%.0f bytes per key, documented about 120", perKey)
+	if perKey > 72 {
+		t.Fatalf("%.0f bytes per key, documented 68", perKey)
 	}
 	runtime.KeepAlive(c)
 }
