@@ -58,9 +58,14 @@ func (realClock) After(d time.Duration) <-chan time.Time { return time.After(d) 
 //   - Zoho's own count: once Zoho reports the org's remaining credits
 //     (X-API-CREDITS-REMAINING, zohoapi.CreditsHeader, sent once half the
 //     day's credits are used), every reservation is taken off that figure
-//     until the next answer reports it again; a call that needs more than
-//     is left, or that Zoho refused because the credits are spent
-//     (zohoapi.APIError.CreditsExhausted), waits, and one call probes again
+//     until the next answer reports it again, and so are the calls still in
+//     flight when an answer reports it (Zoho may not have counted them yet:
+//     concurrent calls must not overrun the org's last credits, or Zoho
+//     refuses whichever arrives last, perhaps the one with a partition's
+//     oldest records). A call that needs more than is left waits for the
+//     answers of the calls in flight; once none is in flight, or when Zoho
+//     refused a call because the credits are spent
+//     (zohoapi.APIError.CreditsExhausted), it waits and one call probes again
 //     after an interval that starts at a minute and doubles up to 15 minutes
 //     (Zoho tells neither when credits free up nor how many). An answered
 //     call ends the wait.
@@ -88,9 +93,14 @@ type Credits struct {
 	// ledger holds the credits reserved within the window, oldest first; spent is their sum.
 	ledger []creditCharge
 	spent  int
-	// zoho is Zoho's remaining credits as last reported, less the
-	// reservations since; -1 when Zoho reports none.
+	// zoho is Zoho's remaining credits as last reported, less the other
+	// calls in flight then and the reservations since; -1 when Zoho reports
+	// none.
 	zoho int
+	// inFlight is the credits reserved for calls not yet settled (answered,
+	// failed, or given back): Zoho's report in one call's answer may not
+	// count the others yet.
+	inFlight int
 	// probeAt is when a call may probe Zoho's spent credits again (zero: Zoho
 	// did not refuse); probeWait is the interval after the next refusal.
 	probeAt   time.Time
@@ -243,6 +253,9 @@ func (c *Credits) admitLocked(seq uint64, n int) (time.Duration, error) {
 		return c.probeAt.Sub(now), errors.New("the org's API credits for the last 24 h are spent, Zoho says; probing again at " + c.probeAt.Format(time.RFC3339))
 	case !c.probeAt.IsZero():
 		c.probeAt = now.Add(c.probeWait) // this call probes; the others wait for its answer
+	case c.zoho >= 0 && c.zoho < n && c.inFlight > 0:
+		// Woken (changed) when one of them is answered with a newer count.
+		return CreditWindow, fmt.Errorf("only %d API credits are left for the org, Zoho says (X-API-CREDITS-REMAINING), less %d reserved by calls in flight: a call of %d credit(s) waits for their answers", c.zoho, c.inFlight, n)
 	case c.zoho >= 0 && c.zoho < n:
 		c.backOffLocked(now)
 		return c.probeAt.Sub(now), fmt.Errorf("only %d API credits are left for the org, Zoho says (X-API-CREDITS-REMAINING): a call of %d credit(s) waits", c.zoho, n)
@@ -279,6 +292,7 @@ func (c *Credits) chargeLocked(now time.Time, n int) {
 		c.ledger = append(c.ledger, creditCharge{first: now, last: now, n: n})
 	}
 	c.spent += n
+	c.inFlight += n
 	if c.zoho >= 0 {
 		c.zoho = max(c.zoho-n, 0)
 	}
@@ -296,11 +310,12 @@ func (c *Credits) pruneLocked(now time.Time) {
 	}
 }
 
-// refund gives back n credits reserved for a call Zoho did not charge, and
-// wakes the batches waiting for credits.
+// refund gives back n credits reserved for a call Zoho did not charge (or
+// that was not made), and wakes the batches waiting for credits.
 func (c *Credits) refund(n int) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
+	c.inFlight = max(c.inFlight-n, 0)
 	for k := len(c.ledger) - 1; k >= 0 && n > 0; k-- {
 		take := min(n, c.ledger[k].n)
 		c.ledger[k].n -= take
@@ -318,17 +333,28 @@ func (c *Credits) refund(n int) {
 // answered learns Zoho's remaining credits from an answered call: its
 // report, or none (less than half the day's credits used). Zoho answering
 // ends a refusal.
-func (c *Credits) answered(res *zohoapi.UpsertResult) {
+func (c *Credits) answered(res *zohoapi.UpsertResult, n int) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
+	c.inFlight = max(c.inFlight-n, 0)
 	c.zoho = -1
 	if res.CreditsReported {
-		c.zoho = res.CreditsRemaining
+		c.zoho = max(res.CreditsRemaining-c.inFlight, 0)
 	}
 	if !c.probeAt.IsZero() {
 		c.probeAt, c.probeWait = time.Time{}, creditProbeInitial
+	}
+	if len(c.waiting) > 0 {
 		c.wakeLocked()
 	}
+}
+
+// settled ends the reservation of n credits of a call that failed after it
+// was sent: Zoho may have charged it.
+func (c *Credits) settled(n int) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.inFlight = max(c.inFlight-n, 0)
 }
 
 // refused reports whether err is Zoho refusing a call of n credits because
@@ -346,8 +372,8 @@ func (c *Credits) refused(err error, n int) bool {
 		(apiErr.StatusCode == http.StatusTooManyRequests && apiErr.CreditsReported && apiErr.CreditsRemaining < n)
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if apiErr.CreditsReported {
-		c.zoho = apiErr.CreditsRemaining
+	if apiErr.CreditsReported { // the other calls in flight: all but this one
+		c.zoho = max(apiErr.CreditsRemaining-(c.inFlight-n), 0)
 	}
 	if !spent {
 		return false
@@ -437,7 +463,7 @@ func (s *Sender) leaveCredits(t *creditTurn) {
 // settleCredits learns from a call's outcome: Zoho's remaining credits from
 // an answer, and the reservation given back when Zoho charged nothing (no
 // request was sent: breaker refused, token not to be had; or Zoho answered
-// 429).
+// 429). Every outcome ends the call's reservation in flight.
 func (s *Sender) settleCredits(res *zohoapi.UpsertResult, err error, records int) {
 	cr := s.o.Credits
 	var apiErr *zohoapi.APIError
@@ -445,10 +471,12 @@ func (s *Sender) settleCredits(res *zohoapi.UpsertResult, err error, records int
 	var tok *zohoapi.TokenError
 	switch {
 	case err == nil:
-		cr.answered(res)
+		cr.answered(res, zohoapi.Credits(records))
 	case refused(err), errors.As(err, &mint), errors.As(err, &tok),
 		errors.As(err, &apiErr) && apiErr.StatusCode == http.StatusTooManyRequests:
 		cr.refund(zohoapi.Credits(records))
+	default:
+		cr.settled(zohoapi.Credits(records))
 	}
 }
 

@@ -448,3 +448,36 @@ func inLine(c *Credits) int {
 	defer c.mu.Unlock()
 	return len(c.waiting)
 }
+
+// TestZohoCountLessCallsInFlight: Zoho's report in one call's answer does
+// not count the calls still in flight, so they are taken off it: with 15
+// credits left and another call of 10 in flight, a third call of 10 waits
+// for that answer instead of overrunning the org's count (Zoho would refuse
+// whichever arrived last); once that answer reports 5 left and nothing is
+// in flight, it waits for a probe.
+func TestZohoCountLessCallsInFlight(t *testing.T) {
+	c := NewCredits(0, fakeclock.New(t0))
+	a, b, third := creditTurn{seq: 1}, creditTurn{seq: 2}, creditTurn{seq: 3}
+	for _, turn := range []*creditTurn{&a, &b} {
+		if wait, _, err := c.reserve(turn, 10); wait != 0 {
+			t.Fatalf("reserve: wait %v (%v)", wait, err)
+		}
+	}
+	c.answered(&zohoapi.UpsertResult{CreditsRemaining: 15, CreditsReported: true}, 10)
+	if st := c.Stats(); st.Zoho != 5 {
+		t.Fatalf("Zoho's count %d, want 15 reported less the 10 of the call in flight", st.Zoho)
+	}
+	wait, woken, err := c.reserve(&third, 10)
+	if wait == 0 {
+		t.Fatal("a call of 10 credits was reserved with 15 left and 10 in flight")
+	}
+	c.answered(&zohoapi.UpsertResult{CreditsRemaining: 5, CreditsReported: true}, 10)
+	select {
+	case <-woken:
+	default:
+		t.Fatalf("the answer did not wake the call waiting for it (%v)", err)
+	}
+	if wait, _, err := c.reserve(&third, 10); wait < creditProbeInitial {
+		t.Errorf("with 5 credits left and nothing in flight: wait %v (%v), want the probe interval", wait, err)
+	}
+}
