@@ -62,7 +62,9 @@ func (realClock) After(d time.Duration) <-chan time.Time { return time.After(d) 
 //     flight when an answer reports it (Zoho may not have counted them yet:
 //     concurrent calls must not overrun the org's last credits, or Zoho
 //     refuses whichever arrives last, perhaps the one with a partition's
-//     oldest records). A call that needs more than is left waits for the
+//     oldest records); answers arrive in any order, so a report of more than
+//     the count kept is an older one and is ignored (but a probe's). A call
+//     that needs more than is left waits for the
 //     answers of the calls in flight; once none is in flight, or when Zoho
 //     refused a call because the credits are spent
 //     (zohoapi.APIError.CreditsExhausted), it waits and one call probes again
@@ -101,6 +103,11 @@ type Credits struct {
 	// failed, or given back): Zoho's report in one call's answer may not
 	// count the others yet.
 	inFlight int
+	// reports counts the answers that reported Zoho's count: an answer
+	// without it resets the count only for a call reserved after the
+	// latest (creditTurn.reports), since Zoho may have answered an older
+	// call before half the day's credits were used.
+	reports uint64
 	// probeAt is when a call may probe Zoho's spent credits again (zero: Zoho
 	// did not refuse); probeWait is the interval after the next refusal.
 	probeAt   time.Time
@@ -126,6 +133,8 @@ type Credits struct {
 type creditTurn struct {
 	seq     uint64
 	waiting bool
+	// reports is Credits.reports when its latest reservation was made.
+	reports uint64
 }
 
 // creditCharge is one ledger entry: n credits reserved from first to last.
@@ -208,6 +217,7 @@ func (c *Credits) reserve(t *creditTurn, n int) (time.Duration, <-chan struct{},
 		return wait, c.changed, why
 	}
 	c.leaveLocked(t)
+	t.reports = c.reports
 	return 0, nil, nil
 }
 
@@ -333,13 +343,16 @@ func (c *Credits) refund(n int) {
 // answered learns Zoho's remaining credits from an answered call: its
 // report, or none (less than half the day's credits used). Zoho answering
 // ends a refusal.
-func (c *Credits) answered(res *zohoapi.UpsertResult, n int) {
+func (c *Credits) answered(res *zohoapi.UpsertResult, n int, since uint64) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	c.inFlight = max(c.inFlight-n, 0)
-	c.zoho = -1
-	if res.CreditsReported {
-		c.zoho = max(res.CreditsRemaining-c.inFlight, 0)
+	switch probe := !c.probeAt.IsZero(); {
+	case res.CreditsReported:
+		c.reports++
+		c.reportLocked(res.CreditsRemaining, probe)
+	case since == c.reports: // reserved after the latest report: Zoho no longer counts
+		c.zoho = -1
 	}
 	if !c.probeAt.IsZero() {
 		c.probeAt, c.probeWait = time.Time{}, creditProbeInitial
@@ -347,6 +360,21 @@ func (c *Credits) answered(res *zohoapi.UpsertResult, n int) {
 	if len(c.waiting) > 0 {
 		c.wakeLocked()
 	}
+}
+
+// reportLocked takes Zoho's report of remaining credits, less the calls in
+// flight (Zoho may not have counted them). Answers of concurrent calls
+// arrive in any order, so a report more than the count kept is an older
+// one and is ignored, except when the count is new or the call was a probe
+// (it went alone after a refusal: its report is the latest, and counts
+// credits the window freed).
+func (c *Credits) reportLocked(remaining int, probe bool) {
+	est := max(remaining-c.inFlight, 0)
+	if c.zoho < 0 || probe {
+		c.zoho = est
+		return
+	}
+	c.zoho = min(c.zoho, est)
 }
 
 // settled ends the reservation of n credits of a call that failed after it
@@ -372,8 +400,11 @@ func (c *Credits) refused(err error, n int) bool {
 		(apiErr.StatusCode == http.StatusTooManyRequests && apiErr.CreditsReported && apiErr.CreditsRemaining < n)
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if apiErr.CreditsReported { // the other calls in flight: all but this one
-		c.zoho = max(apiErr.CreditsRemaining-(c.inFlight-n), 0)
+	if apiErr.CreditsReported {
+		c.reports++
+		c.inFlight -= n // the other calls in flight: all but this one
+		c.reportLocked(apiErr.CreditsRemaining, false)
+		c.inFlight += n
 	}
 	if !spent {
 		return false
@@ -463,15 +494,16 @@ func (s *Sender) leaveCredits(t *creditTurn) {
 // settleCredits learns from a call's outcome: Zoho's remaining credits from
 // an answer, and the reservation given back when Zoho charged nothing (no
 // request was sent: breaker refused, token not to be had; or Zoho answered
-// 429). Every outcome ends the call's reservation in flight.
-func (s *Sender) settleCredits(res *zohoapi.UpsertResult, err error, records int) {
+// 429). Every outcome ends the call's reservation in flight. t is the
+// turn of the call's batch.
+func (s *Sender) settleCredits(res *zohoapi.UpsertResult, err error, records int, t *creditTurn) {
 	cr := s.o.Credits
 	var apiErr *zohoapi.APIError
 	var mint *zohoapi.MintWaitError
 	var tok *zohoapi.TokenError
 	switch {
 	case err == nil:
-		cr.answered(res, zohoapi.Credits(records))
+		cr.answered(res, zohoapi.Credits(records), t.reports)
 	case refused(err), errors.As(err, &mint), errors.As(err, &tok),
 		errors.As(err, &apiErr) && apiErr.StatusCode == http.StatusTooManyRequests:
 		cr.refund(zohoapi.Credits(records))

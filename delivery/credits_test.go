@@ -463,7 +463,7 @@ func TestZohoCountLessCallsInFlight(t *testing.T) {
 			t.Fatalf("reserve: wait %v (%v)", wait, err)
 		}
 	}
-	c.answered(&zohoapi.UpsertResult{CreditsRemaining: 15, CreditsReported: true}, 10)
+	c.answered(&zohoapi.UpsertResult{CreditsRemaining: 15, CreditsReported: true}, 10, a.reports)
 	if st := c.Stats(); st.Zoho != 5 {
 		t.Fatalf("Zoho's count %d, want 15 reported less the 10 of the call in flight", st.Zoho)
 	}
@@ -471,7 +471,7 @@ func TestZohoCountLessCallsInFlight(t *testing.T) {
 	if wait == 0 {
 		t.Fatal("a call of 10 credits was reserved with 15 left and 10 in flight")
 	}
-	c.answered(&zohoapi.UpsertResult{CreditsRemaining: 5, CreditsReported: true}, 10)
+	c.answered(&zohoapi.UpsertResult{CreditsRemaining: 5, CreditsReported: true}, 10, b.reports)
 	select {
 	case <-woken:
 	default:
@@ -479,5 +479,24 @@ func TestZohoCountLessCallsInFlight(t *testing.T) {
 	}
 	if wait, _, err := c.reserve(&third, 10); wait < creditProbeInitial {
 		t.Errorf("with 5 credits left and nothing in flight: wait %v (%v), want the probe interval", wait, err)
+	}
+}
+
+// TestZohoCountIgnoresOlderReports: answers of concurrent calls arrive in
+// any order, so a report of more credits than the count kept (Zoho
+// computed it before charging calls answered since) does not raise it;
+// only a probe's report (a call alone after a refusal) can.
+func TestZohoCountIgnoresOlderReports(t *testing.T) {
+	c := NewCredits(0, fakeclock.New(t0))
+	a, x := creditTurn{seq: 1}, creditTurn{seq: 2}
+	for _, turn := range []*creditTurn{&a, &x} {
+		if wait, _, err := c.reserve(turn, 10); wait != 0 {
+			t.Fatalf("reserve: wait %v (%v)", wait, err)
+		}
+	}
+	c.answered(&zohoapi.UpsertResult{CreditsRemaining: 25, CreditsReported: true}, 10, a.reports)
+	c.answered(&zohoapi.UpsertResult{CreditsRemaining: 40, CreditsReported: true}, 10, x.reports)
+	if st := c.Stats(); st.Zoho != 15 {
+		t.Fatalf("Zoho's count %d, want 15 (25 less the call then in flight), not raised by the older report of 40", st.Zoho)
 	}
 }
