@@ -248,8 +248,8 @@ type Delivery struct {
 	CreditSaver bool `mapstructure:"credit_saver" yaml:"credit_saver" json:"credit_saver"`
 	// CreditSaverKeys is the most keys the credit saver remembers (least
 	// recently used forgotten first), 68 bytes each, allocated at start.
-	// Default 100000 (6.8 MB); 1..4294967295 while delivery.credit_saver
-	// is on.
+	// Default 100000 (6.8 MB); 1..creditsaver.MaxKeys (10,000,000) while
+	// delivery.credit_saver is on.
 	CreditSaverKeys int `mapstructure:"credit_saver_keys" yaml:"credit_saver_keys" json:"credit_saver_keys"`
 	// CreditSaverTTL is how long after Zoho's acknowledgement the credit
 	// saver trusts what it remembers for a key: the bound on how long a

@@ -11,12 +11,14 @@ import (
 	"reflect"
 	"regexp"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/spf13/pflag"
 
+	"github.com/zohosink/zohosink/creditsaver"
 	"github.com/zohosink/zohosink/internal/tlstest"
 	"github.com/zohosink/zohosink/zohoapi"
 	"gopkg.in/yaml.v3"
@@ -1010,5 +1012,27 @@ func TestKeysInAnotherCase(t *testing.T) {
 	}
 	if !errors.Is(err, ErrKeyCase) {
 		t.Error("errors.Is(err, ErrKeyCase) = false")
+	}
+}
+
+// TestCreditSaverKeysBound: credit_saver_keys beyond creditsaver.MaxKeys
+// (its LRU is allocated whole at start) is refused by the validator, with
+// the value, as 0 is; the bound itself is accepted and starts a cache.
+func TestCreditSaverKeysBound(t *testing.T) {
+	for _, keys := range []int{0, creditsaver.MaxKeys + 1, 5_000_000_000} {
+		c := Defaults()
+		c.Delivery.CreditSaverKeys = keys
+		var fe *FieldError
+		if err := c.Validate(); !errors.As(err, &fe) || !strings.Contains(err.Error(), "delivery.credit_saver_keys: "+strconv.Itoa(keys)+" is not in 1..") {
+			t.Errorf("credit_saver_keys %d: %v", keys, err)
+		}
+	}
+	c := Defaults()
+	c.Delivery.CreditSaverKeys = creditsaver.MaxKeys
+	if err := c.Validate(); err != nil && strings.Contains(err.Error(), "delivery.credit_saver_keys") {
+		t.Errorf("credit_saver_keys at the bound refused: %v", err)
+	}
+	if _, err := creditsaver.New[int](creditsaver.Options{Keys: creditsaver.MaxKeys, TTL: time.Minute}); err != nil {
+		t.Errorf("a cache of MaxKeys keys: %v", err)
 	}
 }

@@ -3,13 +3,13 @@ package config
 import (
 	"errors"
 	"fmt"
-	"math"
 	"net"
 	"net/url"
 	"slices"
 	"strings"
 	"time"
 
+	"github.com/zohosink/zohosink/creditsaver"
 	"github.com/zohosink/zohosink/zohoapi"
 )
 
@@ -167,8 +167,8 @@ func (c *Config) Validate() error {
 	}
 	p.positive("delivery.breaker_open_timeout", c.Delivery.BreakerOpenTimeout)
 	p.nonNegative("delivery.shutdown_grace", c.Delivery.ShutdownGrace)
-	if c.Delivery.CreditSaver && (c.Delivery.CreditSaverKeys < 1 || c.Delivery.CreditSaverKeys > math.MaxUint32) {
-		p.add("delivery.credit_saver_keys", "must be 1..4294967295 while delivery.credit_saver is on (turn the saver off with delivery.credit_saver: false)")
+	if k := c.Delivery.CreditSaverKeys; c.Delivery.CreditSaver && (k < 1 || k > creditsaver.MaxKeys) {
+		p.add("delivery.credit_saver_keys", fmt.Sprintf("%d is not in 1..%d while delivery.credit_saver is on (68 bytes a key, allocated at start; turn the saver off with delivery.credit_saver: false)", k, creditsaver.MaxKeys))
 	}
 	if c.Delivery.CreditSaver && c.Delivery.CreditSaverTTL <= 0 {
 		p.add("delivery.credit_saver_ttl", "must be > 0 while delivery.credit_saver is on (turn the saver off with delivery.credit_saver: false)")

@@ -2,7 +2,6 @@ package creditsaver
 
 import (
 	"fmt"
-	"math"
 	"time"
 
 	"github.com/cespare/xxhash/v2"
@@ -50,7 +49,7 @@ type Cache[O comparable] struct {
 // Options configure a Cache.
 type Options struct {
 	// Keys is the most keys remembered (least recently used evicted first);
-	// 1..2^32-1.
+	// 1..MaxKeys.
 	Keys int
 	// TTL is how long after Zoho's acknowledgement an entry is trusted; > 0.
 	// It bounds how long a change made in Zoho by another writer of the key
@@ -63,10 +62,14 @@ type Options struct {
 	Now func() time.Time
 }
 
+// MaxKeys is the most keys a Cache may remember: the LRU's array is
+// allocated whole at New, 68 bytes a key (680 MB at MaxKeys).
+const MaxKeys = 10_000_000
+
 // New returns an empty Cache, or an error naming the option out of range.
 func New[O comparable](o Options) (*Cache[O], error) {
-	if o.Keys < 1 || o.Keys > math.MaxUint32 {
-		return nil, fmt.Errorf("creditsaver: keys must be 1..%d (got %d)", uint32(math.MaxUint32), o.Keys)
+	if o.Keys < 1 || o.Keys > MaxKeys {
+		return nil, fmt.Errorf("creditsaver: keys must be 1..%d (got %d)", MaxKeys, o.Keys)
 	}
 	if o.TTL <= 0 {
 		return nil, fmt.Errorf("creditsaver: the TTL must be > 0 (got %s)", o.TTL)
