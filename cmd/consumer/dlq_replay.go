@@ -41,7 +41,8 @@ rejection is fixed (a field mapping, a picklist value, a missing field in Zoho).
                event again too. Records whose source topic is not one of
                kafka.topics are skipped, and so are records the source
                topic refuses as too large (its max.message.bytes): they
-               stay in the dead-letter topic for --direct.
+               stay in the dead-letter topic, for --direct with a --group
+               of its own.
   --direct     maps each record's value with today's configuration and upserts
                it into zoho.module through the pipeline's own delivery path
                (batches, merge by email, retries, circuit breaker); records
