@@ -64,9 +64,8 @@ func (s *Sender) breakerChanged(_ string, from, to gobreaker.State) {
 
 // call makes one upsert call of d through the circuit breaker and reports
 // it to the Observer (not when the breaker refused it); answered is
-// zohoapi.UpsertRequest.Answered (nil: none), t the turn of d whose credits
-// were reserved for it.
-func (s *Sender) call(ctx context.Context, d batch, answered func(), t *creditTurn) (*zohoapi.UpsertResult, error) {
+// zohoapi.UpsertRequest.Answered (nil: none).
+func (s *Sender) call(ctx context.Context, d batch, answered func()) (*zohoapi.UpsertResult, error) {
 	start := time.Now()
 	res, err := s.breaker.Execute(func() (*zohoapi.UpsertResult, error) {
 		res, err := s.o.Zoho.Upsert(ctx, zohoapi.UpsertRequest{
@@ -81,7 +80,7 @@ func (s *Sender) call(ctx context.Context, d batch, answered func(), t *creditTu
 		}
 		return res, err
 	})
-	s.settleCredits(res, err, len(d.records), t)
+	s.settleCredits(res, err, len(d.records))
 	if refused(err) {
 		return nil, err
 	}

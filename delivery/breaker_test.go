@@ -53,7 +53,7 @@ func TestCancelledCallIsNotABreakerFailure(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() {
-		_, err := s.call(ctx, d, nil, &creditTurn{})
+		_, err := s.call(ctx, d, nil)
 		done <- err
 	}()
 	waitFor(t, 10*time.Second, "the call hangs in Zoho", func() bool { return sim.Stats().InFlight > 0 })
@@ -66,7 +66,7 @@ func TestCancelledCallIsNotABreakerFailure(t *testing.T) {
 	}
 
 	sim.FailNext(1, 500)
-	if _, err := s.call(context.Background(), d, nil, &creditTurn{}); err == nil {
+	if _, err := s.call(context.Background(), d, nil); err == nil {
 		t.Fatal("the 500 answer was not an error")
 	}
 	if st := s.breaker.State(); st != gobreaker.StateOpen {

@@ -57,14 +57,13 @@ func (realClock) After(d time.Duration) <-chan time.Time { return time.After(d) 
 //     window, so that delivery never stalls for good.
 //   - Zoho's own count: once Zoho reports the org's remaining credits
 //     (X-API-CREDITS-REMAINING, zohoapi.CreditsHeader, sent once half the
-//     day's credits are used), every reservation is taken off that figure
-//     until the next answer reports it again, and so are the calls still in
-//     flight when an answer reports it (Zoho may not have counted them yet:
-//     concurrent calls must not overrun the org's last credits, or Zoho
-//     refuses whichever arrives last, perhaps the one with a partition's
-//     oldest records); answers arrive in any order, so a report of more than
-//     the count kept is an older one and is ignored (but a probe's). A call
-//     that needs more than is left waits for the
+//     day's credits are used), the count taken is the least of the latest
+//     answers' (creditReports: answers of concurrent calls are settled in
+//     any order, so an older one may say more) less the credits of the
+//     calls in flight (Zoho may not have counted them yet): concurrent calls
+//     must not overrun the org's last credits, or Zoho refuses whichever
+//     arrives last, perhaps the one with a partition's oldest records. A
+//     call that needs more than is left waits for the
 //     answers of the calls in flight; once none is in flight, or when Zoho
 //     refused a call because the credits are spent
 //     (zohoapi.APIError.CreditsExhausted), it waits and one call probes again
@@ -95,19 +94,15 @@ type Credits struct {
 	// ledger holds the credits reserved within the window, oldest first; spent is their sum.
 	ledger []creditCharge
 	spent  int
-	// zoho is Zoho's remaining credits as last reported, less the other
-	// calls in flight then and the reservations since; -1 when Zoho reports
-	// none.
-	zoho int
+	// reports holds Zoho's counts of remaining credits in the latest
+	// creditReports answers, -1 for an answer without one, at next; zohoLocked
+	// is the least of them less the calls in flight.
+	reports [creditReports]int
+	next    int
 	// inFlight is the credits reserved for calls not yet settled (answered,
 	// failed, or given back): Zoho's report in one call's answer may not
 	// count the others yet.
 	inFlight int
-	// reports counts the answers that reported Zoho's count: an answer
-	// without it resets the count only for a call reserved after the
-	// latest (creditTurn.reports), since Zoho may have answered an older
-	// call before half the day's credits were used.
-	reports uint64
 	// probeAt is when a call may probe Zoho's spent credits again (zero: Zoho
 	// did not refuse); probeWait is the interval after the next refusal.
 	probeAt   time.Time
@@ -133,8 +128,6 @@ type Credits struct {
 type creditTurn struct {
 	seq     uint64
 	waiting bool
-	// reports is Credits.reports when its latest reservation was made.
-	reports uint64
 }
 
 // creditCharge is one ledger entry: n credits reserved from first to last.
@@ -151,9 +144,12 @@ func NewCredits(budget int, clock Clock) *Credits {
 	if clock == nil {
 		clock = realClock{}
 	}
-	c := &Credits{clock: clock, budget: max(budget, 0), owned: 1, total: 1, zoho: -1,
+	c := &Credits{clock: clock, budget: max(budget, 0), owned: 1, total: 1,
 		probeWait: creditProbeInitial, obs: NopObserver{}, changed: make(chan struct{})}
 	c.limit = c.budget
+	for i := range c.reports {
+		c.reports[i] = -1
+	}
 	return c
 }
 
@@ -184,8 +180,9 @@ type CreditStats struct {
 	// Remaining is what this process may still spend of Budget now; 0
 	// without a local budget.
 	Remaining int
-	// Zoho is the org's remaining credits as Zoho last reported them, less
-	// the reservations since; -1 while Zoho reports none.
+	// Zoho is the org's remaining credits as Zoho reports them (the least
+	// count of the latest creditReports answers), less the calls in flight;
+	// -1 while Zoho reports none.
 	Zoho int
 }
 
@@ -194,7 +191,7 @@ func (c *Credits) Stats() CreditStats {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	c.pruneLocked(c.clock.Now())
-	st := CreditStats{Zoho: c.zoho}
+	st := CreditStats{Zoho: c.zohoLocked()}
 	if c.budget > 0 {
 		st.Budget, st.Remaining = c.limit, max(c.limit-c.spent, 0)
 	}
@@ -217,7 +214,6 @@ func (c *Credits) reserve(t *creditTurn, n int) (time.Duration, <-chan struct{},
 		return wait, c.changed, why
 	}
 	c.leaveLocked(t)
-	t.reports = c.reports
 	return 0, nil, nil
 }
 
@@ -258,17 +254,18 @@ func (c *Credits) admitLocked(seq uint64, n int) (time.Duration, error) {
 		return wait, fmt.Errorf("the local credit budget is spent: %d of %d credits used in the last 24 h (zoho.daily_credit_budget %d, this process's share %d/%d of the source partitions); a call of %d credit(s) waits %v",
 			c.spent, c.limit, c.budget, c.owned, c.total, n, wait.Round(time.Second))
 	}
+	zoho := c.zohoLocked()
 	switch {
 	case !c.probeAt.IsZero() && now.Before(c.probeAt):
 		return c.probeAt.Sub(now), errors.New("the org's API credits for the last 24 h are spent, Zoho says; probing again at " + c.probeAt.Format(time.RFC3339))
 	case !c.probeAt.IsZero():
 		c.probeAt = now.Add(c.probeWait) // this call probes; the others wait for its answer
-	case c.zoho >= 0 && c.zoho < n && c.inFlight > 0:
+	case zoho >= 0 && zoho < n && c.inFlight > 0:
 		// Woken (changed) when one of them is answered with a newer count.
-		return CreditWindow, fmt.Errorf("only %d API credits are left for the org, Zoho says (X-API-CREDITS-REMAINING), less %d reserved by calls in flight: a call of %d credit(s) waits for their answers", c.zoho, c.inFlight, n)
-	case c.zoho >= 0 && c.zoho < n:
+		return CreditWindow, fmt.Errorf("only %d API credits are left for the org, Zoho says (X-API-CREDITS-REMAINING), less %d reserved by calls in flight: a call of %d credit(s) waits for their answers", zoho+c.inFlight, c.inFlight, n)
+	case zoho >= 0 && zoho < n:
 		c.backOffLocked(now)
-		return c.probeAt.Sub(now), fmt.Errorf("only %d API credits are left for the org, Zoho says (X-API-CREDITS-REMAINING): a call of %d credit(s) waits", c.zoho, n)
+		return c.probeAt.Sub(now), fmt.Errorf("only %d API credits are left for the org, Zoho says (X-API-CREDITS-REMAINING): a call of %d credit(s) waits", zoho, n)
 	}
 	c.chargeLocked(now, n)
 	return 0, nil
@@ -303,9 +300,6 @@ func (c *Credits) chargeLocked(now time.Time, n int) {
 	}
 	c.spent += n
 	c.inFlight += n
-	if c.zoho >= 0 {
-		c.zoho = max(c.zoho-n, 0)
-	}
 }
 
 // pruneLocked drops the charges that left the window.
@@ -343,17 +337,11 @@ func (c *Credits) refund(n int) {
 // answered learns Zoho's remaining credits from an answered call: its
 // report, or none (less than half the day's credits used). Zoho answering
 // ends a refusal.
-func (c *Credits) answered(res *zohoapi.UpsertResult, n int, since uint64) {
+func (c *Credits) answered(res *zohoapi.UpsertResult, n int) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	c.inFlight = max(c.inFlight-n, 0)
-	switch probe := !c.probeAt.IsZero(); {
-	case res.CreditsReported:
-		c.reports++
-		c.reportLocked(res.CreditsRemaining, probe)
-	case since == c.reports: // reserved after the latest report: Zoho no longer counts
-		c.zoho = -1
-	}
+	c.reportLocked(res.CreditsRemaining, res.CreditsReported, !c.probeAt.IsZero())
 	if !c.probeAt.IsZero() {
 		c.probeAt, c.probeWait = time.Time{}, creditProbeInitial
 	}
@@ -362,19 +350,48 @@ func (c *Credits) answered(res *zohoapi.UpsertResult, n int, since uint64) {
 	}
 }
 
-// reportLocked takes Zoho's report of remaining credits, less the calls in
-// flight (Zoho may not have counted them). Answers of concurrent calls
-// arrive in any order, so a report more than the count kept is an older
-// one and is ignored, except when the count is new or the call was a probe
-// (it went alone after a refusal: its report is the latest, and counts
-// credits the window freed).
-func (c *Credits) reportLocked(remaining int, probe bool) {
-	est := max(remaining-c.inFlight, 0)
-	if c.zoho < 0 || probe {
-		c.zoho = est
-		return
+// creditReports is how many of Zoho's latest answers Credits takes its
+// count of remaining credits from: the least of them. Answers of
+// concurrent calls are settled in any order, so a report can be older than
+// one settled before it (Zoho computed it before charging calls answered
+// since) and say more; the least of the latest answers, 2 × delivery's most
+// calls at once (max_in_flight 10), is never such a report, and a count
+// that rises (the window freed credits) is taken once that many answers
+// report it.
+const creditReports = 20
+
+// reportLocked keeps Zoho's count in one answer (reported: its
+// X-API-CREDITS-REMAINING; else none, less than half the day's credits
+// used) among the latest; after a probe (alone after a refusal) it is the
+// only one kept.
+func (c *Credits) reportLocked(remaining int, reported, probe bool) {
+	if !reported {
+		remaining = -1
 	}
-	c.zoho = min(c.zoho, est)
+	if probe {
+		for i := range c.reports {
+			c.reports[i] = -1
+		}
+	}
+	c.reports[c.next] = remaining
+	c.next = (c.next + 1) % creditReports
+}
+
+// zohoLocked is Zoho's count of the org's remaining credits as zohosink
+// takes it: the least count of the latest answers less the credits of the
+// calls in flight (Zoho may not have counted them yet); -1 when none of
+// those answers reported a count.
+func (c *Credits) zohoLocked() int {
+	least := -1
+	for _, r := range c.reports {
+		if r >= 0 && (least < 0 || r < least) {
+			least = r
+		}
+	}
+	if least < 0 {
+		return -1
+	}
+	return max(least-c.inFlight, 0)
 }
 
 // settled ends the reservation of n credits of a call that failed after it
@@ -401,10 +418,7 @@ func (c *Credits) refused(err error, n int) bool {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if apiErr.CreditsReported {
-		c.reports++
-		c.inFlight -= n // the other calls in flight: all but this one
-		c.reportLocked(apiErr.CreditsRemaining, false)
-		c.inFlight += n
+		c.reportLocked(apiErr.CreditsRemaining, true, false)
 	}
 	if !spent {
 		return false
@@ -494,16 +508,15 @@ func (s *Sender) leaveCredits(t *creditTurn) {
 // settleCredits learns from a call's outcome: Zoho's remaining credits from
 // an answer, and the reservation given back when Zoho charged nothing (no
 // request was sent: breaker refused, token not to be had; or Zoho answered
-// 429). Every outcome ends the call's reservation in flight. t is the
-// turn of the call's batch.
-func (s *Sender) settleCredits(res *zohoapi.UpsertResult, err error, records int, t *creditTurn) {
+// 429). Every outcome ends the call's reservation in flight.
+func (s *Sender) settleCredits(res *zohoapi.UpsertResult, err error, records int) {
 	cr := s.o.Credits
 	var apiErr *zohoapi.APIError
 	var mint *zohoapi.MintWaitError
 	var tok *zohoapi.TokenError
 	switch {
 	case err == nil:
-		cr.answered(res, zohoapi.Credits(records), t.reports)
+		cr.answered(res, zohoapi.Credits(records))
 	case refused(err), errors.As(err, &mint), errors.As(err, &tok),
 		errors.As(err, &apiErr) && apiErr.StatusCode == http.StatusTooManyRequests:
 		cr.refund(zohoapi.Credits(records))

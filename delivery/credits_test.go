@@ -463,7 +463,7 @@ func TestZohoCountLessCallsInFlight(t *testing.T) {
 			t.Fatalf("reserve: wait %v (%v)", wait, err)
 		}
 	}
-	c.answered(&zohoapi.UpsertResult{CreditsRemaining: 15, CreditsReported: true}, 10, a.reports)
+	c.answered(&zohoapi.UpsertResult{CreditsRemaining: 15, CreditsReported: true}, 10)
 	if st := c.Stats(); st.Zoho != 5 {
 		t.Fatalf("Zoho's count %d, want 15 reported less the 10 of the call in flight", st.Zoho)
 	}
@@ -471,7 +471,7 @@ func TestZohoCountLessCallsInFlight(t *testing.T) {
 	if wait == 0 {
 		t.Fatal("a call of 10 credits was reserved with 15 left and 10 in flight")
 	}
-	c.answered(&zohoapi.UpsertResult{CreditsRemaining: 5, CreditsReported: true}, 10, b.reports)
+	c.answered(&zohoapi.UpsertResult{CreditsRemaining: 5, CreditsReported: true}, 10)
 	select {
 	case <-woken:
 	default:
@@ -482,21 +482,37 @@ func TestZohoCountLessCallsInFlight(t *testing.T) {
 	}
 }
 
-// TestZohoCountIgnoresOlderReports: answers of concurrent calls arrive in
-// any order, so a report of more credits than the count kept (Zoho
-// computed it before charging calls answered since) does not raise it;
-// only a probe's report (a call alone after a refusal) can.
-func TestZohoCountIgnoresOlderReports(t *testing.T) {
+// TestZohoCountIsTheLeastOfTheLatest: answers of concurrent calls are
+// settled in any order, so an answer settled later can report more (Zoho
+// computed it before charging calls answered since): the count is the
+// least of the latest creditReports answers, less the calls in flight, and
+// a count that rises (the window freed credits) is taken once that many
+// answers report it.
+func TestZohoCountIsTheLeastOfTheLatest(t *testing.T) {
 	c := NewCredits(0, fakeclock.New(t0))
-	a, x := creditTurn{seq: 1}, creditTurn{seq: 2}
-	for _, turn := range []*creditTurn{&a, &x} {
-		if wait, _, err := c.reserve(turn, 10); wait != 0 {
+	turns := make([]creditTurn, 3)
+	for i := range turns {
+		if wait, _, err := c.reserve(&turns[i], 10); wait != 0 {
 			t.Fatalf("reserve: wait %v (%v)", wait, err)
 		}
 	}
-	c.answered(&zohoapi.UpsertResult{CreditsRemaining: 25, CreditsReported: true}, 10, a.reports)
-	c.answered(&zohoapi.UpsertResult{CreditsRemaining: 40, CreditsReported: true}, 10, x.reports)
-	if st := c.Stats(); st.Zoho != 15 {
-		t.Fatalf("Zoho's count %d, want 15 (25 less the call then in flight), not raised by the older report of 40", st.Zoho)
+	c.answered(&zohoapi.UpsertResult{CreditsRemaining: 25, CreditsReported: true}, 10)
+	c.answered(&zohoapi.UpsertResult{CreditsRemaining: 40, CreditsReported: true}, 10)
+	c.answered(&zohoapi.UpsertResult{}, 10) // answered before half the day's credits were used
+	if st := c.Stats(); st.Zoho != 25 {
+		t.Fatalf("Zoho's count %d, want 25, not raised by the older answers", st.Zoho)
+	}
+	rising := &zohoapi.UpsertResult{CreditsRemaining: 300, CreditsReported: true}
+	for range creditReports - 3 {
+		c.answered(rising, 0)
+	}
+	if st := c.Stats(); st.Zoho != 25 {
+		t.Fatalf("Zoho's count %d, want 25 while it is among the latest answers", st.Zoho)
+	}
+	for _, want := range []int{40, 300} {
+		c.answered(rising, 0)
+		if st := c.Stats(); st.Zoho != want {
+			t.Errorf("Zoho's count %d, want %d as the older answers leave the latest", st.Zoho, want)
+		}
 	}
 }

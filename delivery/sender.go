@@ -349,7 +349,7 @@ func (s *Sender) deliver(d batch, seq uint64) {
 			continue
 		}
 		call, cancel := untilClosed(s.sendCtx, c.gone())
-		res, err := s.call(call, d, func() { s.calls.Free(&slot) }, &turn)
+		res, err := s.call(call, d, func() { s.calls.Free(&slot) })
 		cut := call.Err() != nil // by Abandon, or by the revocation of every partition of d
 		cancel()
 		floorHits := s.calls.Release(slot, callOutcome(err, cut))
