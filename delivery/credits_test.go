@@ -248,7 +248,9 @@ func TestSimulatorCreditsExhausted(t *testing.T) {
 	if n := sim.Stats().UpsertCalls; n != 2 {
 		t.Fatalf("%d upsert calls, want none while Zoho reports 0 credits left", n)
 	}
-	// The first probe is refused: spent credits, not an outage.
+	// The first probe is refused: spent credits, not an outage. (The clock
+	// moves once the batch waits on it: an advance before is lost.)
+	waitFor(t, 10*time.Second, "the batch waits for the probe", func() bool { return clock.Waiters() > 0 })
 	clock.Advance(creditProbeInitial)
 	waitFor(t, 10*time.Second, "the probe is refused", func() bool { return sim.Stats().CreditRejections == 1 })
 	waitFor(t, 10*time.Second, "the batch waits again", func() bool { return clock.Waiters() > 0 })
