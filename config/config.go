@@ -53,12 +53,16 @@ type Kafka struct {
 	// compressed, as the broker sends it; a broker returns at least one
 	// record batch), and a quarter of it caps one partition's part of a
 	// response (kgo.FetchMaxPartitionBytes), so that a fetch holds several
-	// partitions. franz-go fetches from every broker that leads an assigned
-	// partition and holds one response per broker until it is polled; the
-	// poll loop takes all of it at once and keeps the records, compacted
-	// once mapped, until they are handed on. So this bounds the fetched data
-	// the consumer holds whatever the backlog: about 2 × brokers ×
-	// FetchMaxBytes × the compression ratio, plus at most 16 × FetchMaxBytes
+	// partitions. Fetches start at 1/64 of it and grow to it unless their
+	// records, decompressed, would hold more than 16 × FetchMaxBytes in
+	// memory (data compressed more than some 16:1, e.g. zstd on JSON of
+	// one shape): then they stay as much smaller. franz-go fetches from
+	// every broker that leads an assigned partition and holds one response
+	// per broker until it is polled; the poll loop keeps the records until
+	// they are handed on, mapping them only while the mapped ones hold less
+	// than 4 × FetchMaxBytes. So this bounds the fetched data the consumer
+	// holds whatever the backlog and its compression: about brokers × 16 ×
+	// FetchMaxBytes in franz-go, plus up to 16 × FetchMaxBytes and a poll
 	// of records waiting. Default 524288 (512 KiB): Zoho, not Kafka, bounds
 	// the throughput, and 512 KiB per broker keeps a 95%-noise topic flowing
 	// faster than Zoho takes its CRM events (README "Performance": peak

@@ -6,6 +6,7 @@ import (
 	"runtime"
 	"slices"
 	"sync"
+	"sync/atomic"
 	"unsafe"
 
 	"github.com/twmb/franz-go/pkg/kgo"
@@ -21,27 +22,37 @@ import (
 // pollLoop fetches, decides and hands on records until ctx ends.
 //
 // A poll takes what franz-go has buffered (at most a fetch per broker, each
-// bounded by kafka.fetch_max_bytes) and maps it at once, on every core. The
-// records then wait in one run per partition and are handed on round-robin
-// across the partitions, each in offset order, as the batcher and the
-// dead-letter queue have room: a partition with a backlog of CRM records
-// does not hold up the others (franz-go's own polls drain a fetch partition
-// after partition). Dropped records cost no room.
+// bounded by kafka.fetch_max_bytes). The records then wait in one run per
+// partition and are handed on round-robin across the partitions, each in
+// offset order, as the batcher and the dead-letter queue have room: a
+// partition with a backlog of CRM records does not hold up the others
+// (franz-go's own polls drain a fetch partition after partition). Dropped
+// records cost no room.
 //
-// A record waiting keeps only what handing it on needs: a dropped record its
-// offset, a record to deliver or dead-letter its detached copy and the
-// mapper's decision, so records waiting do not keep franz-go's fetched
-// batches alive.
+// Records are mapped ahead of their turn, on every core, in rounds that take
+// the next records of every run alike (mapAhead), while the mapped records
+// waiting hold less than mapAheadPerFetch × kafka.fetch_max_bytes of memory.
+// A fetch of noise is so mapped and dropped at once, while a fetch of CRM
+// events (some 19,000 records of 600 bytes in 512 KiB of snappy) is not
+// mapped much faster than Zoho takes it: a mapped record to deliver holds
+// its detached copy and its Zoho record besides.
+//
+// A record waiting keeps only what handing it on needs: an unmapped one its
+// fetched record (and so the decompressed batch it came in: its span counts
+// the batch until all of it is mapped), a dropped one its offset, a record
+// to deliver or dead-letter its detached copy and the mapper's decision, so
+// mapped records do not keep franz-go's fetched batches alive.
 //
 // While records wait, each turn of the loop also takes what franz-go has
 // buffered since, without waiting for it, as long as the records waiting
-// hold less than heldPerFetch × kafka.fetch_max_bytes of memory; a
-// partition's later records join its run. Together with fetches that hold
-// several partitions (Options.FetchOptions), the partitions of a backlog
-// take turns even when one fetch returns a single partition's records.
-// Once none wait, the loop waits for the next fetch. What waits is bounded
-// by that memory plus one poll, and franz-go buffers at most a fetch per
-// broker meanwhile.
+// hold less than heldPerFetch × kafka.fetch_max_bytes of memory, mapped or
+// not; a partition's later records join its run. Together with fetches that
+// hold several partitions (Options.FetchOptions), the partitions of a
+// backlog take turns even when one fetch returns a single partition's
+// records. Once none wait, the loop waits for the next fetch. What waits is
+// bounded by that memory plus one poll, and franz-go buffers at most a fetch
+// per broker meanwhile, each sized so that its records hold at most
+// fetchMemoryPerFetch × kafka.fetch_max_bytes (fetchSizer).
 //
 // Handing on never blocks: while every run's next record waits for room the
 // loop waits for the batcher to release items or a dead-letter write to end,
@@ -49,8 +60,7 @@ import (
 // to its first hand-on). A revocation meanwhile drops the revoked partitions'
 // waiting records, which were never tracked: their next owner reads them.
 func (p *Pipeline) pollLoop(ctx context.Context) {
-	fetchMax, _ := p.cl.OptValue(kgo.FetchMaxBytes).(int32)
-	q := pollQueue{topUpBelow: heldPerFetch * int(fetchMax)}
+	q := p.newPollQueue()
 	for {
 		var fetches kgo.Fetches
 		switch {
@@ -60,11 +70,16 @@ func (p *Pipeline) pollLoop(ctx context.Context) {
 			fetches = p.cl.PollFetches(noWait)
 		}
 		if fetches != nil {
-			if !p.take(ctx, &q, fetches) {
+			if !p.take(ctx, q, fetches) {
 				return
 			}
+			if n := p.fetchSize.resize(p.cl); n > 0 {
+				p.m.fetchBytes.Set(float64(n))
+				p.log.Debug("fetch size changed to keep a fetch's records within their memory", zap.Int32("fetch_max_bytes", n))
+			}
 		}
-		p.handOn(ctx, &q)
+		p.mapAhead(q)
+		p.handOn(ctx, q)
 		if fetches != nil {
 			p.cl.AllowRebalance()
 		}
@@ -74,18 +89,33 @@ func (p *Pipeline) pollLoop(ctx context.Context) {
 	}
 }
 
-// heldPerFetch is how many times kafka.fetch_max_bytes the records waiting
-// may hold in memory before the poll loop stops taking more (8 MiB with the
-// 512 KiB default): room for a fetch's worth of CRM records from several
-// partitions, next to franz-go's fetch per broker.
-const heldPerFetch = 16
+// newPollQueue is the poll loop's queue, its memory bounds sized by the
+// client's kgo.FetchMaxBytes.
+func (p *Pipeline) newPollQueue() *pollQueue {
+	fetchMax, _ := p.cl.OptValue(kgo.FetchMaxBytes).(int32)
+	return &pollQueue{topUpBelow: heldPerFetch * int(fetchMax), mapAheadBelow: mapAheadPerFetch * int(fetchMax)}
+}
+
+const (
+	// heldPerFetch is how many times kafka.fetch_max_bytes the records
+	// waiting may hold in memory, mapped or not, before the poll loop stops
+	// taking more (8 MiB with the 512 KiB default): room for a fetch's
+	// worth of records from several partitions, next to franz-go's fetch
+	// per broker.
+	heldPerFetch = 16
+	// mapAheadPerFetch is how many times kafka.fetch_max_bytes the mapped
+	// records waiting may hold before the poll loop maps no more (2 MiB with
+	// the 512 KiB default: about 1,400 identify events of 600 bytes, more
+	// than batch.max_buffered's default of 1,200).
+	mapAheadPerFetch = 4
+)
 
 // noWait is the nil context with which PollFetches returns at once, with
 // what franz-go has buffered.
 var noWait context.Context
 
-// take queues a poll's records, mapped, by partition. It reports false once
-// ctx ends or the client is closed.
+// take queues a poll's records by partition, unmapped. It reports false
+// once ctx ends or the client is closed.
 func (p *Pipeline) take(ctx context.Context, q *pollQueue, fetches kgo.Fetches) bool {
 	if fetches.IsClientClosed() || ctx.Err() != nil {
 		p.cl.AllowRebalance()
@@ -97,7 +127,7 @@ func (p *Pipeline) take(ctx context.Context, q *pollQueue, fetches kgo.Fetches) 
 		}
 	})
 	q.compact()
-	first := len(q.recs)
+	waiting := q.waiting
 	fetches.EachPartition(func(fp kgo.FetchTopicPartition) {
 		part := p.offsets.Partition(fp.Topic, fp.Partition)
 		if part == nil {
@@ -106,21 +136,71 @@ func (p *Pipeline) take(ctx context.Context, q *pollQueue, fetches kgo.Fetches) 
 		part.SetHighWatermark(fp.HighWatermark)
 		q.add(part, fp.Records)
 	})
-	p.mapQueued(q, first)
-	p.m.consumed.Add(int64(len(q.recs) - first))
+	p.m.consumed.Add(int64(q.waiting - waiting))
 	return true
 }
 
-// mapQueued maps the records queued from recs[first] on and counts the
-// memory they hold.
-func (p *Pipeline) mapQueued(q *pollQueue, first int) {
-	p.mapAll(q.recs[first:])
-	for i := first; i < len(q.recs); i++ {
-		q.held += int(q.recs[i].held)
+// mapAhead maps the records waiting, in rounds that each take the next
+// unmapped records of every run alike, until none is left unmapped or the
+// mapped ones waiting hold mapAheadBelow of memory. A round maps no more
+// than that memory leaves room for were every record kept
+// (heldRecordOverhead each), at least mapWorkerMin and at most mapRoundMax
+// per core: so the mapped records waiting hold less than mapAheadBelow plus
+// a round's key and value bytes, and a run whose next record is unmapped
+// gets it mapped once they hold less than mapAheadBelow.
+func (p *Pipeline) mapAhead(q *pollQueue) {
+	for q.unmapped > 0 && q.mappedHeld < q.mapAheadBelow {
+		n := min(max((q.mapAheadBelow-q.mappedHeld)/heldRecordOverhead, mapWorkerMin), mapRoundMax*runtime.GOMAXPROCS(0))
+		round := q.nextRound(n)
+		p.mapAll(round)
+		for _, r := range round {
+			for i := range r.recs {
+				q.held += int(r.recs[i].held)
+				q.mappedHeld += int(r.recs[i].held)
+			}
+			q.unmapped -= len(r.recs)
+			q.advanceMapped(r.sp, len(r.recs))
+		}
 	}
 }
 
-// pollQueue holds the polled records, mapped, until they are handed on.
+// advanceMapped counts n more records of sp mapped; once all are, the
+// fetched records they came in no longer count as held.
+func (q *pollQueue) advanceMapped(sp *span, n int) {
+	if sp.mapped += n; sp.mapped == sp.to {
+		q.held -= sp.fetched
+		sp.fetched = 0
+	}
+}
+
+// mapRoundMax is the most records one round of mapAhead maps per core.
+const mapRoundMax = 1024
+
+// roundPart is a run's share of a mapAhead round: recs, the next unmapped
+// records of span sp.
+type roundPart struct {
+	sp   *span
+	recs []polledRecord
+}
+
+// nextRound picks about n unmapped records to map next, as many from every
+// run that has some (at least one each), each run's earliest.
+func (q *pollQueue) nextRound(n int) []roundPart {
+	var round []roundPart
+	for i := range q.runs {
+		if sp := q.runs[i].firstUnmapped(); sp != nil {
+			round = append(round, roundPart{sp: sp})
+		}
+	}
+	each := max(n/max(len(round), 1), 1)
+	for i := range round {
+		sp := round[i].sp
+		round[i].recs = q.recs[sp.mapped:min(sp.mapped+each, sp.to)]
+	}
+	return round
+}
+
+// pollQueue holds the polled records until they are handed on.
 type pollQueue struct {
 	// recs are the records polled, in poll order; the runs' spans of it
 	// wait, the rest is handed on.
@@ -130,38 +210,65 @@ type pollQueue struct {
 	runs []partitionRun
 	// next is the run the next hand-on visits first (round-robin).
 	next int
-	// waiting and held count the records waiting and the memory they hold
-	// (polledRecord.held).
-	waiting, held int
+	// waiting counts the records waiting and unmapped those of them not
+	// mapped yet; mappedHeld is the memory the mapped ones hold
+	// (polledRecord.held), and held that plus the memory of the fetched
+	// records of every span not all mapped (span.fetched).
+	waiting, held, unmapped, mappedHeld int
 	// topUpBelow is the memory held under which the poll loop takes more
-	// from franz-go before the records waiting are all handed on.
-	topUpBelow int
+	// from franz-go before the records waiting are all handed on, and
+	// mapAheadBelow the memory of mapped records waiting under which it
+	// maps more of them.
+	topUpBelow, mapAheadBelow int
 }
 
 // partitionRun is one partition assignment's records waiting, in offset
-// order: the spans of recs, first to last.
+// order: the spans of recs, first to last. Its mapped records come first:
+// the spans before the first with unmapped records are all mapped.
 type partitionRun struct {
 	part  *watermark.Partition
 	spans []span
 }
 
-// span is recs[from:to] of a pollQueue.
-type span struct{ from, to int }
+// firstUnmapped is run's first span with unmapped records; nil when none has.
+func (run *partitionRun) firstUnmapped() *span {
+	for j := range run.spans {
+		if sp := &run.spans[j]; sp.mapped < sp.to {
+			return sp
+		}
+	}
+	return nil
+}
+
+// span is recs[from:to] of a pollQueue, of which recs[from:mapped] are
+// mapped and recs[mapped:to] not yet.
+type span struct {
+	from, mapped, to int
+	// fetched estimates the memory of the span's records as fetched, in
+	// bytes, until all are mapped: a kgo.Record each and their share of
+	// the decompressed batches they came in, which stay alive as long as
+	// any of their records is unmapped. A span is one partition's records
+	// of a poll, so it holds whole batches.
+	fetched int
+}
 
 func (q *pollQueue) empty() bool { return len(q.runs) == 0 }
 
-// add queues a partition's fetched records (in offset order) after those of
-// the partition already waiting.
+// add queues a partition's fetched records (in offset order), unmapped,
+// after those of the partition already waiting.
 func (q *pollQueue) add(part *watermark.Partition, recs []*kgo.Record) {
 	if len(recs) == 0 {
 		return
 	}
-	sp := span{from: len(q.recs)}
+	sp := span{from: len(q.recs), mapped: len(q.recs)}
 	for _, r := range recs {
+		sp.fetched += int(unsafe.Sizeof(polledRecord{})+unsafe.Sizeof(*r)) + len(r.Key) + len(r.Value)
 		q.recs = append(q.recs, polledRecord{rec: r})
 	}
+	q.held += sp.fetched
 	sp.to = len(q.recs)
 	q.waiting += len(recs)
+	q.unmapped += len(recs)
 	for i := range q.runs {
 		if q.runs[i].part == part {
 			q.runs[i].spans = append(q.runs[i].spans, sp)
@@ -187,7 +294,7 @@ func (q *pollQueue) compact() {
 	n := 0
 	for _, sp := range spans {
 		k := copy(q.recs[n:], q.recs[sp.from:sp.to])
-		sp.from, sp.to = n, n+k
+		sp.from, sp.mapped, sp.to = n, n+sp.mapped-sp.from, n+k
 		n += k
 	}
 	clear(q.recs[n:])
@@ -195,10 +302,11 @@ func (q *pollQueue) compact() {
 }
 
 // handOn hands on waiting records until every run is empty or waits for
-// room: visiting the runs round-robin, each visit hands on the run's dropped
-// records up to its next record that costs room (a place in the batcher, or
-// in the dead-letter queue for a rejected one) and that record, room
-// permitting. A run of a revoked partition is dropped.
+// room or for its next record to be mapped: visiting the runs round-robin,
+// each visit hands on the run's dropped records up to its next record that
+// costs room (a place in the batcher, or in the dead-letter queue for a
+// rejected one) and that record, room permitting. A run of a revoked
+// partition is dropped.
 func (p *Pipeline) handOn(ctx context.Context, q *pollQueue) {
 	room := handOnRoom{
 		batch:  p.batches.Config().MaxBuffered - p.batches.Stats().Held,
@@ -248,6 +356,9 @@ func (p *Pipeline) handOnRun(ctx context.Context, q *pollQueue, run *partitionRu
 	}
 	moved := false
 	for len(run.spans) > 0 {
+		if sp := run.spans[0]; sp.from == sp.mapped {
+			return moved // its next record is not mapped yet
+		}
 		pr := q.head(run)
 		switch {
 		case pr.m == nil: // dropped: costs no room
@@ -285,11 +396,17 @@ func (q *pollQueue) head(run *partitionRun) *polledRecord {
 func (q *pollQueue) pop(run *partitionRun) *polledRecord {
 	sp := &run.spans[0]
 	pr := &q.recs[sp.from]
+	if sp.from < sp.mapped {
+		q.mappedHeld -= int(pr.held)
+		q.held -= int(pr.held)
+	} else { // unmapped: a released partition's
+		q.unmapped--
+		q.advanceMapped(sp, 1)
+	}
 	if sp.from++; sp.from == sp.to {
 		run.spans = run.spans[1:]
 	}
 	q.waiting--
-	q.held -= int(pr.held)
 	return pr
 }
 
@@ -301,11 +418,12 @@ type polledRecord struct {
 	rec *kgo.Record
 	// m is the mapper's decision on a record not dropped; nil for a dropped one.
 	m *mapping.Mapped
-	// offset and leaderEpoch are the record's (a dropped one is tracked by
-	// them alone).
+	// offset and leaderEpoch are the record's once mapped (a dropped one is
+	// tracked by them alone).
 	offset      int64
 	leaderEpoch int32
-	// held estimates the memory the record holds while it waits, in bytes.
+	// held estimates the memory the record holds while it waits once
+	// mapped, in bytes (until then its span counts it, span.fetched).
 	held int32
 	// drop is a dropped record's reason, as dropIndex numbers them.
 	drop uint8
@@ -313,27 +431,45 @@ type polledRecord struct {
 
 // heldRecordOverhead estimates what a record to deliver or dead-letter
 // holds beside its key and value while it waits: its kgo.Record, its
-// mapping.Mapped and the Zoho record's fields.
+// mapping.Mapped and the Zoho record's fields (TestHeldCoversMappedMemory).
 const heldRecordOverhead = 1 << 10
 
 // mapWorkerMin is the fewest records worth a mapping goroutine of their own.
 const mapWorkerMin = 64
 
-// mapAll maps the records of a poll, on every core when the poll is large
+// mapAll maps the records of a round, on every core when the round is large
 // enough: mapping is the poll loop's main cost, and the Mapper is safe for
-// concurrent use. Order does not matter here; handOn keeps each
-// partition's offset order afterwards.
-func (p *Pipeline) mapAll(polled []polledRecord) {
-	workers := min(runtime.GOMAXPROCS(0), len(polled)/mapWorkerMin)
+// concurrent use. The round is cut in pieces of a core's share, so a round
+// of one run is mapped on every core too. Order does not matter here;
+// handOn keeps each partition's offset order afterwards.
+func (p *Pipeline) mapAll(round []roundPart) {
+	total := 0
+	for _, r := range round {
+		total += len(r.recs)
+	}
+	workers := min(runtime.GOMAXPROCS(0), total/mapWorkerMin)
 	if workers <= 1 {
-		p.mapEach(polled)
+		for _, r := range round {
+			p.mapEach(r.recs)
+		}
 		return
 	}
+	share := (total + workers - 1) / workers
+	var pieces [][]polledRecord
+	for _, r := range round {
+		for recs := r.recs; len(recs) > 0; {
+			n := min(share, len(recs))
+			pieces, recs = append(pieces, recs[:n]), recs[n:]
+		}
+	}
+	var next atomic.Int64
 	var wg sync.WaitGroup
-	chunk := (len(polled) + workers - 1) / workers
-	for start := 0; start < len(polled); start += chunk {
-		part := polled[start:min(start+chunk, len(polled))]
-		wg.Go(func() { p.mapEach(part) })
+	for range workers {
+		wg.Go(func() {
+			for i := next.Add(1) - 1; i < int64(len(pieces)); i = next.Add(1) - 1 {
+				p.mapEach(pieces[i])
+			}
+		})
 	}
 	wg.Wait()
 }

@@ -2,6 +2,7 @@ package pipeline
 
 import (
 	"bytes"
+	"fmt"
 	"maps"
 	"runtime"
 	"testing"
@@ -118,12 +119,11 @@ func TestPollQueueKeepsOffsetOrder(t *testing.T) {
 		return out
 	}
 	a, b := watermark.NewPartition("events", 0), watermark.NewPartition("events", 1)
-	var q pollQueue
+	q := pollQueue{mapAheadBelow: 1 << 30}
 	poll := func(add func()) {
 		q.compact()
-		first := len(q.recs)
 		add()
-		p.mapQueued(&q, first)
+		p.mapAhead(&q)
 	}
 	poll(func() { q.add(a, fetched(0, 0, 10)); q.add(b, fetched(1, 0, 10)) })
 	var got [2][]int64
@@ -164,4 +164,116 @@ func TestPollQueueKeepsOffsetOrder(t *testing.T) {
 	if q.waiting != 0 || q.held != 0 {
 		t.Errorf("nothing waits, yet waiting=%d held=%d", q.waiting, q.held)
 	}
+}
+
+// leadRecords are n fetched identify events of distinct users of partition,
+// each value an allocation of its own.
+func leadRecords(partition int32, n int) []*kgo.Record {
+	recs := make([]*kgo.Record, n)
+	for i := range recs {
+		recs[i] = &kgo.Record{Partition: partition, Offset: int64(i), Key: fmt.Appendf(nil, "usr_%d_%06d", partition, i), Value: fmt.Appendf(nil,
+			`{"type":"identify","userId":"usr_%d_%06d","traits":{"email":"lead.%d.%d@example.com","firstName":"Ada","lastName":"Lovelace","company":"Analytical Engines Ltd","phone":"+44 20 7946 0000"},"context":{"userAgent":"Mozilla/5.0 (Macintosh; Intel Mac OS X 10_15_7) AppleWebKit/537.36 Chrome/131.0.0.0","consent":{"categories":{"marketing":true}}}}`,
+			partition, i, partition, i)}
+	}
+	return recs
+}
+
+// mappedOf is how many records of run are mapped.
+func mappedOf(run *partitionRun) int {
+	n := 0
+	for _, sp := range run.spans {
+		n += sp.mapped - sp.from
+	}
+	return n
+}
+
+// TestPollQueueMapsAheadWithinItsMemory: records to deliver are mapped ahead
+// of their turn only while the mapped ones waiting hold less than
+// mapAheadBelow (plus a round), each run's earliest and the runs alike;
+// handing mapped records on lets more be mapped, a released run's unmapped
+// records are let go, and a fetch's worth of noise is mapped at once (a
+// dropped record holds only its offset).
+func TestPollQueueMapsAheadWithinItsMemory(t *testing.T) {
+	mapper, err := mapping.NewMapper(mapping.MapperConfig{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := &Pipeline{mapper: mapper}
+	const below = 256 << 10
+	q := pollQueue{mapAheadBelow: below}
+	parts := []*watermark.Partition{watermark.NewPartition("events", 0), watermark.NewPartition("events", 1), watermark.NewPartition("events", 2)}
+	for i, part := range parts {
+		q.add(part, leadRecords(int32(i), 2000))
+	}
+	if q.held < 3*2000*300 || q.mappedHeld != 0 {
+		t.Fatalf("6,000 fetched events of ~300 bytes hold %d bytes (%d mapped); want their size counted, none mapped", q.held, q.mappedHeld)
+	}
+	p.mapAhead(&q)
+	if q.mappedHeld < below || q.mappedHeld > 2*below || q.unmapped == 0 {
+		t.Fatalf("mapped ahead: %d bytes held by mapped records, %d unmapped; want at least %d and at most twice that, the rest unmapped", q.mappedHeld, q.unmapped, below)
+	}
+	for i := range q.runs {
+		if d := mappedOf(&q.runs[i]) - mappedOf(&q.runs[0]); d > 1 || d < -1 {
+			t.Fatalf("runs mapped %d and %d records; want the runs alike", mappedOf(&q.runs[0]), mappedOf(&q.runs[i]))
+		}
+	}
+	run := &q.runs[0]
+	first := mappedOf(run)
+	for range first {
+		if pr := q.pop(run); pr.m == nil || pr.m.Outcome != mapping.OutcomeDeliver {
+			t.Fatalf("offset %d handed on unmapped or not to deliver", pr.offset)
+		}
+	}
+	p.mapAhead(&q)
+	if mappedOf(run) == 0 {
+		t.Fatal("a run whose mapped records were handed on gets no more mapped")
+	}
+	for i := range q.runs { // a revocation: every run's records let go, mapped or not
+		for len(q.runs[i].spans) > 0 {
+			q.pop(&q.runs[i])
+		}
+	}
+	if q.waiting != 0 || q.unmapped != 0 || q.held != 0 || q.mappedHeld != 0 {
+		t.Errorf("nothing waits, yet waiting=%d unmapped=%d held=%d mappedHeld=%d", q.waiting, q.unmapped, q.held, q.mappedHeld)
+	}
+
+	noise := make([]*kgo.Record, 20_000)
+	for i := range noise {
+		noise[i] = &kgo.Record{Offset: int64(i), Value: []byte(`{"type":"page","properties":{"path":"/pricing"}}`)}
+	}
+	q = pollQueue{mapAheadBelow: mapAheadPerFetch * 512 << 10} // the default fetch_max_bytes
+	q.add(parts[0], noise)
+	p.mapAhead(&q)
+	if q.unmapped != 0 {
+		t.Errorf("%d page views left unmapped; want a fetch of noise mapped and dropped at once", q.unmapped)
+	}
+}
+
+// TestHeldCoversMappedMemory: what a mapped record to deliver is estimated
+// to hold (polledRecord.held: heldRecordOverhead besides its key and value)
+// covers the heap it holds, so mapAheadBelow bounds real memory.
+func TestHeldCoversMappedMemory(t *testing.T) {
+	mapper, err := mapping.NewMapper(mapping.MapperConfig{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := &Pipeline{mapper: mapper}
+	q := pollQueue{mapAheadBelow: 1 << 30}
+	q.add(watermark.NewPartition("events", 0), leadRecords(0, 5000))
+	p.mapAhead(&q) // the fetched records are garbage now: each was detached
+	heapAlloc := func() uint64 {
+		runtime.GC()
+		runtime.GC()
+		var ms runtime.MemStats
+		runtime.ReadMemStats(&ms)
+		return ms.HeapAlloc
+	}
+	with := heapAlloc()
+	estimate := q.mappedHeld
+	q = pollQueue{}
+	real := int(with) - int(heapAlloc())
+	if estimate < real || estimate > 3*real {
+		t.Errorf("5,000 mapped identify events hold %d bytes of heap, estimated %d; want the estimate to cover it, within 3 times", real, estimate)
+	}
+	t.Logf("held %d bytes, estimated %d", real, estimate)
 }

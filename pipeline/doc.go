@@ -5,7 +5,7 @@
 //
 // The flow of one record:
 //
-//	poll (what franz-go has buffered) ──▶ mapping.Mapper.Map (every core)
+//	poll (what franz-go has buffered) ──▶ mapping.Mapper.Map (every core, ahead of the hand-on)
 //	  │ one run per partition, handed on round-robin as the batcher and the
 //	  │ dead-letter queue have room; track its offset (package watermark)
 //	  ▼
@@ -24,12 +24,15 @@
 //
 //   - At least once: a partition's committed offset is its first offset not
 //     done; nothing is committed after a configuration error.
-//   - Bounded memory: records wait in the poll loop (compacted once mapped:
-//     a dropped record keeps its offset, the others a detached copy) until
-//     the batcher and the dead-letter queue have room, and the loop takes
-//     more from franz-go before they are all handed on only while they hold
-//     less than 16 × FetchMaxBytes of memory; handing on never blocks a
-//     rebalance.
+//   - Bounded memory: fetches are sized so that a fetch's records hold at
+//     most 16 × FetchMaxBytes once decompressed, whatever their compression
+//     (fetchsize.go); records wait in the poll loop until the batcher and
+//     the dead-letter queue have room, mapped ahead only while the mapped
+//     ones hold less than 4 × FetchMaxBytes (a dropped record keeps its
+//     offset, the others a detached copy), and the loop takes more from
+//     franz-go before they are all handed on only while they hold less than
+//     16 × FetchMaxBytes of memory, mapped or not; handing on never blocks
+//     a rebalance.
 //   - Fairness: each fetch holds several partitions (FetchOptions), and the
 //     partitions of a poll share the batcher's room round-robin, each in
 //     offset order, so a backlog on one partition does not hold up the

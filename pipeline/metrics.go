@@ -84,17 +84,19 @@ func sum(m map[string]int64) (n int64) {
 // metrics holds the pipeline's counters (the one source of truth for both Stats
 // and /metrics) and its Prometheus histograms and gauges.
 type metrics struct {
-	consumed, delivered, inserted, updated      atomic.Int64
-	zohoCalls, recordsSent, answered, credits   atomic.Int64
-	retries, skipped, skippedZoho               atomic.Int64
-	mu                                          sync.Mutex
-	dropped, deadLettered                       map[string]int64
-	callDuration                                *prometheus.HistogramVec
-	batchRecords                                prometheus.Histogram
-	breakerState, ready, paused                 prometheus.Gauge
-	commitLag                                   *prometheus.GaugeVec
-	topicMissing, dlqTooSmall                   *prometheus.GaugeVec
-	dlqMaxBytes                                 prometheus.Gauge
+	consumed, delivered, inserted, updated    atomic.Int64
+	zohoCalls, recordsSent, answered, credits atomic.Int64
+	retries, skipped, skippedZoho             atomic.Int64
+	mu                                        sync.Mutex
+	dropped, deadLettered                     map[string]int64
+	callDuration                              *prometheus.HistogramVec
+	batchRecords                              prometheus.Histogram
+	breakerState, ready, paused               prometheus.Gauge
+	commitLag                                 *prometheus.GaugeVec
+	topicMissing, dlqTooSmall                 *prometheus.GaugeVec
+	dlqMaxBytes                               prometheus.Gauge
+	// fetchBytes is the fetch size asked of the brokers (fetchSizer).
+	fetchBytes                                  prometheus.Gauge
 	descConsumed, descDropped, descDelivered    *prometheus.Desc
 	descDLQ, descCalls, descCredits, descUpsert *prometheus.Desc
 	descRetries, descSkipped, descSaved         *prometheus.Desc
@@ -164,6 +166,7 @@ func newMetrics() *metrics {
 			Help: "1 for each source topic whose max.message.bytes exceeds the dead-letter topic's: its largest records cannot be dead-lettered.",
 		}, []string{"source_topic"}),
 		dlqMaxBytes:   prometheus.NewGauge(prometheus.GaugeOpts{Name: "zohosink_dead_letter_max_message_bytes", Help: "The dead-letter producer's record batch limit, in bytes (the dead-letter topic's max.message.bytes)."}),
+		fetchBytes:    prometheus.NewGauge(prometheus.GaugeOpts{Name: "zohosink_fetch_max_bytes", Help: "The fetch size asked of the brokers, in bytes as fetched (compressed): kafka.fetch_max_bytes, or less while fetched records hold more than 16 times that once decompressed."}),
 		descConsumed:  d("records_consumed_total", "Records fetched from the source topics."),
 		descDropped:   d("records_dropped_total", "Records dropped without reaching Zoho, by reason.", "reason"),
 		descDelivered: d("records_delivered_total", "Records whose Zoho record was acknowledged."),
@@ -488,7 +491,7 @@ func (m *metrics) Collect(ch chan<- prometheus.Metric) {
 
 func (m *metrics) collectors() []prometheus.Collector {
 	return []prometheus.Collector{m.callDuration, m.batchRecords, m.breakerState, m.ready, m.paused, m.commitLag,
-		m.topicMissing, m.dlqTooSmall, m.dlqMaxBytes,
+		m.topicMissing, m.dlqTooSmall, m.dlqMaxBytes, m.fetchBytes,
 		m.lagSeconds, m.lagShare, m.retention, m.commits, m.lastCommit, m.dlqWrites, m.dlqWriteDuration, m.breakerTransitions}
 }
 

@@ -204,6 +204,8 @@ type Pipeline struct {
 	saver   *saver // nil: credit saver off
 	fields  *fields
 	offsets *watermark.Tracker
+	// fetchSize sizes fetches by what their records hold (poll loop).
+	fetchSize fetchSizer
 	// backlog is the group's committed lag by topic and partition, in
 	// records (shareLoop; nil until read): each partition's claim on the
 	// org's calls.
@@ -352,11 +354,14 @@ func New(o Options) (*Pipeline, error) {
 	opts = append(opts, o.KafkaOptions...)
 	// After KafkaOptions: the hooks of a kafkaconn.Conn there see a failed
 	// connection before brokerHook explains it (Options.ExplainKafka).
-	p.cl, err = kgo.NewClient(append(opts, kgo.WithHooks(brokerHook{p}))...)
+	p.fetchSize.configured = o.FetchMaxBytes
+	p.cl, err = kgo.NewClient(append(opts, kgo.WithHooks(brokerHook{p}, &p.fetchSize))...)
 	if err != nil {
 		p.batches.Close()
 		return nil, fmt.Errorf("pipeline: kafka client: %w", err)
 	}
+	p.fetchSize.start(p.cl)
+	p.m.fetchBytes.Set(float64(p.fetchSize.asked))
 	return p, nil
 }
 
@@ -370,7 +375,7 @@ func New(o Options) (*Pipeline, error) {
 func (o Options) FetchOptions() []kgo.Opt {
 	opts := []kgo.Opt{kgo.FetchMaxWait(time.Second)}
 	if o.FetchMaxBytes > 0 {
-		opts = append(opts, kgo.FetchMaxBytes(o.FetchMaxBytes), kgo.FetchMaxPartitionBytes(max(o.FetchMaxBytes/fetchPartitionShare, 1)))
+		opts = append(opts, kgo.FetchMaxBytes(o.FetchMaxBytes), kgo.FetchMaxPartitionBytes(partitionFetchBytes(o.FetchMaxBytes)))
 	}
 	return opts
 }
@@ -380,6 +385,9 @@ func (o Options) FetchOptions() []kgo.Opt {
 // of FetchMaxBytes (128 KiB with the 512 KiB default; a record batch larger
 // than that still comes whole).
 const fetchPartitionShare = 4
+
+// partitionFetchBytes is a partition's share of a fetch of fetchMax bytes.
+func partitionFetchBytes(fetchMax int32) int32 { return max(fetchMax/fetchPartitionShare, 1) }
 
 // DeliveryOptions are the delivery.Sender options of o: Zoho, Module,
 // DuplicateCheckFields, Trigger, MaxInFlight (Batch.MaxInFlight), the retry and breaker settings and Logger
