@@ -11,6 +11,7 @@ import (
 
 	"github.com/twmb/franz-go/pkg/kgo"
 
+	"github.com/zohosink/zohosink/internal/kafkatest"
 	"github.com/zohosink/zohosink/zohoapi/zohosim"
 )
 
@@ -18,19 +19,26 @@ import (
 // default settings (procConfig.Defaults) while it works through a backlog
 // that Zoho, not Kafka, bounds: a simulator answering after
 // peakRSSZohoLatency with at most 4 calls at once (delivery.max_in_flight's
-// default), so the consumer fetches about 20 times more events than it can
-// deliver in peakRSSWindow and the backlog never runs dry. The backlog is a
-// mix of page views of about 350 bytes with one identify in 20 (the CRM
-// events), in 6 partitions, produced once per sub-benchmark; every iteration
-// is a fresh consumer group reading it from the start.
+// default), so the consumer fetches far more events than it can deliver in
+// peakRSSWindow and the backlog never runs dry. The backlog is produced once
+// per sub-benchmark; every iteration is a fresh consumer group reading it
+// from the start. Two kinds of backlog:
+//
+//   - events=mix: page views of about 350 bytes with one identify in 20 (the
+//     CRM events), in 6 partitions, at 1M and 3M events: the peaks must not
+//     grow with the backlog.
+//   - events=crm: CRM events only, 24 partitions × 50,000 identify events of
+//     about 600 bytes, each of a user of its own (so the credit saver skips
+//     nothing and keeps up to delivery.credit_saver_keys emails): every record
+//     fetched is mapped, kept and waits for Zoho. Produced with snappy
+//     (franz-go's default, about 8:1 on these events) and with zstd (about
+//     30:1): kafka.fetch_max_bytes bounds what a fetch holds compressed.
 //
 // Metrics: peak-RSS-MB (VmHWM of the process, from /proc/PID/status, read just
 // before it is stopped: the most resident memory it ever had; the largest
 // over the iterations), events/s (source records committed per second of the
 // window) and zoho-records/s (records the simulator received per second).
-//
-// Two backlog sizes, 1M and 3M events: the peaks must not grow with the
-// backlog. Run it with
+// Run it with
 //
 //	go test -run '^$' -bench PeakRSS -benchtime 1x ./test/process/
 //
@@ -38,7 +46,17 @@ import (
 // with KAFKA_BROKERS set for a real broker.
 func BenchmarkPeakRSS(b *testing.B) {
 	for _, backlog := range []int{1_000_000, 3_000_000} {
-		b.Run(fmt.Sprintf("backlog=%d", backlog), func(b *testing.B) { benchPeakRSS(b, backlog) })
+		b.Run(fmt.Sprintf("events=mix/backlog=%d", backlog), func(b *testing.B) {
+			benchPeakRSS(b, 6, backlog, produceMix)
+		})
+	}
+	for _, c := range []struct {
+		name  string
+		codec kgo.CompressionCodec
+	}{{"snappy", kgo.SnappyCompression()}, {"zstd", kgo.ZstdCompression()}} {
+		b.Run(fmt.Sprintf("events=crm/compression=%s/backlog=%d", c.name, 24*50_000), func(b *testing.B) {
+			benchPeakRSS(b, 24, 24*50_000, func(e *env, n int) { produceLeads(e, n, c.codec) })
+		})
 	}
 }
 
@@ -51,9 +69,9 @@ const (
 	peakRSSWindow = 15 * time.Second
 )
 
-func benchPeakRSS(b *testing.B, backlog int) {
-	e := newEnv(b, 6, zohosim.Options{Latency: peakRSSZohoLatency, MaxConcurrency: 4})
-	produceMix(e, backlog)
+func benchPeakRSS(b *testing.B, partitions int32, backlog int, produce func(*env, int)) {
+	e := newEnv(b, partitions, zohosim.Options{Latency: peakRSSZohoLatency, MaxConcurrency: 4})
+	produce(e, backlog)
 	var peak int64
 	var events, zohoRecords int64
 	var window time.Duration
@@ -124,6 +142,27 @@ func produceMix(e *env, n int) {
 			recs = append(recs, &kgo.Record{Key: []byte(anon), Value: fmt.Appendf(nil,
 				`{"type":"page","messageId":"ajs-next-%d","anonymousId":"%s","timestamp":"2026-11-28T10:00:00.000Z","properties":{"path":"/products/%d","title":"Anvil %d | Acme Anvils","url":"https://www.example.com/products/%d"},"context":{"ip":"203.0.113.%d","userAgent":"Mozilla/5.0 (Macintosh; Intel Mac OS X 10_15_7) AppleWebKit/537.36 Chrome/131.0.0.0","consent":{"categories":{"marketing":true}}}}`,
 				i, anon, i%500, i%500, i%500, i%250)})
+		}
+		e.produce(recs)
+	}
+}
+
+// produceLeads produces n identify events of about 600 bytes to e's topic,
+// each of a user of its own, keyed by user id, with the traits and context a
+// browser's identify call carries.
+func produceLeads(e *env, n int, codec kgo.CompressionCodec) {
+	e.t.Helper()
+	producer := e.producer
+	e.producer = kafkatest.Client(e.t, e.brokers, kgo.DefaultProduceTopic(e.topic), kgo.ProducerBatchCompression(codec))
+	defer func() { e.producer = producer }()
+	const chunk = 20_000
+	for from := 0; from < n; from += chunk {
+		recs := make([]*kgo.Record, 0, chunk)
+		for i := from; i < min(from+chunk, n); i++ {
+			user := fmt.Sprintf("usr_%09d", i)
+			recs = append(recs, &kgo.Record{Key: []byte(user), Value: fmt.Appendf(nil,
+				`{"type":"identify","messageId":"ajs-next-%d","userId":"%s","anonymousId":"%08x-810c-4972-9de8-60ea5b%06x","timestamp":"2026-11-28T10:00:00.000Z","traits":{"email":"lead.%d@example.com","firstName":"Ada %d","lastName":"Lovelace","company":"Analytical Engines %d Ltd","phone":"+44 20 7946 %04d","title":"Head of Engineering"},"context":{"ip":"203.0.113.%d","userAgent":"Mozilla/5.0 (Macintosh; Intel Mac OS X 10_15_7) AppleWebKit/537.36 Chrome/131.0.0.0","page":{"path":"/signup","url":"https://www.example.com/signup"},"consent":{"categories":{"marketing":true}}}}`,
+				i, user, i*2654435761%(1<<32), i%25_000, i, i%1000, i%5000, i%10_000, i%250)})
 		}
 		e.produce(recs)
 	}
