@@ -389,6 +389,10 @@ func (r *dlqReplay) report(run *replay.Run, runErr error) {
 	for _, k := range sortedIntKeys(t.Skipped) {
 		fmt.Fprintf(r.out, "    %-12s %d\n", k, t.Skipped[k])
 	}
+	if len(t.TooLarge) > 0 {
+		fmt.Fprintf(r.out, "Too large for their source topic, still in %s (send them with --direct and a --group of their own, e.g. --from %d --limit N): %s\n",
+			r.cfg.Kafka.DLQTopic, t.TooLarge[0].Offset, listPositions(t.TooLarge, tooLargeListed))
+	}
 	if r.toSource && t.Sent > 0 {
 		fmt.Fprintln(r.out, "The pipeline maps the sent records again; those that fail again appear in the dead-letter topic as new records.")
 	}
@@ -418,4 +422,21 @@ func sortedIntKeys(m map[string]int) []string {
 	}
 	slices.Sort(keys)
 	return keys
+}
+
+// tooLargeListed is how many positions of records too large for their
+// source topic a replay's report lists.
+const tooLargeListed = 20
+
+// listPositions is positions as partition@offset, comma-separated, at most
+// n of them and then how many more.
+func listPositions(positions []replay.DLQPosition, n int) string {
+	parts := make([]string, 0, min(len(positions), n)+1)
+	for _, p := range positions[:min(len(positions), n)] {
+		parts = append(parts, fmt.Sprintf("%d@%d", p.Partition, p.Offset))
+	}
+	if len(positions) > n {
+		parts = append(parts, fmt.Sprintf("and %d more", len(positions)-n))
+	}
+	return strings.Join(parts, ", ")
 }

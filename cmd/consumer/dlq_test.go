@@ -718,8 +718,8 @@ func TestDLQReplayProducersSizedFromTopics(t *testing.T) {
 // source topic now accepts (max.message.bytes lowered since, or a record
 // near the limit that the replay headers push over it) is skipped with its
 // reason, not an error: the records after it in the same chunk go back to
-// the source topic, the position moves past it, and the next run does not
-// stop at it again.
+// the source topic, the report says where it stays in the dead-letter topic,
+// the position moves past it, and the next run does not stop at it again.
 func TestDLQReplayToSourceSkipsRecordsTooLarge(t *testing.T) {
 	e := newOpsEnv(t, 1)
 	e.topic = kafkatest.CreateTopicWithConfigs(t, e.brokers, 1, map[string]*string{"max.message.bytes": kadm.StringPtr("2000")})
@@ -735,7 +735,8 @@ func TestDLQReplayToSourceSkipsRecordsTooLarge(t *testing.T) {
 
 	out := mustRun(t, e.cfgPath, "dlq", "replay", "--to-source")
 	for _, re := range []*regexp.Regexp{tallyLine("selected", 3), tallyLine("sent", 2), tallyLine("skipped", 1),
-		regexp.MustCompile(`(?m)^    ` + replay.SkipTooLargeForSource + ` +1$`)} {
+		regexp.MustCompile(`(?m)^    ` + replay.SkipTooLargeForSource + ` +1$`),
+		regexp.MustCompile(`(?m)^Too large for their source topic, still in ` + e.dlqTopic + ` \(send them with --direct and a --group of their own, e\.g\. --from 1 --limit N\): 0@1$`)} {
 		if !re.MatchString(out) {
 			t.Errorf("replay lacks %s:\n%s", re, out)
 		}

@@ -82,6 +82,9 @@ type Outcome struct {
 	// Sent and FailedAgain count items; Skipped counts items by reason.
 	Sent, FailedAgain int
 	Skipped           map[string]int
+	// TooLarge are the items skipped as SkipTooLargeForSource, in the
+	// order of the chunk.
+	TooLarge []Item
 }
 
 // Target sends the records of a run: back to their source topics
@@ -94,6 +97,16 @@ type Target interface {
 type Tally struct {
 	Selected, Sent, FailedAgain int
 	Skipped                     map[string]int
+	// TooLarge are where the records skipped as SkipTooLargeForSource are
+	// in the dead-letter topic, in the order handled: they stay there, for
+	// --direct with a group of its own.
+	TooLarge []DLQPosition
+}
+
+// DLQPosition is a record's place in the dead-letter topic.
+type DLQPosition struct {
+	Partition int32
+	Offset    int64
 }
 
 // SkippedTotal is the sum of Skipped over all reasons.
@@ -336,6 +349,9 @@ func (r *Run) Replay(ctx context.Context, t Target, progress func(n int)) error 
 			for k, v := range out.Skipped {
 				r.tally.Skipped[k] += v
 			}
+			for _, it := range out.TooLarge {
+				r.tally.TooLarge = append(r.tally.TooLarge, DLQPosition{Partition: it.DLQPartition, Offset: it.DLQOffset})
+			}
 			for j, ok := range out.Handled {
 				if ok {
 					parts[index[j]].Done(todo[j].DLQOffset)
@@ -496,6 +512,7 @@ func (t *ToSource) Send(ctx context.Context, chunk []Item) (Outcome, error) {
 		switch {
 		case errors.Is(err, kerr.MessageTooLarge):
 			out.Skipped[SkipTooLargeForSource]++
+			out.TooLarge = append(out.TooLarge, chunk[i])
 			out.Handled[i] = true
 		case err != nil:
 			if firstErr == nil {
