@@ -217,7 +217,7 @@ func newMetrics() *metrics {
 		descTokenMints:   d("zoho_token_mints_total", "Zoho access tokens minted (refresh-token grants that succeeded)."),
 		descTokenFails:   d("zoho_token_refresh_failures_total", "Zoho access token requests that failed (throttled, refused or unanswered)."),
 		descTokenExpiry:  d("zoho_token_expiry_seconds", "Seconds until the current Zoho access token expires; 0 when there is none."),
-		descInFlight:     d("batches_in_flight", "Upsert batches being delivered (holding a delivery.max_in_flight slot)."),
+		descInFlight:     d("batches_in_flight", "Upsert batches being delivered, each holding a delivery.max_in_flight slot: calling Zoho, waiting to retry, or waiting for API credits (zohosink_delivery_concurrency_limit bounds the calls at once)."),
 		descBuffered:     d("records_buffered", "Records held by the batcher (open, waiting and in flight), at most batch.max_buffered."),
 		descCallLimit:    d("delivery_concurrency_limit", "Upsert calls allowed at once now: the adaptive limit (cut on Zoho's concurrency 429s, grown on answers), 1..delivery.max_in_flight."),
 		buildLabels:      buildLabels(),
