@@ -15,25 +15,30 @@ import (
 // a kgo.Record per record: 512 KiB of snappy-compressed events hold about
 // 6 MiB once read, the same events compressed with zstd (some 25:1 on JSON
 // of one shape) about 17 MiB, and peak memory follows what is read. After
-// every poll the poll loop measures the memory of the batches read since the
-// last (their decompressed bytes plus a kgo.Record each, per compressed byte:
-// kgo.HookFetchBatchRead) and asks for fetches of fetchMemoryPerFetch ×
-// FetchMaxBytes divided by that ratio, never more than FetchMaxBytes nor less
-// than 1/fetchShrinkMax of it (kgo.Client.UpdateFetchMaxBytes, the
-// partitions' share as Options.FetchOptions sets it). Data that holds at
-// most fetchMemoryPerFetch times its compressed size (uncompressed data,
-// and the snappy-compressed events of BenchmarkPeakRSS) is fetched at
-// FetchMaxBytes. The first fetches ask for the least (start), so a backlog
-// of such data is not fetched at FetchMaxBytes before its ratio is known.
+// every poll the poll loop takes the highest ratio of memory to compressed
+// bytes among the batches read since the last (their decompressed bytes plus
+// a kgo.Record each: kgo.HookFetchBatchRead; the highest, as topics and
+// producers may compress differently and a fetch may hold any of them) and
+// asks for fetches of fetchMemoryPerFetch × FetchMaxBytes divided by it,
+// never more than FetchMaxBytes nor less than 1/fetchShrinkMax of it
+// (kgo.Client.UpdateFetchMaxBytes, the partitions' share as
+// Options.FetchOptions sets it). Data that holds at most fetchMemoryPerFetch
+// times its compressed size (uncompressed data, and the snappy-compressed
+// events of BenchmarkPeakRSS) is fetched at FetchMaxBytes. The first fetches
+// ask for the least (start), so a backlog of such data is not fetched at
+// FetchMaxBytes before its ratio is known.
 type fetchSizer struct {
 	// configured is FetchMaxBytes; 0 leaves fetching as franz-go sizes it.
 	configured int32
 	// asked is the fetch size in effect (poll loop only).
 	asked int32
-	// compressed and memory sum the batches read since the last resize:
-	// their bytes as fetched, and what they hold once read.
-	compressed, memory atomic.Int64
+	// ratio is the highest ratio of memory held to bytes fetched among the
+	// batches read since the last resize, in 1/ratioUnit; 0: none read.
+	ratio atomic.Int64
 }
+
+// ratioUnit is the fixed point of fetchSizer.ratio.
+const ratioUnit = 1 << 10
 
 const (
 	// fetchMemoryPerFetch is how many times FetchMaxBytes a fetch's records
@@ -47,8 +52,13 @@ const (
 
 // OnFetchBatchRead implements kgo.HookFetchBatchRead: it counts the batch.
 func (s *fetchSizer) OnFetchBatchRead(_ kgo.BrokerMetadata, _ string, _ int32, m kgo.FetchBatchMetrics) {
-	s.compressed.Add(int64(m.CompressedBytes))
-	s.memory.Add(int64(m.UncompressedBytes) + int64(m.NumRecords)*int64(unsafe.Sizeof(kgo.Record{})))
+	if m.CompressedBytes <= 0 {
+		return // an encoding error: nothing read
+	}
+	held := int64(m.UncompressedBytes) + int64(m.NumRecords)*int64(unsafe.Sizeof(kgo.Record{}))
+	r := max(held*ratioUnit/int64(m.CompressedBytes), 1)
+	for old := s.ratio.Load(); r > old && !s.ratio.CompareAndSwap(old, r); old = s.ratio.Load() {
+	}
 }
 
 // start sets cl's first fetches to the smallest size, 1/fetchShrinkMax of
@@ -65,13 +75,13 @@ func (s *fetchSizer) start(cl *kgo.Client) {
 // (none: no change); it reports the size asked for when it changed it, else
 // 0.
 func (s *fetchSizer) resize(cl *kgo.Client) int32 {
-	if s.configured <= 0 || s.compressed.Load() == 0 {
+	if s.configured <= 0 || s.ratio.Load() == 0 {
 		return 0
 	}
-	c, m := s.compressed.Swap(0), s.memory.Swap(0)
+	r := s.ratio.Swap(0)
 	want := int64(s.configured)
-	if c > 0 && m > fetchMemoryPerFetch*c {
-		want = int64(fetchMemoryPerFetch) * int64(s.configured) * c / m
+	if r > fetchMemoryPerFetch*ratioUnit {
+		want = int64(fetchMemoryPerFetch) * ratioUnit * int64(s.configured) / r
 	}
 	want = max(want, int64(s.configured/fetchShrinkMax), 1)
 	// Small changes are not worth a new size: the ratio varies from poll to poll.

@@ -16,24 +16,41 @@ import (
 // within fetchMemoryPerFetch × FetchMaxBytes plus a record batch, and data
 // that holds less needs no smaller fetches. Zstd compresses these events of
 // one shape some 30:1, so at FetchMaxBytes a fetch of them would hold twice
-// the bound.
+// the bound; also when the client reads an uncompressed topic beside them
+// (the ratio is the highest of the batches read, not their average).
 func TestFetchSizeBoundsWhatAFetchHolds(t *testing.T) {
 	const fetchMax = 64 << 10
 	const batchMax = 64 << 10 // the producer's record batches, uncompressed
 	brokers := kafkatest.Brokers(t)
+	cases := []struct {
+		name   string
+		codecs []kgo.CompressionCodec // a topic each
+		shrink bool
+	}{{"none+zstd", []kgo.CompressionCodec{kgo.NoCompression(), kgo.ZstdCompression()}, true}}
 	for _, c := range Compressions {
-		t.Run(c.Name, func(t *testing.T) {
-			topic := kafkatest.CreateTopic(t, brokers, 4)
-			producer := kafkatest.Client(t, brokers, kgo.DefaultProduceTopic(topic),
-				kgo.ProducerBatchCompression(c.Codec), kgo.ProducerBatchMaxBytes(batchMax), kgo.ProducerLinger(0))
-			const n = 20_000
-			recs := OneShapeLeads(n)
-			if err := producer.ProduceSync(context.Background(), recs...).FirstErr(); err != nil {
-				t.Fatal(err)
+		cases = append(cases, struct {
+			name   string
+			codecs []kgo.CompressionCodec
+			shrink bool
+		}{c.Name, []kgo.CompressionCodec{c.Codec}, c.Shrink})
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			const perTopic = 20_000
+			var topics []string
+			for _, codec := range c.codecs {
+				topic := kafkatest.CreateTopic(t, brokers, 4)
+				producer := kafkatest.Client(t, brokers, kgo.DefaultProduceTopic(topic),
+					kgo.ProducerBatchCompression(codec), kgo.ProducerBatchMaxBytes(batchMax), kgo.ProducerLinger(0))
+				if err := producer.ProduceSync(context.Background(), OneShapeLeads(perTopic)...).FirstErr(); err != nil {
+					t.Fatal(err)
+				}
+				topics = append(topics, topic)
 			}
+			n := perTopic * len(topics)
 			s := &fetchSizer{configured: fetchMax}
 			cl := kafkatest.Client(t, brokers, append(Options{FetchMaxBytes: fetchMax}.FetchOptions(),
-				kgo.ConsumeTopics(topic), kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()), kgo.WithHooks(s))...)
+				kgo.ConsumeTopics(topics...), kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()), kgo.WithHooks(s))...)
 			s.start(cl)
 			bound := fetchMemoryPerFetch*fetchMax + 2*batchMax // a batch's records and their kgo.Records
 			largest, read := 0, 0
@@ -61,8 +78,8 @@ func TestFetchSizeBoundsWhatAFetchHolds(t *testing.T) {
 			if largest > bound {
 				t.Errorf("a fetch's records held %d bytes, more than %d × fetch_max_bytes (%d) plus a batch: %d", largest, fetchMemoryPerFetch, fetchMax, bound)
 			}
-			if shrunk := s.asked < fetchMax; shrunk != c.Shrink {
-				t.Errorf("fetches of %d bytes (fetch_max_bytes %d) whose largest held %d bytes; want smaller fetches: %v", s.asked, fetchMax, largest, c.Shrink)
+			if shrunk := s.asked < fetchMax; shrunk != c.shrink {
+				t.Errorf("fetches of %d bytes (fetch_max_bytes %d) whose largest held %d bytes; want smaller fetches: %v", s.asked, fetchMax, largest, c.shrink)
 			}
 			t.Logf("largest fetch held %d bytes (bound %d), fetch size %d", largest, bound, s.asked)
 		})
