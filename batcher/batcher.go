@@ -26,6 +26,8 @@ type SendFunc[S any] func(ctx context.Context, b *Batch[S])
 type Stats struct {
 	// Held is the number of items held: open, parked, queued and in flight.
 	Held int
+	// HeldBytes is the memory they hold (their Item.Size summed), in bytes.
+	HeldBytes int
 	// OpenEntries is the number of entries (distinct keys) in the open batch.
 	OpenEntries int
 	// Parked is the number of items waiting because their key is in a queued or
@@ -35,8 +37,8 @@ type Stats struct {
 	Queued int
 	// InFlight is the number of SendFunc calls running.
 	InFlight int
-	// Blocked is the number of Add calls waiting for MaxBuffered room
-	// (backpressure in effect when > 0).
+	// Blocked is the number of Add calls waiting for MaxBuffered or
+	// MaxBufferedBytes room (backpressure in effect when > 0).
 	Blocked int
 }
 
@@ -67,6 +69,7 @@ type Batcher[S any] struct {
 	parked    map[string][]Item[S] // items of busy keys, arrival order
 	nParked   int
 	held      int
+	heldBytes int // Item.Size of the items held
 	inFlight  int
 	limit     int           // SendFunc calls allowed at once now: 1..cfg.MaxInFlight (SetMaxInFlight)
 	draining  int           // running Drain calls; while > 0, batches are due at once
@@ -85,6 +88,7 @@ type batch[S any] struct {
 	keys     []string  // the entries' keys, kept apart so SendFunc cannot disturb their release
 	slab     []Item[S] // backing store for single-item entries: one allocation per batch
 	items    int       // items in all entries
+	bytes    int       // their Item.Size summed
 	due      bool      // may be handed over as soon as a send slot is free
 	deadline time.Time // when Linger has passed (only if !due)
 }
@@ -143,12 +147,13 @@ func (b *Batcher[S]) Config() Config { return b.cfg }
 // need per-key order must not call Add for one key from several goroutines at
 // once.
 //
-// Add blocks while MaxBuffered items are held, and returns ctx.Err() (with the
-// item not taken) if ctx ends while it waits; it does not look at ctx otherwise.
-// It returns ErrClosed after Close.
+// Add blocks while MaxBuffered items are held or it would take the items held
+// past MaxBufferedBytes (see Fits), and returns ctx.Err() (with the item not
+// taken) if ctx ends while it waits; it does not look at ctx otherwise. It
+// returns ErrClosed after Close.
 func (b *Batcher[S]) Add(ctx context.Context, it Item[S]) error {
 	b.mu.Lock()
-	for b.held >= b.cfg.MaxBuffered && !b.closed {
+	for !b.cfg.Fits(b.held, b.heldBytes, it.Size) && !b.closed {
 		b.relieve()
 		ch := b.waitChan()
 		b.blocked++
@@ -169,6 +174,7 @@ func (b *Batcher[S]) Add(ctx context.Context, it Item[S]) error {
 		return ErrClosed
 	}
 	b.held++
+	b.heldBytes += it.Size
 	if loc, ok := b.keys[it.Key]; ok {
 		if b.open == nil || loc.gen != b.gen {
 			b.parked[it.Key] = append(b.parked[it.Key], it)
@@ -177,6 +183,7 @@ func (b *Batcher[S]) Add(ctx context.Context, it Item[S]) error {
 			e := &b.open.Entries[loc.idx]
 			e.Items = append(e.Items, it)
 			b.open.items++
+			b.open.bytes += it.Size
 		}
 		b.mu.Unlock()
 		return nil
@@ -246,11 +253,12 @@ func (b *Batcher[S]) Stats() Stats {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	s := Stats{
-		Held:     b.held,
-		Parked:   b.nParked,
-		Queued:   len(b.queue),
-		InFlight: b.inFlight,
-		Blocked:  b.blocked,
+		Held:      b.held,
+		HeldBytes: b.heldBytes,
+		Parked:    b.nParked,
+		Queued:    len(b.queue),
+		InFlight:  b.inFlight,
+		Blocked:   b.blocked,
 	}
 	if b.open != nil {
 		s.OpenEntries = len(b.open.Entries)
@@ -299,6 +307,9 @@ func (b *Batcher[S]) addEntry(o *batch[S], key string, items []Item[S]) {
 	o.Entries = append(o.Entries, Entry[S]{Key: key, Items: items})
 	o.keys = append(o.keys, key)
 	o.items += len(items)
+	for _, it := range items {
+		o.bytes += it.Size
+	}
 	if len(o.Entries) == b.cfg.MaxRecords {
 		b.seal()
 		b.queue = append(b.queue, o)
@@ -350,6 +361,7 @@ func (b *Batcher[S]) release(bt *batch[S]) {
 	defer b.mu.Unlock()
 	b.inFlight--
 	b.held -= bt.items
+	b.heldBytes -= bt.bytes
 	for _, k := range bt.keys {
 		if b.nParked > 0 {
 			if p, ok := b.parked[k]; ok {

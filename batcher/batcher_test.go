@@ -412,6 +412,60 @@ func TestBackpressure(t *testing.T) {
 	}
 }
 
+// TestBackpressureBytes: Add blocks while an item would take the items held
+// past MaxBufferedBytes, far below MaxBuffered items, with the open batch
+// handed over rather than left to its Linger; an item larger than the bound
+// goes through alone; released batches give their bytes back.
+func TestBackpressureBytes(t *testing.T) {
+	c := newCollector(true)
+	b := New(Config{MaxRecords: 100, Linger: time.Hour, MaxInFlight: 1, MaxBuffered: 1000, MaxBufferedBytes: 1000}, c.send)
+	defer b.Close()
+	ctx := context.Background()
+	sized := func(key string, src, size int) Item[int] {
+		it := item(key, src)
+		it.Size = size
+		return it
+	}
+	for i := range 2 {
+		if err := b.Add(ctx, sized(fmt.Sprint("k", i), i, 400)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if s := b.Stats(); s.Held != 2 || s.HeldBytes != 800 {
+		t.Fatalf("two items of 400 bytes: %+v", s)
+	}
+	done := make(chan error, 1)
+	go func() { done <- b.Add(ctx, sized("k2", 2, 400)) }()
+	eventually(t, "Add blocked at 800 + 400 > 1000 bytes", func() bool { return b.Stats().Blocked == 1 })
+	recv(t, c.calls) // the blocked Add handed the open batch over (a slot was free)
+	c.gate <- struct{}{}
+	if err := recv(t, done); err != nil {
+		t.Fatalf("blocked Add = %v", err)
+	}
+	if s := b.Stats(); s.Held != 1 || s.HeldBytes != 400 {
+		t.Fatalf("the first batch released: %+v", s)
+	}
+	drained := make(chan error, 1)
+	go func() { drained <- b.Drain(ctx) }()
+	recv(t, c.calls)
+	c.gate <- struct{}{}
+	if err := recv(t, drained); err != nil {
+		t.Fatal(err)
+	}
+	if s := b.Stats(); s.Held != 0 || s.HeldBytes != 0 {
+		t.Fatalf("drained: %+v", s)
+	}
+	if err := b.Add(ctx, sized("huge", 3, 5000)); err != nil { // nothing held: it passes
+		t.Fatal(err)
+	}
+	if s := b.Stats(); s.Held != 1 || s.HeldBytes != 5000 {
+		t.Fatalf("one item larger than the bound: %+v", s)
+	}
+	if (Config{MaxBuffered: 10, MaxBufferedBytes: 1000}).Fits(1, 5000, 1) || !(Config{MaxBuffered: 10}).Fits(9, 1<<30, 1<<30) {
+		t.Error("Fits: want no room past the byte bound, and no byte bound when unset")
+	}
+}
+
 // TestBackpressureLongLinger: when the held items are all in the open batch
 // (merged under few keys) and a send slot is free, a blocked Add hands the
 // open batch over instead of waiting out Linger.

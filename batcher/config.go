@@ -33,6 +33,13 @@ type Config struct {
 	// full batch waiting and one filling; a value below MaxRecords caps batches
 	// at MaxBuffered items. Values below 1 are taken as 1.
 	MaxBuffered int
+	// MaxBufferedBytes is the most memory the items held may hold, in bytes
+	// (their Item.Size summed): Add blocks while an item would take them
+	// past it, unless nothing is held, so that one item larger than the
+	// bound still goes through alone. It bounds memory when items are large
+	// (events of tens of kilobytes), where MaxBuffered alone would let
+	// MaxBuffered of them be held. 0 or less: no byte bound.
+	MaxBufferedBytes int
 }
 
 // clamped returns c with out-of-range values brought to the nearest valid one.
@@ -41,5 +48,18 @@ func (c Config) clamped() Config {
 	c.Linger = max(c.Linger, 0)
 	c.MaxInFlight = max(c.MaxInFlight, 1)
 	c.MaxBuffered = max(c.MaxBuffered, 1)
+	c.MaxBufferedBytes = max(c.MaxBufferedBytes, 0)
 	return c
+}
+
+// Fits reports whether an item of size bytes may be added to held items
+// holding heldBytes: fewer than MaxBuffered are held, and either it keeps
+// them within MaxBufferedBytes (when set) or none is held. Add waits until
+// it does; a caller that must not block (the pipeline's poll loop) checks
+// it against Batcher.Stats first.
+func (c Config) Fits(held, heldBytes, size int) bool {
+	if held >= c.MaxBuffered {
+		return false
+	}
+	return c.MaxBufferedBytes <= 0 || held == 0 || heldBytes+size <= c.MaxBufferedBytes
 }

@@ -6,7 +6,7 @@
 //
 // The flow:
 //
-//	Add(item) ── blocks while MaxBuffered items are held ──┐
+//	Add(item) ── blocks at MaxBuffered items (or bytes) ───┐
 //	                                                       ▼
 //	   key in a queued or in-flight batch? ── yes ──▶ parked[key] (arrival order)
 //	                 │ no                                  │ when the batch holding
@@ -43,9 +43,10 @@
 //     calls run in their own goroutines, so they may reach what they share in
 //     any order unless they go by Seq.
 //   - Memory: at most MaxBuffered items are held (open + parked + queued + in
-//     flight); Add blocks beyond that, which is the pipeline's backpressure
-//     signal to stop fetching. An item is released when its batch's SendFunc
-//     returns.
+//     flight), holding at most MaxBufferedBytes (their Item.Size; one item
+//     larger than that alone); Add blocks beyond that, which is the
+//     pipeline's backpressure signal to stop fetching. An item is released
+//     when its batch's SendFunc returns.
 //   - Lifecycle: Drain delivers everything held; Close cancels running sends,
 //     waits for them and stops the Linger goroutine, so no goroutine of the
 //     Batcher outlives Close.

@@ -16,6 +16,9 @@ type Item[S any] struct {
 	// Source is opaque to the Batcher (for the pipeline: where the event came
 	// from, to mark it done or dead-letter it). It is handed back unchanged.
 	Source S
+	// Size is the memory the item holds, in bytes, counted toward
+	// Config.MaxBufferedBytes until its batch is released; 0 counts nothing.
+	Size int
 }
 
 // Entry is everything one batch carries for one key: the items, in arrival

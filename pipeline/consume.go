@@ -3,6 +3,7 @@ package pipeline
 import (
 	"context"
 	"errors"
+	"math"
 	"runtime"
 	"slices"
 	"sync"
@@ -79,11 +80,18 @@ func (p *Pipeline) pollLoop(ctx context.Context) {
 			}
 		}
 		p.mapAhead(q)
-		p.handOn(ctx, q)
+		// Taken before handOn looks at the room: a release after that closes it.
+		changed := p.batches.Changed()
+		stalled := p.handOn(ctx, q)
 		if fetches != nil {
 			p.cl.AllowRebalance()
 		}
-		if !q.empty() && !p.waitForRoom(ctx) {
+		// Records that wait for room wait for a release, unless mapping
+		// more lets others be handed on meanwhile.
+		if stalled && (q.unmapped == 0 || q.mappedHeld >= q.mapAheadBelow) && !p.waitForRelease(ctx, changed) {
+			return
+		}
+		if ctx.Err() != nil {
 			return
 		}
 	}
@@ -99,15 +107,22 @@ func (p *Pipeline) newPollQueue() *pollQueue {
 const (
 	// heldPerFetch is how many times kafka.fetch_max_bytes the records
 	// waiting may hold in memory, mapped or not, before the poll loop stops
-	// taking more (8 MiB with the 512 KiB default): room for a fetch's
-	// worth of records from several partitions, next to franz-go's fetch
-	// per broker.
-	heldPerFetch = 16
+	// taking more (4 MiB with the 512 KiB default): room for a fetch's
+	// worth of records (fetchMemoryPerFetch) from several partitions, next
+	// to franz-go's fetch per broker.
+	heldPerFetch = 8
 	// mapAheadPerFetch is how many times kafka.fetch_max_bytes the mapped
 	// records waiting may hold before the poll loop maps no more (2 MiB with
 	// the 512 KiB default: about 1,400 identify events of 600 bytes, more
 	// than batch.max_buffered's default of 1,200).
 	mapAheadPerFetch = 4
+	// heldPastPollPerFetch is how many times kafka.fetch_max_bytes the
+	// records handed on may hold (polledRecord.held), in the batcher
+	// (batcher.Config.MaxBufferedBytes) and, apart, waiting for dead-letter
+	// writes: 8 MiB with the 512 KiB default, some 5,000 identify events of
+	// 600 bytes (batch.max_buffered's 1,200 bind first) but 400 of 20 KB, so
+	// that large events do not hold batch.max_buffered times their size.
+	heldPastPollPerFetch = 16
 )
 
 // noWait is the nil context with which PollFetches returns at once, with
@@ -305,12 +320,15 @@ func (q *pollQueue) compact() {
 // room or for its next record to be mapped: visiting the runs round-robin,
 // each visit hands on the run's dropped records up to its next record that
 // costs room (a place in the batcher, or in the dead-letter queue for a
-// rejected one) and that record, room permitting. A run of a revoked
-// partition is dropped.
-func (p *Pipeline) handOn(ctx context.Context, q *pollQueue) {
+// rejected one, each within its bytes: batcher.Config.Fits) and that
+// record, room permitting. A run of a revoked partition is dropped. It
+// reports whether a run's next record waits for room.
+func (p *Pipeline) handOn(ctx context.Context, q *pollQueue) bool {
+	st := p.batches.Stats()
 	room := handOnRoom{
-		batch:  p.batches.Config().MaxBuffered - p.batches.Stats().Held,
-		reject: cap(p.rejects) - len(p.rejects),
+		batchCfg: p.batches.Config(), batchHeld: st.Held, batchBytes: st.HeldBytes,
+		rejectCfg:  batcher.Config{MaxBuffered: cap(p.rejects), MaxBufferedBytes: p.rejectsMaxBytes},
+		rejectHeld: len(p.rejects), rejectBytes: int(p.rejectsBytes.Load()),
 	}
 	for stalled := 0; stalled < len(q.runs); {
 		i := q.next % len(q.runs)
@@ -330,17 +348,27 @@ func (p *Pipeline) handOn(ctx context.Context, q *pollQueue) {
 	}
 	p.m.addDropped(room.dropped)
 	if len(room.rejects) > 0 {
-		p.deadLetterAsync(room.rejects, room.rejectSources)
+		p.deadLetterAsync(room.rejects, room.rejectSources, room.rejectsSize)
 	}
+	return room.full
 }
 
 // handOnRoom is what one hand-on may still take, and what it collected: the
-// drop counts and the dead-letter records.
+// drop counts and the dead-letter records. The batcher's room and the
+// dead-letter queue's are counted as batcher.Config.Fits counts them: the
+// items held and the bytes they hold, as at the start of the hand-on plus
+// what it handed on since.
 type handOnRoom struct {
-	batch, reject int
+	batchCfg, rejectCfg     batcher.Config
+	batchHeld, batchBytes   int
+	rejectHeld, rejectBytes int
+	// full is set once a run's next record found no room.
+	full          bool
 	dropped       [dropReasons]int64
 	rejects       []dlq.Record
 	rejectSources []delivery.Source
+	// rejectsSize is the memory the rejects hold (polledRecord.held).
+	rejectsSize int
 }
 
 // handOnRun is one visit of a run (see handOn); it reports whether it handed
@@ -360,24 +388,30 @@ func (p *Pipeline) handOnRun(ctx context.Context, q *pollQueue, run *partitionRu
 			return moved // its next record is not mapped yet
 		}
 		pr := q.head(run)
+		size := int(pr.held)
 		switch {
 		case pr.m == nil: // dropped: costs no room
 		case pr.m.Outcome == mapping.OutcomeReject:
-			if room.reject == 0 {
+			if !room.rejectCfg.Fits(room.rejectHeld, room.rejectBytes, size) {
+				room.full = true
 				return moved
 			}
-			room.reject--
+			room.rejectHeld++
+			room.rejectBytes += size
 		default:
-			if room.batch == 0 {
+			if !room.batchCfg.Fits(room.batchHeld, room.batchBytes, size) {
+				room.full = true
 				return moved
 			}
-			room.batch--
+			room.batchHeld++
+			room.batchBytes += size
 		}
 		q.pop(run)
 		moved = true
 		if d := p.process(ctx, run.part, pr, &room.dropped); d != nil {
 			room.rejects = append(room.rejects, *d)
 			room.rejectSources = append(room.rejectSources, delivery.Source{Part: run.part, Rec: pr.rec})
+			room.rejectsSize += size
 		}
 		if pr.m != nil {
 			return true
@@ -430,8 +464,9 @@ type polledRecord struct {
 }
 
 // heldRecordOverhead estimates what a record to deliver or dead-letter
-// holds beside its key and value while it waits: its kgo.Record, its
-// mapping.Mapped and the Zoho record's fields (TestHeldCoversMappedMemory).
+// holds beside its key, its value and its Zoho record's values while it
+// waits: its kgo.Record, its mapping.Mapped and the Zoho record's fields
+// (TestHeldCoversMappedMemory).
 const heldRecordOverhead = 1 << 10
 
 // mapWorkerMin is the fewest records worth a mapping goroutine of their own.
@@ -486,34 +521,25 @@ func (p *Pipeline) mapEach(polled []polledRecord) {
 			continue
 		}
 		pr.rec, pr.m = detach(pr.rec), &m // both outlive the poll
-		pr.held = int32(unsafe.Sizeof(*pr)) + heldRecordOverhead + int32(len(pr.rec.Key)+len(pr.rec.Value))
+		held := int(unsafe.Sizeof(*pr)) + heldRecordOverhead + len(pr.rec.Key) + len(pr.rec.Value)
+		for _, f := range m.Record {
+			held += len(f.Value) // a copy of the value's bytes it was mapped from
+		}
+		pr.held = int32(min(held, math.MaxInt32))
 	}
 }
 
-// waitForRoom waits until the batcher and the dead-letter queue both have
-// room (batcher.Changed, the end of a dead-letter write); false once ctx ends.
-func (p *Pipeline) waitForRoom(ctx context.Context) bool {
-	if ctx.Err() != nil {
+// waitForRelease waits until changed (batcher.Changed, taken before the
+// hand-on looked at the room) is closed or a dead-letter write ends, either
+// of which may make room; false once ctx ends.
+func (p *Pipeline) waitForRelease(ctx context.Context, changed <-chan struct{}) bool {
+	select {
+	case <-ctx.Done():
 		return false
-	}
-	for p.room() <= 0 {
-		changed := p.batches.Changed()
-		if p.room() > 0 { // released before Changed was taken
-			return true
-		}
-		select {
-		case <-ctx.Done():
-			return false
-		case <-changed:
-		case <-p.rejectsFreed:
-		}
+	case <-changed:
+	case <-p.rejectsFreed:
 	}
 	return true
-}
-
-// room is how many records the batcher and the dead-letter queue can take now.
-func (p *Pipeline) room() int {
-	return min(p.batches.Config().MaxBuffered-p.batches.Stats().Held, cap(p.rejects)-len(p.rejects))
 }
 
 // process hands on one mapped record of part: dropped records are done at
@@ -538,22 +564,25 @@ func (p *Pipeline) process(ctx context.Context, part *watermark.Partition, pr *p
 		p.fields.observe(m.Omitted)
 	}
 	// The hand-on took no more records than the batcher has room for, so Add does not block.
-	if err := p.batches.Add(ctx, batcher.Item[delivery.Source]{Key: m.Key, Record: m.Record, Source: delivery.Source{Part: part, Rec: r, Omitted: m.Omitted, Untyped: m.Untyped}}); err != nil {
+	if err := p.batches.Add(ctx, batcher.Item[delivery.Source]{Key: m.Key, Record: m.Record, Size: int(pr.held), Source: delivery.Source{Part: part, Rec: r, Omitted: m.Omitted, Untyped: m.Untyped}}); err != nil {
 		p.log.Debug("record not batched: shutting down", zap.Error(err))
 	}
 	return nil
 }
 
-// deadLetterAsync writes records the poll loop rejected, without blocking the
-// poll loop; each is done once the dead-letter topic acknowledged it.
-func (p *Pipeline) deadLetterAsync(recs []dlq.Record, srcs []delivery.Source) {
+// deadLetterAsync writes records the poll loop rejected, holding size bytes,
+// without blocking the poll loop; each is done once the dead-letter topic
+// acknowledged it.
+func (p *Pipeline) deadLetterAsync(recs []dlq.Record, srcs []delivery.Source, size int) {
 	for range recs {
 		p.rejects <- struct{}{} // never blocks: the poll took no more than there was room for
 	}
+	p.rejectsBytes.Add(int64(size))
 	p.rejectsWG.Add(1)
 	go func() {
 		defer p.rejectsWG.Done()
 		defer func() {
+			p.rejectsBytes.Add(-int64(size))
 			for range recs {
 				<-p.rejects
 			}

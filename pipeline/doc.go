@@ -25,14 +25,16 @@
 //   - At least once: a partition's committed offset is its first offset not
 //     done; nothing is committed after a configuration error.
 //   - Bounded memory: fetches are sized so that a fetch's records hold at
-//     most 16 × FetchMaxBytes once decompressed, whatever their compression
+//     most 12 × FetchMaxBytes once decompressed, whatever their compression
 //     (fetchsize.go); records wait in the poll loop until the batcher and
 //     the dead-letter queue have room, mapped ahead only while the mapped
 //     ones hold less than 4 × FetchMaxBytes (a dropped record keeps its
 //     offset, the others a detached copy), and the loop takes more from
 //     franz-go before they are all handed on only while they hold less than
-//     16 × FetchMaxBytes of memory, mapped or not; handing on never blocks
-//     a rebalance.
+//     8 × FetchMaxBytes of memory, mapped or not; the records handed on hold
+//     at most 16 × FetchMaxBytes in the batcher and as much waiting for
+//     dead-letter writes, whatever their size; handing on never blocks a
+//     rebalance.
 //   - Fairness: each fetch holds several partitions (FetchOptions), and the
 //     partitions of a poll share the batcher's room round-robin, each in
 //     offset order, so a backlog on one partition does not hold up the

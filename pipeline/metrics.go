@@ -166,7 +166,7 @@ func newMetrics() *metrics {
 			Help: "1 for each source topic whose max.message.bytes exceeds the dead-letter topic's: its largest records cannot be dead-lettered.",
 		}, []string{"source_topic"}),
 		dlqMaxBytes:   prometheus.NewGauge(prometheus.GaugeOpts{Name: "zohosink_dead_letter_max_message_bytes", Help: "The dead-letter producer's record batch limit, in bytes (the dead-letter topic's max.message.bytes)."}),
-		fetchBytes:    prometheus.NewGauge(prometheus.GaugeOpts{Name: "zohosink_fetch_max_bytes", Help: "The fetch size asked of the brokers, in bytes as fetched (compressed): kafka.fetch_max_bytes, or less while fetched records hold more than 16 times that once decompressed."}),
+		fetchBytes:    prometheus.NewGauge(prometheus.GaugeOpts{Name: "zohosink_fetch_max_bytes", Help: "The fetch size asked of the brokers, in bytes as fetched (compressed): kafka.fetch_max_bytes, or less while fetched records hold more than 12 times that once decompressed."}),
 		descConsumed:  d("records_consumed_total", "Records fetched from the source topics."),
 		descDropped:   d("records_dropped_total", "Records dropped without reaching Zoho, by reason.", "reason"),
 		descDelivered: d("records_delivered_total", "Records whose Zoho record was acknowledged."),

@@ -99,7 +99,10 @@ type Options struct {
 	// Batch sizes and lingers batches; MaxInFlight is the most concurrent
 	// upsert calls (the ceiling of the adaptive limit, which the batcher
 	// follows: batches not sent keep filling). MaxRecords, MaxInFlight and MaxBuffered must be ≥ 1
-	// (config.Config.EffectiveMaxBuffered gives batch.max_buffered's value).
+	// (config.Config.EffectiveMaxBuffered gives batch.max_buffered's value);
+	// MaxBufferedBytes 0 is heldPastPollPerFetch × FetchMaxBytes (8 MiB
+	// with the default), and bounds the records waiting for a dead-letter
+	// write too.
 	Batch batcher.Config
 
 	// CreditSaver skips the upsert of a record identical to the last one Zoho
@@ -230,7 +233,12 @@ type Pipeline struct {
 	rejects      chan struct{}
 	rejectsFreed chan struct{}
 	rejectsWG    sync.WaitGroup
-	commitMu     sync.Mutex
+	// rejectsBytes is the memory those records hold (polledRecord.held),
+	// kept within rejectsMaxBytes (0: no bound) as the batcher keeps its
+	// items within batcher.Config.MaxBufferedBytes.
+	rejectsBytes    atomic.Int64
+	rejectsMaxBytes int
+	commitMu        sync.Mutex
 
 	stateMu   sync.Mutex
 	pausedFor map[delivery.PauseReason]bool
@@ -330,8 +338,12 @@ func New(o Options) (*Pipeline, error) {
 	// is handed over (see observer.ConcurrencyLimit).
 	bc := o.Batch
 	bc.MaxInFlight++
+	if bc.MaxBufferedBytes == 0 && o.FetchMaxBytes > 0 {
+		bc.MaxBufferedBytes = heldPastPollPerFetch * int(o.FetchMaxBytes)
+	}
 	p.batches = batcher.New(bc, p.send)
 	p.rejects = make(chan struct{}, p.batches.Config().MaxBuffered)
+	p.rejectsMaxBytes = p.batches.Config().MaxBufferedBytes
 	p.rejectsFreed = make(chan struct{}, 1)
 	p.m.batcherStats = func() (int, int, int) { s := p.batches.Stats(); return s.InFlight, s.Held, p.batches.MaxInFlight() - 1 }
 	start := kgo.NewOffset().AtStart()

@@ -120,7 +120,7 @@ func TestRevokeWaitsOnlyForRevokedPartitions(t *testing.T) {
 	add(1, "retry@example.com")
 	rejected := &kgo.Record{Topic: topic, Partition: 1, Offset: 1}
 	p.offsets.Partition(topic, 1).Track(rejected)
-	p.deadLetterAsync([]dlq.Record{{Value: []byte("{"), Code: mapping.CodeDecodeError}}, []delivery.Source{{Part: p.offsets.Partition(topic, 1), Rec: rejected}})
+	p.deadLetterAsync([]dlq.Record{{Value: []byte("{"), Code: mapping.CodeDecodeError}}, []delivery.Source{{Part: p.offsets.Partition(topic, 1), Rec: rejected}}, 1)
 	waitFor(t, 10*time.Second, "partition 0's call hangs, partition 1's call and dead-letter write failed", func() bool {
 		slow, _ := z.state("slow@example.com")
 		retry, _ := z.state("retry@example.com")
