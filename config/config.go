@@ -54,16 +54,17 @@ type Kafka struct {
 	// record batch), and a quarter of it caps one partition's part of a
 	// response (kgo.FetchMaxPartitionBytes), so that a fetch holds several
 	// partitions. Fetches start at 1/64 of it and grow to it unless their
-	// records, decompressed, would hold more than 16 × FetchMaxBytes in
-	// memory (data compressed more than some 16:1, e.g. zstd on JSON of
-	// one shape): then they stay as much smaller. franz-go fetches from
+	// records, decompressed, would hold more than 12 × FetchMaxBytes in
+	// memory (lz4 and zstd on JSON of one shape): then they stay as much
+	// smaller. franz-go fetches from
 	// every broker that leads an assigned partition and holds one response
 	// per broker until it is polled; the poll loop keeps the records until
 	// they are handed on, mapping them only while the mapped ones hold less
 	// than 4 × FetchMaxBytes. So this bounds the fetched data the consumer
-	// holds whatever the backlog and its compression: about brokers × 16 ×
-	// FetchMaxBytes in franz-go, plus up to 16 × FetchMaxBytes and a poll
-	// of records waiting. Default 524288 (512 KiB): Zoho, not Kafka, bounds
+	// holds whatever the backlog and its compression: about brokers × 12 ×
+	// FetchMaxBytes in franz-go, plus up to 8 × FetchMaxBytes and a poll
+	// of records waiting, and 16 × FetchMaxBytes of records handed on to
+	// the batcher (fewer than batch.max_buffered when events are large). Default 524288 (512 KiB): Zoho, not Kafka, bounds
 	// the throughput, and 512 KiB per broker keeps a 95%-noise topic flowing
 	// faster than Zoho takes its CRM events (README "Performance": peak
 	// RSS). Must be > 0.
