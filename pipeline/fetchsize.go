@@ -1,7 +1,7 @@
 package pipeline
 
 import (
-	"sync/atomic"
+	"sync"
 	"unsafe"
 
 	"github.com/twmb/franz-go/pkg/kgo"
@@ -17,9 +17,9 @@ import (
 // of one shape) about 17 MiB, and peak memory follows what is read. After
 // every poll the poll loop takes the highest ratio of memory to compressed
 // bytes among the batches read since the last (their decompressed bytes plus
-// a kgo.Record each: kgo.HookFetchBatchRead; the highest, as topics and
-// producers may compress differently and a fetch may hold any of them; the
-// last poll's ratio, less 1/8, when that is higher) and
+// a kgo.Record each: kgo.HookFetchBatchRead; the highest of each
+// partition's latest, as topics and producers may compress differently and
+// a fetch may hold any of them) and
 // asks for fetches of fetchMemoryPerFetch × FetchMaxBytes divided by it,
 // never more than FetchMaxBytes nor less than 1/fetchShrinkMax of it
 // (kgo.Client.UpdateFetchMaxBytes, the partitions' share as
@@ -31,16 +31,24 @@ import (
 type fetchSizer struct {
 	// configured is FetchMaxBytes; 0 leaves fetching as franz-go sizes it.
 	configured int32
-	// asked is the fetch size in effect, and lasting the ratio it was
-	// computed from (poll loop only).
+	// asked is the fetch size in effect, and lasting each partition's
+	// latest ratio, from which it was computed (poll loop only).
 	asked   int32
-	lasting int64
-	// ratio is the highest ratio of memory held to bytes fetched among the
-	// batches read since the last resize, in 1/ratioUnit; 0: none read.
-	ratio atomic.Int64
+	lasting map[fetchedPartition]int64
+	// mu guards read: the highest ratio of memory held to bytes fetched
+	// among each partition's batches read since the last resize, in
+	// 1/ratioUnit.
+	mu   sync.Mutex
+	read map[fetchedPartition]int64
 }
 
-// ratioUnit is the fixed point of fetchSizer.ratio.
+// fetchedPartition names a partition whose batches fetchSizer measured.
+type fetchedPartition struct {
+	topic     string
+	partition int32
+}
+
+// ratioUnit is the fixed point of fetchSizer's ratios.
 const ratioUnit = 1 << 10
 
 const (
@@ -56,14 +64,19 @@ const (
 )
 
 // OnFetchBatchRead implements kgo.HookFetchBatchRead: it counts the batch.
-func (s *fetchSizer) OnFetchBatchRead(_ kgo.BrokerMetadata, _ string, _ int32, m kgo.FetchBatchMetrics) {
+func (s *fetchSizer) OnFetchBatchRead(_ kgo.BrokerMetadata, topic string, partition int32, m kgo.FetchBatchMetrics) {
 	if m.CompressedBytes <= 0 {
 		return // an encoding error: nothing read
 	}
 	held := int64(m.UncompressedBytes) + int64(m.NumRecords)*int64(unsafe.Sizeof(kgo.Record{}))
 	r := max(held*ratioUnit/int64(m.CompressedBytes), 1)
-	for old := s.ratio.Load(); r > old && !s.ratio.CompareAndSwap(old, r); old = s.ratio.Load() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.read == nil {
+		s.read = map[fetchedPartition]int64{}
 	}
+	k := fetchedPartition{topic, partition}
+	s.read[k] = max(s.read[k], r)
 }
 
 // start sets cl's first fetches to the smallest size, 1/fetchShrinkMax of
@@ -80,14 +93,26 @@ func (s *fetchSizer) start(cl *kgo.Client) {
 // (none: no change); it reports the size asked for when it changed it, else
 // 0.
 func (s *fetchSizer) resize(cl *kgo.Client) int32 {
-	if s.configured <= 0 || s.ratio.Load() == 0 {
+	s.mu.Lock()
+	read := s.read
+	s.read = nil
+	s.mu.Unlock()
+	if s.configured <= 0 || len(read) == 0 {
 		return 0
 	}
-	// The highest ratio seen lasts, decaying by 1/8 a poll, so that polls
-	// of another topic's batches in between do not grow fetches that may
-	// hold its batches again.
-	r := max(s.ratio.Swap(0), s.lasting-s.lasting/8)
-	s.lasting = r
+	// Each partition's latest ratio lasts, so that polls of other
+	// partitions' batches in between do not grow fetches that may hold its
+	// batches again; the highest of them sizes the fetches.
+	if s.lasting == nil {
+		s.lasting = map[fetchedPartition]int64{}
+	}
+	var r int64
+	for k, tr := range read {
+		s.lasting[k] = tr
+	}
+	for _, tr := range s.lasting {
+		r = max(r, tr)
+	}
 	want := int64(s.configured)
 	if r > fetchMemoryPerFetch*ratioUnit {
 		want = int64(fetchMemoryPerFetch) * ratioUnit * int64(s.configured) / r
