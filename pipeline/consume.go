@@ -324,11 +324,11 @@ func (q *pollQueue) compact() {
 // record, room permitting. A run of a revoked partition is dropped. It
 // reports whether a run's next record waits for room.
 func (p *Pipeline) handOn(ctx context.Context, q *pollQueue) bool {
-	st := p.batches.Stats()
+	st, cfg := p.batches.Stats(), p.batches.Config()
 	room := handOnRoom{
-		batchCfg: p.batches.Config(), batchHeld: st.Held, batchBytes: st.HeldBytes,
-		rejectCfg:  batcher.Config{MaxBuffered: cap(p.rejects), MaxBufferedBytes: p.rejectsMaxBytes},
-		rejectHeld: len(p.rejects), rejectBytes: int(p.rejectsBytes.Load()),
+		batch: heldRoom{cfg: cfg, held: st.Held, bytes: st.HeldBytes},
+		// The dead-letter queue takes as much as the batcher.
+		reject: heldRoom{cfg: cfg, held: len(p.rejects), bytes: int(p.rejectsBytes.Load())},
 	}
 	for stalled := 0; stalled < len(q.runs); {
 		i := q.next % len(q.runs)
@@ -348,27 +348,41 @@ func (p *Pipeline) handOn(ctx context.Context, q *pollQueue) bool {
 	}
 	p.m.addDropped(room.dropped)
 	if len(room.rejects) > 0 {
-		p.deadLetterAsync(room.rejects, room.rejectSources, room.rejectsSize)
+		p.deadLetterAsync(room.rejects, room.rejectSources, room.reject.taken)
 	}
 	return room.full
 }
 
-// handOnRoom is what one hand-on may still take, and what it collected: the
-// drop counts and the dead-letter records. The batcher's room and the
-// dead-letter queue's are counted as batcher.Config.Fits counts them: the
-// items held and the bytes they hold, as at the start of the hand-on plus
-// what it handed on since.
+// handOnRoom is what one hand-on may still take, in the batcher and in the
+// dead-letter queue, and what it collected: the drop counts and the
+// dead-letter records.
 type handOnRoom struct {
-	batchCfg, rejectCfg     batcher.Config
-	batchHeld, batchBytes   int
-	rejectHeld, rejectBytes int
+	batch, reject heldRoom
 	// full is set once a run's next record found no room.
 	full          bool
 	dropped       [dropReasons]int64
 	rejects       []dlq.Record
 	rejectSources []delivery.Source
-	// rejectsSize is the memory the rejects hold (polledRecord.held).
-	rejectsSize int
+}
+
+// heldRoom counts a hand-on's room in the batcher or the dead-letter queue
+// as batcher.Config.Fits does: the records held and the bytes they hold
+// (polledRecord.held) as at the start of the hand-on, plus the records it
+// took since; taken is their bytes.
+type heldRoom struct {
+	cfg                batcher.Config
+	held, bytes, taken int
+}
+
+// take counts a record of size bytes in, if it fits; it reports whether it did.
+func (r *heldRoom) take(size int) bool {
+	if !r.cfg.Fits(r.held, r.bytes, size) {
+		return false
+	}
+	r.held++
+	r.bytes += size
+	r.taken += size
+	return true
 }
 
 // handOnRun is one visit of a run (see handOn); it reports whether it handed
@@ -388,30 +402,21 @@ func (p *Pipeline) handOnRun(ctx context.Context, q *pollQueue, run *partitionRu
 			return moved // its next record is not mapped yet
 		}
 		pr := q.head(run)
-		size := int(pr.held)
-		switch {
-		case pr.m == nil: // dropped: costs no room
-		case pr.m.Outcome == mapping.OutcomeReject:
-			if !room.rejectCfg.Fits(room.rejectHeld, room.rejectBytes, size) {
+		if pr.m != nil { // dropped records cost no room
+			to := &room.batch
+			if pr.m.Outcome == mapping.OutcomeReject {
+				to = &room.reject
+			}
+			if !to.take(int(pr.held)) {
 				room.full = true
 				return moved
 			}
-			room.rejectHeld++
-			room.rejectBytes += size
-		default:
-			if !room.batchCfg.Fits(room.batchHeld, room.batchBytes, size) {
-				room.full = true
-				return moved
-			}
-			room.batchHeld++
-			room.batchBytes += size
 		}
 		q.pop(run)
 		moved = true
 		if d := p.process(ctx, run.part, pr, &room.dropped); d != nil {
 			room.rejects = append(room.rejects, *d)
 			room.rejectSources = append(room.rejectSources, delivery.Source{Part: run.part, Rec: pr.rec})
-			room.rejectsSize += size
 		}
 		if pr.m != nil {
 			return true

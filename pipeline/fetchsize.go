@@ -1,6 +1,7 @@
 package pipeline
 
 import (
+	"maps"
 	"sync"
 	"unsafe"
 
@@ -93,11 +94,7 @@ func (s *fetchSizer) start(cl *kgo.Client) {
 // (none: no change); it reports the size asked for when it changed it, else
 // 0.
 func (s *fetchSizer) resize(cl *kgo.Client) int32 {
-	s.mu.Lock()
-	read := s.read
-	s.read = nil
-	s.mu.Unlock()
-	if s.configured <= 0 || len(read) == 0 {
+	if s.configured <= 0 {
 		return 0
 	}
 	// Each partition's latest ratio lasts, so that polls of other
@@ -106,10 +103,15 @@ func (s *fetchSizer) resize(cl *kgo.Client) int32 {
 	if s.lasting == nil {
 		s.lasting = map[fetchedPartition]int64{}
 	}
-	var r int64
-	for k, tr := range read {
-		s.lasting[k] = tr
+	s.mu.Lock()
+	fresh := len(s.read) > 0
+	maps.Copy(s.lasting, s.read)
+	clear(s.read)
+	s.mu.Unlock()
+	if !fresh {
+		return 0
 	}
+	var r int64
 	for _, tr := range s.lasting {
 		r = max(r, tr)
 	}

@@ -17,22 +17,19 @@ import (
 // that holds less needs no smaller fetches. Zstd compresses these events of
 // one shape some 30:1, so at FetchMaxBytes a fetch of them would hold twice
 // the bound; also when the client reads an uncompressed topic beside them
-// (the ratio is the highest of the batches read, not their average).
+// (the ratio is the highest of every partition's latest, not an average).
 func TestFetchSizeBoundsWhatAFetchHolds(t *testing.T) {
 	const fetchMax = 64 << 10
 	const batchMax = 64 << 10 // the producer's record batches, uncompressed
 	brokers := kafkatest.Brokers(t)
-	cases := []struct {
+	type fetchCase struct {
 		name   string
 		codecs []kgo.CompressionCodec // a topic each
 		shrink bool
-	}{{"none+zstd", []kgo.CompressionCodec{kgo.NoCompression(), kgo.ZstdCompression()}, true}}
+	}
+	cases := []fetchCase{{"none+zstd", []kgo.CompressionCodec{kgo.NoCompression(), kgo.ZstdCompression()}, true}}
 	for _, c := range Compressions {
-		cases = append(cases, struct {
-			name   string
-			codecs []kgo.CompressionCodec
-			shrink bool
-		}{c.Name, []kgo.CompressionCodec{c.Codec}, c.Shrink})
+		cases = append(cases, fetchCase{c.Name, []kgo.CompressionCodec{c.Codec}, c.Shrink})
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {

@@ -234,11 +234,10 @@ type Pipeline struct {
 	rejectsFreed chan struct{}
 	rejectsWG    sync.WaitGroup
 	// rejectsBytes is the memory those records hold (polledRecord.held),
-	// kept within rejectsMaxBytes (0: no bound) as the batcher keeps its
-	// items within batcher.Config.MaxBufferedBytes.
-	rejectsBytes    atomic.Int64
-	rejectsMaxBytes int
-	commitMu        sync.Mutex
+	// kept within the batcher's MaxBufferedBytes as the batcher keeps its
+	// items.
+	rejectsBytes atomic.Int64
+	commitMu     sync.Mutex
 
 	stateMu   sync.Mutex
 	pausedFor map[delivery.PauseReason]bool
@@ -343,7 +342,6 @@ func New(o Options) (*Pipeline, error) {
 	}
 	p.batches = batcher.New(bc, p.send)
 	p.rejects = make(chan struct{}, p.batches.Config().MaxBuffered)
-	p.rejectsMaxBytes = p.batches.Config().MaxBufferedBytes
 	p.rejectsFreed = make(chan struct{}, 1)
 	p.m.batcherStats = func() (int, int, int) { s := p.batches.Stats(); return s.InFlight, s.Held, p.batches.MaxInFlight() - 1 }
 	start := kgo.NewOffset().AtStart()
