@@ -23,7 +23,8 @@ import (
 // pollLoop fetches, decides and hands on records until ctx ends.
 //
 // A poll takes what franz-go has buffered (at most a fetch per broker, each
-// bounded by kafka.fetch_max_bytes). The records then wait in one run per
+// bounded by kafka.fetch_max_bytes), up to about one fetch's worth of memory
+// (pollRecords). The records then wait in one run per
 // partition and are handed on round-robin across the partitions, each in
 // offset order, as the batcher and the dead-letter queue have room: a
 // partition with a backlog of CRM records does not hold up the others
@@ -32,7 +33,7 @@ import (
 //
 // Records are mapped ahead of their turn, on every core, in rounds that take
 // the next records of every run alike (mapAhead), while the mapped records
-// waiting hold less than mapAheadPerFetch × kafka.fetch_max_bytes of memory.
+// waiting hold less than kafka.fetch_max_bytes / mapAheadShare of memory.
 // A fetch of noise is so mapped and dropped at once, while a fetch of CRM
 // events (some 19,000 records of 600 bytes in 512 KiB of snappy) is not
 // mapped much faster than Zoho takes it: a mapped record to deliver holds
@@ -46,7 +47,7 @@ import (
 //
 // While records wait, each turn of the loop also takes what franz-go has
 // buffered since, without waiting for it, as long as the records waiting
-// hold less than heldPerFetch × kafka.fetch_max_bytes of memory, mapped or
+// hold less than kafka.fetch_max_bytes / heldShare of memory, mapped or
 // not; a partition's later records join its run. Together with fetches that
 // hold several partitions (Options.FetchOptions), the partitions of a
 // backlog take turns even when one fetch returns a single partition's
@@ -66,9 +67,9 @@ func (p *Pipeline) pollLoop(ctx context.Context) {
 		var fetches kgo.Fetches
 		switch {
 		case q.empty():
-			fetches = p.cl.PollFetches(ctx)
+			fetches = p.cl.PollRecords(ctx, q.pollRecords())
 		case q.held < q.topUpBelow:
-			fetches = p.cl.PollFetches(noWait)
+			fetches = p.cl.PollRecords(noWait, q.pollRecords())
 		}
 		if fetches != nil {
 			if !p.take(ctx, q, fetches) {
@@ -97,25 +98,36 @@ func (p *Pipeline) pollLoop(ctx context.Context) {
 	}
 }
 
-// newPollQueue is the poll loop's queue, its memory bounds sized by the
-// client's kgo.FetchMaxBytes.
+// newPollQueue is the poll loop's queue, its memory bounds sized by
+// kafka.fetch_max_bytes as configured (not as the fetch sizer has it now:
+// that starts at a 64th of it), or franz-go's kgo.FetchMaxBytes when unset.
 func (p *Pipeline) newPollQueue() *pollQueue {
-	fetchMax, _ := p.cl.OptValue(kgo.FetchMaxBytes).(int32)
-	return &pollQueue{topUpBelow: heldPerFetch * int(fetchMax), mapAheadBelow: mapAheadPerFetch * int(fetchMax)}
+	fetchMax := p.fetchSize.configured
+	if fetchMax <= 0 {
+		fetchMax, _ = p.cl.OptValue(kgo.FetchMaxBytes).(int32)
+	}
+	return &pollQueue{
+		topUpBelow:    int(fetchMax) / heldShare,
+		mapAheadBelow: int(fetchMax) / mapAheadShare,
+		pollHolds:     fetchMemoryPerFetch * int(fetchMax),
+	}
 }
 
 const (
-	// heldPerFetch is how many times kafka.fetch_max_bytes the records
-	// waiting may hold in memory, mapped or not, before the poll loop stops
-	// taking more (4 MiB with the 512 KiB default): room for a fetch's
-	// worth of records (fetchMemoryPerFetch) from several partitions, next
-	// to franz-go's fetch per broker.
-	heldPerFetch = 8
-	// mapAheadPerFetch is how many times kafka.fetch_max_bytes the mapped
-	// records waiting may hold before the poll loop maps no more (2 MiB with
-	// the 512 KiB default: about 1,400 identify events of 600 bytes, more
-	// than batch.max_buffered's default of 1,200).
-	mapAheadPerFetch = 4
+	// heldShare is the share of kafka.fetch_max_bytes under which the
+	// records waiting, mapped or not, let the poll loop take more before
+	// they are all handed on (64 KiB with the 512 KiB default): a fetch
+	// taken whole is seldom that small, so the loop takes more mostly once
+	// the records waiting are nearly all handed on, and franz-go's next
+	// fetch per broker is what waits meanwhile, not a second one in the
+	// loop's hands.
+	heldShare = 8
+	// mapAheadShare is the share of kafka.fetch_max_bytes the mapped records
+	// waiting may hold before the poll loop maps no more (32 KiB with the
+	// 512 KiB default: a round of mapWorkerMin identify events; dropped
+	// records hold only their offset, so a fetch of noise is mapped at once).
+	// Zoho, not mapping, bounds a CRM backlog (BenchmarkZohoBound).
+	mapAheadShare = 16
 	// heldPastPollPerFetch is how many times kafka.fetch_max_bytes the
 	// records handed on may hold (polledRecord.held), in the batcher
 	// (batcher.Config.MaxBufferedBytes) and, apart, waiting for dead-letter
@@ -142,7 +154,7 @@ func (p *Pipeline) take(ctx context.Context, q *pollQueue, fetches kgo.Fetches) 
 		}
 	})
 	q.compact()
-	waiting := q.waiting
+	waiting, held := q.waiting, q.held
 	fetches.EachPartition(func(fp kgo.FetchTopicPartition) {
 		part := p.offsets.Partition(fp.Topic, fp.Partition)
 		if part == nil {
@@ -151,6 +163,9 @@ func (p *Pipeline) take(ctx context.Context, q *pollQueue, fetches kgo.Fetches) 
 		part.SetHighWatermark(fp.HighWatermark)
 		q.add(part, fp.Records)
 	})
+	if n := q.waiting - waiting; n > 0 {
+		q.perRecord = max((q.held-held)/n, 1)
+	}
 	p.m.consumed.Add(int64(q.waiting - waiting))
 	return true
 }
@@ -160,7 +175,7 @@ func (p *Pipeline) take(ctx context.Context, q *pollQueue, fetches kgo.Fetches) 
 // mapped ones waiting hold mapAheadBelow of memory. A round maps no more
 // than that memory leaves room for were every record kept
 // (heldRecordOverhead each), at least mapWorkerMin and at most mapRoundMax
-// per core: so the mapped records waiting hold less than mapAheadBelow plus
+// per core; dropped records count in held but not here: so the mapped records waiting hold less than mapAheadBelow plus
 // a round's key and value bytes, and a run whose next record is unmapped
 // gets it mapped once they hold less than mapAheadBelow.
 func (p *Pipeline) mapAhead(q *pollQueue) {
@@ -171,7 +186,9 @@ func (p *Pipeline) mapAhead(q *pollQueue) {
 		for _, r := range round {
 			for i := range r.recs {
 				q.held += int(r.recs[i].held)
-				q.mappedHeld += int(r.recs[i].held)
+				if r.recs[i].m != nil { // a dropped record costs no mapping ahead
+					q.mappedHeld += int(r.recs[i].held)
+				}
 			}
 			q.unmapped -= len(r.recs)
 			q.advanceMapped(r.sp, len(r.recs))
@@ -226,15 +243,22 @@ type pollQueue struct {
 	// next is the run the next hand-on visits first (round-robin).
 	next int
 	// waiting counts the records waiting and unmapped those of them not
-	// mapped yet; mappedHeld is the memory the mapped ones hold
-	// (polledRecord.held), and held that plus the memory of the fetched
-	// records of every span not all mapped (span.fetched).
+	// mapped yet; mappedHeld is the memory the mapped ones to deliver or
+	// dead-letter hold (polledRecord.held), and held that, the dropped
+	// ones' and the memory of the fetched records of every span not all
+	// mapped (span.fetched).
 	waiting, held, unmapped, mappedHeld int
 	// topUpBelow is the memory held under which the poll loop takes more
 	// from franz-go before the records waiting are all handed on, and
 	// mapAheadBelow the memory of mapped records waiting under which it
 	// maps more of them.
 	topUpBelow, mapAheadBelow int
+	// pollHolds is the memory one poll takes at most, in records of
+	// perRecord bytes each (pollRecords): what one fetch may hold
+	// (fetchMemoryPerFetch), so that a poll takes about one broker's fetch,
+	// not every broker's; perRecord is what a record of the last poll held
+	// as fetched (span.fetched per record), 0 before the first.
+	pollHolds, perRecord int
 }
 
 // partitionRun is one partition assignment's records waiting, in offset
@@ -268,6 +292,24 @@ type span struct {
 }
 
 func (q *pollQueue) empty() bool { return len(q.runs) == 0 }
+
+// pollRecords is the most records the next poll takes (kgo.PollRecords; -1
+// for all that franz-go has buffered, before a record's size is known):
+// pollHolds' worth of the last poll's records. franz-go fetches again from a
+// broker only once its buffered fetch is taken whole, so polling every
+// broker's fetch at once would have each fetched twice over, a fetch in the
+// loop's hands and the next buffered: for events of 20 KB compressed 40:1,
+// whose fetches are each a whole producer batch (4 MiB uncompressed) however
+// small they are asked, 110 MB with three brokers (BenchmarkPeakRSS).
+// Taking less than a whole fetch instead delays the broker's next fetch: a
+// poll of 1 MiB's worth cost the mix a third of its throughput
+// (BenchmarkPipelineMix), one of pollHolds nothing.
+func (q *pollQueue) pollRecords() int {
+	if q.perRecord == 0 {
+		return -1
+	}
+	return max(q.pollHolds/q.perRecord, 1)
+}
 
 // add queues a partition's fetched records (in offset order), unmapped,
 // after those of the partition already waiting.
@@ -436,7 +478,9 @@ func (q *pollQueue) pop(run *partitionRun) *polledRecord {
 	sp := &run.spans[0]
 	pr := &q.recs[sp.from]
 	if sp.from < sp.mapped {
-		q.mappedHeld -= int(pr.held)
+		if pr.m != nil {
+			q.mappedHeld -= int(pr.held)
+		}
 		q.held -= int(pr.held)
 	} else { // unmapped: a released partition's
 		q.unmapped--

@@ -241,7 +241,7 @@ func TestPollQueueMapsAheadWithinItsMemory(t *testing.T) {
 	for i := range noise {
 		noise[i] = &kgo.Record{Offset: int64(i), Value: []byte(`{"type":"page","properties":{"path":"/pricing"}}`)}
 	}
-	q = pollQueue{mapAheadBelow: mapAheadPerFetch * 512 << 10} // the default fetch_max_bytes
+	q = pollQueue{mapAheadBelow: 512 << 10 / mapAheadShare} // the default fetch_max_bytes
 	q.add(parts[0], noise)
 	p.mapAhead(&q)
 	if q.unmapped != 0 {
