@@ -24,12 +24,11 @@ import (
 //
 // A poll takes what franz-go has buffered (at most a fetch per broker, each
 // bounded by kafka.fetch_max_bytes), up to about one fetch's worth of memory
-// (pollRecords). The records then wait in one run per
-// partition and are handed on round-robin across the partitions, each in
-// offset order, as the batcher and the dead-letter queue have room: a
-// partition with a backlog of CRM records does not hold up the others
-// (franz-go's own polls drain a fetch partition after partition). Dropped
-// records cost no room.
+// (pollRecords). The records then wait in one run per partition and are
+// handed on round-robin across the partitions, each in offset order, as the
+// batcher and the dead-letter queue have room: a partition with a backlog of
+// CRM records does not hold up the others (franz-go's own polls drain a fetch
+// partition after partition). Dropped records cost no room.
 //
 // Records are mapped ahead of their turn, on every core, in rounds that take
 // the next records of every run alike (mapAhead), while the mapped records
@@ -165,8 +164,8 @@ func (p *Pipeline) take(ctx context.Context, q *pollQueue, fetches kgo.Fetches) 
 	})
 	if n := q.waiting - waiting; n > 0 {
 		q.perRecord = max((q.held-held)/n, 1)
+		p.m.consumed.Add(int64(n))
 	}
-	p.m.consumed.Add(int64(q.waiting - waiting))
 	return true
 }
 
@@ -175,9 +174,10 @@ func (p *Pipeline) take(ctx context.Context, q *pollQueue, fetches kgo.Fetches) 
 // mapped ones waiting hold mapAheadBelow of memory. A round maps no more
 // than that memory leaves room for were every record kept
 // (heldRecordOverhead each), at least mapWorkerMin and at most mapRoundMax
-// per core; dropped records count in held but not here: so the mapped records waiting hold less than mapAheadBelow plus
-// a round's key and value bytes, and a run whose next record is unmapped
-// gets it mapped once they hold less than mapAheadBelow.
+// per core; dropped records count in held but not here. So the mapped
+// records waiting hold less than mapAheadBelow plus a round's key and value
+// bytes, and a run whose next record is unmapped gets it mapped once they
+// hold less than mapAheadBelow.
 func (p *Pipeline) mapAhead(q *pollQueue) {
 	for q.unmapped > 0 && q.mappedHeld < q.mapAheadBelow {
 		n := min(max((q.mapAheadBelow-q.mappedHeld)/heldRecordOverhead, mapWorkerMin), mapRoundMax*runtime.GOMAXPROCS(0))
