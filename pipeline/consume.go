@@ -74,7 +74,7 @@ func (p *Pipeline) pollLoop(ctx context.Context) {
 			if !p.take(ctx, q, fetches) {
 				return
 			}
-			if n := p.fetchSize.resize(p.cl); n > 0 {
+			if n := p.fetchSize.resize(); n > 0 {
 				p.m.fetchBytes.Set(float64(n))
 				p.log.Debug("fetch size changed to keep a fetch's records within their memory", zap.Int32("fetch_max_bytes", n))
 			}

@@ -365,13 +365,13 @@ func New(o Options) (*Pipeline, error) {
 	// After KafkaOptions: the hooks of a kafkaconn.Conn there see a failed
 	// connection before brokerHook explains it (Options.ExplainKafka).
 	p.fetchSize.configured = o.FetchMaxBytes
-	p.cl, err = kgo.NewClient(append(opts, kgo.WithHooks(brokerHook{p}, &p.fetchSize))...)
+	opts = append(opts, kgo.WithHooks(brokerHook{p}))
+	p.cl, err = kgo.NewClient(append(opts, p.fetchSize.options()...)...)
 	if err != nil {
 		p.batches.Close()
 		return nil, fmt.Errorf("pipeline: kafka client: %w", err)
 	}
-	p.fetchSize.start(p.cl)
-	p.m.fetchBytes.Set(float64(p.fetchSize.asked))
+	p.m.fetchBytes.Set(float64(p.fetchSize.attach(p.cl)))
 	return p, nil
 }
 
