@@ -149,7 +149,7 @@ func (s *fetchSizer) resize() int32 {
 		for _, r := range s.lasting {
 			s.high = max(s.high, r)
 		}
-		s.ask(min(s.sizeFor(s.high), s.asked*fetchGrowMax))
+		s.ask(int32(min(int64(s.sizeFor(s.high)), int64(s.asked)*fetchGrowMax)))
 	}
 	if s.asked == s.reported {
 		return 0

@@ -24,7 +24,10 @@ func TestFetchesShrinkForHighlyCompressedEvents(t *testing.T) {
 	for _, c := range pipeline.Compressions {
 		t.Run(c.Name, func(t *testing.T) {
 			h := newHarness(t, 2, zohosim.Options{})
-			producer := kafkatest.Client(t, h.brokers, kgo.DefaultProduceTopic(h.topic), kgo.ProducerBatchCompression(c.Codec), kgo.ProducerLinger(0))
+			// Record batches of 16 KiB: some 50 a partition, as fetches grow
+			// twofold a poll at most, and a broker returns a batch whole.
+			producer := kafkatest.Client(t, h.brokers, kgo.DefaultProduceTopic(h.topic), kgo.ProducerBatchCompression(c.Codec),
+				kgo.ProducerBatchMaxBytes(16<<10), kgo.ProducerLinger(0))
 			const n = 3000
 			recs := pipeline.OneShapeLeads(n)
 			if err := producer.ProduceSync(context.Background(), recs...).FirstErr(); err != nil {
