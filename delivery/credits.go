@@ -507,8 +507,9 @@ func (s *Sender) leaveCredits(t *creditTurn) {
 
 // settleCredits learns from a call's outcome: Zoho's remaining credits from
 // an answer, and the reservation given back when Zoho charged nothing (no
-// request was sent: breaker refused, token not to be had; or Zoho answered
-// 429). Every outcome ends the call's reservation in flight.
+// request was sent: breaker refused, token not to be had; Zoho answered 429;
+// or 401, even after a fresh token: a call Zoho could not authenticate names
+// no org to charge). Every outcome ends the call's reservation in flight.
 func (s *Sender) settleCredits(res *zohoapi.UpsertResult, err error, records int) {
 	cr := s.o.Credits
 	var apiErr *zohoapi.APIError
@@ -518,7 +519,7 @@ func (s *Sender) settleCredits(res *zohoapi.UpsertResult, err error, records int
 	case err == nil:
 		cr.answered(res, zohoapi.Credits(records))
 	case refused(err), errors.As(err, &mint), errors.As(err, &tok),
-		errors.As(err, &apiErr) && apiErr.StatusCode == http.StatusTooManyRequests:
+		errors.As(err, &apiErr) && (apiErr.StatusCode == http.StatusTooManyRequests || apiErr.StatusCode == http.StatusUnauthorized):
 		cr.refund(zohoapi.Credits(records))
 	default:
 		cr.settled(zohoapi.Credits(records))

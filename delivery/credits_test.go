@@ -306,6 +306,29 @@ func TestConcurrency429IsNotCreditExhaustion(t *testing.T) {
 	}
 }
 
+// TestUnauthorizedCallCostsNoCredits: a call Zoho answers 401 (after a fresh
+// token, or with none to be had) is not charged: its reservation is given
+// back, and only the call that then succeeds spends its credit.
+func TestUnauthorizedCallCostsNoCredits(t *testing.T) {
+	var calls atomic.Int32
+	zoho := upsertFunc(func(_ context.Context, r zohoapi.UpsertRequest) (*zohoapi.UpsertResult, error) {
+		if calls.Add(1) == 1 {
+			return nil, &zohoapi.APIError{StatusCode: http.StatusUnauthorized, Code: "INVALID_TOKEN", Message: "invalid oauth token"}
+		}
+		return &zohoapi.UpsertResult{StatusCode: 200, Results: []zohoapi.RecordResult{{Action: "insert"}}}, nil
+	})
+	o := testOptions(zoho, &recordingWriter{})
+	s, credits, _ := newCreditSender(t, o, 10, fakeclock.New(t0))
+	po := watermark.NewPartition("events", 0)
+	s.Send(context.Background(), batchOf(po, "a@example.com"))
+	if po.PendingCount() != 0 || calls.Load() != 2 {
+		t.Fatalf("%d pending after %d calls, want delivered on the second call", po.PendingCount(), calls.Load())
+	}
+	if st := credits.Stats(); st.Remaining != 9 {
+		t.Errorf("%d of 10 credits remaining, want 9: the 401's reservation given back", st.Remaining)
+	}
+}
+
 // TestShareBelowOneCall: a share smaller than one call's price still lets
 // one call through per window (delivery never stalls for good), not two.
 func TestShareBelowOneCall(t *testing.T) {
