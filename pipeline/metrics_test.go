@@ -170,6 +170,8 @@ func TestMetricsOperatorsNeed(t *testing.T) {
 		{"zohosink_consumer_lag_seconds", map[string]string{"topic": h.topic, "partition": "1"}, eq(0), "0 (all done)"},
 		{"zohosink_consumer_lag_retention_ratio", map[string]string{"topic": h.topic, "partition": "1"}, eq(0), "0 (all done)"},
 		{"zohosink_commit_lag_records", map[string]string{"topic": h.topic, "partition": "1"}, eq(0), "0 (all done)"},
+		{"zohosink_source_topic_missing", map[string]string{"topic": h.topic}, eq(0), "0 (it exists)"},
+		{"zohosink_dead_letter_topic_too_small", map[string]string{"source_topic": h.topic}, eq(0), "0 (large enough)"},
 	} {
 		v, ok := s.value(c.name, c.labels)
 		if !ok || !c.want(v) {

@@ -74,6 +74,9 @@ func (p *Pipeline) prepareTopics(ctx context.Context) (bool, error) {
 	if msg := lim.SettingTooSmall(p.o.MaxMessageBytes); msg != "" {
 		p.log.Warn(msg)
 	}
+	for _, s := range p.o.Topics { // every source topic has a series, 0 unless too small
+		p.m.dlqTooSmall.WithLabelValues(s).Set(0)
+	}
 	for _, e := range lim.DLQTooSmall() {
 		p.log.Warn(e.Error())
 		p.m.dlqTooSmall.WithLabelValues(e.Source).Set(1)
