@@ -89,10 +89,11 @@ func TestFetchSizeBoundsWhatAFetchHolds(t *testing.T) {
 			if largest > bound {
 				t.Errorf("a fetch's records held %d bytes, more than %d × fetch_max_bytes (%d) plus a batch: %d", largest, fetchMemoryPerFetch, fetchMax, bound)
 			}
-			if shrunk := s.asked < fetchMax; shrunk != c.shrink {
-				t.Errorf("fetches smaller than fetch_max_bytes (%d) at the end: %v (%d bytes), want %v; the largest held %d bytes", fetchMax, shrunk, s.asked, c.shrink, largest)
+			size := cl.OptValue(kgo.FetchMaxBytes).(int32) // franz-go's, as the sizer may still shrink it
+			if shrunk := size < fetchMax; shrunk != c.shrink {
+				t.Errorf("fetches smaller than fetch_max_bytes (%d) at the end: %v (%d bytes), want %v; the largest held %d bytes", fetchMax, shrunk, size, c.shrink, largest)
 			}
-			t.Logf("largest fetch held %d bytes (bound %d), fetch size %d", largest, bound, s.asked)
+			t.Logf("largest fetch held %d bytes (bound %d), fetch size %d", largest, bound, size)
 		})
 	}
 }
@@ -158,8 +159,5 @@ func TestFetchSizeGrowsStepwiseShrinksAtOnce(t *testing.T) {
 	}
 	if n := s.resize(); n != fetchMax/4 {
 		t.Errorf("the poll after reports a fetch size of %d bytes, want %d", n, fetchMax/4)
-	}
-	if got := cl.OptValue(kgo.FetchMaxBytes).(int32); got != s.asked {
-		t.Errorf("the client fetches %d bytes, the sizer asked for %d", got, s.asked)
 	}
 }
