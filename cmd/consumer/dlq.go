@@ -107,8 +107,10 @@ func newDLQInspectCommand() *cobra.Command {
 	var sel dlqSelection
 	var output string
 	cmd := &cobra.Command{
-		Use:   "inspect",
-		Short: "Show dead-letter records: why each failed, where it came from, what was sent",
+		Use: "inspect",
+		// The words operators reach for first (an operator trial tried both).
+		SuggestFor: []string{"list", "show", "ls", "cat"},
+		Short:      "Show dead-letter records: why each failed, where it came from, what was sent",
 		Long: `Inspect reads the dead-letter topic (kafka.dlq_topic) from the beginning, or from
 --from OFFSET or the records of the last --since DURATION, up to its end as it
 was when the command started, and shows each record that matches --code and

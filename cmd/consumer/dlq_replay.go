@@ -369,8 +369,17 @@ func (r *dlqReplay) reportDryRun(run *replay.Run, planned []replay.Planned) {
 		tables.Fitted(r.out, tables.Width(r.out), []string{"Offset", "Failed at", "Code", "Field", "Source", "Key", "Would send"}, rows,
 			[]bool{false, false, false, true, true, true, true})
 	}
-	fmt.Fprintf(r.out, "Dry run: %d dead-letter records would be replayed to %s. Nothing was sent; the position of group %s was not moved (%s).\n",
-		run.Tally().Selected, r.targetName(), r.group, position(run))
+	t := run.Tally()
+	skipped := ""
+	if n := t.SkippedTotal(); n > 0 {
+		var by []string
+		for _, k := range sortedIntKeys(t.Skipped) {
+			by = append(by, fmt.Sprintf("%s %d", k, t.Skipped[k]))
+		}
+		skipped = fmt.Sprintf(" (%d skipped: %s)", n, strings.Join(by, ", "))
+	}
+	fmt.Fprintf(r.out, "Dry run: %d of %d selected dead-letter records would be replayed to %s%s. Nothing was sent; the position of group %s was not moved (%s).\n",
+		t.Selected-t.SkippedTotal(), t.Selected, r.targetName(), skipped, r.group, position(run))
 }
 
 // report prints the tally and the position.
@@ -383,11 +392,11 @@ func (r *dlqReplay) report(run *replay.Run, runErr error) {
 	fmt.Fprintf(r.out, "%s dead-letter records of %s to %s (group %s):\n", verb, r.cfg.Kafka.DLQTopic, r.targetName(), r.group)
 	fmt.Fprintf(r.out, "  selected      %d\n  sent          %d\n  failed again  %d\n  skipped       %d\n",
 		t.Selected, t.Sent, t.FailedAgain, t.SkippedTotal())
-	if r.direct {
-		fmt.Fprintln(r.out, "  (sent: accepted by Zoho, inserted or updated; failed again: rejected again, not in Zoho)")
-	}
 	for _, k := range sortedIntKeys(t.Skipped) {
 		fmt.Fprintf(r.out, "    %-12s %d\n", k, t.Skipped[k])
+	}
+	if r.direct {
+		fmt.Fprintln(r.out, "  (sent: accepted by Zoho, inserted or updated; failed again: rejected again, not in Zoho)")
 	}
 	if len(t.TooLarge) > 0 {
 		fmt.Fprintf(r.out, "Too large for their source topic, still in %s (send them with --direct and a --group of their own, e.g. --from %d --limit N): %s\n",

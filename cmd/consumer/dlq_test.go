@@ -249,7 +249,7 @@ func TestDLQReplayToSourceAfterFixingMapping(t *testing.T) {
 	ends := e.endOffsets()
 
 	dry := mustRun(t, e.cfgPath, "dlq", "replay", "--code", "INVALID_DATA", "--to-source", "--dry-run")
-	if !strings.Contains(dry, "Dry run: 3 dead-letter records would be replayed to their source topics") ||
+	if !strings.Contains(dry, "Dry run: 3 of 3 selected dead-letter records would be replayed to their source topics") ||
 		strings.Count(dry, "→ "+e.topic) != 3 || !strings.Contains(dry, "none yet") {
 		t.Errorf("dry run:\n%s", dry)
 	}
@@ -297,7 +297,7 @@ func TestDLQReplayToSourceAfterFixingMapping(t *testing.T) {
 	// The MISSING_EMAIL record was left out of the selection: it is still
 	// available to a replay of everything (its own default group).
 	dryAll := mustRun(t, e.cfgPath, "dlq", "replay", "--to-source", "--dry-run")
-	if !strings.Contains(dryAll, "Dry run: 4 dead-letter records") {
+	if !strings.Contains(dryAll, "Dry run: 4 of 4 selected dead-letter records") {
 		t.Errorf("dry run of everything:\n%s", dryAll)
 	}
 }
@@ -324,7 +324,7 @@ func TestDLQReplayDirect(t *testing.T) {
 	calls := e.sim.Stats().UpsertCalls
 
 	dry := mustRun(t, e.cfgPath, "dlq", "replay", "--direct", "--dry-run")
-	if !strings.Contains(dry, `"Plan":"pro"`) || !strings.Contains(dry, "Dry run: 3 dead-letter records would be replayed to Zoho (Leads)") {
+	if !strings.Contains(dry, `"Plan":"pro"`) || !strings.Contains(dry, "Dry run: 3 of 3 selected dead-letter records would be replayed to Zoho (Leads)") {
 		t.Errorf("direct dry run:\n%s", dry)
 	}
 	if c := e.sim.Stats().UpsertCalls; c != calls {
@@ -512,7 +512,8 @@ func TestDLQReplayDirectTwiceSendsNothingNew(t *testing.T) {
 	// Second run: the two new dead letters are this group's own: skipped.
 	calls := e.sim.Stats().UpsertCalls
 	dry := mustRun(t, e.cfgPath, "dlq", "replay", "--direct", "--dry-run")
-	if strings.Count(dry, "skip: "+replay.SkipAlreadyReplayed) != 2 {
+	if strings.Count(dry, "skip: "+replay.SkipAlreadyReplayed) != 2 ||
+		!strings.Contains(dry, "Dry run: 0 of 2 selected dead-letter records would be replayed to Zoho (Leads) (2 skipped: "+replay.SkipAlreadyReplayed+" 2).") {
 		t.Errorf("dry run of the second replay:\n%s", dry)
 	}
 	second := mustRun(t, e.cfgPath, "dlq", "replay", "--direct")
@@ -650,6 +651,9 @@ func TestDLQReplayOneDeadLetterPerSource(t *testing.T) {
 	dry := mustRun(t, e.cfgPath, "dlq", "replay", "--direct", "--dry-run")
 	if n := strings.Count(dry, "skip: "+replay.SkipSuperseded); n != 4 {
 		t.Errorf("dry run shows %d superseded, want 4:\n%s", n, dry)
+	}
+	if want := "Dry run: 4 of 8 selected dead-letter records would be replayed to Zoho (Leads) (4 skipped: " + replay.SkipSuperseded + " 4)."; !strings.Contains(dry, want) {
+		t.Errorf("dry run lacks %q (what the replay then sends or fails again):\n%s", want, dry)
 	}
 	received := e.sim.Stats().RecordsReceived
 	out := mustRun(t, e.cfgPath, "dlq", "replay", "--direct")

@@ -21,6 +21,7 @@ func TestUnknownSubcommandFails(t *testing.T) {
 		{[]string{"zoho", "token", "exchang"}, "unknown command \"exchang\" for \"consumer zoho token\"\n\nDid you mean this?\n\texchange\n"},
 		{[]string{"config", "validat"}, "unknown command \"validat\" for \"consumer config\"\n\nDid you mean this?\n\tvalidate\n"},
 		{[]string{"dlq", "inspct"}, "unknown command \"inspct\" for \"consumer dlq\"\n\nDid you mean this?\n\tinspect\n"},
+		{[]string{"dlq", "list"}, "unknown command \"list\" for \"consumer dlq\"\n\nDid you mean this?\n\tinspect\n"},
 		{[]string{"offsets", "rest"}, "unknown command \"rest\" for \"consumer offsets\"\n\nDid you mean this?\n\treset\n"},
 	} {
 		_, _, err := execRoot(tc.args...)

@@ -296,7 +296,10 @@ type Planned struct {
 }
 
 // DryRun lists what Replay would do, previewing each record that would be
-// sent with preview; it sends and commits nothing.
+// sent with preview; it sends and commits nothing. The tally counts the
+// records selected and those skipped, by reason, as Replay would before
+// sending (not what only sending finds: a record too large for its source
+// topic).
 func (r *Run) DryRun(ctx context.Context, preview func(dlq.Record) string) ([]Planned, error) {
 	var out []Planned
 	err := r.visit(ctx, r.c.Chunk, func(chunk []Item) error {
@@ -305,6 +308,7 @@ func (r *Run) DryRun(ctx context.Context, preview func(dlq.Record) string) ([]Pl
 			action := ""
 			if reason := r.skipReason(it); reason != "" {
 				action = "skip: " + reason
+				r.tally.Skipped[reason]++
 			} else {
 				action = preview(it.Record)
 			}
