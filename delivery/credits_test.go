@@ -279,24 +279,8 @@ func TestSimulatorCreditsExhausted(t *testing.T) {
 // pause, and its reservation is given back: only the answered call's
 // credit is spent.
 func TestConcurrency429IsNotCreditExhaustion(t *testing.T) {
-	var calls atomic.Int32
-	zoho := upsertFunc(func(_ context.Context, r zohoapi.UpsertRequest) (*zohoapi.UpsertResult, error) {
-		if calls.Add(1) == 1 {
-			return nil, &zohoapi.APIError{StatusCode: http.StatusTooManyRequests, Code: "TOO_MANY_REQUESTS",
-				Message: "concurrency limit exceeded", CreditsRemaining: 50, CreditsReported: true}
-		}
-		return &zohoapi.UpsertResult{StatusCode: 200, Results: []zohoapi.RecordResult{{Action: "insert"}}}, nil
-	})
-	o := testOptions(zoho, &recordingWriter{})
-	s, credits, obs := newCreditSender(t, o, 10, fakeclock.New(t0))
-	po := watermark.NewPartition("events", 0)
-	s.Send(context.Background(), batchOf(po, "a@example.com"))
-	if po.PendingCount() != 0 || calls.Load() != 2 {
-		t.Fatalf("%d pending after %d calls, want delivered on the second call", po.PendingCount(), calls.Load())
-	}
-	if st := credits.Stats(); st.Remaining != 9 {
-		t.Errorf("%d of 10 credits remaining, want 9: the 429's reservation given back", st.Remaining)
-	}
+	obs := sendAfterUnchargedCall(t, &zohoapi.APIError{StatusCode: http.StatusTooManyRequests, Code: "TOO_MANY_REQUESTS",
+		Message: "concurrency limit exceeded", CreditsRemaining: 50, CreditsReported: true})
 	obs.mu.Lock()
 	_, creditPause := obs.paused[PauseCreditBudget]
 	_, throttled := obs.paused[PauseZohoThrottled]
@@ -310,23 +294,33 @@ func TestConcurrency429IsNotCreditExhaustion(t *testing.T) {
 // token, or with none to be had) is not charged: its reservation is given
 // back, and only the call that then succeeds spends its credit.
 func TestUnauthorizedCallCostsNoCredits(t *testing.T) {
+	sendAfterUnchargedCall(t, &zohoapi.APIError{StatusCode: http.StatusUnauthorized, Code: "INVALID_TOKEN", Message: "invalid oauth token"})
+}
+
+// sendAfterUnchargedCall sends one record to a Zoho whose first call fails
+// with first and whose second succeeds, on a budget of 10 credits: the
+// record is delivered on the second call, and 9 credits remain (first's
+// reservation given back). It returns the sender's observer.
+func sendAfterUnchargedCall(t *testing.T, first error) *pauseObserver {
+	t.Helper()
 	var calls atomic.Int32
 	zoho := upsertFunc(func(_ context.Context, r zohoapi.UpsertRequest) (*zohoapi.UpsertResult, error) {
 		if calls.Add(1) == 1 {
-			return nil, &zohoapi.APIError{StatusCode: http.StatusUnauthorized, Code: "INVALID_TOKEN", Message: "invalid oauth token"}
+			return nil, first
 		}
 		return &zohoapi.UpsertResult{StatusCode: 200, Results: []zohoapi.RecordResult{{Action: "insert"}}}, nil
 	})
 	o := testOptions(zoho, &recordingWriter{})
-	s, credits, _ := newCreditSender(t, o, 10, fakeclock.New(t0))
+	s, credits, obs := newCreditSender(t, o, 10, fakeclock.New(t0))
 	po := watermark.NewPartition("events", 0)
 	s.Send(context.Background(), batchOf(po, "a@example.com"))
 	if po.PendingCount() != 0 || calls.Load() != 2 {
 		t.Fatalf("%d pending after %d calls, want delivered on the second call", po.PendingCount(), calls.Load())
 	}
 	if st := credits.Stats(); st.Remaining != 9 {
-		t.Errorf("%d of 10 credits remaining, want 9: the 401's reservation given back", st.Remaining)
+		t.Errorf("%d of 10 credits remaining, want 9: the reservation of the call answered %v given back", st.Remaining, first)
 	}
+	return obs
 }
 
 // TestShareBelowOneCall: a share smaller than one call's price still lets
